@@ -1,0 +1,39 @@
+"""gcp: a palette image codec.
+
+    data = gcp.encode(image, k=16)      # uint8 (H, W, C) array -> .gcp bytes
+    image = gcp.decode(data)            # .gcp bytes -> uint8 (H, W, C) array
+    info = gcp.read_info(data)          # header fields, palette and sizes
+
+Every malformed file raises ``gcp.GcpError`` (a ``ValueError``) naming the bad field.
+The format is specified byte by byte in spec/format.md.
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from .codec import Info, decode, encode, read_info
+from .container import DEFAULT_MAX_PIXELS
+from .errors import (
+    BackendError,
+    FormatError,
+    GcpError,
+    ImageError,
+    LimitError,
+    ParameterError,
+)
+
+__all__ = [
+    "DEFAULT_MAX_PIXELS",
+    "BackendError",
+    "FormatError",
+    "GcpError",
+    "ImageError",
+    "Info",
+    "LimitError",
+    "ParameterError",
+    "__version__",
+    "decode",
+    "encode",
+    "read_info",
+]

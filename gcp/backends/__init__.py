@@ -1,0 +1,71 @@
+"""Compute backends for the heavy step: assigning every pixel to its nearest palette colour.
+
+Two interchangeable backends share one interface:
+
+- ``numpy``: the reference, always available;
+- ``opencl``: the kernel in ``assign.cl`` through pyopencl, on a GPU where there is one,
+  else on the CPU through POCL.
+
+``select_backend("auto")`` takes OpenCL when a device is available, else numpy, and says so.
+Labels are exact: distances are integer sums of squares and ties go to the lowest index,
+so every backend gives the same labels for the same pixels and palette.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Protocol
+
+import numpy as np
+
+from ..errors import BackendError, ParameterError
+
+BACKEND_NAMES = ("auto", "opencl", "numpy")
+logger = logging.getLogger("gcp")
+
+
+class PixelSet(Protocol):
+    """Pixels loaded onto a backend once, then assigned as often as the caller needs."""
+
+    def assign(self, palette: np.ndarray) -> np.ndarray:
+        """Nearest palette row for every pixel.
+
+        ``palette``: uint8 (K, channels), 1 <= K <= 256. Returns uint8 labels of shape (N,).
+        """
+        ...
+
+
+class Backend(Protocol):
+    name: str
+    device: str  # what it runs on, in words
+
+    def load(self, pixels: np.ndarray) -> PixelSet:
+        """Take uint8 pixels of shape (N, channels), channels 1 to 4."""
+        ...
+
+
+def select_backend(name: str = "auto", device: str | None = None) -> Backend:
+    """The backend called ``name`` ("auto", "opencl" or "numpy").
+
+    ``device`` (or the PYOPENCL_CTX environment variable) picks the OpenCL device; see
+    ``gcp.backends.opencl.choose_device``. "opencl" with no usable device raises
+    ``BackendError``; "auto" then falls back to numpy with a one-line warning.
+    """
+    if name not in BACKEND_NAMES:
+        raise ParameterError(f"backend is {name!r}; choose one of {', '.join(BACKEND_NAMES)}",
+                             field="backend")
+    if name == "numpy":
+        from .numpy_backend import NumpyBackend
+
+        return NumpyBackend()
+    from .opencl import OpenCLBackend
+
+    try:
+        return OpenCLBackend.for_device(device)
+    except BackendError as error:
+        if name == "opencl":
+            raise
+        from .numpy_backend import NumpyBackend
+
+        logger.warning("OpenCL is not available (%s); using the numpy backend", error)
+        return NumpyBackend()

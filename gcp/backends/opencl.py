@@ -1,0 +1,229 @@
+"""The OpenCL backend: ``assign.cl`` through pyopencl, on a GPU or on the CPU through POCL.
+
+One context and queue per device, one built program per (context, channel count), one
+kernel object kept per program: nothing is rebuilt per call. A ``PixelSet`` uploads its
+pixels once and can then be assigned against as many palettes as the caller likes.
+"""
+
+from __future__ import annotations
+
+import glob
+import logging
+import os
+import time
+import warnings
+from importlib import resources
+
+import numpy as np
+
+from ..errors import BackendError
+
+logger = logging.getLogger("gcp")
+
+WORK_GROUP_SIZE = 128
+# Uploads are split into buffers no larger than this, or the device's own limit if lower.
+MAX_BUFFER_BYTES = 1 << 30
+
+_DEVICE_TYPE_PREFERENCE = ("GPU", "ACCELERATOR", "CPU")
+_backends: dict[str, OpenCLBackend] = {}
+
+
+def _import_pyopencl():
+    _make_nvidia_driver_visible()
+    try:
+        import pyopencl
+    except ImportError as error:  # pragma: no cover - pyopencl is a dependency
+        raise BackendError(f"pyopencl cannot be imported ({error})") from None
+    return pyopencl
+
+
+def _make_nvidia_driver_visible() -> None:
+    """Let the ICD loader find NVIDIA's OpenCL library when no .icd file names it.
+
+    GPU containers often carry libnvidia-opencl.so.1 (mounted by the NVIDIA container
+    runtime) without /etc/OpenCL/vendors/nvidia.icd, so the loader sees only POCL. Then
+    we point OCL_ICD_VENDORS at a private folder holding an .icd file for it beside copies
+    of the system's. (pyopencl's wheels bundle a loader that adds their own POCL to
+    whatever folder it reads, so the CPU device stays.) Done before the loader's first
+    scan; a user's own OCL_ICD_VENDORS is respected.
+    """
+    if "OCL_ICD_VENDORS" in os.environ or glob.glob("/etc/OpenCL/vendors/*nvidia*"):
+        return
+    nvidia_libraries = [
+        path
+        for pattern in ("/usr/lib/x86_64-linux-gnu/libnvidia-opencl.so.1",
+                        "/usr/lib64/libnvidia-opencl.so.1",
+                        "/usr/local/nvidia/lib64/libnvidia-opencl.so.1",
+                        "/usr/lib/aarch64-linux-gnu/libnvidia-opencl.so.1")
+        for path in glob.glob(pattern)
+    ]
+    if not nvidia_libraries:
+        return
+    import tempfile
+
+    vendors = tempfile.mkdtemp(prefix="gcp-opencl-vendors-")
+    with open(os.path.join(vendors, "nvidia.icd"), "w") as icd:
+        icd.write(nvidia_libraries[0] + "\n")
+    for existing in glob.glob("/etc/OpenCL/vendors/*.icd"):
+        with open(existing) as source, open(os.path.join(vendors, os.path.basename(existing)),
+                                            "w") as copy:
+            copy.write(source.read())
+    os.environ["OCL_ICD_VENDORS"] = vendors
+    logger.debug("OpenCL: pointed OCL_ICD_VENDORS at %s for %s", vendors, nvidia_libraries[0])
+
+
+def list_devices() -> list[tuple[int, int, object]]:
+    """Every OpenCL device as (platform index, device index, pyopencl.Device).
+
+    Raises ``BackendError`` when pyopencl is missing or no platform is installed.
+    """
+    cl = _import_pyopencl()
+    try:
+        platforms = cl.get_platforms()
+        found = [
+            (p, d, device)
+            for p, platform in enumerate(platforms)
+            for d, device in enumerate(platform.get_devices())
+        ]
+    except cl.Error as error:
+        raise BackendError(f"no OpenCL platform found: {error}") from None
+    if not found:
+        raise BackendError("no OpenCL device found")
+    return found
+
+
+def describe(device) -> str:
+    """'device name on platform name (type)' for messages."""
+    cl = _import_pyopencl()
+    kind = cl.device_type.to_string(device.type)
+    return f"{device.name.strip()} on {device.platform.name.strip()} ({kind})"
+
+
+def _matches(spec: str, index: int, name: str) -> bool:
+    spec = spec.strip()
+    if spec.isdigit():
+        return int(spec) == index
+    return spec.lower() in name.lower()
+
+
+def choose_device(spec: str | None = None):
+    """The OpenCL device named by ``spec``, by PYOPENCL_CTX, or the best one found.
+
+    ``spec`` reads as PYOPENCL_CTX does: "PLATFORM[:DEVICE]", each part an index or a
+    case-insensitive piece of the name ("0:1", "nvidia", "portable:cpu"). Without one, a
+    GPU is preferred to an accelerator, and that to a CPU. Never prompts.
+    """
+    devices = list_devices()
+    spec = spec if spec is not None else os.environ.get("PYOPENCL_CTX") or None
+    if spec:
+        platform_spec, _, device_spec = spec.partition(":")
+        chosen = [
+            device
+            for p, d, device in devices
+            if (not platform_spec or _matches(platform_spec, p, device.platform.name))
+            and (not device_spec or _matches(device_spec, d, device.name))
+        ]
+        if not chosen:
+            names = "; ".join(f"{p}:{d} {describe(device)}" for p, d, device in devices)
+            raise BackendError(f"no OpenCL device matches {spec!r} (found: {names})")
+        return chosen[0]
+    cl = _import_pyopencl()
+
+    def rank(entry) -> int:
+        kind = cl.device_type.to_string(entry[2].type)
+        for position, preferred in enumerate(_DEVICE_TYPE_PREFERENCE):
+            if preferred in kind:
+                return position
+        return len(_DEVICE_TYPE_PREFERENCE)
+
+    return min(devices, key=rank)[2]
+
+
+class OpenCLBackend:
+    """A context and queue on one device, with its built kernels."""
+
+    name = "opencl"
+
+    def __init__(self, device) -> None:
+        cl = _import_pyopencl()
+        self.cl = cl
+        self.device = describe(device)
+        try:
+            self.context = cl.Context([device])
+            self.queue = cl.CommandQueue(self.context)
+        except cl.Error as error:
+            raise BackendError(f"cannot open OpenCL device {self.device}: {error}") from None
+        self.max_buffer_bytes = min(MAX_BUFFER_BYTES, device.max_mem_alloc_size)
+        self._kernels: dict[int, object] = {}
+        self.build_seconds: dict[int, float] = {}
+
+    @classmethod
+    def for_device(cls, spec: str | None = None) -> OpenCLBackend:
+        """The backend for a device spec, made once per process and then reused."""
+        key = spec if spec is not None else os.environ.get("PYOPENCL_CTX", "")
+        if key not in _backends:
+            _backends[key] = cls(choose_device(spec))
+        return _backends[key]
+
+    def kernel(self, channels: int):
+        """The ``assign_nearest`` kernel for ``channels``, built on first use only."""
+        if channels not in self._kernels:
+            source = resources.files("gcp.backends").joinpath("assign.cl").read_text()
+            started = time.perf_counter()
+            with warnings.catch_warnings():
+                # Build logs full of harmless notes must not reach the user.
+                warnings.simplefilter("ignore")
+                try:
+                    program = self.cl.Program(self.context, source).build(
+                        options=[f"-DCHANNELS={channels}"])
+                except self.cl.Error as error:
+                    raise BackendError(f"OpenCL build failed on {self.device}: {error}") from None
+            self._kernels[channels] = program.assign_nearest
+            self.build_seconds[channels] = time.perf_counter() - started
+            logger.debug("opencl: built kernel for %d channel(s) in %.3f s", channels,
+                         self.build_seconds[channels])
+        return self._kernels[channels]
+
+    def load(self, pixels: np.ndarray) -> OpenCLPixelSet:
+        return OpenCLPixelSet(self, pixels)
+
+
+class OpenCLPixelSet:
+    """Pixels uploaded once, in buffers of at most ``max_buffer_bytes``."""
+
+    def __init__(self, backend: OpenCLBackend, pixels: np.ndarray) -> None:
+        cl = backend.cl
+        self.backend = backend
+        self.pixel_count, self.channels = pixels.shape
+        self.kernel = backend.kernel(self.channels)
+        pixels = np.ascontiguousarray(pixels, np.uint8)
+        per_buffer = max(WORK_GROUP_SIZE, backend.max_buffer_bytes // self.channels)
+        per_buffer -= per_buffer % WORK_GROUP_SIZE
+        flags = cl.mem_flags
+        self.chunks = []
+        try:
+            for start in range(0, self.pixel_count, per_buffer):
+                part = pixels[start:start + per_buffer]
+                pixel_buffer = cl.Buffer(backend.context, flags.READ_ONLY | flags.COPY_HOST_PTR,
+                                         hostbuf=part)
+                label_buffer = cl.Buffer(backend.context, flags.WRITE_ONLY, size=len(part))
+                self.chunks.append((start, len(part), pixel_buffer, label_buffer))
+        except cl.Error as error:
+            raise BackendError(f"cannot upload {self.pixel_count} pixels to "
+                               f"{backend.device}: {error}") from None
+
+    def assign(self, palette: np.ndarray) -> np.ndarray:
+        cl = self.backend.cl
+        queue = self.backend.queue
+        palette = np.ascontiguousarray(palette, np.uint8)
+        palette_buffer = cl.Buffer(self.backend.context,
+                                   cl.mem_flags.READ_ONLY | cl.mem_flags.COPY_HOST_PTR,
+                                   hostbuf=palette)
+        labels = np.empty(self.pixel_count, np.uint8)
+        for start, count, pixel_buffer, label_buffer in self.chunks:
+            global_size = -(-count // WORK_GROUP_SIZE) * WORK_GROUP_SIZE
+            self.kernel(queue, (global_size,), (WORK_GROUP_SIZE,), pixel_buffer, np.uint32(count),
+                        palette_buffer, np.uint32(len(palette)), label_buffer)
+            cl.enqueue_copy(queue, labels[start:start + count], label_buffer)
+        queue.finish()
+        return labels

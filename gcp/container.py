@@ -1,0 +1,206 @@
+"""The .gcp container: header, palette, body and CRC (spec/format.md, "File layout").
+
+Bytes in, bytes out. Every check a decoder must make on the container is here, in the
+order the spec gives, and each failure raises ``FormatError`` (or ``LimitError``) naming
+the field. Nothing is allocated from a length field before that field is checked.
+
+    offset  size  field           byte order / values
+    0       8     signature       89 47 43 50 0D 0A 1A 0A
+    8       1     version         1
+    9       1     channels        1 (grey), 2 (grey+alpha), 3 (RGB), 4 (RGBA)
+    10      1     method          0 = rle, 1 = lzma
+    11      1     flags           bit 0 = FLAG_EXACT; bits 1-7 are zero
+    12      4     width           u32 LE, >= 1
+    16      4     height          u32 LE, >= 1
+    20      2     palette_size    u16 LE, 1..256
+    22      8     tokens_length   u64 LE, length of the token stream (spec "Tokens")
+    30      8     body_length     u64 LE, length of the body as stored
+    38            palette         palette_size * channels bytes
+    38+P          body            body_length bytes
+    end-4   4     crc             u32 LE, CRC-32 of every byte before it
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from dataclasses import dataclass
+
+import numpy as np
+
+from .errors import FormatError, LimitError
+from .rle import MAX_RUN, TOKEN_SIZE
+
+SIGNATURE = b"\x89GCP\r\n\x1a\n"
+VERSION = 1
+HEADER_FORMAT = "<8sBBBBIIHQQ"
+HEADER_SIZE = struct.calcsize(HEADER_FORMAT)  # 38
+CRC_SIZE = 4
+MIN_FILE_SIZE = HEADER_SIZE + 1 + CRC_SIZE  # a 1-entry grey palette and an empty body
+
+CHANNELS_ALLOWED = (1, 2, 3, 4)
+MAX_PALETTE_SIZE = 256
+MAX_DIMENSION = 0xFFFF_FFFF
+
+METHOD_RLE = 0
+METHOD_LZMA = 1
+METHOD_NAMES = {METHOD_RLE: "rle", METHOD_LZMA: "lzma"}
+METHOD_IDS = {name: method for method, name in METHOD_NAMES.items()}
+
+FLAG_EXACT = 0x01  # the palette holds every colour of the source: the file is lossless
+FLAGS_KNOWN = FLAG_EXACT
+
+# Pillow's MAX_IMAGE_PIXELS guards against decompression bombs the same way. 2**28 pixels
+# is a 16384 x 16384 image: about 1 GiB as RGBA, the most a decoder may allocate by default.
+DEFAULT_MAX_PIXELS = 1 << 28
+
+
+@dataclass(frozen=True)
+class Header:
+    """The fixed 38-byte header of a .gcp file, one attribute per spec field."""
+
+    version: int
+    channels: int
+    method: int
+    flags: int
+    width: int
+    height: int
+    palette_size: int
+    tokens_length: int
+    body_length: int
+
+    @property
+    def pixel_count(self) -> int:
+        return self.width * self.height
+
+    @property
+    def palette_length(self) -> int:
+        """Bytes the palette takes: palette_size * channels."""
+        return self.palette_size * self.channels
+
+    @property
+    def file_length(self) -> int:
+        """Bytes the whole file must take, CRC included."""
+        return HEADER_SIZE + self.palette_length + self.body_length + CRC_SIZE
+
+    @property
+    def method_name(self) -> str:
+        return METHOD_NAMES[self.method]
+
+    @property
+    def exact(self) -> bool:
+        return bool(self.flags & FLAG_EXACT)
+
+
+def check_pixel_count(width: int, height: int, max_pixels: int) -> None:
+    """Raise ``LimitError`` when width * height exceeds ``max_pixels``."""
+    if width * height > max_pixels:  # Python ints: no overflow to guard against
+        raise LimitError(
+            f"image is {width}x{height} = {width * height} pixels, over the limit of "
+            f"{max_pixels} (raise it with max_pixels / --max-pixels)",
+            field="pixel_count",
+        )
+
+
+def token_stream_bounds(pixel_count: int) -> tuple[int, int]:
+    """The least and greatest valid tokens_length for an image of ``pixel_count`` pixels."""
+    fewest_tokens = -(-pixel_count // MAX_RUN)
+    return TOKEN_SIZE * fewest_tokens, TOKEN_SIZE * pixel_count
+
+
+def parse_header(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Header:
+    """Parse and check the 38-byte header at the start of ``data`` (spec "Header").
+
+    Only the header's own rules are checked here; ``unpack`` adds the file length and CRC.
+    """
+    if len(data) == 0:
+        raise FormatError("file is empty", field="length")
+    prefix = bytes(data[: len(SIGNATURE)])
+    if prefix != SIGNATURE[: len(prefix)]:
+        raise FormatError(f"signature is {prefix.hex(' ')!r}, not a .gcp file", field="signature")
+    if len(data) < HEADER_SIZE:
+        raise FormatError(
+            f"file is {len(data)} bytes, shorter than the {HEADER_SIZE}-byte header",
+            field="length",
+        )
+    (_, version, channels, method, flags, width, height, palette_size, tokens_length,
+     body_length) = struct.unpack_from(HEADER_FORMAT, data)
+    if version != VERSION:
+        raise FormatError(f"version is {version}; this decoder reads version {VERSION}",
+                          field="version")
+    if channels not in CHANNELS_ALLOWED:
+        raise FormatError(f"channels is {channels}; allowed are 1, 2, 3 and 4", field="channels")
+    if method not in METHOD_NAMES:
+        raise FormatError(f"method is {method}; known methods are 0 (rle) and 1 (lzma)",
+                          field="method")
+    if flags & ~FLAGS_KNOWN:
+        raise FormatError(f"flags is 0x{flags:02x}; only bit 0 is defined", field="flags")
+    if width == 0:
+        raise FormatError("width is 0; it must be at least 1", field="width")
+    if height == 0:
+        raise FormatError("height is 0; it must be at least 1", field="height")
+    if not 1 <= palette_size <= MAX_PALETTE_SIZE:
+        raise FormatError(f"palette_size is {palette_size}; allowed are 1 to {MAX_PALETTE_SIZE}",
+                          field="palette_size")
+    check_pixel_count(width, height, max_pixels)
+    least, greatest = token_stream_bounds(width * height)
+    if not least <= tokens_length <= greatest or tokens_length % TOKEN_SIZE:
+        raise FormatError(
+            f"tokens_length is {tokens_length}; a {width}x{height} image needs an even "
+            f"length from {least} to {greatest}",
+            field="tokens_length",
+        )
+    if method == METHOD_RLE and body_length != tokens_length:
+        raise FormatError(
+            f"body_length is {body_length} but method rle stores the {tokens_length} token "
+            "bytes as they are",
+            field="body_length",
+        )
+    return Header(version, channels, method, flags, width, height, palette_size,
+                  tokens_length, body_length)
+
+
+def unpack(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS
+           ) -> tuple[Header, np.ndarray, memoryview]:
+    """Check a whole .gcp file and split it into its parts (spec "Decoder rules" 1-12).
+
+    Returns ``(header, palette, body)``: ``palette`` is a read-only uint8 array of shape
+    (palette_size, channels), ``body`` a memoryview of body_length bytes.
+    """
+    view = memoryview(data).cast("B")
+    header = parse_header(view, max_pixels=max_pixels)
+    if len(view) != header.file_length:
+        relation = "short of" if len(view) < header.file_length else "over"
+        raise FormatError(
+            f"file is {len(view)} bytes, {relation} the {header.file_length} its header "
+            "declares",
+            field="length",
+        )
+    stored_crc = int.from_bytes(view[-CRC_SIZE:], "little")
+    actual_crc = zlib.crc32(view[:-CRC_SIZE])
+    if stored_crc != actual_crc:
+        raise FormatError(
+            f"crc is 0x{stored_crc:08x} but the bytes before it give 0x{actual_crc:08x}",
+            field="crc",
+        )
+    palette_end = HEADER_SIZE + header.palette_length
+    palette = np.frombuffer(view[HEADER_SIZE:palette_end], np.uint8)
+    palette = palette.reshape(header.palette_size, header.channels)
+    return header, palette, view[palette_end:palette_end + header.body_length]
+
+
+def pack(header: Header, palette: np.ndarray, body: bytes) -> bytes:
+    """Assemble a .gcp file from its parts; the inverse of ``unpack``.
+
+    ``palette`` is uint8 of shape (palette_size, channels); ``body`` holds body_length bytes.
+    """
+    fields = struct.pack(
+        HEADER_FORMAT, SIGNATURE, header.version, header.channels, header.method, header.flags,
+        header.width, header.height, header.palette_size, header.tokens_length,
+        header.body_length,
+    )
+    parts = [fields, np.ascontiguousarray(palette, np.uint8).tobytes(), body]
+    crc = 0
+    for part in parts:
+        crc = zlib.crc32(part, crc)
+    return b"".join([*parts, crc.to_bytes(CRC_SIZE, "little")])

@@ -1,0 +1,41 @@
+"""The one error family gcp raises on purpose.
+
+``GcpError`` is a ``ValueError``. Its subclasses say whose fault it is:
+
+- ``FormatError``: the bytes break the .gcp spec (spec/format.md, "Decoder rules").
+  ``field`` is the name the spec gives the field or rule that failed.
+- ``ImageError``: an input image cannot be read, or an output image cannot be written.
+- ``ParameterError``: the caller asked for something out of range (k, effort, an array shape).
+- ``LimitError``: an image is larger than the pixel limit in force (``max_pixels``).
+- ``BackendError``: the compute backend asked for cannot run on this machine.
+"""
+
+from __future__ import annotations
+
+
+class GcpError(ValueError):
+    """Base of every error gcp raises on purpose; ``field`` names what was wrong."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class FormatError(GcpError):
+    """The data is not a valid .gcp file; ``field`` is the spec's name for the broken rule."""
+
+
+class ImageError(GcpError):
+    """An image file could not be read or written."""
+
+
+class ParameterError(GcpError):
+    """An argument is out of its allowed range."""
+
+
+class LimitError(GcpError):
+    """An image has more pixels than the limit in force."""
+
+
+class BackendError(GcpError):
+    """The compute backend asked for cannot run here (no OpenCL device, say)."""

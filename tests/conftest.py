@@ -1,0 +1,67 @@
+"""Shared fixtures: the real images in samples/ and tests/data/, and small helpers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from gcp import imageio
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = ROOT / "samples"
+DATA = Path(__file__).resolve().parent / "data"
+VECTORS = ROOT / "spec" / "vectors"
+
+REAL_IMAGES = {
+    "astronaut": SAMPLES / "astronaut.png",
+    "coffee": SAMPLES / "coffee.bmp",
+    "camera": SAMPLES / "camera.png",
+    "logo": SAMPLES / "logo.png",
+    "color": DATA / "color.png",
+}
+
+
+def load(name: str) -> np.ndarray:
+    return imageio.decode_image(REAL_IMAGES[name].read_bytes(), name=name)
+
+
+@pytest.fixture(scope="session")
+def real_images() -> dict[str, np.ndarray]:
+    return {name: load(name) for name in REAL_IMAGES}
+
+
+def psnr(original: np.ndarray, decoded: np.ndarray) -> float:
+    error = np.mean((original.astype(np.float64) - decoded.astype(np.float64)) ** 2)
+    return float("inf") if error == 0 else 10 * np.log10(255.0**2 / error)
+
+
+def colour_count(image: np.ndarray) -> int:
+    return len(np.unique(image.reshape(-1, image.shape[-1]), axis=0))
+
+
+def opencl_device_or_none() -> str | None:
+    """A description of the OpenCL device tests can use, or None with no OpenCL."""
+    from gcp.backends.opencl import OpenCLBackend
+    from gcp.errors import BackendError
+
+    try:
+        return OpenCLBackend.for_device(None).device
+    except BackendError:
+        return None
+
+
+def opencl_skip_reason() -> str:
+    from gcp.backends.opencl import list_devices
+    from gcp.errors import BackendError
+
+    try:
+        list_devices()
+    except BackendError as error:
+        return f"no OpenCL device: {error}"
+    return ""
+
+
+requires_opencl = pytest.mark.skipif(
+    opencl_device_or_none() is None, reason=opencl_skip_reason() or "no OpenCL device")

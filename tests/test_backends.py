@@ -1,0 +1,140 @@
+"""Backends agree: the OpenCL kernel's labels equal the numpy reference's exactly."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+import gcp
+from gcp.backends import select_backend
+from gcp.backends.numpy_backend import assign_labels
+from tests.conftest import psnr, requires_opencl
+
+RNG = np.random.default_rng(2024)
+
+
+def brute_force_labels(pixels, palette):
+    distances = ((pixels[:, None, :].astype(int) - palette[None].astype(int)) ** 2).sum(2)
+    return distances.argmin(1)  # first minimum: ties go to the lowest index
+
+
+@pytest.mark.parametrize("channels", [1, 2, 3, 4])
+@pytest.mark.parametrize("k", [1, 2, 16, 255, 256])
+def test_numpy_backend_is_exact_with_lowest_index_ties(channels, k):
+    pixels = RNG.integers(0, 256, (3001, channels), dtype=np.uint8)
+    palette = RNG.integers(0, 256, (k, channels), dtype=np.uint8)
+    palette[k // 2:] = palette[: k - k // 2]  # duplicates force ties
+    assert np.array_equal(assign_labels(pixels, palette), brute_force_labels(pixels, palette))
+
+
+@requires_opencl
+@pytest.mark.parametrize("channels", [1, 3, 4])
+@pytest.mark.parametrize("k", [1, 2, 16, 255, 256])
+@pytest.mark.parametrize("pixel_count", [1, 127, 100_003])
+def test_opencl_labels_equal_numpy_labels(channels, k, pixel_count):
+    pixels = RNG.integers(0, 256, (pixel_count, channels), dtype=np.uint8)
+    palette = RNG.integers(0, 256, (k, channels), dtype=np.uint8)
+    palette[k // 2:] = palette[: k - k // 2]
+    opencl = select_backend("opencl").load(pixels)
+    assert np.array_equal(opencl.assign(palette), assign_labels(pixels, palette))
+
+
+@requires_opencl
+def test_opencl_pixel_set_is_reused_across_palettes():
+    pixels = RNG.integers(0, 256, (5000, 3), dtype=np.uint8)
+    pixel_set = select_backend("opencl").load(pixels)
+    for k in (3, 40):
+        palette = RNG.integers(0, 256, (k, 3), dtype=np.uint8)
+        assert np.array_equal(pixel_set.assign(palette), assign_labels(pixels, palette))
+
+
+@requires_opencl
+def test_opencl_backend_and_kernels_are_built_once():
+    backend = select_backend("opencl")
+    assert select_backend("opencl") is backend
+    assert backend.kernel(3) is backend.kernel(3)
+
+
+@requires_opencl
+def test_opencl_splits_uploads_larger_than_its_buffer_limit():
+    backend = select_backend("opencl")
+    pixels = RNG.integers(0, 256, (10_000, 3), dtype=np.uint8)
+    palette = RNG.integers(0, 256, (16, 3), dtype=np.uint8)
+    saved = backend.max_buffer_bytes
+    backend.max_buffer_bytes = 3 * 1024
+    try:
+        pixel_set = backend.load(pixels)
+        assert len(pixel_set.chunks) > 1
+        assert np.array_equal(pixel_set.assign(palette), assign_labels(pixels, palette))
+    finally:
+        backend.max_buffer_bytes = saved
+
+
+@requires_opencl
+@pytest.mark.parametrize("name", ["astronaut", "logo", "camera"])
+def test_backends_give_the_same_file(real_images, name):
+    image = real_images[name]
+    with_opencl = gcp.encode(image, 16, backend="opencl")
+    with_numpy = gcp.encode(image, 16, backend="numpy")
+    assert abs(psnr(image, gcp.decode(with_opencl)) - psnr(image, gcp.decode(with_numpy))) < 0.05
+    assert with_opencl == with_numpy  # exact labels: the very same bytes
+
+
+def run_without_opencl(code: str) -> subprocess.CompletedProcess:
+    """Run Python with every OpenCL platform hidden.
+
+    OCL_ICD_VENDORS names a folder that does not exist: the ICD loader then loads no
+    driver. (An existing empty folder is not enough with pyopencl's wheels, whose bundled
+    loader always adds the POCL it ships.)
+    """
+    env = dict(os.environ, OCL_ICD_VENDORS=os.path.join(os.path.dirname(__file__), "data",
+                                                          "no-such-vendors-folder"))
+    env.pop("PYOPENCL_CTX", None)
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], env=env,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_auto_falls_back_to_numpy_with_one_line_when_opencl_is_hidden():
+    result = run_without_opencl("""
+        import logging, sys
+        logging.basicConfig(stream=sys.stderr, format="%(message)s")
+        from gcp.backends import select_backend
+        print(select_backend("auto").name)
+    """)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "numpy"
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "OpenCL is not available" in lines[0]
+
+
+def test_opencl_backend_without_a_device_is_a_clear_error():
+    result = run_without_opencl("""
+        from gcp.backends import select_backend
+        from gcp.errors import BackendError
+        try:
+            select_backend("opencl")
+        except BackendError as error:
+            print("BackendError:", error)
+    """)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("BackendError: no OpenCL platform found")
+
+
+@requires_opencl
+def test_unknown_device_spec_is_a_clear_error():
+    with pytest.raises(gcp.BackendError, match="no OpenCL device matches"):
+        select_backend("opencl", device="no-such-device-anywhere")
+
+
+@requires_opencl
+def test_device_spec_by_index_and_by_name():
+    from gcp.backends.opencl import choose_device, list_devices
+
+    first = list_devices()[0]
+    assert choose_device("0:0") == first[2]
+    assert choose_device(first[2].platform.name.split()[0]) is not None

@@ -1,0 +1,172 @@
+"""The command line through click's CliRunner: exit codes, one-line errors, no clobbering."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+import gcp
+from gcp.cli import cli
+from tests.conftest import REAL_IMAGES, colour_count
+
+
+def run(*args, input=None):
+    return CliRunner().invoke(cli, [str(a) for a in args], input=input)
+
+
+def assert_one_line_error(result, status):
+    assert result.exit_code == status, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("gcp: error: "), result.stderr
+    assert "Traceback" not in result.output
+
+
+@pytest.fixture()
+def encoded(tmp_path):
+    out = tmp_path / "astronaut.gcp"
+    result = run("encode", REAL_IMAGES["astronaut"], out, "-k", 8)
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def test_encode_then_decode_png_and_bmp(tmp_path, encoded):
+    assert encoded.read_bytes()[:4] == b"\x89GCP"
+    for name in ("back.png", "back.bmp"):
+        result = run("decode", encoded, tmp_path / name)
+        assert result.exit_code == 0, result.output
+        image = gcp.imageio.decode_image((tmp_path / name).read_bytes())
+        assert image.shape == (512, 512, 3) and colour_count(image) <= 8
+
+
+def test_encode_reads_bmp(tmp_path):
+    out = tmp_path / "coffee.gcp"
+    assert run("encode", REAL_IMAGES["coffee"], out).exit_code == 0
+    assert gcp.read_info(out.read_bytes()).width == 600
+
+
+def test_cli_file_equals_api_bytes(tmp_path, encoded, real_images):
+    assert encoded.read_bytes() == gcp.encode(real_images["astronaut"], 8)
+
+
+def test_encode_options_reach_the_encoder(tmp_path, real_images):
+    out = tmp_path / "x.gcp"
+    result = run("encode", REAL_IMAGES["coffee"], out, "--colors", 5, "--seed", 9,
+                 "--method", "rle", "--effort", 2, "--max-iter", 50, "--tol", 0.001,
+                 "--backend", "numpy")
+    assert result.exit_code == 0, result.output
+    expected = gcp.encode(real_images["coffee"], 5, seed=9, method="rle", effort=2,
+                          max_iter=50, tol=0.001, backend="numpy")
+    assert out.read_bytes() == expected
+
+
+def test_existing_output_is_not_overwritten_without_force(tmp_path, encoded):
+    before = encoded.read_bytes()
+    result = run("encode", REAL_IMAGES["coffee"], encoded)
+    assert_one_line_error(result, 2)
+    assert "--force" in result.stderr
+    assert encoded.read_bytes() == before
+    assert run("encode", REAL_IMAGES["coffee"], encoded, "--force").exit_code == 0
+    assert encoded.read_bytes() != before
+
+
+def test_decode_does_not_clobber_either(tmp_path, encoded):
+    target = tmp_path / "keep.png"
+    target.write_bytes(b"precious")
+    assert_one_line_error(run("decode", encoded, target), 2)
+    assert target.read_bytes() == b"precious"
+
+
+@pytest.mark.parametrize("args", [
+    ["encode", "IN", "OUT", "-k", "0"], ["encode", "IN", "OUT", "-k", "257"],
+    ["encode", "IN", "OUT", "--effort", "11"], ["encode", "IN", "OUT", "--method", "zip"],
+    ["encode", "IN"], ["decode"], ["encode", "IN", "OUT", "--bogus"], ["frobnicate"],
+])
+def test_bad_usage_exits_2_with_one_line(args):
+    assert_one_line_error(run(*args), 2)
+
+
+def test_missing_input_exits_1(tmp_path):
+    result = run("encode", tmp_path / "none.png", tmp_path / "out.gcp")
+    assert_one_line_error(result, 1)
+    assert not (tmp_path / "out.gcp").exists()
+
+
+def test_non_image_input_exits_1_and_writes_nothing(tmp_path):
+    junk = tmp_path / "junk.png"
+    junk.write_bytes(b"this is not a picture")
+    result = run("encode", junk, tmp_path / "out.gcp")
+    assert_one_line_error(result, 1)
+    assert os.listdir(tmp_path) == ["junk.png"]
+
+
+def test_corrupt_gcp_exits_1_naming_the_field(tmp_path, encoded):
+    data = bytearray(encoded.read_bytes())
+    data[-1] ^= 0xFF
+    bad = tmp_path / "bad.gcp"
+    bad.write_bytes(bytes(data))
+    result = run("decode", bad, tmp_path / "out.png")
+    assert_one_line_error(result, 1)
+    assert "crc" in result.stderr
+    assert not (tmp_path / "out.png").exists()
+
+
+def test_unknown_output_type_exits_2(tmp_path, encoded):
+    assert_one_line_error(run("decode", encoded, tmp_path / "out.xyz"), 2)
+
+
+def test_info_text(encoded):
+    result = run("info", encoded)
+    assert result.exit_code == 0, result.output
+    for words in ("512 x 512", "3 channels", "palette:       8 colours", "method lzma",
+                  "bits/pixel", "ratio", "raw size:      786,432 bytes"):
+        assert words in result.output
+    assert "\x1b[" not in result.output  # no swatches when stdout is not a terminal
+
+
+def test_info_json(encoded):
+    result = run("info", encoded, "--json")
+    facts = json.loads(result.output)
+    assert facts["width"] == 512 and facts["palette_size"] == 8
+    assert facts["file_size"] == encoded.stat().st_size
+    assert len(facts["palette_hex"]) == 8 and facts["method"] == "lzma"
+
+
+def test_info_swatches_on_a_terminal(encoded):
+    from gcp.cli import _info_lines
+
+    lines = _info_lines("x.gcp", gcp.read_info(encoded.read_bytes()), swatches=True)
+    assert any("\x1b[48;2;" in line for line in lines)
+
+
+def test_version_and_help():
+    assert gcp.__version__ in run("--version").output
+    for command in ("encode", "decode", "info"):
+        result = run(command, "--help")
+        assert result.exit_code == 0 and "Usage:" in result.output
+
+
+def test_verbose_names_backend_device_and_stage_times(tmp_path):
+    result = run("encode", REAL_IMAGES["camera"], tmp_path / "c.gcp", "-v")
+    assert result.exit_code == 0
+    for stage in ("read", "fit", "assign", "encode", "write", "backend:"):
+        assert stage in result.stderr
+
+
+def test_quiet_prints_nothing(tmp_path):
+    result = run("encode", REAL_IMAGES["camera"], tmp_path / "c.gcp", "-q")
+    assert result.exit_code == 0 and result.output == ""
+
+
+def test_lossless_small_palette_through_the_cli(tmp_path):
+    image = np.zeros((8, 8, 3), np.uint8)
+    image[::2] = [10, 20, 30]
+    source = tmp_path / "two.png"
+    source.write_bytes(gcp.imageio.encode_image(image, ".png"))
+    run("encode", source, tmp_path / "two.gcp")
+    run("decode", tmp_path / "two.gcp", tmp_path / "two-back.png")
+    back = gcp.imageio.decode_image((tmp_path / "two-back.png").read_bytes())
+    assert np.array_equal(back, image)

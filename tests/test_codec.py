@@ -1,0 +1,185 @@
+"""The public API on real and edge-case images: round trips, limits, determinism."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import gcp
+from tests.conftest import colour_count, psnr
+
+RNG = np.random.default_rng(12345)
+
+
+def round_trip(image, k=16, **options):
+    data = gcp.encode(image, k, **options)
+    return data, gcp.decode(data)
+
+
+@pytest.mark.parametrize("name", ["astronaut", "coffee", "camera", "logo", "color"])
+@pytest.mark.parametrize("k", [4, 16])
+def test_real_image_round_trip_keeps_shape_and_at_most_k_colours(real_images, name, k):
+    image = real_images[name]
+    data, decoded = round_trip(image, k)
+    assert decoded.shape == image.shape and decoded.dtype == np.uint8
+    assert colour_count(decoded) <= k
+    assert gcp.read_info(data).palette_size <= k
+
+
+def test_quality_on_a_photo_at_k16(real_images):
+    # pngquant 2.17 (16 --nofs) reaches 27.00 dB on this image; OpenCV k-means 27.46 dB
+    # (benchmarks/quality.py). gcp's own figure is higher; this guards regressions.
+    _, decoded = round_trip(real_images["astronaut"], 16)
+    assert psnr(real_images["astronaut"], decoded) > 27.4
+
+
+def test_more_colours_give_a_closer_image(real_images):
+    image = real_images["coffee"]
+    quality = [psnr(image, round_trip(image, k)[1]) for k in (2, 8, 32)]
+    assert quality[0] < quality[1] < quality[2]
+
+
+def test_encoding_twice_gives_identical_bytes(real_images):
+    image = real_images["astronaut"]
+    assert gcp.encode(image, 16, seed=3) == gcp.encode(image, 16, seed=3)
+
+
+def test_another_seed_may_give_another_file_but_the_same_shape(real_images):
+    image = real_images["coffee"]
+    assert gcp.decode(gcp.encode(image, 8, seed=1)).shape == image.shape
+
+
+@pytest.mark.parametrize("shape", [(1, 1, 3), (1, 37, 3), (41, 1, 3), (3, 5, 1), (2, 2, 4)])
+def test_tiny_and_thin_images_are_lossless_when_colours_fit(shape):
+    image = RNG.integers(0, 256, shape, dtype=np.uint8)
+    data, decoded = round_trip(image, 256)
+    assert np.array_equal(decoded, image)
+    assert gcp.read_info(data).exact
+
+
+def test_image_with_no_more_than_k_colours_is_stored_exactly():
+    palette = RNG.integers(0, 256, (12, 3), dtype=np.uint8)
+    image = palette[RNG.integers(0, 12, (60, 70))]
+    data, decoded = round_trip(image, 12)
+    assert np.array_equal(decoded, image)
+    info = gcp.read_info(data)
+    assert info.exact and info.palette_size == 12
+
+
+def test_single_colour_image():
+    image = np.full((30, 40, 3), 77, np.uint8)
+    data, decoded = round_trip(image, 16)
+    assert np.array_equal(decoded, image)
+    assert gcp.read_info(data).palette_size == 1
+
+
+def test_k_1_gives_one_colour_the_mean(real_images):
+    image = real_images["coffee"]
+    _, decoded = round_trip(image, 1)
+    assert colour_count(decoded) == 1
+    mean = image.reshape(-1, 3).mean(0)
+    assert np.all(np.abs(decoded[0, 0].astype(float) - mean) <= 1.0)
+
+
+def test_k_256_on_a_photo(real_images):
+    image = real_images["astronaut"]
+    _, decoded = round_trip(image, 256)
+    assert colour_count(decoded) <= 256
+    assert psnr(image, decoded) > psnr(image, round_trip(image, 16)[1]) + 5
+
+
+def test_grey_stays_one_channel(real_images):
+    image = real_images["camera"]
+    assert image.shape[2] == 1
+    data, decoded = round_trip(image, 8)
+    assert decoded.shape == image.shape
+    assert gcp.read_info(data).channels == 1
+
+
+def test_two_dimensional_array_is_read_as_grey():
+    image = RNG.integers(0, 4, (9, 11), dtype=np.uint8) * 60
+    decoded = gcp.decode(gcp.encode(image, 4))
+    assert np.array_equal(decoded[:, :, 0], image)
+
+
+def test_rgba_keeps_its_alpha(real_images):
+    image = real_images["logo"].copy()  # opaque as shipped: give it a clear band
+    assert image.shape[2] == 4
+    image[:100, :, 3] = 0
+    image[100:150, :, 3] = 128
+    _, decoded = round_trip(image, 16)
+    assert decoded.shape == image.shape
+    assert np.all(decoded[:100, :, 3] < 16)
+    assert np.all(np.abs(decoded[100:150, :, 3].astype(int) - 128) < 16)
+    assert np.mean(decoded[150:, :, 3] > 240) > 0.99
+
+
+def test_grey_alpha_two_channels():
+    image = np.dstack([RNG.integers(0, 256, (20, 20)), RNG.integers(0, 2, (20, 20)) * 255])
+    image = image.astype(np.uint8)
+    _, decoded = round_trip(image, 8)
+    assert decoded.shape == (20, 20, 2)
+
+
+@pytest.mark.parametrize("method", ["rle", "lzma"])
+def test_both_methods_decode_to_the_same_pixels(real_images, method):
+    image = real_images["color"]
+    reference = gcp.decode(gcp.encode(image, 16, method="lzma"))
+    data = gcp.encode(image, 16, method=method)
+    assert gcp.read_info(data).method == method
+    assert np.array_equal(gcp.decode(data), reference)
+
+
+def test_lzma_is_smaller_than_plain_runs(real_images):
+    image = real_images["astronaut"]
+    assert len(gcp.encode(image, 16)) < 0.5 * len(gcp.encode(image, 16, method="rle"))
+
+
+@pytest.mark.parametrize(("options", "field"), [
+    (dict(k=0), "k"), (dict(k=257), "k"), (dict(method="zip"), "method"),
+    (dict(effort=0), "effort"), (dict(effort=10), "effort"), (dict(max_iter=0), "max_iter"),
+    (dict(tol=-1.0), "tol"), (dict(backend="cuda"), "backend"),
+])
+def test_bad_options_raise_parameter_error(options, field):
+    with pytest.raises(gcp.ParameterError) as raised:
+        gcp.encode(np.zeros((2, 2, 3), np.uint8), **options)
+    assert raised.value.field == field
+
+
+@pytest.mark.parametrize("image", [
+    np.zeros((0, 5, 3), np.uint8), np.zeros((5, 0, 3), np.uint8), np.zeros((2, 2, 5), np.uint8),
+    np.zeros((2, 2, 3), np.float32), np.zeros(5, np.uint8),
+], ids=["no-rows", "no-columns", "5-channels", "float", "1-d"])
+def test_bad_images_raise_parameter_error(image):
+    with pytest.raises(gcp.ParameterError):
+        gcp.encode(image)
+
+
+def test_encoder_refuses_images_over_the_pixel_limit():
+    with pytest.raises(gcp.LimitError):
+        gcp.encode(np.zeros((10, 10, 3), np.uint8), max_pixels=99)
+
+
+def test_decoder_refuses_files_over_the_pixel_limit():
+    data = gcp.encode(np.zeros((10, 10, 3), np.uint8))
+    with pytest.raises(gcp.LimitError):
+        gcp.decode(data, max_pixels=99)
+    assert gcp.decode(data, max_pixels=100).shape == (10, 10, 3)
+
+
+def test_read_info_reports_sizes(real_images):
+    image = real_images["astronaut"]
+    data = gcp.encode(image, 16)
+    info = gcp.read_info(data)
+    assert (info.width, info.height, info.channels) == (512, 512, 3)
+    assert info.file_size == len(data)
+    assert info.raw_size == 512 * 512 * 3
+    assert info.compression_ratio == pytest.approx(info.raw_size / len(data))
+    assert info.bits_per_pixel == pytest.approx(8 * len(data) / (512 * 512))
+    assert info.palette.shape == (info.palette_size, 3)
+    assert info.as_dict()["palette_hex"][0].startswith("#")
+
+
+def test_gcp_error_is_a_value_error():
+    assert issubclass(gcp.GcpError, ValueError)
+    assert issubclass(gcp.FormatError, gcp.GcpError)

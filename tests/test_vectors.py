@@ -1,0 +1,55 @@
+"""Every vector of spec/vectors: valid ones decode to their pixels, invalid ones are
+rejected with the field the spec names."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+import gcp
+from tests.conftest import VECTORS
+
+MANIFEST = json.loads((VECTORS / "manifest.json").read_text())
+
+
+def test_manifest_lists_every_vector_file():
+    listed = {entry["file"] for entry in MANIFEST["valid"] + MANIFEST["invalid"]}
+    on_disk = {path.name for path in VECTORS.glob("*.gcp")}
+    assert listed == on_disk
+
+
+@pytest.mark.parametrize("entry", MANIFEST["valid"], ids=lambda e: e["file"])
+def test_valid_vector_decodes_to_its_pixels(entry):
+    data = (VECTORS / entry["file"]).read_bytes()
+    image = gcp.decode(data)
+    assert image.shape == (entry["height"], entry["width"], entry["channels"])
+    assert image.dtype == np.uint8
+    assert image.tobytes().hex() == entry["pixels_hex"]
+
+
+@pytest.mark.parametrize("entry", MANIFEST["valid"], ids=lambda e: e["file"])
+def test_valid_vector_info_matches_its_header(entry):
+    info = gcp.read_info((VECTORS / entry["file"]).read_bytes())
+    assert (info.width, info.height, info.channels) == (
+        entry["width"], entry["height"], entry["channels"])
+
+
+@pytest.mark.parametrize("entry", MANIFEST["invalid"], ids=lambda e: e["file"])
+def test_invalid_vector_is_rejected_naming_its_field(entry):
+    data = (VECTORS / entry["file"]).read_bytes()
+    with pytest.raises(gcp.GcpError) as raised:
+        gcp.decode(data)
+    assert raised.value.field == entry["field"], str(raised.value)
+
+
+def test_worked_example_bytes_match_the_spec():
+    """spec/format.md section 8, byte for byte."""
+    expected = bytes.fromhex(
+        "89474350 0d0a1a0a 01 03 00 01 04000000 02000000 0200"
+        " 0400000000000000 0400000000000000 0000ff ff0000 0002 0104 ba1c7216".replace(" ", ""))
+    assert (VECTORS / "rle-example.gcp").read_bytes() == expected
+    blue, red = [0, 0, 255], [255, 0, 0]
+    image = np.array([[blue, blue, blue, red], [red, red, red, red]], np.uint8)
+    assert gcp.encode(image, k=2, method="rle") == expected
