@@ -18,14 +18,24 @@ MIN_COLORS = 1
 MAX_COLORS = 256
 DEFAULT_MAX_ITER = 300
 DEFAULT_TOL = 1e-4
+# Pixels per block drawn when sampling a large image.
+SAMPLE_BLOCK = 256
+# Bits per channel of the finest colour grid: 8 is exact; 6 bits for RGB keeps 2**18
+# cells, 5 for RGBA 2**20.
+CELL_BITS = {1: 8, 2: 8, 3: 6, 4: 5}
 
 
 @dataclass(frozen=True)
 class FitSettings:
-    """How hard the fit works; one row of ``EFFORT_LEVELS``."""
+    """How hard the fit works; one row of ``EFFORT_LEVELS``.
+
+    The restarts run on a coarse histogram (cheap); the best of them is then polished by
+    Lloyd iterations on the fine one.
+    """
 
     sample_size: int  # pixels drawn from a larger image before the histogram is built
-    max_points: int  # histogram points the fit may use; more are merged into colour cells
+    fine_points: int  # most points of the fine histogram (finer colours are merged)
+    coarse_points: int  # most points of the coarse histogram the restarts use
     restarts: int  # independent k-means++ seeds; the lowest inertia wins
 
 
@@ -45,15 +55,15 @@ class Fit:
 
 
 EFFORT_LEVELS = {
-    1: FitSettings(sample_size=1 << 18, max_points=2048, restarts=1),
-    2: FitSettings(sample_size=1 << 19, max_points=4096, restarts=1),
-    3: FitSettings(sample_size=1 << 20, max_points=8192, restarts=2),
-    4: FitSettings(sample_size=1 << 20, max_points=16384, restarts=3),
-    5: FitSettings(sample_size=1 << 21, max_points=16384, restarts=4),
-    6: FitSettings(sample_size=1 << 21, max_points=32768, restarts=4),
-    7: FitSettings(sample_size=1 << 22, max_points=32768, restarts=6),
-    8: FitSettings(sample_size=1 << 23, max_points=65536, restarts=8),
-    9: FitSettings(sample_size=1 << 24, max_points=131072, restarts=10),
+    1: FitSettings(sample_size=1 << 18, fine_points=4096, coarse_points=2048, restarts=1),
+    2: FitSettings(sample_size=1 << 19, fine_points=8192, coarse_points=2048, restarts=2),
+    3: FitSettings(sample_size=1 << 20, fine_points=16384, coarse_points=4096, restarts=2),
+    4: FitSettings(sample_size=1 << 20, fine_points=32768, coarse_points=4096, restarts=3),
+    5: FitSettings(sample_size=1 << 20, fine_points=32768, coarse_points=4096, restarts=4),
+    6: FitSettings(sample_size=1 << 21, fine_points=65536, coarse_points=8192, restarts=4),
+    7: FitSettings(sample_size=1 << 21, fine_points=65536, coarse_points=16384, restarts=6),
+    8: FitSettings(sample_size=1 << 22, fine_points=131072, coarse_points=16384, restarts=8),
+    9: FitSettings(sample_size=1 << 23, fine_points=262144, coarse_points=32768, restarts=10),
 }
 DEFAULT_EFFORT = 5
 
@@ -76,18 +86,73 @@ def fit_palette(
     """
     settings = EFFORT_LEVELS[effort]
     rng = np.random.default_rng(seed)
-    sample = _sample_pixels(pixels, sample_size or settings.sample_size, rng)
-    colours, counts = distinct_colours(sample)
-    if len(colours) <= k:
-        return Fit(palette=colours, exact=True, inertia=0.0, points=len(colours))
-    points, weights = _merge_into_cells(colours, counts, settings.max_points)
+    sample = sample_pixels(pixels, sample_size or settings.sample_size, rng)
+    fine = colour_histogram(sample, settings.fine_points)
+    if fine.exact and len(fine.points) <= k:
+        palette = fine.points.astype(np.uint8)
+        return Fit(palette=palette, exact=True, inertia=0.0, points=len(palette))
+    if pixels.shape[1] == 1 and fine.exact:
+        centres = optimal_grey_levels(fine.points[:, 0], fine.weights, k)
+        palette = centres.astype(np.uint8)[:, None]
+        inertia = float(fine.weights @ squared_distances(fine.points, palette.astype(float)).min(1))
+        return Fit(palette=palette, exact=False, inertia=inertia, points=len(fine.points))
+    coarse = merge_points(fine, settings.coarse_points)
     best_centres, best_inertia = None, np.inf
     for _ in range(settings.restarts):
-        centres, inertia = kmeans(points, weights, k, rng, max_iter=max_iter, tol=tol)
+        centres = kmeans_plusplus(coarse.points, coarse.weights, k, rng)
+        centres, inertia = lloyd(coarse.points, coarse.weights, centres, max_iter=max_iter,
+                                 tol=tol)
         if inertia < best_inertia:
             best_centres, best_inertia = centres, inertia
+    if coarse is not fine:
+        best_centres, best_inertia = lloyd(fine.points, fine.weights, best_centres,
+                                           max_iter=max_iter, tol=tol)
     palette = np.unique(round_palette(best_centres), axis=0)
-    return Fit(palette=palette, exact=False, inertia=float(best_inertia), points=len(points))
+    return Fit(palette=palette, exact=False, inertia=float(best_inertia),
+               points=len(fine.points))
+
+
+def optimal_grey_levels(levels: np.ndarray, weights: np.ndarray, k: int) -> np.ndarray:
+    """The best ``k`` integer grey levels for a weighted 1-D histogram: exact, not local.
+
+    In one dimension every cluster of an optimal k-means is an interval of sorted levels,
+    so dynamic programming over intervals finds the global optimum (O(k n^2), n <= 256).
+    Each interval's centre is the integer next to its mean with the lower cost, so the
+    result is optimal for the palette actually stored. ``levels``: sorted distinct floats.
+    """
+    n = len(levels)
+    prefix_w = np.concatenate(([0.0], np.cumsum(weights)))
+    prefix_wx = np.concatenate(([0.0], np.cumsum(weights * levels)))
+    prefix_wxx = np.concatenate(([0.0], np.cumsum(weights * levels * levels)))
+    first, last = np.triu_indices(n)  # interval levels[first..last]
+    mass = prefix_w[last + 1] - prefix_w[first]
+    total = prefix_wx[last + 1] - prefix_wx[first]
+    square = prefix_wxx[last + 1] - prefix_wxx[first]
+    mean = total / mass
+    candidates = np.stack([np.floor(mean), np.ceil(mean)])
+    costs = square - 2 * candidates * total + candidates**2 * mass  # SSE at each candidate
+    pick = costs.argmin(0)
+    cost = np.full((n, n), np.inf)
+    centre = np.zeros((n, n))
+    cost[first, last] = costs[pick, np.arange(len(first))]
+    centre[first, last] = candidates[pick, np.arange(len(first))]
+    # best[j][m]: least cost of levels[0..m] in j + 1 intervals; start[j][m]: where the last begins
+    best = np.empty((k, n))
+    start = np.zeros((k, n), np.int64)
+    best[0] = cost[0]
+    for j in range(1, k):
+        # last interval is levels[i..m] for i >= 1, after best[j - 1][i - 1]
+        options = best[j - 1][:-1, None] + cost[1:, :]  # (i - 1, m)
+        start[j] = options.argmin(0) + 1
+        best[j] = options.min(0)
+        best[j][: j] = np.inf  # fewer levels than intervals
+    intervals = min(k, n)
+    centres, m = [], n - 1
+    for j in range(intervals - 1, -1, -1):
+        i = start[j][m] if j else 0
+        centres.append(centre[i, m])
+        m = i - 1
+    return np.array(sorted(centres))
 
 
 def refine_palette(pixels: np.ndarray, labels: np.ndarray, palette: np.ndarray) -> np.ndarray:
@@ -109,10 +174,88 @@ def round_palette(centres: np.ndarray) -> np.ndarray:
     return np.clip(np.rint(centres), 0, 255).astype(np.uint8)
 
 
-def _sample_pixels(pixels: np.ndarray, sample_size: int, rng: np.random.Generator) -> np.ndarray:
-    if len(pixels) <= sample_size:
+def sample_pixels(pixels: np.ndarray, sample_size: int, rng: np.random.Generator
+                  ) -> np.ndarray:
+    """About ``sample_size`` of the (N, C) ``pixels``, as seeded random blocks.
+
+    Whole blocks of SAMPLE_BLOCK consecutive pixels are drawn without replacement:
+    reading memory in runs is several times faster than gathering single pixels, and
+    blocks shorter than a row still reach every part of the image.
+    """
+    blocks_in_image = len(pixels) // SAMPLE_BLOCK
+    blocks_wanted = sample_size // SAMPLE_BLOCK
+    if blocks_wanted >= blocks_in_image:
         return pixels
-    return pixels[rng.integers(0, len(pixels), sample_size)]
+    chosen = np.sort(rng.choice(blocks_in_image, blocks_wanted, replace=False))
+    blocks = pixels[: blocks_in_image * SAMPLE_BLOCK].reshape(blocks_in_image, SAMPLE_BLOCK, -1)
+    return blocks[chosen].reshape(-1, pixels.shape[1])
+
+
+@dataclass(frozen=True)
+class Histogram:
+    """Weighted points standing for pixels: float64 (M, C) colours and (M,) counts.
+
+    ``exact``: each point is one distinct colour. Otherwise each is the mean colour of
+    the pixels in one cell of a colour grid.
+    """
+
+    points: np.ndarray
+    weights: np.ndarray
+    exact: bool
+
+
+def colour_histogram(pixels: np.ndarray, max_points: int) -> Histogram:
+    """At most ``max_points`` weighted points for uint8 (N, C) ``pixels``.
+
+    The distinct colours themselves when they are few enough; else the mean colours of
+    the occupied cells of the finest grid (CELL_BITS per channel, then coarser) with at
+    most ``max_points`` occupied cells. Clustering the points with these weights has the
+    same objective as clustering the pixels, up to the spread inside each cell.
+    """
+    channels = pixels.shape[1]
+    bits = CELL_BITS[channels]
+    cells = pack_cells(pixels, bits)
+    counts = np.bincount(cells, minlength=1 << (bits * channels))
+    occupied = np.flatnonzero(counts)
+    if bits == 8 or len(occupied) <= max_points // 2:
+        colours, colour_counts = distinct_colours(pixels)
+        if len(colours) <= max_points:
+            return Histogram(colours.astype(np.float64), colour_counts.astype(np.float64),
+                             exact=True)
+    weights = counts[occupied].astype(np.float64)
+    sums = np.stack([np.bincount(cells, pixels[:, c], minlength=len(counts))[occupied]
+                     for c in range(channels)], axis=1)
+    return merge_points(Histogram(sums / weights[:, None], weights, exact=False), max_points)
+
+
+def merge_points(histogram: Histogram, max_points: int) -> Histogram:
+    """``histogram`` itself if it has at most ``max_points`` points, else cell means.
+
+    Points are binned on the finest grid (CELL_BITS, then one bit coarser at a time) with
+    at most ``max_points`` occupied cells; each cell becomes its points' weighted mean.
+    """
+    if len(histogram.points) <= max_points:
+        return histogram
+    channels = histogram.points.shape[1]
+    corners = np.floor(histogram.points).astype(np.uint8)  # a cell mean stays in its cell
+    for bits in range(CELL_BITS[channels], 0, -1):
+        keys, cell_of_point = np.unique(pack_cells(corners, bits), return_inverse=True)
+        if len(keys) <= max_points:
+            break
+    cell_of_point = cell_of_point.ravel()
+    weights = np.bincount(cell_of_point, histogram.weights)
+    sums = np.stack([np.bincount(cell_of_point, histogram.weights * histogram.points[:, c])
+                     for c in range(channels)], axis=1)
+    return Histogram(sums / weights[:, None], weights, exact=False)
+
+
+def pack_cells(pixels: np.ndarray, bits: int) -> np.ndarray:
+    """Grid cell of each uint8 (N, C) pixel: the top ``bits`` of every channel, packed."""
+    keys = (pixels[:, 0] >> (8 - bits)).astype(np.int64)
+    for channel in range(1, pixels.shape[1]):
+        keys <<= bits
+        keys |= pixels[:, channel] >> (8 - bits)
+    return keys
 
 
 def pack_colours(pixels: np.ndarray) -> np.ndarray:
@@ -134,8 +277,7 @@ def distinct_colours(pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Distinct colours of uint8 (N, channels) pixels, sorted, and their int64 counts."""
     channels = pixels.shape[1]
     keys = pack_colours(pixels)
-    if channels <= 2 or (channels == 3 and len(keys) >= 1 << 20):
-        # Counting into every possible key beats sorting once there are many pixels.
+    if channels <= 2:
         counts = np.bincount(keys, minlength=1 << (8 * channels))
         present = np.flatnonzero(counts).astype(np.uint32)
         return unpack_colours(present, channels), counts[present]
@@ -143,33 +285,19 @@ def distinct_colours(pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return unpack_colours(present, channels), counts.astype(np.int64)
 
 
-def _merge_into_cells(colours: np.ndarray, counts: np.ndarray, max_points: int
-                      ) -> tuple[np.ndarray, np.ndarray]:
-    """Weighted points for the fit: the colours themselves, or cell means if too many.
-
-    Cells are cubes of side 2**drop in colour space; ``drop`` grows until at most
-    ``max_points`` cells are occupied. Returns float64 (M, channels) means and weights.
-    """
-    points = colours.astype(np.float64)
-    weights = counts.astype(np.float64)
-    drop = 0
-    while len(points) > max_points and drop < 7:
-        drop += 1
-        cells = pack_colours(colours >> drop)
-        _, cell_of_colour = np.unique(cells, return_inverse=True)
-        cell_of_colour = cell_of_colour.ravel()
-        weights = np.bincount(cell_of_colour, counts).astype(np.float64)
-        sums = [np.bincount(cell_of_colour, counts * colours[:, c])
-                for c in range(colours.shape[1])]
-        points = np.stack(sums, axis=1) / weights[:, None]
-    return points, weights
-
-
 def squared_distances(points: np.ndarray, centres: np.ndarray) -> np.ndarray:
-    """(M, C) and (K, C) float64 to (M, K) squared Euclidean distances, clipped at 0."""
-    cross = points @ centres.T
-    distances = (points * points).sum(1)[:, None] - 2 * cross + (centres * centres).sum(1)
-    return np.maximum(distances, 0, out=distances)
+    """(M, C) and (K, C) float64 to (M, K) squared Euclidean distances.
+
+    Channel by channel rather than as a matrix product: with C <= 4 this is as fast,
+    exact, and free of BLAS threads, which only contend on a busy machine.
+    """
+    distances = np.subtract.outer(points[:, 0], centres[:, 0])
+    distances *= distances
+    for channel in range(1, points.shape[1]):
+        difference = np.subtract.outer(points[:, channel], centres[:, channel])
+        difference *= difference
+        distances += difference
+    return distances
 
 
 def kmeans_plusplus(points: np.ndarray, weights: np.ndarray, k: int, rng: np.random.Generator
@@ -201,13 +329,20 @@ def kmeans_plusplus(points: np.ndarray, weights: np.ndarray, k: int, rng: np.ran
 def kmeans(points: np.ndarray, weights: np.ndarray, k: int, rng: np.random.Generator, *,
            max_iter: int = DEFAULT_MAX_ITER, tol: float = DEFAULT_TOL
            ) -> tuple[np.ndarray, float]:
-    """Weighted Lloyd k-means from a k-means++ seed. Returns (centres (k', C), inertia).
+    """Weighted k-means from a k-means++ seed. Returns (centres (k', C), inertia)."""
+    centres = kmeans_plusplus(points, weights, k, rng)
+    return lloyd(points, weights, centres, max_iter=max_iter, tol=tol)
+
+
+def lloyd(points: np.ndarray, weights: np.ndarray, centres: np.ndarray, *,
+          max_iter: int = DEFAULT_MAX_ITER, tol: float = DEFAULT_TOL
+          ) -> tuple[np.ndarray, float]:
+    """Weighted Lloyd iterations from ``centres`` (k, C). Returns (centres, inertia).
 
     Stops when no point changes cluster, when the centres move less than ``tol`` times the
     data's mean per-channel variance (squared), or after ``max_iter`` iterations. An empty
     cluster is moved to the point farthest from its centre.
     """
-    centres = kmeans_plusplus(points, weights, k, rng)
     mean = np.average(points, axis=0, weights=weights)
     variance = np.average((points - mean) ** 2, axis=0, weights=weights).mean()
     threshold = tol * variance

@@ -70,9 +70,9 @@ def test_empty_cluster_is_moved_to_the_farthest_point():
 
 
 def test_more_restarts_never_raise_inertia():
-    # 3000 colours fit both levels' max_points unmerged, so both fit the same points and
-    # the first start is the same; effort 4 adds two more starts and keeps the best.
-    pixels = RNG.integers(0, 256, (3000, 3), dtype=np.uint8)
+    # 1500 colours stay exact at both levels, so both fit the same points and the first
+    # start is the same; effort 4 adds two more starts and keeps the best.
+    pixels = RNG.integers(0, 256, (1500, 3), dtype=np.uint8)
     assert quantizer.EFFORT_LEVELS[2].restarts < quantizer.EFFORT_LEVELS[4].restarts
     one_start = quantizer.fit_palette(pixels, 8, effort=2)
     three_starts = quantizer.fit_palette(pixels, 8, effort=4)
@@ -80,14 +80,78 @@ def test_more_restarts_never_raise_inertia():
     assert three_starts.inertia <= one_start.inertia
 
 
-def test_too_many_colours_are_merged_into_cells():
-    pixels = RNG.integers(0, 256, (20000, 3), dtype=np.uint8)
-    colours, counts = quantizer.distinct_colours(pixels)
-    points, weights = quantizer._merge_into_cells(colours, counts, 1000)
-    assert len(points) <= 1000
-    assert weights.sum() == counts.sum()
-    mean = (colours * counts[:, None]).sum(0) / counts.sum()
-    assert (points * weights[:, None]).sum(0) / weights.sum() == pytest.approx(mean)
+@pytest.mark.parametrize("channels", [3, 4])
+def test_too_many_colours_are_merged_into_cells(channels):
+    pixels = RNG.integers(0, 256, (20000, channels), dtype=np.uint8)
+    histogram = quantizer.colour_histogram(pixels, 1000)
+    assert not histogram.exact
+    assert len(histogram.points) <= 1000
+    assert histogram.weights.sum() == len(pixels)
+    weighted_mean = (histogram.points * histogram.weights[:, None]).sum(0) / len(pixels)
+    assert weighted_mean == pytest.approx(pixels.mean(0))
+
+
+def test_few_colours_stay_exact_in_the_histogram():
+    pixels = np.repeat(RNG.integers(0, 256, (300, 3), dtype=np.uint8), 7, axis=0)
+    histogram = quantizer.colour_histogram(pixels, 16384)
+    assert histogram.exact
+    assert len(histogram.points) == len(np.unique(pixels, axis=0))
+    assert histogram.weights.sum() == len(pixels)
+
+
+def test_merging_points_keeps_weight_and_mean():
+    pixels = RNG.integers(0, 256, (5000, 3), dtype=np.uint8)
+    fine = quantizer.colour_histogram(pixels, 100_000)
+    coarse = quantizer.merge_points(fine, 300)
+    assert len(coarse.points) <= 300 and not coarse.exact
+    assert coarse.weights.sum() == fine.weights.sum()
+    assert (coarse.points * coarse.weights[:, None]).sum(0) == pytest.approx(
+        (fine.points * fine.weights[:, None]).sum(0))
+    assert quantizer.merge_points(fine, len(fine.points)) is fine
+
+
+def test_grey_levels_are_the_global_optimum():
+    levels = np.array([0, 1, 2, 5, 9, 10, 40], float)
+    weights = np.array([3, 1, 1, 2, 5, 1, 2], float)
+    for k in (1, 2, 3):
+        centres = quantizer.optimal_grey_levels(levels, weights, k)
+        assert len(centres) == k and np.all(centres == np.round(centres))
+        cost = (weights * ((levels[:, None] - centres[None]) ** 2).min(1)).sum()
+        # integer palettes from 0..40 only, to keep the brute force small
+        assert cost == pytest.approx(brute_force_grey_optimum_small(levels, weights, k))
+
+
+def brute_force_grey_optimum_small(levels, weights, k):
+    from itertools import combinations
+
+    best = np.inf
+    for palette in combinations(range(41), k):
+        palette = np.array(palette, float)
+        best = min(best, (weights * ((levels[:, None] - palette[None]) ** 2).min(1)).sum())
+    return best
+
+
+def test_grey_fit_beats_or_equals_kmeans():
+    pixels = np.clip(RNG.normal(120, 50, (20000, 1)), 0, 255).astype(np.uint8)
+    fit = quantizer.fit_palette(pixels, 8)
+    histogram = quantizer.colour_histogram(pixels, 1 << 20)
+    for seed in range(5):
+        centres, _ = quantizer.kmeans(histogram.points, histogram.weights, 8,
+                                      np.random.default_rng(seed))
+        rounded = quantizer.round_palette(centres).astype(float)
+        local = histogram.weights @ quantizer.squared_distances(histogram.points, rounded).min(1)
+        assert fit.inertia <= local + 1e-6
+
+
+def test_sample_takes_whole_blocks_and_is_seeded():
+    pixels = np.arange(100_000, dtype=np.uint32).view(np.uint8).reshape(-1, 4)
+    sample = quantizer.sample_pixels(pixels, 10_000, np.random.default_rng(1))
+    again = quantizer.sample_pixels(pixels, 10_000, np.random.default_rng(1))
+    assert np.array_equal(sample, again)
+    block = quantizer.SAMPLE_BLOCK
+    assert len(sample) == (10_000 // block) * block
+    positions = sample.view(np.uint32).ravel()
+    assert np.all(np.diff(positions.reshape(-1, block), axis=1) == 1)
 
 
 def test_fit_is_deterministic_for_a_seed():
