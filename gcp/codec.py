@@ -151,14 +151,34 @@ def decode(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
     Raises ``FormatError`` (a ``GcpError``) naming the field for any malformed input, and
     ``LimitError`` when the image has more than ``max_pixels`` pixels.
     """
+    header, palette, indices, run_lengths = _read_runs(data, max_pixels)
+    return expand(palette, indices, run_lengths).reshape(header.height, header.width,
+                                                        header.channels)
+
+
+def decode_indices(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS
+                   ) -> tuple[Header, np.ndarray, np.ndarray]:
+    """A .gcp file as it is stored: ``(header, palette, indices)``, nothing expanded.
+
+    ``palette`` is uint8 (palette_size, channels), ``indices`` uint8 (height, width) of
+    palette positions: what a palette image type (Pillow's mode "P") holds. Raises as
+    ``decode`` does.
+    """
+    header, palette, indices, run_lengths = _read_runs(data, max_pixels)
+    pixels = np.repeat(indices, run_lengths).reshape(header.height, header.width)
+    return header, palette, pixels
+
+
+def _read_runs(data: bytes, max_pixels: int
+               ) -> tuple[Header, np.ndarray, np.ndarray, np.ndarray]:
+    """Check a whole file and read its runs: header, palette, run indices and lengths."""
     header, palette, body = container.unpack(data, max_pixels=max_pixels)
     if header.method == METHOD_LZMA:
         tokens = entropy.decompress_tokens(body, header.tokens_length)
     else:
         tokens = body
     indices, run_lengths = rle.decode_runs(tokens, header.pixel_count, header.palette_size)
-    return expand(palette, indices, run_lengths).reshape(header.height, header.width,
-                                                        header.channels)
+    return header, palette, indices, run_lengths
 
 
 def expand(palette: np.ndarray, indices: np.ndarray, run_lengths: np.ndarray) -> np.ndarray:
