@@ -23,8 +23,8 @@ Writing converts the image to L, LA, RGB or RGBA (a ``P`` image to RGBA when it 
 transparency, to RGB otherwise) and encodes it with ``gcp.encode``: the palette is fitted
 again, which keeps every colour exactly when the image has at most ``colors`` of them.
 ``save`` takes the encoder's options: ``colors`` (k, default 16), ``seed``, ``effort``,
-``method``, ``max_iter``, ``tol``, ``backend``, ``device``, ``max_pixels``; as with
-Pillow's own formats, options it does not know are ignored.
+``method``, ``algorithm``, ``max_iter``, ``tol``, ``backend``, ``device``,
+``max_pixels``; as with Pillow's own formats, options it does not know are ignored.
 
 Errors follow Pillow's plugins: data that is not gcp, or a gcp header that breaks the
 spec, raises ``SyntaxError`` in ``_open`` (so ``Image.open`` tries the other formats and
@@ -63,8 +63,8 @@ SAVE_MODE = {
     "RGBA": "RGBA", "RGBa": "RGBA",
 }
 # The ``save`` keywords passed on to ``gcp.encode``; "colors" becomes its ``k``.
-SAVE_OPTIONS = ("colors", "seed", "effort", "method", "max_iter", "tol", "backend", "device",
-                "max_pixels")
+SAVE_OPTIONS = ("colors", "seed", "effort", "method", "algorithm", "max_iter", "tol",
+                "backend", "device", "max_pixels")
 
 # Image.open checks Image.MAX_IMAGE_PIXELS itself, after _open: gcp's own limit must not
 # refuse earlier what Pillow's user allowed.

@@ -266,8 +266,9 @@ def test_save_passes_the_encoders_options(tmp_path, real_images):
     pixels = real_images["coffee"]
     path = tmp_path / "coffee.gcp"
     Image.fromarray(pixels).save(path, colors=8, seed=3, effort=2, method="rle",
-                                 backend="numpy")
-    expected = gcp.encode(pixels, 8, seed=3, effort=2, method="rle", backend="numpy")
+                                 algorithm="kmedoids", backend="numpy")
+    expected = gcp.encode(pixels, 8, seed=3, effort=2, method="rle", algorithm="kmedoids",
+                          backend="numpy")
     assert path.read_bytes() == expected
 
 
