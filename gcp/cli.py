@@ -117,6 +117,9 @@ def cli() -> None:
               show_default=True, help="1 is fastest, 9 gives the best palette and smallest file.")
 @click.option("--method", type=click.Choice(codec.METHODS), default=codec.DEFAULT_METHOD,
               show_default=True, help="Body coding: rle (plain runs) or lzma (runs, compressed).")
+@click.option("--algorithm", type=click.Choice(codec.ALGORITHMS),
+              default=codec.DEFAULT_ALGORITHM, show_default=True,
+              help="kmeans (colours are cluster means) or kmedoids (colours from the image).")
 @click.option("--seed", type=int, default=0, show_default=True,
               help="Seed of the K-Means initialisation; same seed, same file.")
 @click.option("--max-iter", type=click.IntRange(min=1), default=quantizer.DEFAULT_MAX_ITER,
@@ -131,9 +134,10 @@ def cli() -> None:
 @_max_pixels_option
 @_force_option
 @_verbosity_options
-def encode(input_path: str, output_path: str, k: int, effort: int, method: str, seed: int,
-           max_iter: int, tol: float, backend: str, device: str | None, max_pixels: int,
-           force: bool, verbose: bool, quiet: bool) -> None:
+def encode(input_path: str, output_path: str, k: int, effort: int, method: str,
+           algorithm: str, seed: int, max_iter: int, tol: float, backend: str,
+           device: str | None, max_pixels: int, force: bool, verbose: bool,
+           quiet: bool) -> None:
     """Quantize INPUT (PNG, BMP, JPEG, ...) to at most K colours and write OUTPUT (.gcp).
 
     Use - for standard input or output.
@@ -144,7 +148,8 @@ def encode(input_path: str, output_path: str, k: int, effort: int, method: str, 
         image = imageio.decode_image(files.read_input(input_path), max_pixels=max_pixels,
                                      name=input_path)
     data = codec.encode(image, k, seed=seed, method=method, effort=effort, max_iter=max_iter,
-                        tol=tol, backend=backend, device=device, max_pixels=max_pixels)
+                        tol=tol, backend=backend, device=device, max_pixels=max_pixels,
+                        algorithm=algorithm)
     with timed_stage("write"):
         files.write_output(output_path, data, force=force)
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import container, entropy, quantizer, rle
+from . import container, entropy, kmedoids, quantizer, rle
 from .backends import select_backend
 from .container import DEFAULT_MAX_PIXELS, METHOD_IDS, METHOD_LZMA, METHOD_RLE, Header
 from .errors import ParameterError
@@ -25,6 +25,9 @@ logger = logging.getLogger("gcp")
 DEFAULT_COLORS = 16
 DEFAULT_METHOD = "lzma"
 METHODS = tuple(METHOD_IDS)
+DEFAULT_ALGORITHM = "kmeans"
+# kmeans: palette colours are cluster means; kmedoids: colours the image has (gcp/kmedoids.py).
+ALGORITHMS = ("kmeans", "kmedoids")
 
 # What the entropy stage does at each effort level (see entropy.LZMA_ENCODER_SETTINGS).
 LZMA_SETTING_BY_EFFORT = {1: "fast", 2: "fast", 3: "normal", 4: "normal", 5: "normal",
@@ -92,6 +95,7 @@ def encode(
     device: str | None = None,
     max_pixels: int = DEFAULT_MAX_PIXELS,
     progress: Progress | None = None,
+    algorithm: str = DEFAULT_ALGORITHM,
 ) -> bytes:
     """Quantize ``image`` to at most ``k`` colours and return the .gcp file as bytes.
 
@@ -99,9 +103,11 @@ def encode(
     The same image and options always give the same bytes. An image with at most ``k``
     distinct colours is stored exactly. ``backend`` is "auto", "opencl" or "numpy";
     ``device`` picks an OpenCL device (see ``gcp.backends.opencl.choose_device``).
-    ``progress``, if given, is called with each stage's name as it begins.
+    ``progress``, if given, is called with each stage's name as it begins. ``algorithm``
+    is "kmeans" or "kmedoids" (every palette colour is one of the image's colours).
     """
     _check_options(k, method, effort, max_iter, tol)
+    _check_algorithm(algorithm)
     pixels_hwc = _check_image(image, max_pixels)
     height, width, channels = pixels_hwc.shape
     pixels = pixels_hwc.reshape(-1, channels)
@@ -109,8 +115,8 @@ def encode(
     logger.debug("backend: %s on %s", compute.name, compute.device)
 
     with timed_stage("fit", progress):
-        fit = quantizer.fit_palette(pixels, k, seed=seed, effort=effort, max_iter=max_iter,
-                                    tol=tol)
+        fit = _fit_palette(pixels, k, algorithm, seed=seed, effort=effort, max_iter=max_iter,
+                           tol=tol)
     with timed_stage("assign", progress):
         pixel_set = compute.load(pixels)
         palette = fit.palette
@@ -118,11 +124,12 @@ def encode(
         exact = fit.exact and _reproduces(pixels, palette, labels)
         if fit.exact and not exact:
             # The sample missed a colour: fit again on every pixel.
-            fit = quantizer.fit_palette(pixels, k, seed=seed, effort=effort, max_iter=max_iter,
-                                        tol=tol, sample_size=len(pixels))
+            fit = _fit_palette(pixels, k, algorithm, seed=seed, effort=effort,
+                               max_iter=max_iter, tol=tol, sample_size=len(pixels))
             palette, exact = fit.palette, fit.exact
             labels = pixel_set.assign(palette)
-        elif not exact and effort >= REFINE_FROM_EFFORT:
+        elif not exact and effort >= REFINE_FROM_EFFORT and algorithm == "kmeans":
+            # Not for kmedoids: the means it would move to are not the image's colours.
             palette = quantizer.refine_palette(pixels, labels, palette)
             labels = pixel_set.assign(palette)
     with timed_stage("encode", progress):
@@ -140,6 +147,22 @@ def encode(
         return container.pack(header, palette, body)
 
 
+def _check_algorithm(algorithm: str) -> None:
+    if algorithm not in ALGORITHMS:
+        raise ParameterError(f"algorithm is {algorithm!r}; choose one of "
+                             f"{', '.join(ALGORITHMS)}", field="algorithm")
+
+
+def _fit_palette(pixels: np.ndarray, k: int, algorithm: str, *, seed: int, effort: int,
+                 max_iter: int, tol: float, sample_size: int | None = None) -> quantizer.Fit:
+    """The palette ``algorithm`` fits; ``tol`` is K-Means' (medoids stop when none moves)."""
+    if algorithm == "kmedoids":
+        return kmedoids.fit_medoids(pixels, k, seed=seed, effort=effort, max_iter=max_iter,
+                                    sample_size=sample_size)
+    return quantizer.fit_palette(pixels, k, seed=seed, effort=effort, max_iter=max_iter,
+                                 tol=tol, sample_size=sample_size)
+
+
 def _reproduces(pixels: np.ndarray, palette: np.ndarray, labels: np.ndarray) -> bool:
     """True when every pixel equals its palette colour."""
     return bool(np.array_equal(palette[labels], pixels))
@@ -151,14 +174,34 @@ def decode(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
     Raises ``FormatError`` (a ``GcpError``) naming the field for any malformed input, and
     ``LimitError`` when the image has more than ``max_pixels`` pixels.
     """
+    header, palette, indices, run_lengths = _read_runs(data, max_pixels)
+    return expand(palette, indices, run_lengths).reshape(header.height, header.width,
+                                                        header.channels)
+
+
+def decode_indices(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS
+                   ) -> tuple[Header, np.ndarray, np.ndarray]:
+    """A .gcp file as it is stored: ``(header, palette, indices)``, nothing expanded.
+
+    ``palette`` is uint8 (palette_size, channels), ``indices`` uint8 (height, width) of
+    palette positions: what a palette image type (Pillow's mode "P") holds. Raises as
+    ``decode`` does.
+    """
+    header, palette, indices, run_lengths = _read_runs(data, max_pixels)
+    pixels = np.repeat(indices, run_lengths).reshape(header.height, header.width)
+    return header, palette, pixels
+
+
+def _read_runs(data: bytes, max_pixels: int
+               ) -> tuple[Header, np.ndarray, np.ndarray, np.ndarray]:
+    """Check a whole file and read its runs: header, palette, run indices and lengths."""
     header, palette, body = container.unpack(data, max_pixels=max_pixels)
     if header.method == METHOD_LZMA:
         tokens = entropy.decompress_tokens(body, header.tokens_length)
     else:
         tokens = body
     indices, run_lengths = rle.decode_runs(tokens, header.pixel_count, header.palette_size)
-    return expand(palette, indices, run_lengths).reshape(header.height, header.width,
-                                                        header.channels)
+    return header, palette, indices, run_lengths
 
 
 def expand(palette: np.ndarray, indices: np.ndarray, run_lengths: np.ndarray) -> np.ndarray:
