@@ -17,7 +17,7 @@ mean and ``W`` its weight, so the best candidate is the one nearest to ``m``. Th
 never rises from one round to the next, so the loop ends.
 
 Candidates are the sample's distinct colours; when there are more than the effort level's
-``max_points``, a seeded, count-weighted draw of that many distinct colours. Costs are
+``fine_points``, a seeded, count-weighted draw of that many distinct colours. Costs are
 always measured on the weighted points K-Means uses (distinct colours, or cell means).
 
 Public entry point: ``fit_medoids``, returning the same ``quantizer.Fit`` as K-Means.
@@ -46,17 +46,18 @@ def fit_medoids(
 
     As ``quantizer.fit_palette``: the same sampling, the same exact path (at most ``k``
     distinct colours are the palette, and no clustering runs), the same effort levels
-    (``restarts`` starts; ``max_points`` both for the weighted points and for the
+    (``restarts`` starts; ``fine_points`` both for the weighted points and for the
     candidate colours). ``palette`` rows are distinct colours of the sample, ascending.
     """
     settings = quantizer.EFFORT_LEVELS[effort]
     rng = np.random.default_rng(seed)
-    sample = quantizer._sample_pixels(pixels, sample_size or settings.sample_size, rng)
+    sample = quantizer.sample_pixels(pixels, sample_size or settings.sample_size, rng)
     colours, counts = quantizer.distinct_colours(sample)
     if len(colours) <= k:
         return Fit(palette=colours, exact=True, inertia=0.0, points=len(colours))
-    points, weights = quantizer._merge_into_cells(colours, counts, settings.max_points)
-    candidates = candidate_colours(colours, counts, settings.max_points, rng)
+    histogram = quantizer.colour_histogram(sample, settings.fine_points)
+    points, weights = histogram.points, histogram.weights
+    candidates = candidate_colours(colours, counts, settings.fine_points, rng)
     best_medoids, best_cost = None, np.inf
     for _ in range(settings.restarts):
         medoids, cost = kmedoids(points, weights, candidates, k, rng, max_iter=max_iter)
