@@ -1,32 +1,40 @@
 """The entropy stage after run-length coding: method 1, lzma (spec/format.md, "Method lzma").
 
-The body is one LZMA stream in the ".lzma" (LZMA_Alone) container of the LZMA SDK's
-lzma-specification.txt, which every LZMA library and ``xz --format=lzma`` read:
+The token stream is cut into chunks of LZMA_CHUNK_LENGTH bytes (the last one shorter),
+and each chunk is compressed on its own, so that chunks compress and decompress in
+parallel. The body is the chunks in order, each one as
 
     offset  size  field
-    0       1     properties          (pb * 5 + lp) * 9 + lc, below 225
-    1       4     dictionary_size     u32 LE, at most MAX_LZMA_DICTIONARY_SIZE
-    5       8     uncompressed_size   u64 LE: tokens_length, or all ones (end marker follows)
-    13            range-coded data
+    0       4     compressed_length   u32 LE, the length of the .lzma stream that follows
+    4       1     properties          (pb * 5 + lp) * 9 + lc, below 225
+    5       4     dictionary_size     u32 LE, at most MAX_LZMA_DICTIONARY_SIZE
+    9       8     uncompressed_size   u64 LE: the chunk's length, or all ones (end marker)
+    17            range-coded data
 
-Decompressing it gives exactly tokens_length bytes: the token stream of spec "Tokens".
+Bytes 4 onwards are one ".lzma" (LZMA_Alone) stream of the LZMA SDK's
+lzma-specification.txt, which every LZMA library and ``xz --format=lzma`` read.
 """
 
 from __future__ import annotations
 
 import lzma
+import os
 import struct
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 from .errors import FormatError
 
+LZMA_CHUNK_LENGTH = 1 << 19  # token bytes per chunk: 262144 tokens
+LZMA_CHUNK_PREFIX_SIZE = 4
 LZMA_HEADER_FORMAT = "<BIQ"
 LZMA_HEADER_SIZE = struct.calcsize(LZMA_HEADER_FORMAT)  # 13
 LZMA_PROPERTIES_LIMIT = 9 * 5 * 5
 LZMA_UNKNOWN_SIZE = 0xFFFF_FFFF_FFFF_FFFF
 MIN_LZMA_DICTIONARY_SIZE = 1 << 12
-# Bounds a decoder's memory: a window of 64 MiB already reaches back past 32 M pixels'
-# worth of two-byte tokens, more than any real image needs.
-MAX_LZMA_DICTIONARY_SIZE = 1 << 26
+# A chunk is at most 512 KiB, so a larger window would never be used; the cap bounds what
+# a file can make a decoder allocate.
+MAX_LZMA_DICTIONARY_SIZE = 1 << 20
 # liblzma's own tables for the largest lc + lp come on top of the dictionary.
 _LZMA_DECODER_OVERHEAD = 16 << 20
 
@@ -35,8 +43,8 @@ _LZMA_DECODER_OVERHEAD = 16 << 20
 _LITERAL_CONTEXT_BITS = 3
 _POSITION_BITS = 1
 
-# Encoder settings by effort: (mode, match finder, nice_len, depth). Measured in
-# benchmarks/README.md: "normal" mode is what brings files well under PNG-8.
+# Encoder settings by name: (mode, match finder, nice_len, depth). "normal" mode, with its
+# optimal parsing, is what brings files well under PNG-8 (benchmarks/size.py).
 LZMA_ENCODER_SETTINGS = {
     "fast": (lzma.MODE_FAST, lzma.MF_HC4, 32, 8),
     "normal": (lzma.MODE_NORMAL, lzma.MF_HC4, 32, 8),
@@ -44,81 +52,123 @@ LZMA_ENCODER_SETTINGS = {
 }
 
 
-def _dictionary_size_for(tokens_length: int) -> int:
-    size = MIN_LZMA_DICTIONARY_SIZE
-    while size < tokens_length and size < MAX_LZMA_DICTIONARY_SIZE:
-        size <<= 1
-    return size
+def chunk_lengths(tokens_length: int) -> list[int]:
+    """How many token bytes each chunk of a stream of ``tokens_length`` bytes holds."""
+    full, rest = divmod(tokens_length, LZMA_CHUNK_LENGTH)
+    return [LZMA_CHUNK_LENGTH] * full + ([rest] if rest else [])
 
 
 def compress_tokens(tokens: bytes, *, setting: str = "normal") -> bytes:
-    """Body bytes of method lzma for a token stream."""
+    """Body bytes of method lzma for a token stream (at least one token)."""
+    pieces = [tokens[start:start + LZMA_CHUNK_LENGTH]
+              for start in range(0, len(tokens), LZMA_CHUNK_LENGTH)]
+    streams = _in_parallel(lambda piece: compress_chunk(piece, setting=setting), pieces)
+    return b"".join(len(stream).to_bytes(LZMA_CHUNK_PREFIX_SIZE, "little") + stream
+                    for stream in streams)
+
+
+def compress_chunk(piece: bytes, *, setting: str = "normal") -> bytes:
+    """One .lzma stream for one chunk of the token stream."""
     mode, match_finder, nice_len, depth = LZMA_ENCODER_SETTINGS[setting]
+    dictionary_size = MIN_LZMA_DICTIONARY_SIZE
+    while dictionary_size < len(piece):
+        dictionary_size <<= 1
     lzma_filter = {
-        "id": lzma.FILTER_LZMA1,
-        "dict_size": _dictionary_size_for(len(tokens)),
-        "lc": _LITERAL_CONTEXT_BITS,
-        "lp": _POSITION_BITS,
-        "pb": _POSITION_BITS,
-        "mode": mode,
-        "mf": match_finder,
-        "nice_len": nice_len,
-        "depth": depth,
+        "id": lzma.FILTER_LZMA1, "dict_size": dictionary_size,
+        "lc": _LITERAL_CONTEXT_BITS, "lp": _POSITION_BITS, "pb": _POSITION_BITS,
+        "mode": mode, "mf": match_finder, "nice_len": nice_len, "depth": depth,
     }
-    return lzma.compress(tokens, format=lzma.FORMAT_ALONE, filters=[lzma_filter])
+    return lzma.compress(piece, format=lzma.FORMAT_ALONE, filters=[lzma_filter])
 
 
-def check_lzma_header(body: bytes, tokens_length: int) -> None:
-    """Check the 13-byte .lzma header before any memory is given to the decoder."""
-    if len(body) < LZMA_HEADER_SIZE:
-        raise FormatError(f"lzma body is {len(body)} bytes, shorter than its 13-byte header",
-                          field="lzma_header")
-    properties, dictionary_size, uncompressed_size = struct.unpack_from(LZMA_HEADER_FORMAT, body)
+def split_chunks(body: bytes, tokens_length: int) -> list[memoryview]:
+    """The .lzma stream of every chunk, after checking the chunk lengths (rule 15)."""
+    view = memoryview(body)
+    streams, offset = [], 0
+    count = len(chunk_lengths(tokens_length))
+    for index in range(count):
+        if offset + LZMA_CHUNK_PREFIX_SIZE > len(view):
+            raise FormatError(f"lzma body ends before chunk {index} of {count}",
+                              field="lzma_chunk_length")
+        length = int.from_bytes(view[offset:offset + LZMA_CHUNK_PREFIX_SIZE], "little")
+        offset += LZMA_CHUNK_PREFIX_SIZE
+        if length < LZMA_HEADER_SIZE or offset + length > len(view):
+            raise FormatError(
+                f"lzma chunk {index} compressed_length is {length}; it must be at least "
+                f"{LZMA_HEADER_SIZE} and fit the {len(view) - offset} bytes left",
+                field="lzma_chunk_length",
+            )
+        streams.append(view[offset:offset + length])
+        offset += length
+    if offset != len(view):
+        raise FormatError(f"lzma body has {len(view) - offset} bytes after its {count} chunks",
+                          field="lzma_chunk_length")
+    return streams
+
+
+def check_lzma_header(stream: bytes, expected_length: int, index: int = 0) -> None:
+    """Check a chunk's 13-byte .lzma header before any memory is given to the decoder."""
+    properties, dictionary_size, uncompressed_size = struct.unpack_from(LZMA_HEADER_FORMAT,
+                                                                        stream)
     if properties >= LZMA_PROPERTIES_LIMIT:
-        raise FormatError(f"lzma properties byte is {properties}; it must be below 225",
-                          field="lzma_properties")
+        raise FormatError(f"lzma chunk {index} properties byte is {properties}; it must be "
+                          "below 225", field="lzma_properties")
     if dictionary_size > MAX_LZMA_DICTIONARY_SIZE:
         raise FormatError(
-            f"lzma dictionary_size is {dictionary_size}; at most {MAX_LZMA_DICTIONARY_SIZE}",
+            f"lzma chunk {index} dictionary_size is {dictionary_size}; at most "
+            f"{MAX_LZMA_DICTIONARY_SIZE}",
             field="lzma_dictionary_size",
         )
-    if uncompressed_size not in (tokens_length, LZMA_UNKNOWN_SIZE):
+    if uncompressed_size not in (expected_length, LZMA_UNKNOWN_SIZE):
         raise FormatError(
-            f"lzma uncompressed_size is {uncompressed_size}, not tokens_length {tokens_length}",
+            f"lzma chunk {index} uncompressed_size is {uncompressed_size}, not its length "
+            f"{expected_length}",
             field="lzma_uncompressed_size",
         )
 
 
-def decompress_tokens(body: bytes, tokens_length: int) -> bytes:
-    """The token stream inside a method-lzma body: exactly ``tokens_length`` bytes.
+def decompress_chunk(stream: bytes, expected_length: int, index: int = 0) -> bytes:
+    """Exactly ``expected_length`` token bytes from one chunk's .lzma stream.
 
-    Output is capped at tokens_length + 1 bytes, so a body can never expand past what the
-    header declared (decompression bombs).
+    Output is capped at expected_length + 1 bytes, so no chunk can expand past the length
+    the header implies (decompression bombs).
     """
-    check_lzma_header(body, tokens_length)
+    check_lzma_header(stream, expected_length, index)
     decompressor = lzma.LZMADecompressor(
         format=lzma.FORMAT_ALONE, memlimit=MAX_LZMA_DICTIONARY_SIZE + _LZMA_DECODER_OVERHEAD
     )
+    where = f"lzma chunk {index}"
     try:
-        tokens = decompressor.decompress(body, max_length=tokens_length + 1)
+        piece = decompressor.decompress(stream, max_length=expected_length + 1)
     except lzma.LZMAError as error:
-        raise FormatError(f"lzma body is corrupt: {error}", field="lzma_data") from None
-    if len(tokens) > tokens_length:
-        raise FormatError(f"lzma body expands past tokens_length {tokens_length}",
+        raise FormatError(f"{where} is corrupt: {error}", field="lzma_data") from None
+    if len(piece) > expected_length:
+        raise FormatError(f"{where} expands past its {expected_length} bytes",
                           field="lzma_data")
     if not decompressor.eof:
-        raise FormatError(
-            f"lzma body ends after {len(tokens)} of {tokens_length} token bytes",
-            field="lzma_data",
-        )
+        raise FormatError(f"{where} stops after {len(piece)} of {expected_length} bytes, "
+                          "before its end", field="lzma_data")
     if decompressor.unused_data:
-        raise FormatError(
-            f"lzma body has {len(decompressor.unused_data)} bytes after its end",
-            field="lzma_data",
-        )
-    if len(tokens) != tokens_length:
-        raise FormatError(
-            f"lzma body holds {len(tokens)} token bytes, not tokens_length {tokens_length}",
-            field="lzma_data",
-        )
-    return tokens
+        raise FormatError(f"{where} has {len(decompressor.unused_data)} bytes after its end",
+                          field="lzma_data")
+    if len(piece) != expected_length:
+        raise FormatError(f"{where} holds {len(piece)} bytes, not {expected_length}",
+                          field="lzma_data")
+    return piece
+
+
+def decompress_tokens(body: bytes, tokens_length: int) -> bytes:
+    """The token stream inside a method-lzma body: exactly ``tokens_length`` bytes."""
+    streams = split_chunks(body, tokens_length)
+    jobs = list(enumerate(zip(streams, chunk_lengths(tokens_length), strict=True)))
+    return b"".join(_in_parallel(lambda job: decompress_chunk(job[1][0], job[1][1], job[0]),
+                                 jobs))
+
+
+def _in_parallel(work: Callable, items: Sequence) -> list:
+    """``[work(item) for item in items]``, in threads (liblzma releases the GIL)."""
+    workers = min(len(items), os.cpu_count() or 1)
+    if workers <= 1:
+        return [work(item) for item in items]
+    with ThreadPoolExecutor(workers) as pool:
+        return list(pool.map(work, items))

@@ -2,14 +2,15 @@
 
     python spec/vectors/make_vectors.py
 
-Each valid vector is a .gcp file and the pixels it must decode to (in the manifest, as
-hex of the row-major bytes). Each invalid vector breaks exactly one decoder rule, with a
-correct CRC unless the CRC is the rule, and names the ``field`` a decoder must report.
-The tests regenerate the set and require it to equal what is committed.
+Each valid vector is a .gcp file and the pixels it must decode to (in the manifest: the
+SHA-256 of the row-major bytes, and for small images the bytes themselves in hex). Each
+invalid vector breaks exactly one decoder rule, with a correct CRC unless the CRC is the
+rule, and names the ``field`` a decoder must report.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import struct
 import sys
@@ -23,6 +24,8 @@ sys.path.insert(0, str(HERE.parent.parent))
 
 from gcp import container, entropy, rle  # noqa: E402
 from gcp.container import METHOD_LZMA, METHOD_RLE, Header  # noqa: E402
+
+MAX_HEX_PIXELS = 4096  # larger vectors give only the SHA-256 of their pixels
 
 
 def build(pixels_indices: np.ndarray, palette: np.ndarray, *, method: int = METHOD_RLE,
@@ -99,26 +102,35 @@ def valid_vectors() -> dict[str, tuple[bytes, np.ndarray, str]]:
     out["split-run"] = (build(indices, blue_red, tokens=tokens), blue_red[indices],
                         "Adjacent tokens with the same index (00 01 00 01) are valid.")
     # An lzma header that states the uncompressed size instead of all ones.
-    lzma_body = entropy.compress_tokens(rle.encode_runs(example.ravel()))
-    lzma_body = lzma_body[:5] + struct.pack("<Q", 4) + lzma_body[13:]
-    out["lzma-known-size"] = (build(example, blue_red, method=METHOD_LZMA, body=lzma_body),
+    stream = entropy.compress_chunk(rle.encode_runs(example.ravel()))
+    stream = stream[:5] + struct.pack("<Q", 4) + stream[13:]
+    out["lzma-known-size"] = (build(example, blue_red, method=METHOD_LZMA, body=chunk(stream)),
                               blue_red[example],
-                              "lzma uncompressed_size = tokens_length (4) instead of all ones.")
+                              "lzma uncompressed_size = the chunk's length (4), not all ones.")
+    # 300000 alternating pixels: 600000 token bytes, so two chunks (524288 + 75712).
+    alternating = (np.arange(300_000) % 2).astype(np.uint8).reshape(500, 600)
+    out["lzma-two-chunks"] = (build(alternating, greys[:2], method=METHOD_LZMA),
+                              greys[:2][alternating],
+                              "Method lzma with two chunks: 524288 + 75712 token bytes.")
     return out
+
+
+def chunk(stream: bytes) -> bytes:
+    """One chunk of a method-lzma body: compressed_length, then the .lzma stream."""
+    return len(stream).to_bytes(4, "little") + stream
 
 
 def invalid_vectors() -> dict[str, tuple[bytes, str, str]]:
     blue_red = np.array([[0, 0, 255], [255, 0, 0]], np.uint8)
     example = np.array([[0, 0, 0, 1], [1, 1, 1, 1]], np.uint8)
     good = build(example, blue_red)
-    lzma_body = entropy.compress_tokens(rle.encode_runs(example.ravel()))
+    stream = entropy.compress_chunk(rle.encode_runs(example.ravel()))
+    two_chunk_indices = (np.arange(300_000) % 2).astype(np.uint8).reshape(500, 600)
+    two_chunk_body = entropy.compress_tokens(rle.encode_runs(two_chunk_indices.ravel()))
 
     def lzma_file(body: bytes, tokens_length: int = 4) -> bytes:
         return build(example, blue_red, method=METHOD_LZMA, body=body,
                      tokens_length=tokens_length)
-
-    def raw_lzma(tokens: bytes) -> bytes:
-        return entropy.compress_tokens(tokens)
 
     vectors = {
         "empty": (b"", "length", "An empty file."),
@@ -154,29 +166,38 @@ def invalid_vectors() -> dict[str, tuple[bytes, str, str]]:
                           "Runs cover 9 pixels of 8."),
         "runs-short": (build(example, blue_red, tokens=bytes([0, 2, 1, 3])), "runs",
                        "Runs cover 7 pixels of 8."),
-        "lzma-short-header": (lzma_file(lzma_body[:10]), "lzma_header",
-                              "A 10-byte lzma body."),
-        "lzma-bad-properties": (lzma_file(bytes([225]) + lzma_body[1:]), "lzma_properties",
+        "lzma-chunk-too-short": (lzma_file((10).to_bytes(4, "little") + stream[:10]),
+                                 "lzma_chunk_length", "A chunk's compressed_length is 10."),
+        "lzma-chunk-past-end": (lzma_file((len(stream) + 5).to_bytes(4, "little") + stream),
+                                "lzma_chunk_length",
+                                "compressed_length reaches 5 bytes past the body."),
+        "lzma-bytes-after-chunks": (lzma_file(chunk(stream) + b"\x00\x00"), "lzma_chunk_length",
+                                    "Two bytes after the last chunk."),
+        "lzma-missing-chunk": (
+            build(two_chunk_indices, blue_red, method=METHOD_LZMA,
+                  body=two_chunk_body[:4 + int.from_bytes(two_chunk_body[:4], "little")]),
+            "lzma_chunk_length", "tokens_length needs two chunks; the body has one."),
+        "lzma-bad-properties": (lzma_file(chunk(bytes([225]) + stream[1:])), "lzma_properties",
                                 "lzma properties byte 225."),
-        "lzma-huge-dictionary": (lzma_file(lzma_body[:1] + struct.pack("<I", 1 << 30)
-                                           + lzma_body[5:]),
+        "lzma-huge-dictionary": (lzma_file(chunk(stream[:1] + struct.pack("<I", 1 << 30)
+                                                 + stream[5:])),
                                  "lzma_dictionary_size", "A 1 GiB lzma dictionary."),
-        "lzma-size-mismatch": (lzma_file(lzma_body[:5] + struct.pack("<Q", 6) + lzma_body[13:]),
+        "lzma-size-mismatch": (lzma_file(chunk(stream[:5] + struct.pack("<Q", 6) + stream[13:])),
                                "lzma_uncompressed_size",
-                               "lzma uncompressed_size 6, tokens_length 4."),
-        "lzma-corrupt-data": (lzma_file(lzma_body[:13] + b"\xff" * (len(lzma_body) - 13)),
+                               "lzma uncompressed_size 6, chunk length 4."),
+        "lzma-corrupt-data": (lzma_file(chunk(stream[:13] + b"\xff" * (len(stream) - 13))),
                               "lzma_data", "Range-coded data that is not LZMA."),
-        "lzma-truncated-data": (lzma_file(lzma_body[:-4]), "lzma_data",
+        "lzma-truncated-data": (lzma_file(chunk(stream[:-4])), "lzma_data",
                                 "The lzma stream stops before its end."),
         "lzma-expands-past-tokens-length": (
-            lzma_file(raw_lzma(bytes([0, 2, 1, 4, 0, 0])), tokens_length=4), "lzma_data",
-            "Decompresses to 6 bytes where tokens_length is 4."),
-        "lzma-ends-short": (lzma_file(raw_lzma(bytes([0, 7])), tokens_length=4), "lzma_data",
-                            "Decompresses to 2 bytes where tokens_length is 4."),
-        "lzma-trailing-data": (lzma_file(lzma_body + b"\x00\x00"), "lzma_data",
-                               "Two bytes after the lzma end marker."),
-        "lzma-index-out-of-range": (lzma_file(raw_lzma(bytes([0, 2, 9, 4]))), "index",
-                                    "Index 9 inside an lzma body."),
+            lzma_file(chunk(entropy.compress_chunk(bytes([0, 2, 1, 4, 0, 0])))), "lzma_data",
+            "A chunk decompresses to 6 bytes where it must hold 4."),
+        "lzma-ends-short": (lzma_file(chunk(entropy.compress_chunk(bytes([0, 7])))), "lzma_data",
+                            "A chunk decompresses to 2 bytes where it must hold 4."),
+        "lzma-trailing-data": (lzma_file(chunk(stream + b"\x00\x00")), "lzma_data",
+                               "Two bytes after the lzma end marker, inside the chunk."),
+        "lzma-index-out-of-range": (lzma_file(entropy.compress_tokens(bytes([0, 2, 9, 4]))),
+                                    "index", "Index 9 inside an lzma body."),
     }
     return vectors
 
@@ -186,10 +207,12 @@ def write_all(folder: Path = HERE) -> dict:
     for name, (data, pixels, note) in valid_vectors().items():
         (folder / f"{name}.gcp").write_bytes(data)
         height, width, channels = pixels.shape
-        manifest["valid"].append({
-            "file": f"{name}.gcp", "note": note, "width": width, "height": height,
-            "channels": channels, "pixels_hex": pixels.tobytes().hex(),
-        })
+        entry = {"file": f"{name}.gcp", "note": note, "width": width, "height": height,
+                 "channels": channels,
+                 "pixels_sha256": hashlib.sha256(pixels.tobytes()).hexdigest()}
+        if pixels.size <= MAX_HEX_PIXELS:
+            entry["pixels_hex"] = pixels.tobytes().hex()
+        manifest["valid"].append(entry)
     for name, (data, field, note) in invalid_vectors().items():
         (folder / f"invalid-{name}.gcp").write_bytes(data)
         manifest["invalid"].append({"file": f"invalid-{name}.gcp", "note": note,

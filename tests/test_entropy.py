@@ -1,0 +1,68 @@
+"""Method lzma (spec section 5.2): chunks, bounds, and independence from thread count."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+from gcp import entropy
+from gcp.errors import FormatError
+
+CHUNK = entropy.LZMA_CHUNK_LENGTH
+
+
+@pytest.mark.parametrize(("length", "expected"), [
+    (2, [2]), (CHUNK, [CHUNK]), (CHUNK + 2, [CHUNK, 2]), (3 * CHUNK, [CHUNK] * 3)])
+def test_chunk_lengths(length, expected):
+    assert entropy.chunk_lengths(length) == expected
+
+
+def random_tokens(length: int) -> bytes:
+    rng = np.random.default_rng(length)
+    return rng.integers(0, 4, length, dtype=np.uint8).tobytes()
+
+
+@pytest.mark.parametrize("length", [2, CHUNK, CHUNK + 2, 2 * CHUNK + 10])
+def test_round_trip_across_chunk_boundaries(length):
+    tokens = random_tokens(length)
+    body = entropy.compress_tokens(tokens)
+    assert len(entropy.split_chunks(body, length)) == len(entropy.chunk_lengths(length))
+    assert entropy.decompress_tokens(body, length) == tokens
+
+
+def test_output_does_not_depend_on_the_number_of_cores(monkeypatch):
+    tokens = random_tokens(2 * CHUNK + 100)
+    parallel = entropy.compress_tokens(tokens)
+    monkeypatch.setattr(os, "cpu_count", lambda: 1)
+    assert entropy.compress_tokens(tokens) == parallel
+
+
+def test_each_chunk_is_a_plain_lzma_alone_stream():
+    import lzma
+
+    tokens = random_tokens(CHUNK + 6)
+    body = entropy.compress_tokens(tokens)
+    pieces = [lzma.decompress(bytes(stream), format=lzma.FORMAT_ALONE)
+              for stream in entropy.split_chunks(body, len(tokens))]
+    assert b"".join(pieces) == tokens
+
+
+def test_dictionary_never_exceeds_the_limit():
+    stream = entropy.compress_chunk(random_tokens(CHUNK))
+    assert int.from_bytes(stream[1:5], "little") <= entropy.MAX_LZMA_DICTIONARY_SIZE
+
+
+def test_a_chunk_cannot_expand_past_its_length():
+    stream = entropy.compress_chunk(bytes(1000))
+    with pytest.raises(FormatError, match="expands past") as raised:
+        entropy.decompress_chunk(stream, 10)
+    assert raised.value.field == "lzma_data"
+
+
+def test_settings_all_round_trip():
+    tokens = random_tokens(5000)
+    for setting in entropy.LZMA_ENCODER_SETTINGS:
+        body = entropy.compress_tokens(tokens, setting=setting)
+        assert entropy.decompress_tokens(body, len(tokens)) == tokens
