@@ -18,6 +18,7 @@ from collections.abc import Iterable
 import click
 
 from . import __version__, batch, codec, files, imageio, quantizer
+from . import compare as compare_module
 from .backends import BACKEND_NAMES
 from .codec import timed_stage
 from .container import DEFAULT_MAX_PIXELS
@@ -322,6 +323,53 @@ def info(path: str, as_json: bool, max_pixels: int) -> None:
     swatches = sys.stdout.isatty() and os.environ.get("NO_COLOR") is None
     for line in _info_lines(path, details, swatches):
         click.echo(line)
+
+
+@cli.command()
+@click.argument("image_path", metavar="IMAGE", type=click.Path(dir_okay=False, allow_dash=True))
+@click.argument("gcp_path", metavar="FILE", type=click.Path(dir_okay=False, allow_dash=True))
+@click.option("-o", "--output", "output_path", metavar="PICTURE", default=None,
+              type=click.Path(dir_okay=False, allow_dash=True),
+              help="Also write IMAGE, FILE decoded and its palette side by side to PICTURE "
+              "(typed by its extension; - is PNG on standard output).")
+@_max_pixels_option
+@_force_option
+def compare(image_path: str, gcp_path: str, output_path: str | None, max_pixels: int,
+            force: bool) -> None:
+    """Compare IMAGE with FILE, its .gcp version: PSNR, sizes and bits per pixel.
+
+    The numbers go to standard output (to standard error when PICTURE is -).
+    """
+    if image_path == files.STDIO and gcp_path == files.STDIO:
+        raise click.UsageError("IMAGE and FILE cannot both be - (standard input)")
+    extension = None
+    if output_path is not None:
+        extension = _output_extension(output_path, None)
+        files.check_writable(output_path, force=force)
+    comparison = compare_module.measure(
+        files.read_input(image_path), files.read_input(gcp_path), image_name=image_path,
+        gcp_name=gcp_path, max_pixels=max_pixels)
+    if output_path is not None:
+        picture = imageio.encode_image(comparison.picture(), extension)
+        files.write_output(output_path, picture, force=force)
+    for line in _compare_lines(image_path, gcp_path, comparison):
+        click.echo(line, err=output_path == files.STDIO)
+
+
+def _compare_lines(image_path: str, gcp_path: str,
+                   comparison: compare_module.Comparison) -> list[str]:
+    height, width, channels = comparison.original.shape
+    shown_psnr = ("inf (identical)" if comparison.psnr == float("inf")
+                  else f"{comparison.psnr:.2f} dB")
+    return [
+        f"image:       {image_path}: {width} x {height}, {channels} channel"
+        f"{'s' if channels > 1 else ''}, {comparison.image_file_size:,} bytes "
+        f"({comparison.image_bits_per_pixel:.3f} bits/pixel)",
+        f"gcp:         {gcp_path}: {len(comparison.palette)} colours, "
+        f"{comparison.gcp_file_size:,} bytes ({comparison.bits_per_pixel:.3f} bits/pixel)",
+        f"size ratio:  {comparison.size_ratio:.4f} (gcp / image file)",
+        f"PSNR:        {shown_psnr}",
+    ]
 
 
 def _info_lines(path: str, details: codec.Info, swatches: bool) -> list[str]:
