@@ -1,15 +1,17 @@
-"""gcp compare: the numbers and the side-by-side picture."""
+"""gcp compare (numbers and the side-by-side picture) and benchmarks/gallery.py."""
 
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 
 import gcp
 from gcp import compare
-from tests.conftest import colour_count, psnr
+from tests.conftest import ROOT, colour_count, psnr
 from tests.test_cli import assert_one_line_error, run
 
 
@@ -108,3 +110,25 @@ def test_swatches_wrap_a_large_palette_into_rows():
     grid = compare.swatches(palette, width=100)
     assert grid.shape[1] <= 100 and grid.shape[0] > compare.SWATCH_MIN
     assert colour_count(grid) >= 200  # the colours, not just the background
+
+
+def test_gallery_script_writes_picture_and_markdown(tmp_path):
+    rows, columns = np.indices((40, 48))
+    image = np.stack([rows * 6, columns * 5, rows * columns % 256], axis=2).astype(np.uint8)
+    source = tmp_path / "tiny.png"
+    source.write_bytes(gcp.imageio.encode_image(image, ".png"))
+    folder = tmp_path / "gallery"
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "gallery.py"), str(folder), "--image",
+         str(source), "--colors", "2", "8", "--crop", "0,0,32,32"],
+        capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 0, result.stderr
+    picture = gcp.imageio.decode_image((folder / "tiny.png").read_bytes())
+    assert picture.shape[1] == 3 * 32 + 4 * compare.GAP  # original, k=2, k=8
+    snippet = (folder / "gallery.md").read_text()
+    assert snippet in result.stdout
+    for k in (2, 8):
+        data = gcp.encode(image, k, seed=0)
+        quality = psnr(image, gcp.decode(data))
+        assert f"| {k} | {len(data):,} | {8 * len(data) / (40 * 48):.3f} |" in snippet
+        assert f"{quality:.2f} dB |" in snippet
