@@ -15,6 +15,7 @@ import multiprocessing
 import os
 import signal
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any
 
@@ -163,7 +164,7 @@ def _start_worker(setup: Callable[[], None] | None) -> None:
 def _local_outcome(future: concurrent.futures.Future, job: Job) -> Outcome:
     try:
         return future.result()
-    except concurrent.futures.process.BrokenProcessPool:
+    except BrokenProcessPool:
         return Outcome(job, "a worker process died (out of memory?)")
     except Exception as error:  # the outcome could not come back (pickling, say)
         return Outcome(job, describe_error(error, job.source))
