@@ -7,14 +7,18 @@ of range, a missing argument, an output that exists without --force). No traceba
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import json
 import logging
 import os
 import sys
+from collections.abc import Iterable
 
 import click
 
-from . import __version__, codec, files, imageio, quantizer
+from . import __version__, batch, codec, files, imageio, quantizer
+from . import compare as compare_module
 from .backends import BACKEND_NAMES
 from .codec import timed_stage
 from .container import DEFAULT_MAX_PIXELS
@@ -29,6 +33,10 @@ EXIT_INTERRUPTED = 130
 CHANNEL_NAMES = {1: "grey", 2: "grey+alpha", 3: "RGB", 4: "RGBA"}
 
 
+# click 8.2 and later raise this for a bare "gcp"; its message is the whole help.
+_NO_ARGS_IS_HELP = getattr(click.exceptions, "NoArgsIsHelpError", ())
+
+
 class _OneLineGroup(click.Group):
     """A click group whose errors, of any kind, come out as one line and an exit status."""
 
@@ -37,19 +45,21 @@ class _OneLineGroup(click.Group):
         try:
             status = super().main(args=args, prog_name=prog_name or "gcp",
                                   complete_var=complete_var, standalone_mode=False, **extra)
+        except _NO_ARGS_IS_HELP as error:  # plain "gcp": the help, on stderr
+            click.echo(error.format_message(), err=True)
+            status = EXIT_USAGE
         except click.UsageError as error:
             hint = f" (see '{error.ctx.command_path} --help')" if error.ctx else ""
             status = _fail(error.format_message() + hint, EXIT_USAGE)
         except click.ClickException as error:
             status = _fail(error.format_message(), error.exit_code)
-        except files.OutputExistsError as error:
-            status = _fail(str(error), EXIT_USAGE)
-        except ParameterError as error:
+        except (files.OutputExistsError, ParameterError, batch.NameClashError,
+                batch.DaskUnavailableError) as error:
             status = _fail(str(error), EXIT_USAGE)
         except GcpError as error:
             status = _fail(str(error), EXIT_DATA)
         except OSError as error:
-            status = _fail(_describe_os_error(error), EXIT_DATA)
+            status = _fail(batch.describe_error(error), EXIT_DATA)
         except MemoryError:
             status = _fail("out of memory", EXIT_DATA)
         except (KeyboardInterrupt, click.Abort):
@@ -62,13 +72,6 @@ class _OneLineGroup(click.Group):
 def _fail(message: str, status: int) -> int:
     click.echo(f"gcp: error: {message}", err=True)
     return status
-
-
-def _describe_os_error(error: OSError) -> str:
-    reason = error.strerror or str(error)
-    if error.filename:
-        return f"{error.filename}: {reason}"
-    return reason
 
 
 def _configure_logging(verbose: bool, quiet: bool) -> None:
@@ -98,7 +101,7 @@ _force_option = click.option("-f", "--force", is_flag=True,
                              help="Overwrite the output if it exists.")
 
 
-@click.group(cls=_OneLineGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group("gcp", cls=_OneLineGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "-V", "--version", prog_name="gcp")
 def cli() -> None:
     """gcp: a palette image codec.
@@ -108,9 +111,40 @@ def cli() -> None:
     """
 
 
-@cli.command()
-@click.argument("input_path", metavar="INPUT", type=click.Path(dir_okay=False, allow_dash=True))
-@click.argument("output_path", metavar="OUTPUT", type=click.Path(dir_okay=False, allow_dash=True))
+class _TwoFormCommand(click.Command):
+    """A command with two usage lines: one file (INPUT OUTPUT) or a batch (INPUT... -o DIR)."""
+
+    usage_forms = ("[OPTIONS] INPUT OUTPUT", "[OPTIONS] INPUT... -o DIR")
+
+    def format_usage(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        first, *others = self.usage_forms
+        formatter.write_usage(ctx.command_path, first)
+        for form in others:
+            formatter.write_usage(ctx.command_path, form, prefix="   or: ")
+
+
+def _batch_options(function):
+    """-o DIR, -j N and --scheduler: what turns a command into a batch over many files."""
+    function = click.option(
+        "--scheduler", metavar="ADDRESS", default=None,
+        help="With -o: run the batch on the Dask cluster at ADDRESS (tcp://host:8786) "
+        "instead of local processes. Needs gcp[dask] here and gcp on the workers.")(function)
+    function = click.option(
+        "-j", "--jobs", "workers", metavar="N", type=click.IntRange(min=1), default=None,
+        help="With -o: how many worker processes (default: one per core); 1 works in this "
+        "process.")(function)
+    return click.option(
+        "-o", "--output-dir", metavar="DIR", default=None,
+        type=click.Path(file_okay=False),
+        help="Write one output per INPUT into DIR (made if missing), named after it.")(function)
+
+
+_paths_argument = click.argument("paths", metavar="INPUT OUTPUT", nargs=-1, required=True,
+                                 type=click.Path(dir_okay=False, allow_dash=True))
+
+
+@cli.command(cls=_TwoFormCommand)
+@_paths_argument
 @click.option("-k", "--colors", "k", type=click.IntRange(1, 256), default=codec.DEFAULT_COLORS,
               show_default=True, help="Most colours in the palette.")
 @click.option("--effort", type=click.IntRange(1, 9), default=quantizer.DEFAULT_EFFORT,
@@ -132,64 +166,151 @@ def cli() -> None:
 @click.option("--device", metavar="SPEC", default=None,
               help="OpenCL device as PLATFORM[:DEVICE], index or name part (like PYOPENCL_CTX).")
 @_max_pixels_option
+@_batch_options
 @_force_option
 @_verbosity_options
-def encode(input_path: str, output_path: str, k: int, effort: int, method: str,
-           algorithm: str, seed: int, max_iter: int, tol: float, backend: str,
-           device: str | None, max_pixels: int, force: bool, verbose: bool,
-           quiet: bool) -> None:
+def encode(paths: tuple[str, ...], k: int, effort: int, method: str, algorithm: str,
+           seed: int, max_iter: int, tol: float, backend: str, device: str | None,
+           max_pixels: int, output_dir: str | None, workers: int | None,
+           scheduler: str | None, force: bool, verbose: bool, quiet: bool) -> None:
     """Quantize INPUT (PNG, BMP, JPEG, ...) to at most K colours and write OUTPUT (.gcp).
 
-    Use - for standard input or output.
+    Use - for standard input or output. With -o DIR, every INPUT is encoded into DIR
+    (a.png -> DIR/a.gcp) by parallel workers; a bad file is reported and the rest go on.
     """
     _configure_logging(verbose, quiet)
-    files.check_writable(output_path, force=force)
-    with timed_stage("read"):
-        image = imageio.decode_image(files.read_input(input_path), max_pixels=max_pixels,
-                                     name=input_path)
-    data = codec.encode(image, k, seed=seed, method=method, effort=effort, max_iter=max_iter,
-                        tol=tol, backend=backend, device=device, max_pixels=max_pixels,
-                        algorithm=algorithm)
-    with timed_stage("write"):
-        files.write_output(output_path, data, force=force)
+    options = {"k": k, "seed": seed, "method": method, "effort": effort, "max_iter": max_iter,
+               "tol": tol, "backend": backend, "device": device, "max_pixels": max_pixels,
+               "algorithm": algorithm}
+    transform = functools.partial(batch.encode_file_bytes, **options)
+    if output_dir is None:
+        _convert_one(*_single_paths(paths, scheduler), transform, force=force)
+        return
+    jobs = batch.plan_jobs(_batch_inputs(paths), output_dir, ".gcp")
+    _run_batch(jobs, transform, "encoding", "encoded", output_dir=output_dir, workers=workers,
+               scheduler=scheduler, force=force, verbose=verbose, quiet=quiet)
 
 
-@cli.command()
-@click.argument("input_path", metavar="INPUT", type=click.Path(dir_okay=False, allow_dash=True))
-@click.argument("output_path", metavar="OUTPUT", type=click.Path(dir_okay=False, allow_dash=True))
+@cli.command(cls=_TwoFormCommand)
+@_paths_argument
 @click.option("--format", "image_format", metavar="EXT", default=None,
-              help="Image type to write, as an extension (png, bmp...); by default OUTPUT's.")
+              help="Image type to write, as an extension (png, bmp...); by default OUTPUT's, "
+              "or png on standard output and in a batch.")
 @_max_pixels_option
+@_batch_options
 @_force_option
 @_verbosity_options
-def decode(input_path: str, output_path: str, image_format: str | None, max_pixels: int,
+def decode(paths: tuple[str, ...], image_format: str | None, max_pixels: int,
+           output_dir: str | None, workers: int | None, scheduler: str | None,
            force: bool, verbose: bool, quiet: bool) -> None:
     """Decode INPUT (.gcp) and write the image to OUTPUT, typed by its extension.
 
     Use - for standard input or output (standard output is PNG unless --format says).
+    With -o DIR, every INPUT is decoded into DIR (a.gcp -> DIR/a.png, or --format's type).
     """
     _configure_logging(verbose, quiet)
-    extension = _output_extension(output_path, image_format)
+    single = _single_paths(paths, scheduler) if output_dir is None else None
+    extension = _output_extension(single[1] if single else None, image_format)
+    transform = functools.partial(batch.decode_file_bytes, extension=extension,
+                                  max_pixels=max_pixels)
+    if single:
+        _convert_one(*single, transform, force=force)
+        return
+    jobs = batch.plan_jobs(_batch_inputs(paths), output_dir, extension)
+    _run_batch(jobs, transform, "decoding", "decoded", output_dir=output_dir, workers=workers,
+               scheduler=scheduler, force=force, verbose=verbose, quiet=quiet)
+
+
+def _convert_one(input_path: str, output_path: str, transform: batch.Transform, *,
+                 force: bool) -> None:
+    """The one-file form: fail early on the output, then read, transform and write."""
     files.check_writable(output_path, force=force)
     with timed_stage("read"):
         data = files.read_input(input_path)
-    with timed_stage("decode"):
-        image = codec.decode(data, max_pixels=max_pixels)
+    result = transform(data, input_path)
     with timed_stage("write"):
-        files.write_output(output_path, imageio.encode_image(image, extension), force=force)
+        files.write_output(output_path, result, force=force)
 
 
-def _output_extension(output_path: str, image_format: str | None) -> str:
+def _single_paths(paths: tuple[str, ...], scheduler: str | None) -> tuple[str, str]:
+    """INPUT and OUTPUT of the one-file form, checked."""
+    if scheduler is not None:
+        raise click.UsageError("--scheduler runs a batch: give -o DIR")
+    if len(paths) == 1:
+        raise click.UsageError("missing OUTPUT; give INPUT OUTPUT, or INPUT... -o DIR")
+    if len(paths) > 2:
+        raise click.UsageError(f"{len(paths)} paths given; give INPUT OUTPUT for one file, "
+                               "or INPUT... -o DIR for several")
+    input_path, output_path = paths
+    if output_path == files.STDIO and sys.stdout.isatty():
+        raise click.UsageError("standard output is a terminal; redirect it or name an "
+                               "OUTPUT file")
+    return input_path, output_path
+
+
+def _batch_inputs(paths: tuple[str, ...]) -> tuple[str, ...]:
+    if files.STDIO in paths:
+        raise click.UsageError("- (standard input) cannot be part of a batch (-o DIR)")
+    return paths
+
+
+def _run_batch(jobs: list[batch.Job], transform: batch.Transform, doing: str, done: str, *,
+               output_dir: str, workers: int | None, scheduler: str | None, force: bool,
+               verbose: bool, quiet: bool) -> None:
+    """Run a batch with a progress bar (on a terminal), then report every failure.
+
+    Exits 1 when any file failed; the failures are listed in the order of the inputs.
+    """
+    with contextlib.ExitStack() as stack:
+        if scheduler is not None:
+            client = stack.enter_context(batch.connect_dask(scheduler))
+            outcomes = batch.run_dask(jobs, transform, client=client, force=force)
+        else:
+            outcomes = batch.run_local(
+                jobs, transform, workers=workers or batch.default_workers(), force=force,
+                worker_setup=functools.partial(_configure_logging, verbose, quiet))
+        stack.enter_context(contextlib.closing(outcomes))
+        os.makedirs(output_dir, exist_ok=True)  # once the batch can run
+        show_bar = sys.stderr.isatty() and not quiet
+        failures = _failures(outcomes, len(jobs), doing, show_bar=show_bar)
+    for job in jobs:  # in the order of the inputs
+        if job in failures:
+            click.echo(f"gcp: error: {job.source}: {failures[job]}", err=True)
+    if failures:
+        click.echo(f"gcp: {len(failures)} of {len(jobs)} files failed; "
+                   f"{len(jobs) - len(failures)} {done} into {output_dir}", err=True)
+        raise click.exceptions.Exit(EXIT_DATA)
+    logger.info("%d file%s %s into %s", len(jobs), "" if len(jobs) == 1 else "s", done,
+                output_dir)
+
+
+def _failures(outcomes: Iterable[batch.Outcome], total: int, label: str, *,
+              show_bar: bool) -> dict[batch.Job, str | None]:
+    """The reason each failed job failed, after a progress bar (if shown) of all of them."""
+    failures: dict[batch.Job, str | None] = {}
+    with click.progressbar(length=total, label=label, file=sys.stderr,
+                           hidden=not show_bar) as bar:
+        for outcome in outcomes:
+            bar.update(1)
+            if outcome.ok:
+                logger.debug("%s -> %s", outcome.job.source, outcome.job.target)
+            else:
+                failures[outcome.job] = outcome.error
+    return failures
+
+
+def _output_extension(output_path: str | None, image_format: str | None) -> str:
     if image_format:
         extension = "." + image_format.lower().lstrip(".")
-    elif output_path == files.STDIO:
+    elif output_path is None or output_path == files.STDIO:
         extension = ".png"
     else:
         extension = os.path.splitext(output_path)[1].lower()
     if not extension or not imageio.can_write(extension):
         shown = extension or "no extension"
         raise click.BadParameter(f"cannot write images of type {shown!r}; use .png, .bmp, "
-                                 ".tif, .jpg, .webp, .ppm...", param_hint="OUTPUT")
+                                 ".tif, .jpg, .webp, .ppm...",
+                                 param_hint="--format" if image_format else "OUTPUT")
     return extension
 
 
@@ -206,6 +327,53 @@ def info(path: str, as_json: bool, max_pixels: int) -> None:
     swatches = sys.stdout.isatty() and os.environ.get("NO_COLOR") is None
     for line in _info_lines(path, details, swatches):
         click.echo(line)
+
+
+@cli.command()
+@click.argument("image_path", metavar="IMAGE", type=click.Path(dir_okay=False, allow_dash=True))
+@click.argument("gcp_path", metavar="FILE", type=click.Path(dir_okay=False, allow_dash=True))
+@click.option("-o", "--output", "output_path", metavar="PICTURE", default=None,
+              type=click.Path(dir_okay=False, allow_dash=True),
+              help="Also write IMAGE, FILE decoded and its palette side by side to PICTURE "
+              "(typed by its extension; - is PNG on standard output).")
+@_max_pixels_option
+@_force_option
+def compare(image_path: str, gcp_path: str, output_path: str | None, max_pixels: int,
+            force: bool) -> None:
+    """Compare IMAGE with FILE, its .gcp version: PSNR, sizes and bits per pixel.
+
+    The numbers go to standard output (to standard error when PICTURE is -).
+    """
+    if image_path == files.STDIO and gcp_path == files.STDIO:
+        raise click.UsageError("IMAGE and FILE cannot both be - (standard input)")
+    extension = None
+    if output_path is not None:
+        extension = _output_extension(output_path, None)
+        files.check_writable(output_path, force=force)
+    comparison = compare_module.measure(
+        files.read_input(image_path), files.read_input(gcp_path), image_name=image_path,
+        gcp_name=gcp_path, max_pixels=max_pixels)
+    if output_path is not None:
+        picture = imageio.encode_image(comparison.picture(), extension)
+        files.write_output(output_path, picture, force=force)
+    for line in _compare_lines(image_path, gcp_path, comparison):
+        click.echo(line, err=output_path == files.STDIO)
+
+
+def _compare_lines(image_path: str, gcp_path: str,
+                   comparison: compare_module.Comparison) -> list[str]:
+    height, width, channels = comparison.original.shape
+    shown_psnr = ("inf (identical)" if comparison.psnr == float("inf")
+                  else f"{comparison.psnr:.2f} dB")
+    return [
+        f"image:       {image_path}: {width} x {height}, {channels} channel"
+        f"{'s' if channels > 1 else ''}, {comparison.image_file_size:,} bytes "
+        f"({comparison.image_bits_per_pixel:.3f} bits/pixel)",
+        f"gcp:         {gcp_path}: {len(comparison.palette)} colours, "
+        f"{comparison.gcp_file_size:,} bytes ({comparison.bits_per_pixel:.3f} bits/pixel)",
+        f"size ratio:  {comparison.size_ratio:.4f} (gcp / image file)",
+        f"PSNR:        {shown_psnr}",
+    ]
 
 
 def _info_lines(path: str, details: codec.Info, swatches: bool) -> list[str]:

@@ -1,0 +1,257 @@
+"""Many files at once: name the outputs, then convert each file in a pool of workers.
+
+The work on one file is a pure function of its bytes (``encode_file_bytes``,
+``decode_file_bytes``), so it runs the same in this process, in local worker processes
+(``run_local``) or on a Dask cluster (``run_dask``). Locally each worker reads its input
+and writes its output itself; on Dask this process reads the inputs, the cluster's workers
+convert the bytes, and this process writes the outputs, so the workers need no shared file
+system. One bad file never stops a batch: each file ends as an ``Outcome``, failed or not.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import multiprocessing
+import os
+import signal
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from typing import Any
+
+from . import codec, files, imageio
+from .container import DEFAULT_MAX_PIXELS
+from .errors import GcpError, ParameterError
+
+# Bytes of one input file and its name (for messages) -> bytes of its output file.
+Transform = Callable[[bytes, str], bytes]
+
+DASK_INSTALL_HINT = "pip install 'gcp[dask]'"
+
+
+@dataclass(frozen=True)
+class Job:
+    """One file to convert: where it comes from and where its result goes."""
+
+    source: str
+    target: str
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How one job ended: ``error`` is None on success, else a one-line reason."""
+
+    job: Job
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+class NameClashError(GcpError):
+    """Two inputs of a batch would be written to the same output file."""
+
+
+class DaskUnavailableError(GcpError):
+    """A Dask scheduler was asked for, but ``dask.distributed`` is not installed."""
+
+
+def encode_file_bytes(data: bytes, name: str = "input", **encode_options: Any) -> bytes:
+    """An image file's bytes to the bytes of a .gcp file (keyword arguments of ``gcp.encode``)."""
+    max_pixels = encode_options.get("max_pixels", DEFAULT_MAX_PIXELS)
+    with codec.timed_stage("image"):
+        image = imageio.decode_image(data, max_pixels=max_pixels, name=name)
+    return codec.encode(image, **encode_options)
+
+
+def decode_file_bytes(data: bytes, name: str = "input", *, extension: str = ".png",
+                      max_pixels: int = DEFAULT_MAX_PIXELS) -> bytes:
+    """A .gcp file's bytes to the bytes of an image file of type ``extension`` ('.png')."""
+    with codec.timed_stage("decode"):
+        image = codec.decode(data, max_pixels=max_pixels)
+    with codec.timed_stage("image"):
+        return imageio.encode_image(image, extension)
+
+
+def plan_jobs(sources: Iterable[str], output_dir: str, extension: str) -> list[Job]:
+    """One job per source, writing ``output_dir/STEM + extension``.
+
+    Raises ``NameClashError`` when two sources would share an output (``a.png`` and
+    ``a.bmp``, or the same file named twice), before anything is done.
+    """
+    jobs: list[Job] = []
+    claimed: dict[str, str] = {}
+    for source in sources:
+        stem = os.path.splitext(os.path.basename(source))[0]
+        target = os.path.join(output_dir, stem + extension)
+        key = os.path.normcase(os.path.normpath(target))
+        if key in claimed:
+            raise NameClashError(f"{claimed[key]} and {source} would both be written to "
+                                 f"{target}; convert them in separate batches",
+                                 field="output")
+        claimed[key] = source
+        jobs.append(Job(source, target))
+    return jobs
+
+
+def describe_error(error: BaseException, source: str = "") -> str:
+    """One line saying what went wrong, without repeating the file name ``source``."""
+    if isinstance(error, OSError) and not isinstance(error, GcpError):
+        reason = error.strerror or str(error) or type(error).__name__
+        if error.filename and error.filename != source:
+            return f"{error.filename}: {reason}"
+        return reason
+    if isinstance(error, MemoryError):
+        return "out of memory"
+    if isinstance(error, GcpError):
+        return str(error)
+    return f"unexpected {type(error).__name__}: {error}"
+
+
+def convert_file(job: Job, transform: Transform, *, force: bool = False) -> Outcome:
+    """Read ``job.source``, transform it and write ``job.target``; never raises for one file.
+
+    An existing target (without ``force``) is a failure found before any work.
+    """
+    try:
+        files.check_writable(job.target, force=force)
+        data = files.read_input(job.source)
+        files.write_output(job.target, transform(data, "file"), force=force)
+    except Exception as error:  # one bad file must not end the batch
+        return Outcome(job, describe_error(error, job.source))
+    return Outcome(job)
+
+
+def default_workers() -> int:
+    """The cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def run_local(jobs: list[Job], transform: Transform, *, workers: int, force: bool = False,
+              worker_setup: Callable[[], None] | None = None) -> Iterator[Outcome]:
+    """Convert ``jobs`` in ``workers`` processes (1: in this one), yielding as each ends.
+
+    ``transform`` and ``worker_setup`` (run once in each new worker, e.g. to set up
+    logging) must be picklable: module-level functions or ``functools.partial`` of them.
+    Workers are started fresh ("spawn"), never forked from a process that may hold an
+    OpenCL context, and leave Ctrl-C to this process.
+    """
+    if workers <= 1 or len(jobs) <= 1:
+        for job in jobs:
+            yield convert_file(job, transform, force=force)
+        return
+    pool = concurrent.futures.ProcessPoolExecutor(
+        max_workers=min(workers, len(jobs)), mp_context=multiprocessing.get_context("spawn"),
+        initializer=_start_worker, initargs=(worker_setup,))
+    try:
+        futures = {pool.submit(convert_file, job, transform, force=force): job for job in jobs}
+        for future in concurrent.futures.as_completed(futures):
+            yield _local_outcome(future, futures[future])
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _start_worker(setup: Callable[[], None] | None) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if setup is not None:
+        setup()
+
+
+def _local_outcome(future: concurrent.futures.Future, job: Job) -> Outcome:
+    try:
+        return future.result()
+    except BrokenProcessPool:
+        return Outcome(job, "a worker process died (out of memory?)")
+    except Exception as error:  # the outcome could not come back (pickling, say)
+        return Outcome(job, describe_error(error, job.source))
+
+
+def connect_dask(scheduler: str):
+    """A ``distributed.Client`` for the scheduler at ``scheduler`` (use it with ``with``).
+
+    Waits as long as Dask's ``distributed.comm.timeouts.connect`` setting says.
+    """
+    distributed = import_distributed()
+    try:
+        return distributed.Client(scheduler)
+    except ValueError as error:  # not an address
+        raise ParameterError(f"--scheduler {scheduler}: {error}", field="scheduler") from None
+    except OSError as error:
+        raise OSError(f"cannot reach the Dask scheduler at {scheduler}: "
+                      f"{describe_error(error)}") from None
+
+
+def run_dask(jobs: list[Job], transform: Transform, *, client,
+             force: bool = False) -> Iterator[Outcome]:
+    """Convert ``jobs`` on the cluster of ``client`` (``connect_dask``), yielding as each ends.
+
+    Only bytes travel: this process reads each input, a worker runs ``transform`` on it,
+    and this process writes the result. A few tasks per worker thread are in flight at a
+    time, so memory here stays bounded however long the batch. The workers need gcp
+    installed (the same version), not the files.
+    """
+    distributed = import_distributed()
+    window = max(4, 2 * sum(client.nthreads().values()))
+    waiting = iter(jobs)
+    running = distributed.as_completed()
+    submitted: dict[Any, Job] = {}
+
+    def top_up() -> Iterator[Outcome]:
+        while len(submitted) < window:
+            job = next(waiting, None)
+            if job is None:
+                return
+            yield from _submit_to_dask(client, running, submitted, job, transform, force)
+
+    yield from top_up()
+    for future in running:
+        yield _finish_dask_job(future, submitted.pop(future), force)
+        yield from top_up()
+
+
+def import_distributed():
+    """The ``distributed`` module, or ``DaskUnavailableError`` saying how to install it."""
+    try:
+        import distributed
+    except ImportError:
+        raise DaskUnavailableError(f"--scheduler needs dask.distributed, which is not "
+                                   f"installed; {DASK_INSTALL_HINT}", field="scheduler") from None
+    return distributed
+
+
+def _submit_to_dask(client, running, submitted: dict, job: Job, transform: Transform,
+                    force: bool) -> Iterator[Outcome]:
+    """Send one job's bytes to the cluster; yield its failure at once if it cannot start."""
+    try:
+        files.check_writable(job.target, force=force)
+        data = files.read_input(job.source)
+    except Exception as error:
+        yield Outcome(job, describe_error(error, job.source))
+        return
+    [remote_data] = client.scatter([data], hash=False)
+    future = client.submit(_convert_bytes, transform, remote_data, pure=False)
+    submitted[future] = job
+    running.add(future)
+
+
+def _convert_bytes(transform: Transform, data: bytes) -> bytes | str:
+    """On a worker: the output bytes, or a one-line reason (so bad files log no tracebacks)."""
+    try:
+        return transform(data, "file")
+    except Exception as error:
+        return describe_error(error)
+
+
+def _finish_dask_job(future, job: Job, force: bool) -> Outcome:
+    try:
+        result = future.result()
+        if isinstance(result, str):
+            return Outcome(job, result)
+        files.write_output(job.target, result, force=force)
+    except Exception as error:
+        return Outcome(job, describe_error(error, job.source))
+    return Outcome(job)
