@@ -13,11 +13,12 @@ import json
 import logging
 import os
 import sys
+import threading
 from collections.abc import Iterable
 
 import click
 
-from . import __version__, batch, codec, files, imageio, quantizer
+from . import __version__, backends, batch, codec, files, imageio, quantizer
 from . import compare as compare_module
 from .backends import BACKEND_NAMES
 from .codec import timed_stage
@@ -184,7 +185,11 @@ def encode(paths: tuple[str, ...], k: int, effort: int, method: str, algorithm: 
                "algorithm": algorithm}
     transform = functools.partial(batch.encode_file_bytes, **options)
     if output_dir is None:
-        _convert_one(*_single_paths(paths, scheduler), transform, force=force)
+        single_paths = _single_paths(paths, scheduler)
+        if backend != "numpy":
+            threading.Thread(target=backends.warm_up, args=(backend, device),
+                             daemon=True).start()
+        _convert_one(*single_paths, transform, force=force)
         return
     jobs = batch.plan_jobs(_batch_inputs(paths), output_dir, ".gcp")
     _run_batch(jobs, transform, "encoding", "encoded", output_dir=output_dir, workers=workers,

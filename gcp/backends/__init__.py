@@ -14,6 +14,8 @@ so every backend gives the same labels for the same pixels and palette.
 from __future__ import annotations
 
 import logging
+import os
+import threading
 from typing import Protocol
 
 import numpy as np
@@ -22,6 +24,8 @@ from ..errors import BackendError, ParameterError
 
 BACKEND_NAMES = ("auto", "opencl", "numpy")
 logger = logging.getLogger("gcp")
+_selection_lock = threading.Lock()
+_auto_fell_back: set[str] = set()  # device specs "auto" already reported unusable
 
 
 class PixelSet(Protocol):
@@ -54,9 +58,17 @@ def select_backend(name: str = "auto", device: str | None = None) -> Backend:
     if name not in BACKEND_NAMES:
         raise ParameterError(f"backend is {name!r}; choose one of {', '.join(BACKEND_NAMES)}",
                              field="backend")
-    if name == "numpy":
-        from .numpy_backend import NumpyBackend
+    with _selection_lock:  # one OpenCL context per process, even when warmed in a thread
+        return _select(name, device)
 
+
+def _select(name: str, device: str | None) -> Backend:
+    from .numpy_backend import NumpyBackend
+
+    if name == "numpy":
+        return NumpyBackend()
+    key = device if device is not None else os.environ.get("PYOPENCL_CTX", "")
+    if name == "auto" and key in _auto_fell_back:
         return NumpyBackend()
     from .opencl import OpenCLBackend
 
@@ -65,7 +77,21 @@ def select_backend(name: str = "auto", device: str | None = None) -> Backend:
     except BackendError as error:
         if name == "opencl":
             raise
-        from .numpy_backend import NumpyBackend
-
+        _auto_fell_back.add(key)
         logger.warning("OpenCL is not available (%s); using the numpy backend", error)
         return NumpyBackend()
+
+
+def warm_up(name: str = "auto", device: str | None = None, channels: int = 3) -> None:
+    """Select the backend and build its kernel now, so a later ``select_backend`` is free.
+
+    Meant for a background thread started before an image is read: importing pyopencl,
+    opening the device and building the kernel then overlap with decoding the image.
+    Errors are left for the real call to report.
+    """
+    try:
+        backend = select_backend(name, device)
+        if hasattr(backend, "kernel"):
+            backend.kernel(channels)
+    except Exception:
+        logger.debug("backend warm-up failed; the encoder will say why")
