@@ -133,12 +133,13 @@ def encode(
             palette = quantizer.refine_palette(pixels, labels, palette)
             labels = pixel_set.assign(palette)
     with timed_stage("encode", progress):
-        tokens = rle.encode_runs(labels)
+        tokens = rle.encode_runs(labels, len(palette))
         method_id = METHOD_IDS[method]
         if method_id == METHOD_RLE:
             body = tokens
         else:
-            body = entropy.compress_tokens(tokens, setting=LZMA_SETTING_BY_EFFORT[effort])
+            body = entropy.compress_tokens(tokens, token_size=rle.token_size(len(palette)),
+                                           setting=LZMA_SETTING_BY_EFFORT[effort])
         header = Header(
             version=container.VERSION, channels=channels, method=method_id,
             flags=container.FLAG_EXACT if exact else 0, width=width, height=height,

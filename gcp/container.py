@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import FormatError, LimitError
-from .rle import MAX_RUN, TOKEN_SIZE
+from .rle import max_run, token_size
 
 SIGNATURE = b"\x89GCP\r\n\x1a\n"
 VERSION = 1
@@ -102,10 +102,11 @@ def check_pixel_count(width: int, height: int, max_pixels: int) -> None:
         )
 
 
-def token_stream_bounds(pixel_count: int) -> tuple[int, int]:
-    """The least and greatest valid tokens_length for an image of ``pixel_count`` pixels."""
-    fewest_tokens = -(-pixel_count // MAX_RUN)
-    return TOKEN_SIZE * fewest_tokens, TOKEN_SIZE * pixel_count
+def token_stream_bounds(pixel_count: int, palette_size: int) -> tuple[int, int]:
+    """The least and greatest valid tokens_length for an image (spec 2.8)."""
+    size = token_size(palette_size)
+    fewest_tokens = -(-pixel_count // max_run(palette_size))
+    return size * fewest_tokens, size * pixel_count
 
 
 def parse_header(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Header:
@@ -143,11 +144,12 @@ def parse_header(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Header
         raise FormatError(f"palette_size is {palette_size}; allowed are 1 to {MAX_PALETTE_SIZE}",
                           field="palette_size")
     check_pixel_count(width, height, max_pixels)
-    least, greatest = token_stream_bounds(width * height)
-    if not least <= tokens_length <= greatest or tokens_length % TOKEN_SIZE:
+    least, greatest = token_stream_bounds(width * height, palette_size)
+    size = token_size(palette_size)
+    if not least <= tokens_length <= greatest or tokens_length % size:
         raise FormatError(
-            f"tokens_length is {tokens_length}; a {width}x{height} image needs an even "
-            f"length from {least} to {greatest}",
+            f"tokens_length is {tokens_length}; a {width}x{height} image with "
+            f"{palette_size} colours needs a multiple of {size} from {least} to {greatest}",
             field="tokens_length",
         )
     if method == METHOD_RLE and body_length != tokens_length:

@@ -38,10 +38,10 @@ MAX_LZMA_DICTIONARY_SIZE = 1 << 20
 # liblzma's own tables for the largest lc + lp come on top of the dictionary.
 _LZMA_DECODER_OVERHEAD = 16 << 20
 
-# Literal context: tokens are byte pairs, so position bits of 1 (lp, pb) line the model up
-# with "index byte" and "run byte".
-_LITERAL_CONTEXT_BITS = 3
-_POSITION_BITS = 1
+# LZMA's (lc, lp, pb) by token size. One-byte tokens: the literal coder conditions each
+# token on the previous one's high nibble, its index (lc = 4). Two-byte tokens: position
+# bits of 1 keep "index byte" and "run byte" apart.
+LZMA_LITERAL_SETTINGS = {1: (4, 0, 0), 2: (3, 1, 1)}
 
 # Encoder settings by name: (mode, match finder, nice_len, depth). "normal" mode, with its
 # optimal parsing, is what brings files well under PNG-8 (benchmarks/size.py).
@@ -58,24 +58,26 @@ def chunk_lengths(tokens_length: int) -> list[int]:
     return [LZMA_CHUNK_LENGTH] * full + ([rest] if rest else [])
 
 
-def compress_tokens(tokens: bytes, *, setting: str = "normal") -> bytes:
-    """Body bytes of method lzma for a token stream (at least one token)."""
+def compress_tokens(tokens: bytes, *, token_size: int = 2, setting: str = "normal") -> bytes:
+    """Body bytes of method lzma for a token stream of ``token_size``-byte tokens."""
     pieces = [tokens[start:start + LZMA_CHUNK_LENGTH]
               for start in range(0, len(tokens), LZMA_CHUNK_LENGTH)]
-    streams = _in_parallel(lambda piece: compress_chunk(piece, setting=setting), pieces)
+    streams = _in_parallel(
+        lambda piece: compress_chunk(piece, token_size=token_size, setting=setting), pieces)
     return b"".join(len(stream).to_bytes(LZMA_CHUNK_PREFIX_SIZE, "little") + stream
                     for stream in streams)
 
 
-def compress_chunk(piece: bytes, *, setting: str = "normal") -> bytes:
+def compress_chunk(piece: bytes, *, token_size: int = 2, setting: str = "normal") -> bytes:
     """One .lzma stream for one chunk of the token stream."""
     mode, match_finder, nice_len, depth = LZMA_ENCODER_SETTINGS[setting]
+    literal_context, literal_position, position = LZMA_LITERAL_SETTINGS[token_size]
     dictionary_size = MIN_LZMA_DICTIONARY_SIZE
     while dictionary_size < len(piece):
         dictionary_size <<= 1
     lzma_filter = {
         "id": lzma.FILTER_LZMA1, "dict_size": dictionary_size,
-        "lc": _LITERAL_CONTEXT_BITS, "lp": _POSITION_BITS, "pb": _POSITION_BITS,
+        "lc": literal_context, "lp": literal_position, "pb": position,
         "mode": mode, "mf": match_finder, "nice_len": nice_len, "depth": depth,
     }
     return lzma.compress(piece, format=lzma.FORMAT_ALONE, filters=[lzma_filter])

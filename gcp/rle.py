@@ -2,12 +2,19 @@
 
 The image's palette indices, read row by row from the top left, form one sequence; a run
 is a stretch of equal indices, and runs cross row ends freely. Each run is written as one
-or more two-byte tokens:
+or more tokens. Their form depends only on palette_size:
 
-    byte 0: index          u8, < palette_size
-    byte 1: run_length-1   u8, so one token covers 1..256 pixels (MAX_RUN)
+    short token, palette_size <= 16 (SHORT_TOKEN_PALETTE_LIMIT): one byte
+        bits 7-4: index          < palette_size
+        bits 3-0: run_length-1   one token covers 1..16 pixels (MAX_SHORT_RUN)
 
-A run longer than MAX_RUN is split into full tokens of 256 followed by one for the rest.
+    long token, palette_size > 16: two bytes
+        byte 0: index            < palette_size
+        byte 1: run_length-1    one token covers 1..256 pixels (MAX_LONG_RUN)
+
+A run longer than a token holds is split into full tokens followed by one for the rest.
+Short tokens put a run's index and length in one byte, so LZMA's literal coder, which
+conditions on the previous byte's high bits, sees the previous run's index as context.
 """
 
 from __future__ import annotations
@@ -16,38 +23,54 @@ import numpy as np
 
 from .errors import FormatError
 
-TOKEN_SIZE = 2
-MAX_RUN = 256
+SHORT_TOKEN_PALETTE_LIMIT = 16
+MAX_SHORT_RUN = 16
+MAX_LONG_RUN = 256
 
 
-def encode_runs(indices: np.ndarray) -> bytes:
+def token_size(palette_size: int) -> int:
+    """Bytes per token: 1 for palettes of at most 16 colours, else 2."""
+    return 1 if palette_size <= SHORT_TOKEN_PALETTE_LIMIT else 2
+
+
+def max_run(palette_size: int) -> int:
+    """Most pixels one token covers: 16 for short tokens, 256 for long ones."""
+    return MAX_SHORT_RUN if palette_size <= SHORT_TOKEN_PALETTE_LIMIT else MAX_LONG_RUN
+
+
+def encode_runs(indices: np.ndarray, palette_size: int) -> bytes:
     """Token bytes for a 1-D uint8 array of palette indices (at least one element)."""
     indices = np.ascontiguousarray(indices, np.uint8).ravel()
     run_starts = np.flatnonzero(indices[1:] != indices[:-1]) + 1
     run_starts = np.concatenate(([0], run_starts))
     run_lengths = np.diff(np.append(run_starts, indices.size))
-    tokens_per_run = (run_lengths + MAX_RUN - 1) // MAX_RUN
-    token_count = int(tokens_per_run.sum())
-    tokens = np.empty((token_count, TOKEN_SIZE), np.uint8)
-    tokens[:, 0] = np.repeat(indices[run_starts], tokens_per_run)
-    tokens[:, 1] = MAX_RUN - 1
-    last_token_of_run = np.cumsum(tokens_per_run) - 1
-    tokens[last_token_of_run, 1] = (run_lengths - 1) % MAX_RUN
-    return tokens.tobytes()
+    longest = max_run(palette_size)
+    tokens_per_run = (run_lengths + longest - 1) // longest
+    token_indices = np.repeat(indices[run_starts], tokens_per_run)
+    token_runs = np.full(len(token_indices), longest - 1, np.uint8)
+    token_runs[np.cumsum(tokens_per_run) - 1] = (run_lengths - 1) % longest
+    if token_size(palette_size) == 1:
+        return ((token_indices << 4) | token_runs).tobytes()
+    return np.stack([token_indices, token_runs], axis=1).tobytes()
 
 
 def decode_runs(tokens: bytes, pixel_count: int, palette_size: int
                 ) -> tuple[np.ndarray, np.ndarray]:
-    """Split and check a token stream (spec "Decoder rules" 14-16).
+    """Split and check a token stream (spec "Decoder rules" 20-21).
 
     Returns ``(indices, run_lengths)``: uint8 and int64 arrays of one element per token,
     whose run lengths sum to exactly ``pixel_count``.
     """
-    if len(tokens) % TOKEN_SIZE:
-        raise FormatError(f"token stream is {len(tokens)} bytes, not a whole number of tokens",
-                          field="tokens_length")
-    pairs = np.frombuffer(tokens, np.uint8).reshape(-1, TOKEN_SIZE)
-    indices = pairs[:, 0]
+    size = token_size(palette_size)
+    if len(tokens) % size:
+        raise FormatError(f"token stream is {len(tokens)} bytes, not a whole number of "
+                          f"{size}-byte tokens", field="tokens_length")
+    data = np.frombuffer(tokens, np.uint8)
+    if size == 1:
+        indices, run_bytes = data >> 4, data & 0x0F
+    else:
+        pairs = data.reshape(-1, 2)
+        indices, run_bytes = pairs[:, 0], pairs[:, 1]
     if indices.size and int(indices.max()) >= palette_size:
         position = int(np.argmax(indices >= palette_size))
         raise FormatError(
@@ -55,7 +78,7 @@ def decode_runs(tokens: bytes, pixel_count: int, palette_size: int
             f"{palette_size}",
             field="index",
         )
-    run_lengths = pairs[:, 1].astype(np.int64) + 1
+    run_lengths = run_bytes.astype(np.int64) + 1
     covered = int(run_lengths.sum())
     if covered != pixel_count:
         relation = "overflow" if covered > pixel_count else "stop short of"

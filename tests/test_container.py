@@ -13,12 +13,12 @@ from gcp.container import Header
 from gcp.errors import FormatError, LimitError
 
 PALETTE = np.array([[0, 0, 255], [255, 0, 0]], np.uint8)
-TOKENS = bytes([0, 2, 1, 4])
+TOKENS = bytes([0x02, 0x14])
 
 
 def good_header(**changes) -> Header:
     fields = dict(version=1, channels=3, method=container.METHOD_RLE, flags=0, width=4,
-                  height=2, palette_size=2, tokens_length=4, body_length=4)
+                  height=2, palette_size=2, tokens_length=2, body_length=2)
     fields.update(changes)
     return Header(**fields)
 
@@ -44,7 +44,7 @@ def test_crc_is_zlib_crc32_of_everything_before_it():
 @pytest.mark.parametrize(("offset", "fmt", "value", "field"), [
     (8, "<B", 0, "version"), (9, "<B", 7, "channels"), (10, "<B", 9, "method"),
     (11, "<B", 0x80, "flags"), (12, "<I", 0, "width"), (16, "<I", 0, "height"),
-    (20, "<H", 300, "palette_size"), (22, "<Q", 3, "tokens_length"),
+    (20, "<H", 300, "palette_size"), (22, "<Q", 9, "tokens_length"),
     (30, "<Q", 8, "body_length"),
 ])
 def test_each_header_rule_names_its_field(offset, fmt, value, field):
@@ -78,6 +78,9 @@ def test_pixel_limit_can_be_raised():
 
 
 def test_tokens_length_bounds():
-    assert container.token_stream_bounds(1) == (2, 2)
-    assert container.token_stream_bounds(256) == (2, 512)
-    assert container.token_stream_bounds(257) == (4, 514)
+    assert container.token_stream_bounds(1, 16) == (1, 1)
+    assert container.token_stream_bounds(16, 16) == (1, 16)
+    assert container.token_stream_bounds(17, 16) == (2, 17)
+    assert container.token_stream_bounds(1, 17) == (2, 2)
+    assert container.token_stream_bounds(256, 17) == (2, 512)
+    assert container.token_stream_bounds(257, 256) == (4, 514)

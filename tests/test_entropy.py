@@ -61,8 +61,15 @@ def test_a_chunk_cannot_expand_past_its_length():
     assert raised.value.field == "lzma_data"
 
 
-def test_settings_all_round_trip():
+@pytest.mark.parametrize("token_size", [1, 2])
+def test_settings_all_round_trip(token_size):
     tokens = random_tokens(5000)
     for setting in entropy.LZMA_ENCODER_SETTINGS:
-        body = entropy.compress_tokens(tokens, setting=setting)
+        body = entropy.compress_tokens(tokens, token_size=token_size, setting=setting)
         assert entropy.decompress_tokens(body, len(tokens)) == tokens
+
+
+@pytest.mark.parametrize(("token_size", "properties"), [(1, 4), (2, (1 * 5 + 1) * 9 + 3)])
+def test_literal_context_follows_the_token_size(token_size, properties):
+    stream = entropy.compress_chunk(random_tokens(100), token_size=token_size)
+    assert stream[0] == properties

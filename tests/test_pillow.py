@@ -236,7 +236,7 @@ def test_an_image_over_pillows_pixel_limit_is_refused_by_pillow():
     """Pillow's limit (MAX_IMAGE_PIXELS), not gcp's, and before the body is read."""
     width, height = 16_000, 12_000  # over twice Image.MAX_IMAGE_PIXELS, under gcp's 2**28
     assert 2 * Image.MAX_IMAGE_PIXELS < width * height <= gcp.DEFAULT_MAX_PIXELS
-    least_tokens, _ = container.token_stream_bounds(width * height)
+    least_tokens, _ = container.token_stream_bounds(width * height, 1)
     header = container.Header(version=1, channels=3, method=container.METHOD_LZMA, flags=0,
                               width=width, height=height, palette_size=1,
                               tokens_length=least_tokens, body_length=100)

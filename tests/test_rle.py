@@ -1,4 +1,4 @@
-"""Run-length tokens (spec section 4): limits, row crossings, and round trips."""
+"""Run-length tokens (spec section 4): both forms, their limits, row crossings, round trips."""
 
 from __future__ import annotations
 
@@ -10,67 +10,95 @@ from hypothesis import strategies as st
 from gcp import rle
 from gcp.errors import FormatError
 
+SHORT = 16  # palette sizes that take one-byte tokens
+LONG = 17  # and two-byte tokens
 
-def tokens_of(indices) -> list[tuple[int, int]]:
-    data = rle.encode_runs(np.array(indices, np.uint8))
+
+def tokens_of(indices, palette_size) -> list[tuple[int, int]]:
+    """(index, run-1) of each token."""
+    data = rle.encode_runs(np.array(indices, np.uint8), palette_size)
+    if rle.token_size(palette_size) == 1:
+        return [(byte >> 4, byte & 15) for byte in data]
     return [(data[i], data[i + 1]) for i in range(0, len(data), 2)]
 
 
-def test_single_pixel():
-    assert tokens_of([3]) == [(3, 0)]
+@pytest.mark.parametrize(("palette_size", "size", "longest"), [
+    (1, 1, 16), (16, 1, 16), (17, 2, 256), (256, 2, 256)])
+def test_token_form_follows_palette_size(palette_size, size, longest):
+    assert rle.token_size(palette_size) == size
+    assert rle.max_run(palette_size) == longest
 
 
-def test_run_at_the_maximum_is_one_token():
-    assert tokens_of([0] * rle.MAX_RUN) == [(0, 255)]
+def test_short_token_packs_index_and_run_in_one_byte():
+    assert rle.encode_runs(np.array([15, 15, 15], np.uint8), SHORT) == bytes([0xF2])
+    assert rle.encode_runs(np.array([1], np.uint8), 2) == bytes([0x10])
 
 
-def test_run_one_past_the_maximum_takes_a_second_token():
-    assert tokens_of([0] * (rle.MAX_RUN + 1)) == [(0, 255), (0, 0)]
+@pytest.mark.parametrize(("palette_size", "longest"), [(SHORT, 16), (LONG, 256)])
+def test_run_at_the_maximum_is_one_token(palette_size, longest):
+    assert tokens_of([0] * longest, palette_size) == [(0, longest - 1)]
 
 
-def test_run_of_two_full_tokens_and_a_rest():
-    assert tokens_of([5] * 600) == [(5, 255), (5, 255), (5, 87)]
+@pytest.mark.parametrize(("palette_size", "longest"), [(SHORT, 16), (LONG, 256)])
+def test_run_one_past_the_maximum_takes_a_second_token(palette_size, longest):
+    assert tokens_of([0] * (longest + 1), palette_size) == [(0, longest - 1), (0, 0)]
 
 
-def test_index_change_starts_a_token():
-    assert tokens_of([0, 0, 1, 2, 2]) == [(0, 1), (1, 0), (2, 1)]
+def test_long_run_of_two_full_tokens_and_a_rest():
+    assert tokens_of([5] * 600, LONG) == [(5, 255), (5, 255), (5, 87)]
 
 
-def test_runs_cross_row_ends():
+def test_short_run_of_full_tokens_and_a_rest():
+    assert tokens_of([5] * 40, SHORT) == [(5, 15), (5, 15), (5, 7)]
+
+
+@pytest.mark.parametrize("palette_size", [SHORT, LONG])
+def test_index_change_starts_a_token(palette_size):
+    assert tokens_of([0, 0, 1, 2, 2], palette_size) == [(0, 1), (1, 0), (2, 1)]
+
+
+@pytest.mark.parametrize("palette_size", [SHORT, LONG])
+def test_runs_cross_row_ends(palette_size):
     image = np.array([[0, 1, 1], [1, 1, 0]], np.uint8)
-    assert tokens_of(image.ravel()) == [(0, 0), (1, 3), (0, 0)]
+    assert tokens_of(image.ravel(), palette_size) == [(0, 0), (1, 3), (0, 0)]
 
 
 def test_decode_accepts_split_runs():
-    indices, lengths = rle.decode_runs(bytes([0, 1, 0, 1]), 4, 1)
+    indices, lengths = rle.decode_runs(bytes([0x01, 0x01]), 4, 1)
+    assert indices.tolist() == [0, 0] and lengths.tolist() == [2, 2]
+    indices, lengths = rle.decode_runs(bytes([0, 1, 0, 1]), 4, LONG)
     assert indices.tolist() == [0, 0] and lengths.tolist() == [2, 2]
 
 
-def test_decode_rejects_an_index_at_palette_size():
-    with pytest.raises(FormatError, match="index 2") as raised:
-        rle.decode_runs(bytes([0, 0, 2, 0]), 2, 2)
+@pytest.mark.parametrize(("tokens", "palette_size"), [
+    (bytes([0x00, 0x20]), 2), (bytes([0, 0, 17, 0]), LONG)])
+def test_decode_rejects_an_index_at_palette_size(tokens, palette_size):
+    with pytest.raises(FormatError, match="index") as raised:
+        rle.decode_runs(tokens, 2, palette_size)
     assert raised.value.field == "index"
 
 
 @pytest.mark.parametrize("pixel_count", [3, 5])
 def test_decode_rejects_runs_that_do_not_cover_the_image(pixel_count):
     with pytest.raises(FormatError) as raised:
-        rle.decode_runs(bytes([0, 3]), pixel_count, 1)
+        rle.decode_runs(bytes([0x03]), pixel_count, 1)
     assert raised.value.field == "runs"
 
 
-def test_decode_rejects_half_a_token():
+def test_decode_rejects_half_a_long_token():
     with pytest.raises(FormatError):
-        rle.decode_runs(bytes([0, 3, 1]), 4, 2)
+        rle.decode_runs(bytes([0, 3, 1]), 4, LONG)
 
 
-@given(st.lists(st.tuples(st.integers(0, 255), st.integers(1, 700)), min_size=1, max_size=30))
-def test_round_trip(runs):
-    indices = np.concatenate([np.full(length, value, np.uint8) for value, length in runs])
-    tokens = rle.encode_runs(indices)
-    values, lengths = rle.decode_runs(tokens, len(indices), 256)
+@given(st.sampled_from([1, 2, 16, 17, 256]),
+       st.lists(st.tuples(st.integers(0, 255), st.integers(1, 700)), min_size=1, max_size=30))
+def test_round_trip(palette_size, runs):
+    indices = np.concatenate([np.full(length, value % palette_size, np.uint8)
+                              for value, length in runs])
+    tokens = rle.encode_runs(indices, palette_size)
+    values, lengths = rle.decode_runs(tokens, len(indices), palette_size)
     assert np.array_equal(np.repeat(values, lengths), indices)
     # Merged runs: every token but a full one changes index.
-    pairs = np.frombuffer(tokens, np.uint8).reshape(-1, 2)
-    same_as_next = pairs[:-1, 0] == pairs[1:, 0]
-    assert np.all(pairs[:-1, 1][same_as_next] == 255)
+    full = rle.max_run(palette_size)
+    same_as_next = values[:-1] == values[1:]
+    assert np.all(lengths[:-1][same_as_next] == full)

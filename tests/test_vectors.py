@@ -51,8 +51,12 @@ def test_worked_example_bytes_match_the_spec():
     """spec/format.md section 8, byte for byte."""
     expected = bytes.fromhex(
         "89474350 0d0a1a0a 01 03 00 01 04000000 02000000 0200"
-        " 0400000000000000 0400000000000000 0000ff ff0000 0002 0104 ba1c7216".replace(" ", ""))
+        " 0200000000000000 0200000000000000 0000ff ff0000 02 14 9b3da092".replace(" ", ""))
     assert (VECTORS / "rle-example.gcp").read_bytes() == expected
     blue, red = [0, 0, 255], [255, 0, 0]
     image = np.array([[blue, blue, blue, red], [red, red, red, red]], np.uint8)
     assert gcp.encode(image, k=2, method="rle") == expected
+    lzma_example = (VECTORS / "lzma-example.gcp").read_bytes()
+    assert lzma_example[-33:] == bytes.fromhex(
+        "19000000 04 00100000 ffffffffffffffff 000105e507603fffef8c8000 7720f07c"
+        .replace(" ", ""))

@@ -27,21 +27,44 @@ from gcp.container import METHOD_LZMA, METHOD_RLE, Header  # noqa: E402
 
 MAX_HEX_PIXELS = 4096  # larger vectors give only the SHA-256 of their pixels
 
+BLUE_RED = np.array([[0, 0, 255], [255, 0, 0]], np.uint8)
+EXAMPLE = np.array([[0, 0, 0, 1], [1, 1, 1, 1]], np.uint8)  # spec section 8
+GREYS = np.array([[0], [128], [255]], np.uint8)
+RGBA = np.array([[0, 0, 0, 0], [255, 255, 255, 255], [10, 200, 30, 128], [1, 2, 3, 4]],
+                np.uint8)
+# 17 colours: the smallest palette that takes two-byte (long) tokens.
+SEVENTEEN = np.stack([np.arange(17) * 15, 255 - np.arange(17) * 15, np.full(17, 7)],
+                     axis=1).astype(np.uint8)
+RAMP = np.arange(256, dtype=np.uint8)
+ALL_COLOURS = np.stack([RAMP, 255 - RAMP, RAMP // 2], axis=1)
+# 600000 alternating pixels: 600000 one-byte tokens, two lzma chunks (524288 + 75712).
+ALTERNATING = (np.arange(600_000) % 2).astype(np.uint8).reshape(600, 1000)
 
-def build(pixels_indices: np.ndarray, palette: np.ndarray, *, method: int = METHOD_RLE,
+
+def tokens_of(indices: np.ndarray, palette: np.ndarray) -> bytes:
+    return rle.encode_runs(indices.ravel(), len(palette))
+
+
+def build(indices: np.ndarray, palette: np.ndarray, *, method: int = METHOD_RLE,
           flags: int = 0, tokens: bytes | None = None, body: bytes | None = None,
           **header_overrides) -> bytes:
     """A .gcp file for an index image (H, W) and palette (K, C), fields overridable."""
-    height, width = pixels_indices.shape
+    height, width = indices.shape
     if tokens is None:
-        tokens = rle.encode_runs(pixels_indices.ravel())
+        tokens = tokens_of(indices, palette)
     if body is None:
-        body = tokens if method == METHOD_RLE else entropy.compress_tokens(tokens)
+        body = tokens if method == METHOD_RLE else entropy.compress_tokens(
+            tokens, token_size=rle.token_size(len(palette)))
     fields = dict(version=container.VERSION, channels=palette.shape[1], method=method,
                   flags=flags, width=width, height=height, palette_size=len(palette),
                   tokens_length=len(tokens), body_length=len(body))
     fields.update(header_overrides)
     return container.pack(Header(**fields), palette, body)
+
+
+def chunk(stream: bytes) -> bytes:
+    """One chunk of a method-lzma body: compressed_length, then the .lzma stream."""
+    return len(stream).to_bytes(4, "little") + stream
 
 
 def with_crc_fixed(data: bytes) -> bytes:
@@ -56,83 +79,78 @@ def patch(data: bytes, offset: int, fmt: str, value: int) -> bytes:
 
 
 def valid_vectors() -> dict[str, tuple[bytes, np.ndarray, str]]:
-    blue_red = np.array([[0, 0, 255], [255, 0, 0]], np.uint8)
-    example = np.array([[0, 0, 0, 1], [1, 1, 1, 1]], np.uint8)
-    greys = np.array([[0], [128], [255]], np.uint8)
-    rgba = np.array([[0, 0, 0, 0], [255, 255, 255, 255], [10, 200, 30, 128]], np.uint8)
-    grey_alpha = np.array([[20, 255], [220, 0]], np.uint8)
-    ramp = np.arange(256, dtype=np.uint8)
-    all_colours = np.stack([ramp, 255 - ramp, ramp // 2], axis=1)
-    vectors = {
-        "rle-example": (example, blue_red, "The worked example of spec 'Worked example'.",
+    """name: (file bytes, expected pixels (H, W, C), note)."""
+    cases = {
+        "rle-example": (EXAMPLE, BLUE_RED, "The worked example of spec section 8.",
                         dict(flags=container.FLAG_EXACT)),
-        "lzma-example": (example, blue_red, "The same image as rle-example, method lzma.",
+        "lzma-example": (EXAMPLE, BLUE_RED, "The same image as rle-example, method lzma.",
                          dict(flags=container.FLAG_EXACT, method=METHOD_LZMA)),
-        "grey-1x1": (np.zeros((1, 1), np.uint8), greys[1:2], "One grey pixel.", {}),
-        "grey-3x1-column": (np.array([[0], [1], [2]], np.uint8), greys,
+        "grey-1x1": (np.zeros((1, 1), np.uint8), GREYS[1:2], "One grey pixel.", {}),
+        "grey-3x1-column": (np.array([[0], [1], [2]], np.uint8), GREYS,
                             "A 1-pixel-wide column of three greys.", {}),
-        "rgba-3x2": (np.array([[0, 1, 2], [2, 1, 0]], np.uint8), rgba,
+        "rgba-3x2": (np.array([[0, 1, 2], [2, 1, 0]], np.uint8), RGBA[:3],
                      "RGBA, alpha is a channel like the others.", {}),
-        "grey-alpha-2x2": (np.array([[0, 1], [1, 1]], np.uint8), grey_alpha,
+        "grey-alpha-2x2": (np.array([[0, 1], [1, 1]], np.uint8),
+                           np.array([[20, 255], [220, 0]], np.uint8),
                            "Grey+alpha, channels = 2.", {}),
-        "run-256": (np.zeros((16, 16), np.uint8), blue_red[:1],
-                    "One run of exactly MAX_RUN = 256 pixels: a single token 00 ff.", {}),
-        "run-257": (np.zeros((1, 257), np.uint8), blue_red[:1],
-                    "A run of 257 = MAX_RUN + 1 pixels: tokens 00 ff 00 00.", {}),
-        "run-crosses-rows": (np.array([[0, 1, 1], [1, 1, 0], [0, 0, 0]], np.uint8), blue_red,
+        "short-run-16": (np.zeros((4, 4), np.uint8), BLUE_RED[:1],
+                         "One run of exactly MAX_SHORT_RUN = 16 pixels: one token 0F.", {}),
+        "short-run-17": (np.zeros((1, 17), np.uint8), BLUE_RED[:1],
+                         "A run of 17 = MAX_SHORT_RUN + 1 pixels: tokens 0F 00.", {}),
+        "short-index-15": (np.full((1, 3), 15, np.uint8), SEVENTEEN[:16],
+                           "Index 15, the highest a short token holds: token F2.", {}),
+        "long-run-256": (np.zeros((16, 16), np.uint8), SEVENTEEN,
+                         "17 colours: long tokens. One run of MAX_LONG_RUN = 256: 00 FF.", {}),
+        "long-run-257": (np.zeros((1, 257), np.uint8), SEVENTEEN,
+                         "A run of 257 = MAX_LONG_RUN + 1: tokens 00 FF 00 00.", {}),
+        "run-crosses-rows": (np.array([[0, 1, 1], [1, 1, 0], [0, 0, 0]], np.uint8), BLUE_RED,
                              "Runs continue from the end of one row into the next.", {}),
-        "palette-256": (ramp.reshape(16, 16), all_colours,
+        "palette-256": (RAMP.reshape(16, 16), ALL_COLOURS,
                         "All 256 indices, each used once.", {}),
-        "unused-palette-entry": (np.zeros((2, 2), np.uint8), blue_red,
+        "unused-palette-entry": (np.zeros((2, 2), np.uint8), BLUE_RED,
                                  "A palette entry no pixel uses is allowed.", {}),
-        "lzma-long-runs": (np.repeat(np.arange(4, dtype=np.uint8), 1000).reshape(40, 100),
-                           np.vstack([rgba, [[1, 2, 3, 4]]]).astype(np.uint8),
-                           "Method lzma over runs longer than MAX_RUN.",
-                           dict(method=METHOD_LZMA)),
+        "lzma-short-tokens": (np.repeat(np.arange(4, dtype=np.uint8), 1000).reshape(40, 100),
+                              RGBA, "Method lzma, one-byte tokens, runs over 16.",
+                              dict(method=METHOD_LZMA)),
+        "lzma-long-tokens": (np.repeat(np.arange(17, dtype=np.uint8), 300).reshape(51, 100),
+                             SEVENTEEN, "Method lzma, two-byte tokens, runs over 256.",
+                             dict(method=METHOD_LZMA)),
+        "lzma-two-chunks": (ALTERNATING, GREYS[:2],
+                            "Method lzma with two chunks: 524288 + 75712 token bytes.",
+                            dict(method=METHOD_LZMA)),
     }
-    out = {}
-    for name, (indices, palette, note, options) in vectors.items():
-        data = build(indices, palette, **options)
-        out[name] = (data, palette[indices], note)
-
+    out = {name: (build(indices, palette, **options), palette[indices], note)
+           for name, (indices, palette, note, options) in cases.items()}
     # Two tokens in a row with the same index: an encoder would merge them; a decoder
     # must still accept them.
-    tokens = bytes([0, 1, 0, 1])
-    indices = np.zeros((1, 4), np.uint8)
-    out["split-run"] = (build(indices, blue_red, tokens=tokens), blue_red[indices],
-                        "Adjacent tokens with the same index (00 01 00 01) are valid.")
+    split = np.zeros((1, 4), np.uint8)
+    out["split-run"] = (build(split, BLUE_RED, tokens=bytes([0x01, 0x01])), BLUE_RED[split],
+                        "Adjacent tokens with the same index (01 01) are valid.")
     # An lzma header that states the uncompressed size instead of all ones.
-    stream = entropy.compress_chunk(rle.encode_runs(example.ravel()))
-    stream = stream[:5] + struct.pack("<Q", 4) + stream[13:]
-    out["lzma-known-size"] = (build(example, blue_red, method=METHOD_LZMA, body=chunk(stream)),
-                              blue_red[example],
-                              "lzma uncompressed_size = the chunk's length (4), not all ones.")
-    # 300000 alternating pixels: 600000 token bytes, so two chunks (524288 + 75712).
-    alternating = (np.arange(300_000) % 2).astype(np.uint8).reshape(500, 600)
-    out["lzma-two-chunks"] = (build(alternating, greys[:2], method=METHOD_LZMA),
-                              greys[:2][alternating],
-                              "Method lzma with two chunks: 524288 + 75712 token bytes.")
+    stream = entropy.compress_chunk(tokens_of(EXAMPLE, BLUE_RED), token_size=1)
+    stream = stream[:5] + struct.pack("<Q", 2) + stream[13:]
+    out["lzma-known-size"] = (build(EXAMPLE, BLUE_RED, method=METHOD_LZMA, body=chunk(stream)),
+                              BLUE_RED[EXAMPLE],
+                              "lzma uncompressed_size = the chunk's length (2), not all ones.")
     return out
 
 
-def chunk(stream: bytes) -> bytes:
-    """One chunk of a method-lzma body: compressed_length, then the .lzma stream."""
-    return len(stream).to_bytes(4, "little") + stream
-
-
 def invalid_vectors() -> dict[str, tuple[bytes, str, str]]:
-    blue_red = np.array([[0, 0, 255], [255, 0, 0]], np.uint8)
-    example = np.array([[0, 0, 0, 1], [1, 1, 1, 1]], np.uint8)
-    good = build(example, blue_red)
-    stream = entropy.compress_chunk(rle.encode_runs(example.ravel()))
-    two_chunk_indices = (np.arange(300_000) % 2).astype(np.uint8).reshape(500, 600)
-    two_chunk_body = entropy.compress_tokens(rle.encode_runs(two_chunk_indices.ravel()))
+    """name: (file bytes, field a decoder must report, note)."""
+    good = build(EXAMPLE, BLUE_RED)  # tokens 02 14: tokens_length 2
+    long_good = build(EXAMPLE, SEVENTEEN)  # tokens 00 02 01 04: tokens_length 4
+    tokens = tokens_of(EXAMPLE, BLUE_RED)
+    stream = entropy.compress_chunk(tokens, token_size=1)
+    two_chunk_body = entropy.compress_tokens(tokens_of(ALTERNATING, BLUE_RED), token_size=1)
 
-    def lzma_file(body: bytes, tokens_length: int = 4) -> bytes:
-        return build(example, blue_red, method=METHOD_LZMA, body=body,
+    def lzma_file(body: bytes, tokens_length: int = len(tokens)) -> bytes:
+        return build(EXAMPLE, BLUE_RED, method=METHOD_LZMA, body=body,
                      tokens_length=tokens_length)
 
-    vectors = {
+    def lzma_chunk(chunk_tokens: bytes) -> bytes:
+        return chunk(entropy.compress_chunk(chunk_tokens, token_size=1))
+
+    return {
         "empty": (b"", "length", "An empty file."),
         "bad-signature": (b"\x89PNG" + good[4:], "signature", "A PNG signature."),
         "short-header": (good[:20], "length", "Cut inside the header."),
@@ -148,23 +166,25 @@ def invalid_vectors() -> dict[str, tuple[bytes, str, str]]:
                              "palette_size is 257."),
         "too-many-pixels": (patch(patch(good, 12, "<I", 65536), 16, "<I", 65536),
                             "pixel_count", "65536 x 65536 is over DEFAULT_MAX_PIXELS."),
-        "tokens-length-odd": (patch(good, 22, "<Q", 5), "tokens_length",
-                              "tokens_length is odd."),
+        "tokens-length-odd": (patch(long_good, 22, "<Q", 5), "tokens_length",
+                              "Long tokens: tokens_length 5 is not a multiple of 2."),
         "tokens-length-too-small": (patch(good, 22, "<Q", 0), "tokens_length",
                                     "tokens_length 0 cannot cover 8 pixels."),
-        "tokens-length-too-large": (patch(good, 22, "<Q", 18), "tokens_length",
-                                    "tokens_length 18 is more than 2 per pixel."),
-        "rle-body-length-mismatch": (patch(good, 30, "<Q", 6), "body_length",
+        "tokens-length-too-large": (patch(good, 22, "<Q", 9), "tokens_length",
+                                    "tokens_length 9 is more than 1 per pixel."),
+        "rle-body-length-mismatch": (patch(good, 30, "<Q", 3), "body_length",
                                      "Method rle with body_length != tokens_length."),
         "truncated": (good[:-6], "length", "The last 6 bytes are missing."),
         "trailing-bytes": (with_crc_fixed(good[:-4] + b"\x00\x00" + good[-4:]), "length",
                            "Two bytes after the body."),
         "crc-mismatch": (good[:-1] + bytes([good[-1] ^ 0xFF]), "crc", "The CRC is wrong."),
-        "index-out-of-range": (build(example, blue_red, tokens=bytes([0, 2, 2, 4])), "index",
-                               "Index 2 with palette_size 2."),
-        "runs-overflow": (build(example, blue_red, tokens=bytes([0, 2, 1, 5])), "runs",
+        "index-out-of-range": (build(EXAMPLE, BLUE_RED, tokens=bytes([0x02, 0x24])), "index",
+                               "Short token 24: index 2 with palette_size 2."),
+        "long-index-out-of-range": (build(EXAMPLE, SEVENTEEN, tokens=bytes([0, 2, 17, 4])),
+                                    "index", "Long token 11 04: index 17, palette_size 17."),
+        "runs-overflow": (build(EXAMPLE, BLUE_RED, tokens=bytes([0x02, 0x15])), "runs",
                           "Runs cover 9 pixels of 8."),
-        "runs-short": (build(example, blue_red, tokens=bytes([0, 2, 1, 3])), "runs",
+        "runs-short": (build(EXAMPLE, BLUE_RED, tokens=bytes([0x02, 0x13])), "runs",
                        "Runs cover 7 pixels of 8."),
         "lzma-chunk-too-short": (lzma_file((10).to_bytes(4, "little") + stream[:10]),
                                  "lzma_chunk_length", "A chunk's compressed_length is 10."),
@@ -174,7 +194,7 @@ def invalid_vectors() -> dict[str, tuple[bytes, str, str]]:
         "lzma-bytes-after-chunks": (lzma_file(chunk(stream) + b"\x00\x00"), "lzma_chunk_length",
                                     "Two bytes after the last chunk."),
         "lzma-missing-chunk": (
-            build(two_chunk_indices, blue_red, method=METHOD_LZMA,
+            build(ALTERNATING, BLUE_RED, method=METHOD_LZMA,
                   body=two_chunk_body[:4 + int.from_bytes(two_chunk_body[:4], "little")]),
             "lzma_chunk_length", "tokens_length needs two chunks; the body has one."),
         "lzma-bad-properties": (lzma_file(chunk(bytes([225]) + stream[1:])), "lzma_properties",
@@ -184,22 +204,22 @@ def invalid_vectors() -> dict[str, tuple[bytes, str, str]]:
                                  "lzma_dictionary_size", "A 1 GiB lzma dictionary."),
         "lzma-size-mismatch": (lzma_file(chunk(stream[:5] + struct.pack("<Q", 6) + stream[13:])),
                                "lzma_uncompressed_size",
-                               "lzma uncompressed_size 6, chunk length 4."),
+                               "lzma uncompressed_size 6, chunk length 2."),
         "lzma-corrupt-data": (lzma_file(chunk(stream[:13] + b"\xff" * (len(stream) - 13))),
                               "lzma_data", "Range-coded data that is not LZMA."),
         "lzma-truncated-data": (lzma_file(chunk(stream[:-4])), "lzma_data",
                                 "The lzma stream stops before its end."),
-        "lzma-expands-past-tokens-length": (
-            lzma_file(chunk(entropy.compress_chunk(bytes([0, 2, 1, 4, 0, 0])))), "lzma_data",
-            "A chunk decompresses to 6 bytes where it must hold 4."),
-        "lzma-ends-short": (lzma_file(chunk(entropy.compress_chunk(bytes([0, 7])))), "lzma_data",
-                            "A chunk decompresses to 2 bytes where it must hold 4."),
+        "lzma-expands-past-tokens-length": (lzma_file(lzma_chunk(tokens + b"\x00\x00")),
+                                            "lzma_data",
+                                            "A chunk decompresses to 4 bytes where it must "
+                                            "hold 2."),
+        "lzma-ends-short": (lzma_file(lzma_chunk(tokens[:1])), "lzma_data",
+                            "A chunk decompresses to 1 byte where it must hold 2."),
         "lzma-trailing-data": (lzma_file(chunk(stream + b"\x00\x00")), "lzma_data",
                                "Two bytes after the lzma end marker, inside the chunk."),
-        "lzma-index-out-of-range": (lzma_file(entropy.compress_tokens(bytes([0, 2, 9, 4]))),
-                                    "index", "Index 9 inside an lzma body."),
+        "lzma-index-out-of-range": (lzma_file(lzma_chunk(bytes([0x02, 0x94]))), "index",
+                                    "Short token 94 (index 9) inside an lzma body."),
     }
-    return vectors
 
 
 def write_all(folder: Path = HERE) -> dict:
