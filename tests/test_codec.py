@@ -183,3 +183,12 @@ def test_read_info_reports_sizes(real_images):
 def test_gcp_error_is_a_value_error():
     assert issubclass(gcp.GcpError, ValueError)
     assert issubclass(gcp.FormatError, gcp.GcpError)
+
+
+def test_palette_lookup_matches_numpy_indexing_for_every_channel_count():
+    from gcp.codec import colours_of
+
+    for channels in (1, 2, 3, 4):
+        palette = RNG.integers(0, 256, (7, channels), dtype=np.uint8)
+        indices = RNG.integers(0, 7, (5, 9), dtype=np.uint8)
+        assert np.array_equal(colours_of(palette, indices), palette[indices])
