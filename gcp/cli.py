@@ -155,6 +155,8 @@ _paths_argument = click.argument("paths", metavar="INPUT OUTPUT", nargs=-1, requ
 @click.option("--algorithm", type=click.Choice(codec.ALGORITHMS),
               default=codec.DEFAULT_ALGORITHM, show_default=True,
               help="kmeans (colours are cluster means) or kmedoids (colours from the image).")
+@click.option("--dither", is_flag=True,
+              help="Floyd-Steinberg dithering: smoother gradients, larger files.")
 @click.option("--seed", type=int, default=0, show_default=True,
               help="Seed of the K-Means initialisation; same seed, same file.")
 @click.option("--max-iter", type=click.IntRange(min=1), default=quantizer.DEFAULT_MAX_ITER,
@@ -171,7 +173,8 @@ _paths_argument = click.argument("paths", metavar="INPUT OUTPUT", nargs=-1, requ
 @_force_option
 @_verbosity_options
 def encode(paths: tuple[str, ...], k: int, effort: int, method: str, algorithm: str,
-           seed: int, max_iter: int, tol: float, backend: str, device: str | None,
+           dither: bool, seed: int, max_iter: int, tol: float, backend: str,
+           device: str | None,
            max_pixels: int, output_dir: str | None, workers: int | None,
            scheduler: str | None, force: bool, verbose: bool, quiet: bool) -> None:
     """Quantize INPUT (PNG, BMP, JPEG, ...) to at most K colours and write OUTPUT (.gcp).
@@ -182,15 +185,18 @@ def encode(paths: tuple[str, ...], k: int, effort: int, method: str, algorithm: 
     _configure_logging(verbose, quiet)
     options = {"k": k, "seed": seed, "method": method, "effort": effort, "max_iter": max_iter,
                "tol": tol, "backend": backend, "device": device, "max_pixels": max_pixels,
-               "algorithm": algorithm}
-    transform = functools.partial(batch.encode_file_bytes, **options)
+               "algorithm": algorithm, "dither": dither}
     if output_dir is None:
         single_paths = _single_paths(paths, scheduler)
         if backend != "numpy":
             threading.Thread(target=backends.warm_up, args=(backend, device),
                              daemon=True).start()
-        _convert_one(*single_paths, transform, force=force)
+        with _StageBar(dither, show=sys.stderr.isatty() and not (quiet or verbose)) as bar:
+            transform = functools.partial(batch.encode_file_bytes, progress=bar.update,
+                                          **options)
+            _convert_one(*single_paths, transform, force=force)
         return
+    transform = functools.partial(batch.encode_file_bytes, **options)
     jobs = batch.plan_jobs(_batch_inputs(paths), output_dir, ".gcp")
     _run_batch(jobs, transform, "encoding", "encoded", output_dir=output_dir, workers=workers,
                scheduler=scheduler, force=force, verbose=verbose, quiet=quiet)
@@ -224,6 +230,34 @@ def decode(paths: tuple[str, ...], image_format: str | None, max_pixels: int,
     jobs = batch.plan_jobs(_batch_inputs(paths), output_dir, extension)
     _run_batch(jobs, transform, "decoding", "decoded", output_dir=output_dir, workers=workers,
                scheduler=scheduler, force=force, verbose=verbose, quiet=quiet)
+
+
+class _StageBar:
+    """A progress bar on stderr over the encoder's stages (fit, assign, dither, encode)."""
+
+    def __init__(self, dither: bool, *, show: bool) -> None:
+        self.stages = ["fit", "assign", *(["dither"] if dither else []), "encode"]
+        self.show = show
+        self.bar = None
+
+    def __enter__(self) -> _StageBar:
+        if self.show:
+            self.bar = click.progressbar(length=1000, label="encoding", file=sys.stderr,
+                                         show_eta=False).__enter__()
+        return self
+
+    def update(self, stage: str, fraction: float) -> None:
+        if self.bar is None or stage not in self.stages:
+            return
+        position = (self.stages.index(stage) + fraction) / len(self.stages)
+        self.bar.label = f"encoding: {stage}"
+        self.bar.update(int(1000 * position) - self.bar.pos)
+
+    def __exit__(self, *exc) -> None:
+        if self.bar is not None:
+            if exc[0] is None:
+                self.bar.update(1000 - self.bar.pos)
+            self.bar.__exit__(*exc)
 
 
 def _convert_one(input_path: str, output_path: str, transform: batch.Transform, *,

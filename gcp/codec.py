@@ -16,8 +16,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import container, entropy, kmedoids, quantizer, rle
-from .backends import select_backend
+from .backends import PixelSet, select_backend
 from .container import DEFAULT_MAX_PIXELS, METHOD_IDS, METHOD_LZMA, METHOD_RLE, Header
+from .dither import floyd_steinberg
 from .errors import ParameterError
 
 logger = logging.getLogger("gcp")
@@ -35,14 +36,14 @@ LZMA_SETTING_BY_EFFORT = {1: "fast", 2: "fast", 3: "normal", 4: "normal", 5: "no
 # From this effort up, the palette is refined once on every pixel after the first assignment.
 REFINE_FROM_EFFORT = 6
 
-Progress = Callable[[str], None]
+Progress = Callable[[str, float], None]
 
 
 @contextmanager
 def timed_stage(name: str, progress: Progress | None = None) -> Iterator[None]:
     """Log a stage's time at debug level (--verbose) and tell ``progress`` it has begun."""
     if progress is not None:
-        progress(name)
+        progress(name, 0.0)
     started = time.perf_counter()
     yield
     logger.debug("%-6s %8.3f s", name, time.perf_counter() - started)
@@ -91,6 +92,7 @@ def encode(
     effort: int = quantizer.DEFAULT_EFFORT,
     max_iter: int = quantizer.DEFAULT_MAX_ITER,
     tol: float = quantizer.DEFAULT_TOL,
+    dither: bool = False,
     backend: str = "auto",
     device: str | None = None,
     max_pixels: int = DEFAULT_MAX_PIXELS,
@@ -101,10 +103,13 @@ def encode(
 
     ``image``: uint8 array (H, W) or (H, W, C), C = 1 grey, 2 grey+alpha, 3 RGB, 4 RGBA.
     The same image and options always give the same bytes. An image with at most ``k``
-    distinct colours is stored exactly. ``backend`` is "auto", "opencl" or "numpy";
-    ``device`` picks an OpenCL device (see ``gcp.backends.opencl.choose_device``).
-    ``progress``, if given, is called with each stage's name as it begins. ``algorithm``
-    is "kmeans" or "kmedoids" (every palette colour is one of the image's colours).
+    distinct colours is stored exactly. ``dither`` spreads each pixel's error onto its
+    neighbours (Floyd-Steinberg) instead of taking the nearest colour. ``backend`` is
+    "auto", "opencl" or "numpy"; ``device`` picks an OpenCL device (see
+    ``gcp.backends.opencl.choose_device``). ``progress``, if given, is called as
+    ``progress(stage, fraction)`` when a stage begins (fraction 0) and, for long ones, as
+    it goes. ``algorithm`` is "kmeans" or "kmedoids" (every palette colour is one of the
+    image's own).
     """
     _check_options(k, method, effort, max_iter, tol)
     _check_algorithm(algorithm)
@@ -114,24 +119,20 @@ def encode(
     compute = select_backend(backend, device)
     logger.debug("backend: %s on %s", compute.name, compute.device)
 
+    def fit_palette(sample_size: int | None = None) -> quantizer.Fit:
+        return _fit_palette(pixels, k, algorithm, seed=seed, effort=effort,
+                            max_iter=max_iter, tol=tol, sample_size=sample_size)
+
     with timed_stage("fit", progress):
-        fit = _fit_palette(pixels, k, algorithm, seed=seed, effort=effort, max_iter=max_iter,
-                           tol=tol)
+        fit = fit_palette()
     with timed_stage("assign", progress):
-        pixel_set = compute.load(pixels)
-        palette = fit.palette
-        labels = pixel_set.assign(palette)
-        exact = fit.exact and _reproduces(pixels, palette, labels)
-        if fit.exact and not exact:
-            # The sample missed a colour: fit again on every pixel.
-            fit = _fit_palette(pixels, k, algorithm, seed=seed, effort=effort,
-                               max_iter=max_iter, tol=tol, sample_size=len(pixels))
-            palette, exact = fit.palette, fit.exact
-            labels = pixel_set.assign(palette)
-        elif not exact and effort >= REFINE_FROM_EFFORT and algorithm == "kmeans":
-            # Not for kmedoids: the means it would move to are not the image's colours.
-            palette = quantizer.refine_palette(pixels, labels, palette)
-            labels = pixel_set.assign(palette)
+        palette, labels, exact = _assign(compute.load(pixels), pixels, fit, fit_palette,
+                                         refine=effort >= REFINE_FROM_EFFORT
+                                         and algorithm == "kmeans")
+    if dither and not exact:
+        with timed_stage("dither", progress):
+            report = None if progress is None else (lambda done: progress("dither", done))
+            labels = floyd_steinberg(pixels_hwc, palette, report).ravel()
     with timed_stage("encode", progress):
         tokens = rle.encode_runs(labels, len(palette))
         method_id = METHOD_IDS[method]
@@ -146,6 +147,27 @@ def encode(
             palette_size=len(palette), tokens_length=len(tokens), body_length=len(body),
         )
         return container.pack(header, palette, body)
+
+
+def _assign(pixel_set: PixelSet, pixels: np.ndarray, fit: quantizer.Fit,
+            fit_palette: Callable[[int | None], quantizer.Fit], *, refine: bool
+            ) -> tuple[np.ndarray, np.ndarray, bool]:
+    """The palette actually stored, every pixel's label (uint8 (N,)), and whether exact.
+
+    An exact fit is checked on every pixel (it was made from a sample); if a colour was
+    missed, the fit is made again from every pixel. With ``refine``, each colour moves to
+    the mean of the pixels it got, once, and the pixels are assigned again.
+    """
+    labels = pixel_set.assign(fit.palette)
+    if fit.exact:
+        if _reproduces(pixels, fit.palette, labels):
+            return fit.palette, labels, True
+        fit = fit_palette(len(pixels))
+        return fit.palette, pixel_set.assign(fit.palette), fit.exact
+    if not refine:
+        return fit.palette, labels, False
+    palette = quantizer.refine_palette(pixels, labels, fit.palette)
+    return palette, pixel_set.assign(palette), False
 
 
 def _check_algorithm(algorithm: str) -> None:

@@ -170,3 +170,9 @@ def test_lossless_small_palette_through_the_cli(tmp_path):
     run("decode", tmp_path / "two.gcp", tmp_path / "two-back.png")
     back = gcp.imageio.decode_image((tmp_path / "two-back.png").read_bytes())
     assert np.array_equal(back, image)
+
+
+def test_dither_option_reaches_the_encoder(tmp_path, real_images):
+    out = tmp_path / "d.gcp"
+    assert run("encode", REAL_IMAGES["camera"], out, "-k", 4, "--dither").exit_code == 0
+    assert out.read_bytes() == gcp.encode(real_images["camera"], 4, dither=True)
