@@ -166,7 +166,7 @@ def _assign(pixel_set: PixelSet, pixels: np.ndarray, fit: quantizer.Fit,
         return fit.palette, pixel_set.assign(fit.palette), fit.exact
     if not refine:
         return fit.palette, labels, False
-    palette = quantizer.refine_palette(pixels, labels, fit.palette)
+    palette = quantizer.palette_from_sums(*pixel_set.cluster_sums(labels, len(fit.palette)))
     return palette, pixel_set.assign(palette), False
 
 

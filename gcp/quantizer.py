@@ -155,16 +155,12 @@ def optimal_grey_levels(levels: np.ndarray, weights: np.ndarray, k: int) -> np.n
     return np.array(sorted(centres))
 
 
-def refine_palette(pixels: np.ndarray, labels: np.ndarray, palette: np.ndarray) -> np.ndarray:
-    """One Lloyd update on every pixel: each colour moves to the mean of its pixels.
+def palette_from_sums(counts: np.ndarray, sums: np.ndarray) -> np.ndarray:
+    """One Lloyd update: each used colour moves to the mean of its pixels.
 
-    ``pixels`` uint8 (N, C), ``labels`` uint8 (N,), ``palette`` uint8 (K, C). Returns the
-    rounded means of the used colours, distinct rows, uint8 (K', C) with K' <= K.
+    ``counts`` (K,) and ``sums`` (K, C) are the pixels' per-label totals (a backend's
+    ``cluster_sums``). Returns the rounded means, distinct rows, uint8 (K', C), K' <= K.
     """
-    k = len(palette)
-    counts = np.bincount(labels, minlength=k)
-    sums = np.stack([np.bincount(labels, pixels[:, c], minlength=k)
-                     for c in range(pixels.shape[1])], axis=1)
     used = counts > 0
     return np.unique(round_palette(sums[used] / counts[used, None]), axis=0)
 

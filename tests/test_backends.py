@@ -138,3 +138,44 @@ def test_device_spec_by_index_and_by_name():
     first = list_devices()[0]
     assert choose_device("0:0") == first[2]
     assert choose_device(first[2].platform.name.split()[0]) is not None
+
+
+def reference_cluster_sums(pixels, labels, palette_size):
+    counts = np.bincount(labels, minlength=palette_size)
+    sums = np.stack([np.bincount(labels, pixels[:, c], minlength=palette_size)
+                     for c in range(pixels.shape[1])], axis=1).astype(np.int64)
+    return counts, sums
+
+
+@pytest.mark.parametrize("channels", [1, 3, 4])
+@pytest.mark.parametrize("k", [1, 16, 256])
+def test_numpy_cluster_sums_are_exact(channels, k):
+    pixels = RNG.integers(0, 256, (70_001, channels), dtype=np.uint8)
+    labels = RNG.integers(0, k, 70_001).astype(np.uint8)
+    counts, sums = select_backend("numpy").load(pixels).cluster_sums(labels, k)
+    want_counts, want_sums = reference_cluster_sums(pixels, labels, k)
+    assert np.array_equal(counts, want_counts) and np.array_equal(sums, want_sums)
+
+
+@requires_opencl
+@pytest.mark.parametrize("channels", [1, 2, 3, 4])
+@pytest.mark.parametrize("k", [1, 16, 256])
+def test_opencl_cluster_sums_equal_numpy(channels, k):
+    # more than one work-group span, and not a multiple of it
+    pixels = RNG.integers(0, 256, (200_003, channels), dtype=np.uint8)
+    palette = RNG.integers(0, 256, (k, channels), dtype=np.uint8)
+    pixel_set = select_backend("opencl").load(pixels)
+    labels = pixel_set.assign(palette)  # labels left on the device
+    on_device = pixel_set.cluster_sums(labels, k)
+    other = RNG.integers(0, k, len(pixels)).astype(np.uint8)  # labels to upload
+    uploaded = pixel_set.cluster_sums(other, k)
+    for (counts, sums), used in ((on_device, labels), (uploaded, other)):
+        want_counts, want_sums = reference_cluster_sums(pixels, used, k)
+        assert np.array_equal(counts, want_counts) and np.array_equal(sums, want_sums)
+
+
+@requires_opencl
+def test_backends_give_the_same_file_with_the_update_step(real_images):
+    image = real_images["coffee"]
+    assert gcp.encode(image, 16, effort=6, backend="opencl") == gcp.encode(
+        image, 16, effort=6, backend="numpy")

@@ -161,9 +161,7 @@ def test_fit_is_deterministic_for_a_seed():
     assert np.array_equal(first.palette, again.palette)
 
 
-def test_refine_moves_colours_to_their_pixel_means():
-    pixels = np.array([[0, 0, 0], [2, 2, 2], [100, 100, 100], [104, 104, 104]], np.uint8)
-    labels = np.array([0, 0, 1, 1], np.uint8)
-    palette = np.array([[5, 5, 5], [90, 90, 90]], np.uint8)
-    refined = quantizer.refine_palette(pixels, labels, palette)
-    assert refined.tolist() == [[1, 1, 1], [102, 102, 102]]
+def test_update_moves_colours_to_their_pixel_means():
+    counts = np.array([2, 2, 0])
+    sums = np.array([[2, 2, 2], [204, 204, 204], [0, 0, 0]])
+    assert quantizer.palette_from_sums(counts, sums).tolist() == [[1, 1, 1], [102, 102, 102]]

@@ -38,6 +38,14 @@ class PixelSet(Protocol):
         """
         ...
 
+    def cluster_sums(self, labels: np.ndarray, palette_size: int
+                     ) -> tuple[np.ndarray, np.ndarray]:
+        """The update step's totals: pixel count (K,) and channel sums (K, C), int64.
+
+        ``labels``: uint8 (N,), each below ``palette_size``.
+        """
+        ...
+
 
 class Backend(Protocol):
     name: str

@@ -87,3 +87,40 @@ __kernel void assign_nearest(__global const uchar *pixels,    /* pixel_count * C
         if (first + p < pixel_count)
             labels[first + p] = (uchar)best_index[p];
 }
+
+/* Per-cluster pixel counts and channel sums: the update step of K-Means, on the device.
+ *
+ * Work-group g sums pixels [g * span, (g + 1) * span) into local memory, one row of
+ * (count, sum of channel 0, ...) per palette entry, with local atomics, then writes its
+ * rows to partial[g]; the host adds the groups' rows up. A row's sums stay below
+ * span * 255, so 32-bit counters cannot overflow for span <= 2^24.
+ */
+__kernel void cluster_sums(__global const uchar *pixels,   /* pixel_count * CHANNELS */
+                           const uint pixel_count,
+                           __global const uchar *labels,   /* pixel_count */
+                           const uint palette_size,
+                           const uint span,
+                           __global uint *partial,         /* groups * palette_size * (CHANNELS + 1) */
+                           __local uint *sums)             /* palette_size * (CHANNELS + 1) */
+{
+    const uint item = get_local_id(0);
+    const uint items = get_local_size(0);
+    const uint entries = palette_size * (CHANNELS + 1);
+    for (uint e = item; e < entries; e += items)
+        sums[e] = 0;
+    barrier(CLK_LOCAL_MEM_FENCE);
+
+    const size_t start = (size_t)get_group_id(0) * span;
+    const size_t end = min(start + span, (size_t)pixel_count);
+    for (size_t i = start + item; i < end; i += items) {
+        __local uint *row = sums + labels[i] * (CHANNELS + 1);
+        atomic_inc(row);
+        for (int c = 0; c < CHANNELS; ++c)
+            atomic_add(row + 1 + c, (uint)pixels[i * CHANNELS + c]);
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+
+    __global uint *out = partial + get_group_id(0) * entries;
+    for (uint e = item; e < entries; e += items)
+        out[e] = sums[e];
+}

@@ -20,6 +20,10 @@ class NumpyPixelSet:
     def assign(self, palette: np.ndarray) -> np.ndarray:
         return assign_labels(self.pixels, palette)
 
+    def cluster_sums(self, labels: np.ndarray, palette_size: int
+                     ) -> tuple[np.ndarray, np.ndarray]:
+        return cluster_sums(self.pixels, labels, palette_size)
+
 
 class NumpyBackend:
     name = "numpy"
@@ -41,3 +45,20 @@ def assign_labels(pixels: np.ndarray, palette: np.ndarray) -> np.ndarray:
         distances += norms
         labels[start:start + CHUNK_PIXELS] = distances.argmin(1)
     return labels
+
+
+def cluster_sums(pixels: np.ndarray, labels: np.ndarray, palette_size: int
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """Pixel count (K,) and channel sums (K, C), int64, of each label.
+
+    One integer histogram of (label, value) pairs per channel: exact, and faster than a
+    float-weighted bincount per channel.
+    """
+    shifted = labels.astype(np.int32) << 8
+    values = np.arange(256, dtype=np.int64)
+    sums = np.empty((palette_size, pixels.shape[1]), np.int64)
+    for channel in range(pixels.shape[1]):
+        histogram = np.bincount(shifted | pixels[:, channel], minlength=palette_size * 256)
+        histogram = histogram[: palette_size * 256].reshape(palette_size, 256)
+        sums[:, channel] = histogram @ values
+    return histogram.sum(1), sums

@@ -25,6 +25,8 @@ WORK_GROUP_SIZE = 128
 # Pixels each work-item assigns (PIXELS_PER_ITEM in assign.cl); measured best on POCL.
 PIXELS_PER_ITEM = 8
 ITEM_PIXELS_PER_GROUP = WORK_GROUP_SIZE * PIXELS_PER_ITEM
+# Pixels one work-group of cluster_sums adds up (far below the 2^24 its counters allow).
+SUM_SPAN = 1 << 16
 # Uploads are split into buffers no larger than this, or the device's own limit if lower.
 MAX_BUFFER_BYTES = 1 << 30
 
@@ -158,7 +160,7 @@ class OpenCLBackend:
         except cl.Error as error:
             raise BackendError(f"cannot open OpenCL device {self.device}: {error}") from None
         self.max_buffer_bytes = min(MAX_BUFFER_BYTES, device.max_mem_alloc_size)
-        self._kernels: dict[int, object] = {}
+        self._kernels: dict[int, tuple[object, object]] = {}
         # A kernel object holds its arguments: callers in several threads (a warm-up thread,
         # Dask worker threads) take turns building, setting and running it.
         self.lock = threading.RLock()
@@ -174,10 +176,14 @@ class OpenCLBackend:
 
     def kernel(self, channels: int):
         """The ``assign_nearest`` kernel for ``channels``, built on first use only."""
-        with self.lock:
-            return self._kernel(channels)
+        return self.kernels(channels)[0]
 
-    def _kernel(self, channels: int):
+    def kernels(self, channels: int) -> tuple[object, object]:
+        """``(assign_nearest, cluster_sums)`` for ``channels``, built on first use only."""
+        with self.lock:
+            return self._kernels_for(channels)
+
+    def _kernels_for(self, channels: int) -> tuple[object, object]:
         if channels not in self._kernels:
             source = resources.files("gcp.backends").joinpath("assign.cl").read_text()
             started = time.perf_counter()
@@ -190,7 +196,7 @@ class OpenCLBackend:
                                  f"-DPIXELS_PER_ITEM={PIXELS_PER_ITEM}"])
                 except self.cl.Error as error:
                     raise BackendError(f"OpenCL build failed on {self.device}: {error}") from None
-            self._kernels[channels] = program.assign_nearest
+            self._kernels[channels] = (program.assign_nearest, program.cluster_sums)
             self.build_seconds[channels] = time.perf_counter() - started
             logger.debug("opencl: built kernel for %d channel(s) in %.3f s", channels,
                          self.build_seconds[channels])
@@ -207,7 +213,8 @@ class OpenCLPixelSet:
         cl = backend.cl
         self.backend = backend
         self.pixel_count, self.channels = pixels.shape
-        self.kernel = backend.kernel(self.channels)
+        self.kernel, self.sum_kernel = backend.kernels(self.channels)
+        self.labels: np.ndarray | None = None  # the last labels assign() gave, on the device too
         pixels = np.ascontiguousarray(pixels, np.uint8)
         per_buffer = max(ITEM_PIXELS_PER_GROUP, backend.max_buffer_bytes // self.channels)
         per_buffer -= per_buffer % ITEM_PIXELS_PER_GROUP
@@ -218,7 +225,7 @@ class OpenCLPixelSet:
                 part = pixels[start:start + per_buffer]
                 pixel_buffer = cl.Buffer(backend.context, flags.READ_ONLY | flags.COPY_HOST_PTR,
                                          hostbuf=part)
-                label_buffer = cl.Buffer(backend.context, flags.WRITE_ONLY, size=len(part))
+                label_buffer = cl.Buffer(backend.context, flags.READ_WRITE, size=len(part))
                 self.chunks.append((start, len(part), pixel_buffer, label_buffer))
         except cl.Error as error:
             raise BackendError(f"cannot upload {self.pixel_count} pixels to "
@@ -233,7 +240,39 @@ class OpenCLPixelSet:
         labels = np.empty(self.pixel_count, np.uint8)
         with self.backend.lock:
             self._run(palette_buffer, len(palette), labels)
+        self.labels = labels
         return labels
+
+    def cluster_sums(self, labels: np.ndarray, palette_size: int
+                     ) -> tuple[np.ndarray, np.ndarray]:
+        """Pixel count (K,) and channel sums (K, C), int64, of each label, on the device.
+
+        Labels from this set's last ``assign`` are already on the device; others are
+        uploaded first.
+        """
+        cl = self.backend.cl
+        entries = palette_size * (self.channels + 1)
+        counts = np.zeros(palette_size, np.int64)
+        sums = np.zeros((palette_size, self.channels), np.int64)
+        with self.backend.lock:
+            for start, count, pixel_buffer, label_buffer in self.chunks:
+                if labels is not self.labels:
+                    cl.enqueue_copy(self.backend.queue, label_buffer, labels[start:start + count])
+                groups = -(-count // SUM_SPAN)
+                partial = np.empty((groups, palette_size, self.channels + 1), np.uint32)
+                partial_buffer = cl.Buffer(self.backend.context, cl.mem_flags.WRITE_ONLY,
+                                           size=partial.nbytes)
+                self.sum_kernel(self.backend.queue, (groups * WORK_GROUP_SIZE,),
+                                (WORK_GROUP_SIZE,), pixel_buffer, np.uint32(count),
+                                label_buffer, np.uint32(palette_size), np.uint32(SUM_SPAN),
+                                partial_buffer, cl.LocalMemory(4 * entries))
+                cl.enqueue_copy(self.backend.queue, partial, partial_buffer)
+                totals = partial.sum(axis=0, dtype=np.int64)
+                counts += totals[:, 0]
+                sums += totals[:, 1:]
+            if labels is not self.labels:
+                self.labels = None  # the device now holds other labels
+        return counts, sums
 
     def _run(self, palette_buffer, palette_size: int, labels: np.ndarray) -> None:
         cl = self.backend.cl
