@@ -4,7 +4,7 @@ The body is one LZMA stream in the ".lzma" (LZMA_Alone) container of the LZMA SD
 lzma-specification.txt, which every LZMA library and ``xz --format=lzma`` read:
 
     offset  size  field
-    0       1     properties          (pb * 5 + lp) * 9 + lc, below 225
+    0       1     properties          (pb * 5 + lp) * 9 + lc, below 225, lc + lp <= 4
     1       4     dictionary_size     u32 LE, at most MAX_LZMA_DICTIONARY_SIZE
     5       8     uncompressed_size   u64 LE: tokens_length, or all ones (end marker follows)
     13            range-coded data
@@ -22,6 +22,9 @@ from .errors import FormatError
 LZMA_HEADER_FORMAT = "<BIQ"
 LZMA_HEADER_SIZE = struct.calcsize(LZMA_HEADER_FORMAT)  # 13
 LZMA_PROPERTIES_LIMIT = 9 * 5 * 5
+# liblzma (so Python's lzma and xz) reads no .lzma stream with lc + lp over 4, though the
+# LZMA SDK would: the spec takes the stricter bound so every reader agrees on every file.
+MAX_LZMA_LC_PLUS_LP = 4
 LZMA_UNKNOWN_SIZE = 0xFFFF_FFFF_FFFF_FFFF
 MIN_LZMA_DICTIONARY_SIZE = 1 << 12
 # Bounds a decoder's memory: a window of 64 MiB already reaches back past 32 M pixels'
@@ -77,6 +80,13 @@ def check_lzma_header(body: bytes, tokens_length: int) -> None:
     if properties >= LZMA_PROPERTIES_LIMIT:
         raise FormatError(f"lzma properties byte is {properties}; it must be below 225",
                           field="lzma_properties")
+    literal_context_bits, literal_position_bits = properties % 9, properties // 9 % 5
+    if literal_context_bits + literal_position_bits > MAX_LZMA_LC_PLUS_LP:
+        raise FormatError(
+            f"lzma properties byte is {properties}: lc {literal_context_bits} + lp "
+            f"{literal_position_bits} is over {MAX_LZMA_LC_PLUS_LP}",
+            field="lzma_properties",
+        )
     if dictionary_size > MAX_LZMA_DICTIONARY_SIZE:
         raise FormatError(
             f"lzma dictionary_size is {dictionary_size}; at most {MAX_LZMA_DICTIONARY_SIZE}",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +14,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples"
 DATA = Path(__file__).resolve().parent / "data"
 VECTORS = ROOT / "spec" / "vectors"
+SPEC = ROOT / "spec" / "format.md"
 
 REAL_IMAGES = {
     "astronaut": SAMPLES / "astronaut.png",
@@ -21,6 +23,21 @@ REAL_IMAGES = {
     "logo": SAMPLES / "logo.png",
     "color": DATA / "color.png",
 }
+
+
+def spec_decoder_rules() -> list[tuple[int, set[str], list[str]]]:
+    """The table of spec/format.md section 6: (rule number, fields, vector names) per row."""
+    section = SPEC.read_text().split("## 6. Decoder rules", 1)[1].split("\n## ", 1)[0]
+    rules = []
+    for row in re.findall(r"^\| (\d+) \|(.*)\|$", section, flags=re.MULTILINE):
+        number, rest = row
+        field_cell, _, vector_cell = (cell.strip() for cell in rest.split("|"))
+        rules.append((int(number), set(re.findall(r"`([^`]+)`", field_cell)),
+                      re.findall(r"`([^`]+)`", vector_cell)))
+    return rules
+
+
+SPEC_FIELDS = frozenset().union(*(fields for _, fields, _ in spec_decoder_rules()))
 
 
 def load(name: str) -> np.ndarray:

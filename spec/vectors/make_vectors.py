@@ -158,6 +158,9 @@ def invalid_vectors() -> dict[str, tuple[bytes, str, str]]:
                               "A 10-byte lzma body."),
         "lzma-bad-properties": (lzma_file(bytes([225]) + lzma_body[1:]), "lzma_properties",
                                 "lzma properties byte 225."),
+        "lzma-lc-plus-lp-5": (lzma_file(bytes([(1 * 5 + 1) * 9 + 4]) + lzma_body[1:]),
+                              "lzma_properties",
+                              "lzma properties lc 4, lp 1, pb 1: lc + lp is over 4."),
         "lzma-huge-dictionary": (lzma_file(lzma_body[:1] + struct.pack("<I", 1 << 30)
                                            + lzma_body[5:]),
                                  "lzma_dictionary_size", "A 1 GiB lzma dictionary."),
