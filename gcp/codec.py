@@ -18,7 +18,7 @@ import numpy as np
 from . import container, entropy, quantizer, rle
 from .backends import select_backend
 from .container import DEFAULT_MAX_PIXELS, METHOD_IDS, METHOD_LZMA, METHOD_RLE, Header
-from .errors import ParameterError
+from .errors import LimitError, ParameterError
 
 logger = logging.getLogger("gcp")
 
@@ -145,20 +145,55 @@ def _reproduces(pixels: np.ndarray, palette: np.ndarray, labels: np.ndarray) -> 
     return bool(np.array_equal(palette[labels], pixels))
 
 
-def decode(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
+# Tokens expanded per step in decode: np.repeat's temporary array is then at most
+# 2**16 * MAX_RUN pixels (64 MiB of RGBA) beside the image, whatever the file holds.
+DECODE_TOKENS_PER_STEP = 1 << 16
+
+
+def decode(data: bytes | bytearray | memoryview, *, max_pixels: int = DEFAULT_MAX_PIXELS
+           ) -> np.ndarray:
     """The image in a .gcp file: uint8 (height, width, channels).
 
-    Raises ``FormatError`` (a ``GcpError``) naming the field for any malformed input, and
-    ``LimitError`` when the image has more than ``max_pixels`` pixels.
+    ``data`` is any bytes-like object (bytes, bytearray, memoryview); anything else, a
+    ``str`` or ``None`` say, is a ``TypeError``, as is a ``max_pixels`` that is not an int.
+    Every malformed file raises a ``GcpError``, never another exception: ``FormatError``
+    naming the spec's field for the broken rule, ``LimitError`` for an image of more than
+    ``max_pixels`` pixels (checked before anything is allocated for it) or one this
+    machine has no memory for. Nothing partial is ever returned.
     """
     header, palette, body = container.unpack(data, max_pixels=max_pixels)
-    if header.method == METHOD_LZMA:
-        tokens = entropy.decompress_tokens(body, header.tokens_length)
-    else:
-        tokens = body
-    indices, run_lengths = rle.decode_runs(tokens, header.pixel_count, header.palette_size)
-    return expand(palette, indices, run_lengths).reshape(header.height, header.width,
-                                                        header.channels)
+    try:
+        if header.method == METHOD_LZMA:
+            tokens = entropy.decompress_tokens(body, header.tokens_length)
+        else:
+            tokens = body
+        pairs = rle.check_tokens(tokens, header.pixel_count, header.palette_size)
+        pixels = expand_tokens(palette, pairs, header.pixel_count)
+    except MemoryError:
+        raise LimitError(
+            f"not enough memory to decode a {header.width}x{header.height} image of "
+            f"{header.channels} channels",
+            field="memory",
+        ) from None
+    return pixels.reshape(header.height, header.width, header.channels)
+
+
+def expand_tokens(palette: np.ndarray, pairs: np.ndarray, pixel_count: int) -> np.ndarray:
+    """Pixels uint8 (pixel_count, channels) of a checked token stream, uint8 (tokens, 2).
+
+    The image is allocated once and filled a few tokens at a time, so the only other
+    memory is one step's worth (``DECODE_TOKENS_PER_STEP``), never one entry per token.
+    """
+    if len(pairs) <= DECODE_TOKENS_PER_STEP:  # one step: no need to copy it into place
+        return expand(palette, pairs[:, 0], rle.run_lengths(pairs))
+    pixels = np.empty((pixel_count, palette.shape[1]), np.uint8)
+    filled = 0
+    for first in range(0, len(pairs), DECODE_TOKENS_PER_STEP):
+        step = pairs[first:first + DECODE_TOKENS_PER_STEP]
+        piece = expand(palette, step[:, 0], rle.run_lengths(step))
+        pixels[filled:filled + len(piece)] = piece
+        filled += len(piece)
+    return pixels
 
 
 def expand(palette: np.ndarray, indices: np.ndarray, run_lengths: np.ndarray) -> np.ndarray:
@@ -222,13 +257,18 @@ def colour_hex(colour: np.ndarray) -> str:
     return "#" + "".join(f"{int(value):02x}" for value in colour)
 
 
-def read_info(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Info:
-    """Header, palette and sizes of a .gcp file, checked (length, CRC) but not decoded."""
+def read_info(data: bytes | bytearray | memoryview, *, max_pixels: int = DEFAULT_MAX_PIXELS
+              ) -> Info:
+    """Header, palette and sizes of a .gcp file, checked (length, CRC) but not decoded.
+
+    Takes and raises what ``decode`` does, for rules 1 to 14 of the spec (the body is not
+    decompressed, so a file ``read_info`` accepts may still fail to decode).
+    """
     header, palette, _ = container.unpack(data, max_pixels=max_pixels)
     return Info(
         version=header.version, width=header.width, height=header.height,
         channels=header.channels, method=header.method_name, flags=header.flags,
         exact=header.exact, palette_size=header.palette_size,
         tokens_length=header.tokens_length, body_length=header.body_length,
-        palette=palette.copy(), file_size=len(data),
+        palette=palette.copy(), file_size=header.file_length,
     )

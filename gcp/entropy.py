@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import lzma
 import struct
+import sys
 
 from .errors import FormatError
 
@@ -109,8 +110,10 @@ def decompress_tokens(body: bytes, tokens_length: int) -> bytes:
     decompressor = lzma.LZMADecompressor(
         format=lzma.FORMAT_ALONE, memlimit=MAX_LZMA_DICTIONARY_SIZE + _LZMA_DECODER_OVERHEAD
     )
+    # A limit past sys.maxsize (only with max_pixels raised past 2**62) is no limit at all.
+    max_length = min(tokens_length + 1, sys.maxsize)
     try:
-        tokens = decompressor.decompress(body, max_length=tokens_length + 1)
+        tokens = decompressor.decompress(body, max_length=max_length)
     except lzma.LZMAError as error:
         raise FormatError(f"lzma body is corrupt: {error}", field="lzma_data") from None
     if len(tokens) > tokens_length:

@@ -36,12 +36,11 @@ def encode_runs(indices: np.ndarray) -> bytes:
     return tokens.tobytes()
 
 
-def decode_runs(tokens: bytes, pixel_count: int, palette_size: int
-                ) -> tuple[np.ndarray, np.ndarray]:
-    """Split and check a token stream (spec "Decoder rules" 14-16).
+def check_tokens(tokens: bytes, pixel_count: int, palette_size: int) -> np.ndarray:
+    """Check a token stream (spec "Decoder rules" 20-21) and view it as uint8 (tokens, 2).
 
-    Returns ``(indices, run_lengths)``: uint8 and int64 arrays of one element per token,
-    whose run lengths sum to exactly ``pixel_count``.
+    Column 0 holds the indices, column 1 the run lengths minus one. Nothing is allocated
+    per token: a stream of the largest size the header allows is checked in place.
     """
     if len(tokens) % TOKEN_SIZE:
         raise FormatError(f"token stream is {len(tokens)} bytes, not a whole number of tokens",
@@ -55,12 +54,27 @@ def decode_runs(tokens: bytes, pixel_count: int, palette_size: int
             f"{palette_size}",
             field="index",
         )
-    run_lengths = pairs[:, 1].astype(np.int64) + 1
-    covered = int(run_lengths.sum())
+    covered = len(pairs) + int(pairs[:, 1].sum(dtype=np.int64))
     if covered != pixel_count:
         relation = "overflow" if covered > pixel_count else "stop short of"
         raise FormatError(
             f"runs cover {covered} pixels and {relation} the image's {pixel_count}",
             field="runs",
         )
-    return indices, run_lengths
+    return pairs
+
+
+def run_lengths(pairs: np.ndarray) -> np.ndarray:
+    """The pixels each token of a uint8 (tokens, 2) view covers: int64 (tokens,), 1 to 256."""
+    return pairs[:, 1].astype(np.int64) + 1
+
+
+def decode_runs(tokens: bytes, pixel_count: int, palette_size: int
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """Split and check a token stream (spec "Decoder rules" 20-21).
+
+    Returns ``(indices, run_lengths)``: uint8 and int64 arrays of one element per token,
+    whose run lengths sum to exactly ``pixel_count``.
+    """
+    pairs = check_tokens(tokens, pixel_count, palette_size)
+    return pairs[:, 0], run_lengths(pairs)
