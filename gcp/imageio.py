@@ -2,23 +2,38 @@
 
 Reading: PNG and BMP, and whatever else OpenCV decodes (JPEG, TIFF, WebP, PPM...).
 16-bit samples are rounded to 8 bits; palette images come out as their colours; a
-grey+alpha PNG stays two channels. The pixel limit is checked from the file's own header
-(PNG, BMP) before OpenCV allocates anything, and from the decoded size otherwise.
+grey+alpha PNG stays two channels. The pixel limit, and that there is at least one pixel,
+is checked from the file's own header (PNG, BMP) before OpenCV allocates anything, and
+from the decoded size otherwise. What the C libraries underneath print on their own
+(libpng's warnings) is caught, so that an error stays one line.
 Writing: the format follows the file name's extension.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
+import os
 import struct
+import sys
+import tempfile
+import threading
+from collections.abc import Iterator
 
 import numpy as np
 
 from .container import DEFAULT_MAX_PIXELS, check_pixel_count
 from .errors import ImageError
 
+logger = logging.getLogger("gcp")
+
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _PNG_GREY_ALPHA = 4
+_BMP_CORE_HEADER_SIZE = 12  # OS/2 1.x: u16 width and height; later headers have i32
+# Rows converted per step from 16 to 8 bits: bounds the uint32 scratch to a few MiB.
+_ROWS_PER_STEP = 256
+# Only one thread at a time may point file descriptor 2 elsewhere.
+_native_stderr_lock = threading.Lock()
 
 
 def _cv2():
@@ -33,29 +48,49 @@ def declared_size(data: bytes) -> tuple[int, int] | None:
     """(width, height) from a PNG or BMP header, or None for other formats."""
     if data[:8] == _PNG_SIGNATURE and len(data) >= 24 and data[12:16] == b"IHDR":
         return struct.unpack(">II", data[16:24])
-    if data[:2] == b"BM" and len(data) >= 26:
-        width, height = struct.unpack("<ii", data[18:26])
-        return abs(width), abs(height)
+    if data[:2] == b"BM" and len(data) >= 22:
+        if int.from_bytes(data[14:18], "little") == _BMP_CORE_HEADER_SIZE:
+            return struct.unpack("<HH", data[18:22])
+        if len(data) >= 26:
+            width, height = struct.unpack("<ii", data[18:26])
+            return abs(width), abs(height)
     return None
+
+
+def _check_size(width: int, height: int, max_pixels: int, name: str) -> None:
+    if width == 0 or height == 0:
+        raise ImageError(f"{name} is {width}x{height} pixels: an image needs at least one",
+                         field="image")
+    check_pixel_count(width, height, max_pixels)
 
 
 def decode_image(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS,
                  name: str = "input") -> np.ndarray:
-    """An image file's bytes to uint8 (H, W, C): C = 1 grey, 2 grey+alpha, 3 RGB, 4 RGBA."""
+    """An image file's bytes to uint8 (H, W, C): C = 1 grey, 2 grey+alpha, 3 RGB, 4 RGBA.
+
+    Raises ``ImageError`` for anything that is not a readable image of at least one pixel,
+    ``LimitError`` for one of more than ``max_pixels`` pixels.
+    """
     if not data:
         raise ImageError(f"{name} is empty", field="image")
     size = declared_size(data)
     if size is not None:
-        check_pixel_count(*size, max_pixels)
+        _check_size(*size, max_pixels, name)
     cv2 = _cv2()
+    native_messages: list[str] = []
     try:
-        image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+        with _native_stderr_caught(native_messages):
+            image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
     except cv2.error as error:
         raise ImageError(f"{name} cannot be decoded: {_first_line(error)}", field="image") from None
+    for message in native_messages:
+        logger.debug("%s: %s", name, message)
+    if image is None and native_messages:
+        raise ImageError(f"{name} cannot be decoded: {native_messages[-1]}", field="image")
     if image is None:
         raise ImageError(f"{name} is not an image OpenCV can read (or it is truncated)",
                          field="image")
-    check_pixel_count(image.shape[1], image.shape[0], max_pixels)
+    _check_size(image.shape[1], image.shape[0], max_pixels, name)
     image = _to_uint8(image, name)
     if image.ndim == 2:
         return image[:, :, None]
@@ -72,7 +107,13 @@ def _to_uint8(image: np.ndarray, name: str) -> np.ndarray:
     if image.dtype == np.uint8:
         return image
     if image.dtype == np.uint16:
-        return ((image.astype(np.uint32) + 128) // 257).astype(np.uint8)
+        eight_bit = np.empty(image.shape, np.uint8)
+        for first in range(0, image.shape[0], _ROWS_PER_STEP):
+            rows = image[first:first + _ROWS_PER_STEP].astype(np.uint32)
+            rows += 128
+            rows //= 257
+            eight_bit[first:first + _ROWS_PER_STEP] = rows
+        return eight_bit
     raise ImageError(f"{name} has {image.dtype} samples; gcp reads 8- and 16-bit images",
                      field="image")
 
@@ -102,6 +143,34 @@ def encode_image(image: np.ndarray, extension: str) -> bytes:
 def can_write(extension: str) -> bool:
     """True when OpenCV has a writer for files ending in ``extension``."""
     return bool(_cv2().haveImageWriter("x" + extension))
+
+
+@contextlib.contextmanager
+def _native_stderr_caught(messages: list[str]) -> Iterator[None]:
+    """Send what C code writes to file descriptor 2 meanwhile into ``messages``, a line each.
+
+    libpng prints its warnings and errors there itself, which would break the one-line
+    error. Python's own ``sys.stderr`` writes in other threads are caught too while this
+    runs, so the window is kept to the one OpenCV call. Where descriptor 2 cannot be
+    duplicated (it is closed, say), nothing is caught.
+    """
+    with _native_stderr_lock, tempfile.TemporaryFile() as capture:
+        try:
+            sys.stderr.flush()
+            saved = os.dup(2)
+        except (OSError, ValueError, AttributeError):
+            saved = None
+        if saved is not None:
+            os.dup2(capture.fileno(), 2)
+        try:
+            yield
+        finally:
+            if saved is not None:
+                os.dup2(saved, 2)
+                os.close(saved)
+            capture.seek(0)
+            text = capture.read().decode("utf-8", "replace")
+            messages.extend(line.strip() for line in text.splitlines() if line.strip())
 
 
 def _first_line(error: Exception) -> str:

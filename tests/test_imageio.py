@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import struct
+import tracemalloc
+import zlib
+
 import numpy as np
 import pytest
 
@@ -40,6 +44,21 @@ def test_sixteen_bit_is_rounded_to_eight():
     data = png_bytes(PIL.fromarray(np.full((2, 2), 257 * 200 + 100, np.uint16)))
     image = imageio.decode_image(data)
     assert image.dtype == np.uint8 and image[0, 0, 0] == 200
+
+
+def test_sixteen_bit_rounding_is_exact_and_needs_no_wide_copy():
+    """Every 16-bit value rounds to the nearest 8-bit one, without a uint32 copy of the
+    whole image (that alone would be twice the 16-bit image's size)."""
+    ramp = np.arange(1 << 16, dtype=np.uint16)
+    image = np.stack([ramp, ramp[::-1], ramp], axis=1).reshape(4096, 16, 3).repeat(8, axis=1)
+    tracemalloc.start()
+    try:
+        eight_bit = imageio._to_uint8(image, "ramp")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert np.array_equal(eight_bit, np.round(image / 257).astype(np.uint8))
+    assert peak < image.nbytes
 
 
 def test_palette_png_reads_as_its_colours():
@@ -90,3 +109,54 @@ def test_truncated_png_is_an_image_error():
     data = REAL_IMAGES["astronaut"].read_bytes()
     with pytest.raises(ImageError):
         imageio.decode_image(data[: len(data) // 2])
+
+
+def core_header_bmp(width: int, height: int) -> bytes:
+    """An OS/2 1.x BMP (12-byte BITMAPCOREHEADER: u16 width and height), 24-bit, black."""
+    row = width * 3 + (-width * 3) % 4
+    header = struct.pack("<IHHHH", 12, width, height, 1, 24)
+    offset = 14 + len(header)
+    pixels = bytes(row * height)
+    return b"BM" + struct.pack("<IHHI", offset + len(pixels), 0, 0, offset) + header + pixels
+
+
+def test_bmp_core_header_size_is_read_as_16_bits():
+    """Read as a later header's i32 fields, this 3x2 image would claim 131075 x 1572865."""
+    data = core_header_bmp(3, 2)
+    assert imageio.declared_size(data) == (3, 2)
+    assert imageio.decode_image(data).shape[:2] == (2, 3)
+    with pytest.raises(LimitError):
+        imageio.decode_image(data, max_pixels=5)
+
+
+def png_with_size(width: int, height: int) -> bytes:
+    """A PNG whose IHDR (CRC fixed) declares width x height."""
+    data = bytearray(imageio.encode_image(np.zeros((4, 4, 3), np.uint8), ".png"))
+    data[16:24] = struct.pack(">II", width, height)
+    data[29:33] = zlib.crc32(bytes(data[12:29])).to_bytes(4, "big")
+    return bytes(data)
+
+
+def bmp_with_size(width: int, height: int) -> bytes:
+    """A BMP whose 40-byte header declares width x height."""
+    data = bytearray(imageio.encode_image(np.zeros((2, 2, 3), np.uint8), ".bmp"))
+    data[18:26] = struct.pack("<ii", width, height)
+    return bytes(data)
+
+
+@pytest.mark.parametrize("make", [png_with_size, bmp_with_size, core_header_bmp],
+                         ids=["png", "bmp", "bmp-core"])
+@pytest.mark.parametrize(("width", "height"), [(0, 4), (4, 0), (0, 0)])
+def test_image_without_pixels_is_refused_before_decoding(make, width, height, capfd):
+    with pytest.raises(ImageError, match=f"{width}x{height} pixels"):
+        imageio.decode_image(make(width, height))
+    assert capfd.readouterr().err == ""
+
+
+def test_library_messages_do_not_reach_stderr(capfd):
+    """libpng prints 'libpng error: IDAT: CRC error' itself; it becomes the error's reason."""
+    data = bytearray(REAL_IMAGES["logo"].read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    with pytest.raises(ImageError, match="CRC error"):
+        imageio.decode_image(bytes(data))
+    assert capfd.readouterr().err == ""
