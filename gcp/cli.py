@@ -139,14 +139,14 @@ def encode(input_path: str, output_path: str, k: int, effort: int, method: str, 
     Use - for standard input or output.
     """
     _configure_logging(verbose, quiet)
-    files.check_writable(output_path, force=force)
+    files.check_writable(output_path, force=force, input_path=input_path)
     with timed_stage("read"):
         image = imageio.decode_image(files.read_input(input_path), max_pixels=max_pixels,
                                      name=input_path)
     data = codec.encode(image, k, seed=seed, method=method, effort=effort, max_iter=max_iter,
                         tol=tol, backend=backend, device=device, max_pixels=max_pixels)
     with timed_stage("write"):
-        files.write_output(output_path, data, force=force)
+        files.write_output(output_path, data, force=force, input_path=input_path)
 
 
 @cli.command()
@@ -165,13 +165,14 @@ def decode(input_path: str, output_path: str, image_format: str | None, max_pixe
     """
     _configure_logging(verbose, quiet)
     extension = _output_extension(output_path, image_format)
-    files.check_writable(output_path, force=force)
+    files.check_writable(output_path, force=force, input_path=input_path)
     with timed_stage("read"):
-        data = files.read_input(input_path)
+        data = files.read_gcp_input(input_path, max_pixels=max_pixels)
     with timed_stage("decode"):
         image = codec.decode(data, max_pixels=max_pixels)
     with timed_stage("write"):
-        files.write_output(output_path, imageio.encode_image(image, extension), force=force)
+        files.write_output(output_path, imageio.encode_image(image, extension), force=force,
+                           input_path=input_path)
 
 
 def _output_extension(output_path: str, image_format: str | None) -> str:
@@ -194,7 +195,8 @@ def _output_extension(output_path: str, image_format: str | None) -> str:
 @_max_pixels_option
 def info(path: str, as_json: bool, max_pixels: int) -> None:
     """Show the header, palette and size savings of a .gcp FILE."""
-    details = codec.read_info(files.read_input(path), max_pixels=max_pixels)
+    details = codec.read_info(files.read_gcp_input(path, max_pixels=max_pixels),
+                              max_pixels=max_pixels)
     if as_json:
         click.echo(json.dumps({"file": path, **details.as_dict()}, indent=2))
         return

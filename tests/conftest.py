@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import struct
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -38,6 +40,21 @@ def spec_decoder_rules() -> list[tuple[int, set[str], list[str]]]:
 
 
 SPEC_FIELDS = frozenset().union(*(fields for _, fields, _ in spec_decoder_rules()))
+
+
+def png_with_size(width: int, height: int) -> bytes:
+    """A small PNG whose IHDR (CRC fixed) declares width x height."""
+    data = bytearray(imageio.encode_image(np.zeros((2, 2, 3), np.uint8), ".png"))
+    data[16:24] = struct.pack(">II", width, height)
+    data[29:33] = zlib.crc32(bytes(data[12:29])).to_bytes(4, "big")
+    return bytes(data)
+
+
+def bmp_with_size(width: int, height: int) -> bytes:
+    """A small BMP whose 40-byte header declares width x height (negative: top-down)."""
+    data = bytearray(imageio.encode_image(np.zeros((2, 2, 3), np.uint8), ".bmp"))
+    data[18:26] = struct.pack("<ii", width, height)
+    return bytes(data)
 
 
 def load(name: str) -> np.ndarray:

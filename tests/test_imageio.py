@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import struct
 import tracemalloc
-import zlib
 
 import numpy as np
 import pytest
 
 from gcp import imageio
 from gcp.errors import ImageError, LimitError
-from tests.conftest import REAL_IMAGES
+from tests.conftest import REAL_IMAGES, bmp_with_size, png_with_size
 
 PIL = pytest.importorskip("PIL.Image", reason="Pillow writes the odd PNG kinds these tests read")
 
@@ -127,21 +126,6 @@ def test_bmp_core_header_size_is_read_as_16_bits():
     assert imageio.decode_image(data).shape[:2] == (2, 3)
     with pytest.raises(LimitError):
         imageio.decode_image(data, max_pixels=5)
-
-
-def png_with_size(width: int, height: int) -> bytes:
-    """A PNG whose IHDR (CRC fixed) declares width x height."""
-    data = bytearray(imageio.encode_image(np.zeros((4, 4, 3), np.uint8), ".png"))
-    data[16:24] = struct.pack(">II", width, height)
-    data[29:33] = zlib.crc32(bytes(data[12:29])).to_bytes(4, "big")
-    return bytes(data)
-
-
-def bmp_with_size(width: int, height: int) -> bytes:
-    """A BMP whose 40-byte header declares width x height."""
-    data = bytearray(imageio.encode_image(np.zeros((2, 2, 3), np.uint8), ".bmp"))
-    data[18:26] = struct.pack("<ii", width, height)
-    return bytes(data)
 
 
 @pytest.mark.parametrize("make", [png_with_size, bmp_with_size, core_header_bmp],
