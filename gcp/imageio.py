@@ -3,9 +3,10 @@
 Reading: PNG and BMP, and whatever else OpenCV decodes (JPEG, TIFF, WebP, PPM...).
 16-bit samples are rounded to 8 bits; palette images come out as their colours; a
 grey+alpha PNG stays two channels. The pixel limit, and that there is at least one pixel,
-is checked from the file's own header (PNG, BMP) before OpenCV allocates anything, and
-from the decoded size otherwise. What the C libraries underneath print on their own
-(libpng's warnings) is caught, so that an error stays one line.
+is checked from the file's own header (PNG, BMP, JPEG) before OpenCV allocates anything,
+and from the decoded size otherwise (OpenCV itself refuses more than 2**30 pixels). What
+the C libraries underneath print on their own (libpng's warnings) is caught, so that an
+error stays one line.
 Writing: the format follows the file name's extension.
 """
 
@@ -30,6 +31,11 @@ logger = logging.getLogger("gcp")
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _PNG_GREY_ALPHA = 4
 _BMP_CORE_HEADER_SIZE = 12  # OS/2 1.x: u16 width and height; later headers have i32
+_JPEG_SOI = b"\xff\xd8"
+# Start-of-frame markers C0-CF hold the size, but for C4 (DHT), C8 (JPG) and CC (DAC).
+_JPEG_FRAME_MARKERS = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
+_JPEG_LONE_MARKERS = frozenset([0x01, *range(0xD0, 0xD9)])  # TEM, RSTn, SOI: no length
+_JPEG_SCAN_MARKERS = frozenset([0xD9, 0xDA])  # EOI, SOS: no frame header before these
 # Rows converted per step from 16 to 8 bits: bounds the uint32 scratch to a few MiB.
 _ROWS_PER_STEP = 256
 # Only one thread at a time may point file descriptor 2 elsewhere.
@@ -45,7 +51,7 @@ def _cv2():
 
 
 def declared_size(data: bytes) -> tuple[int, int] | None:
-    """(width, height) from a PNG or BMP header, or None for other formats."""
+    """(width, height) from a PNG, BMP or JPEG header, or None for other formats."""
     if data[:8] == _PNG_SIGNATURE and len(data) >= 24 and data[12:16] == b"IHDR":
         return struct.unpack(">II", data[16:24])
     if data[:2] == b"BM" and len(data) >= 22:
@@ -54,6 +60,30 @@ def declared_size(data: bytes) -> tuple[int, int] | None:
         if len(data) >= 26:
             width, height = struct.unpack("<ii", data[18:26])
             return abs(width), abs(height)
+    if data[:2] == _JPEG_SOI:
+        return _jpeg_frame_size(data)
+    return None
+
+
+def _jpeg_frame_size(data: bytes) -> tuple[int, int] | None:
+    """(width, height) from the first start-of-frame segment of a JPEG, walking the
+    segments before it by their lengths; None if there is none before the scan."""
+    position = len(_JPEG_SOI)
+    while position + 4 <= len(data) and data[position] == 0xFF:
+        marker = data[position + 1]
+        if marker == 0xFF:  # fill byte
+            position += 1
+        elif marker in _JPEG_LONE_MARKERS:
+            position += 2
+        elif marker in _JPEG_SCAN_MARKERS:
+            return None
+        elif marker in _JPEG_FRAME_MARKERS:
+            if position + 9 > len(data):
+                return None
+            height, width = struct.unpack(">HH", data[position + 5:position + 9])
+            return width, height
+        else:
+            position += 2 + int.from_bytes(data[position + 2:position + 4], "big")
     return None
 
 

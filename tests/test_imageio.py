@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import struct
+import time
 import tracemalloc
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from gcp import imageio
 from gcp.errors import ImageError, LimitError
@@ -110,12 +113,13 @@ def test_truncated_png_is_an_image_error():
         imageio.decode_image(data[: len(data) // 2])
 
 
-def core_header_bmp(width: int, height: int) -> bytes:
-    """An OS/2 1.x BMP (12-byte BITMAPCOREHEADER: u16 width and height), 24-bit, black."""
+def core_header_bmp(width: int, height: int, rows: int | None = None) -> bytes:
+    """An OS/2 1.x BMP (12-byte BITMAPCOREHEADER: u16 width and height), 24-bit, black,
+    with pixels for ``rows`` rows (all by default)."""
     row = width * 3 + (-width * 3) % 4
     header = struct.pack("<IHHHH", 12, width, height, 1, 24)
     offset = 14 + len(header)
-    pixels = bytes(row * height)
+    pixels = bytes(row * (height if rows is None else rows))
     return b"BM" + struct.pack("<IHHI", offset + len(pixels), 0, 0, offset) + header + pixels
 
 
@@ -144,3 +148,62 @@ def test_library_messages_do_not_reach_stderr(capfd):
     with pytest.raises(ImageError, match="CRC error"):
         imageio.decode_image(bytes(data))
     assert capfd.readouterr().err == ""
+
+
+def jpeg_with_size(width: int, height: int) -> bytes:
+    """A small JPEG whose start-of-frame segment declares width x height."""
+    data = bytearray(imageio.encode_image(np.full((8, 8, 3), 100, np.uint8), ".jpg"))
+    frame = data.index(b"\xff\xc0")
+    data[frame + 5:frame + 9] = struct.pack(">HH", height, width)
+    return bytes(data)
+
+
+@pytest.mark.parametrize("make", [png_with_size, bmp_with_size, jpeg_with_size,
+                                  lambda width, height: core_header_bmp(width, height, rows=1)],
+                         ids=["png", "bmp", "jpeg", "bmp-core"])
+def test_size_is_checked_before_opencv_sees_the_data(make, monkeypatch):
+    """A 600-byte JPEG claiming 20000 x 20000 pixels once cost 7 s and 2.3 GB to refuse."""
+    def no_decoding():
+        raise AssertionError("OpenCV was asked to decode an image over the limit")
+
+    data = make(20000, 20000)
+    monkeypatch.setattr(imageio, "_cv2", no_decoding)
+    with pytest.raises(LimitError, match="20000x20000"):
+        imageio.decode_image(data)
+
+
+@pytest.mark.parametrize("extension", [".png", ".bmp", ".jpg"])
+@pytest.mark.parametrize("shape", [(1, 1, 3), (7, 33, 1), (100, 3, 3), (5, 300, 4)])
+def test_declared_size_is_the_decoded_size(extension, shape):
+    if extension == ".jpg" and shape[2] == 4:
+        shape = (*shape[:2], 3)
+    data = imageio.encode_image(np.full(shape, 90, np.uint8), extension)
+    assert imageio.declared_size(data) == (shape[1], shape[0])
+    assert imageio.decode_image(data).shape[:2] == shape[:2]
+
+
+def _small_images() -> list[bytes]:
+    image = np.random.default_rng(3).integers(0, 256, (9, 11, 3), dtype=np.uint8)
+    return [imageio.encode_image(image, extension) for extension in (".png", ".bmp", ".jpg")]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.sampled_from(_small_images()),
+       st.lists(st.tuples(st.integers(0), st.integers(0, 255)), min_size=1, max_size=6),
+       st.integers(1))
+def test_mutated_images_are_read_or_refused_with_gcp_errors(data, changes, cut):
+    """Changed bytes and truncations of PNG, BMP and JPEG files: an image of the declared
+    size, or ImageError / LimitError; nothing else, nothing on stderr of its own."""
+    mutated = bytearray(data)
+    for position, value in changes:
+        mutated[position % len(mutated)] = value
+    mutated = bytes(mutated[:cut])
+    started = time.perf_counter()
+    try:
+        image = imageio.decode_image(mutated)
+    except (ImageError, LimitError):
+        pass
+    else:
+        size = imageio.declared_size(mutated)
+        assert size is None or image.shape[1::-1] == size
+    assert time.perf_counter() - started < 2.0
