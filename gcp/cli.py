@@ -200,7 +200,8 @@ def info(path: str, as_json: bool, max_pixels: int) -> None:
     if as_json:
         click.echo(json.dumps({"file": path, **details.as_dict()}, indent=2))
         return
-    swatches = sys.stdout.isatty() and os.environ.get("NO_COLOR") is None
+    swatches = (sys.stdout is not None and sys.stdout.isatty()
+                and os.environ.get("NO_COLOR") is None)
     for line in _info_lines(path, details, swatches):
         click.echo(line)
 

@@ -4,7 +4,8 @@ An output is written to a temporary file beside it and then renamed into place, 
 failure at any point (a full disk, an interrupt) leaves no partial file and never harms a
 file already there. Without ``force``, an existing file is never replaced, even one that
 appears while we work: the final step links rather than renames. An output is never the
-input itself, even with ``force``.
+input itself, even with ``force``, nor a device, pipe or socket; a symbolic link is
+written through (its target is replaced, the link stays).
 
 A .gcp input is read no further than its header says it ends, so an endless stream
 (``/dev/zero``) or a huge file is refused after its header, not read into memory.
@@ -15,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import stat
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -35,10 +37,22 @@ class SameFileError(OutputExistsError):
     """The output is the input file: writing it would destroy the input."""
 
 
+class SpecialFileError(OutputExistsError):
+    """The output is a device, pipe or socket, which a file must not replace."""
+
+
+def _standard_stream(name: str) -> BinaryIO:
+    """The binary side of sys.stdin or sys.stdout; OSError if the process has none."""
+    stream = getattr(sys, name)
+    if stream is None:
+        raise OSError(errno.EBADF, f"standard {name[3:]}put is closed", STDIO)
+    return stream.buffer
+
+
 @contextlib.contextmanager
 def _open_input(path: str) -> Iterator[BinaryIO]:
     if path == STDIO:
-        yield sys.stdin.buffer
+        yield _standard_stream("stdin")
         return
     if os.path.isdir(path):
         raise IsADirectoryError(errno.EISDIR, "is a folder, not a file", path)
@@ -91,12 +105,27 @@ def check_writable(path: str, *, force: bool, input_path: str | None = None) -> 
                             field="output")
     if os.path.isdir(path):
         raise IsADirectoryError(errno.EISDIR, "is a folder", path)
+    if path.endswith((os.sep, "/")):
+        raise IsADirectoryError(errno.EISDIR, "is a folder's name, not a file's", path)
+    if _is_special(path):
+        raise SpecialFileError(f"{path} is a device, pipe or socket, not a file: gcp "
+                               "would replace it; use - for standard output",
+                               field="output")
     if not force and os.path.lexists(path):
         raise OutputExistsError(f"{path} already exists; use --force to overwrite it",
                                 field="output")
-    folder = os.path.dirname(os.path.abspath(path))
+    folder = os.path.dirname(os.path.realpath(path))
     if not os.path.isdir(folder):
         raise FileNotFoundError(errno.ENOENT, "folder does not exist", folder)
+
+
+def _is_special(path: str) -> bool:
+    """True when ``path`` exists (through links) and is neither a file nor a folder."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
 
 
 def _same_file(input_path: str, output_path: str) -> bool:
@@ -117,13 +146,14 @@ def write_output(path: str, data: bytes, *, force: bool = False,
     ``path``, and leaves neither a temporary file nor a change to a file already there.
     """
     if path == STDIO:
-        sys.stdout.buffer.write(data)
-        sys.stdout.buffer.flush()
+        stdout = _standard_stream("stdout")
+        stdout.write(data)
+        stdout.flush()
         return
     check_writable(path, force=force, input_path=input_path)
-    folder = os.path.dirname(os.path.abspath(path))
+    target = os.path.realpath(path)  # through symbolic links: replace the file, not a link
     try:
-        _write_through_temporary(folder, path, data, force=force)
+        _write_through_temporary(os.path.dirname(target), target, data, force=force)
     except OSError as error:
         # Name the output, not the temporary file the error may be about.
         raise OSError(error.errno, f"cannot write it: {error.strerror or error}",

@@ -11,6 +11,7 @@ from __future__ import annotations
 import errno
 import io
 import os
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -125,6 +126,7 @@ def test_encode_refuses_options_out_of_range(folder, args):
     (["encode", "sub", "out.gcp"], 2, ["sub", "directory"]),
     (["encode", "in.png", "sub"], 2, ["sub", "directory"]),
     (["encode", "in.png", "nowhere/out.gcp"], 1, ["nowhere"]),
+    (["encode", "in.png", "nowhere/"], 1, ["nowhere/", "folder"]),
     (["encode", "in.png", "in.png", "--force"], 2, ["input"]),
     (["encode", "in.png", "in.png"], 2, ["input"]),
     (["encode", "in.png", "in.bmp"], 2, ["--force"]),
@@ -147,6 +149,26 @@ def test_output_that_is_the_input_by_another_name_is_refused(folder):
     for name in ("link.png", "hard.png"):
         refused_leaving_all_as_it_was(folder, 2, "encode", "in.png", name, "--force",
                                       words=["input"])
+
+
+def test_a_pipe_is_never_replaced_by_a_file(folder):
+    """--force replaced a device or pipe with a plain file (/dev/full, as root)."""
+    os.mkfifo(folder / "pipe")
+    os.symlink("pipe", folder / "link-to-pipe.gcp")
+    for name in ("pipe", "link-to-pipe.gcp"):
+        refused_leaving_all_as_it_was(folder, 2, "encode", "in.png", name, "--force",
+                                      words=[name, "pipe"])
+        assert stat.S_ISFIFO(os.stat(folder / name).st_mode)
+
+
+def test_a_link_is_written_through(folder):
+    """--force on a symbolic link replaces the file it leads to; the link stays."""
+    os.symlink("in.gcp", folder / "link.gcp")
+    assert gcp.read_info((folder / "in.gcp").read_bytes()).palette_size == 2
+    assert run("encode", "in.bmp", "link.gcp", "-k", 1, "--force").exit_code == 0
+    assert os.readlink(folder / "link.gcp") == "in.gcp"
+    assert gcp.read_info((folder / "in.gcp").read_bytes()).palette_size == 1
+    assert not any(name.endswith(".part") for name in os.listdir(folder))
 
 
 def test_unreadable_input_simulated(folder, monkeypatch):
@@ -314,6 +336,27 @@ def test_endless_input_is_refused_after_its_header(folder, head):
 
 # Messages from C libraries ------------------------------------------------------------
 
+def run_process(args, cwd, **options) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "gcp", *args], cwd=cwd, capture_output=True,
+                          text=True, timeout=120, env={**os.environ, "PYTHONPATH": str(ROOT)},
+                          **options)
+
+
+@pytest.mark.parametrize(("args", "closed"), [
+    (["decode", "in.gcp", "-"], 1), (["encode", "in.png", "-"], 1), (["info", "-"], 0),
+    (["encode", "-", "out.gcp"], 0),
+], ids=["decode-to-closed-stdout", "encode-to-closed-stdout", "info-from-closed-stdin",
+        "encode-from-closed-stdin"])
+def test_closed_standard_streams(folder, args, closed):
+    """A process started with descriptor 0 or 1 closed has sys.stdin or sys.stdout None."""
+    before = snapshot(folder)
+    completed = run_process(args, folder, stdin=subprocess.DEVNULL if closed else None,
+                            preexec_fn=lambda: os.close(closed))
+    assert completed.returncode == 1
+    assert completed.stderr == f"gcp: error: -: standard {('in', 'out')[closed]}put is closed\n"
+    assert snapshot(folder) == before
+
+
 @pytest.mark.parametrize("damage", ["zero width", "bad IDAT CRC"])
 def test_libpng_prints_nothing_of_its_own(tmp_path, damage):
     """In a real process: libpng writes its warnings to file descriptor 2 itself, which
@@ -324,10 +367,7 @@ def test_libpng_prints_nothing_of_its_own(tmp_path, damage):
         data = bytearray(REAL_IMAGES["logo"].read_bytes())
         data[len(data) // 2] ^= 0xFF
     (tmp_path / "bad.png").write_bytes(data)
-    completed = subprocess.run(
-        [sys.executable, "-m", "gcp", "encode", "bad.png", "out.gcp"], cwd=tmp_path,
-        capture_output=True, text=True, timeout=120,
-        env={**os.environ, "PYTHONPATH": str(ROOT)})
+    completed = run_process(["encode", "bad.png", "out.gcp"], tmp_path)
     assert completed.returncode == 1
     assert completed.stderr.count("\n") == 1 and completed.stderr.startswith("gcp: error: ")
     assert sorted(os.listdir(tmp_path)) == ["bad.png"]
