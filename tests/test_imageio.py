@@ -5,6 +5,7 @@ from __future__ import annotations
 import struct
 import time
 import tracemalloc
+import zlib
 
 import numpy as np
 import pytest
@@ -207,3 +208,28 @@ def test_mutated_images_are_read_or_refused_with_gcp_errors(data, changes, cut):
         size = imageio.declared_size(mutated)
         assert size is None or image.shape[1::-1] == size
     assert time.perf_counter() - started < 2.0
+
+
+@pytest.mark.parametrize("chunk", [b"IDAT", b"IEND", b"tEXt"])
+def test_png_chunk_longer_than_the_file_is_refused_before_opencv(chunk, monkeypatch):
+    """Found by tests/fuzz/fuzz_image.py: a 218-byte PNG whose IDAT claimed 0xFEFFFFA0
+    bytes made OpenCV take 4 GB and 7 s before failing."""
+    data = bytearray(png_with_size(2, 2))
+    if chunk == b"tEXt":
+        text = b"Comment\0hello"
+        crc = zlib.crc32(chunk + text).to_bytes(4, "big")
+        data[33:33] = struct.pack(">I", len(text)) + chunk + text + crc
+    position = data.index(chunk) - 4
+    data[position:position + 4] = (0xFEFFFFA0).to_bytes(4, "big")
+
+    def no_decoding():
+        raise AssertionError("OpenCV was given a PNG with a chunk past the file's end")
+
+    monkeypatch.setattr(imageio, "_cv2", no_decoding)
+    with pytest.raises(ImageError, match=f"'{chunk.decode()}' chunk at byte {position}"):
+        imageio.decode_image(bytes(data))
+
+
+def test_png_with_data_after_iend_is_still_read():
+    data = png_with_size(2, 2) + b"\xff\xff\xff\xff trailing garbage"
+    assert imageio.decode_image(data).shape == (2, 2, 3)
