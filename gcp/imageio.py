@@ -3,8 +3,8 @@
 Reading: PNG and BMP, and whatever else OpenCV decodes (JPEG, TIFF, WebP, PPM...).
 16-bit samples are rounded to 8 bits; palette images come out as their colours; a
 grey+alpha PNG stays two channels. The pixel limit, and that there is at least one pixel,
-is checked from the file's own header (PNG, BMP, JPEG) before OpenCV allocates anything,
-and from the decoded size otherwise (OpenCV itself refuses more than 2**30 pixels). What
+is checked from the file's own header (PNG, BMP, JPEG, GIF, TIFF, WebP) before OpenCV
+allocates anything, and from the decoded size otherwise (OpenCV refuses over 2**30). What
 the C libraries underneath print on their own (libpng's warnings) is caught, so that an
 error stays one line.
 Writing: the format follows the file name's extension.
@@ -36,6 +36,8 @@ _JPEG_SOI = b"\xff\xd8"
 _JPEG_FRAME_MARKERS = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
 _JPEG_LONE_MARKERS = frozenset([0x01, *range(0xD0, 0xD9)])  # TEM, RSTn, SOI: no length
 _JPEG_SCAN_MARKERS = frozenset([0xD9, 0xDA])  # EOI, SOS: no frame header before these
+_TIFF_SIZE_TAGS = (256, 257)  # ImageWidth, ImageLength
+_TIFF_INTEGER_FORMATS = {3: "H", 4: "I"}  # SHORT, LONG
 # Rows converted per step from 16 to 8 bits: bounds the uint32 scratch to a few MiB.
 _ROWS_PER_STEP = 256
 # Only one thread at a time may point file descriptor 2 elsewhere.
@@ -51,17 +53,68 @@ def _cv2():
 
 
 def declared_size(data: bytes) -> tuple[int, int] | None:
-    """(width, height) from a PNG, BMP or JPEG header, or None for other formats."""
-    if data[:8] == _PNG_SIGNATURE and len(data) >= 24 and data[12:16] == b"IHDR":
+    """(width, height) from the header of a PNG, BMP, JPEG, GIF, TIFF or WebP file; None
+    for other formats, or a header too short or odd to say."""
+    for signature, read_size in _SIZE_READERS:
+        if data[:len(signature)] == signature:
+            return read_size(data)
+    return None
+
+
+def _png_size(data: bytes) -> tuple[int, int] | None:
+    if len(data) >= 24 and data[12:16] == b"IHDR":
         return struct.unpack(">II", data[16:24])
-    if data[:2] == b"BM" and len(data) >= 22:
-        if int.from_bytes(data[14:18], "little") == _BMP_CORE_HEADER_SIZE:
-            return struct.unpack("<HH", data[18:22])
-        if len(data) >= 26:
-            width, height = struct.unpack("<ii", data[18:26])
-            return abs(width), abs(height)
-    if data[:2] == _JPEG_SOI:
-        return _jpeg_frame_size(data)
+    return None
+
+
+def _bmp_size(data: bytes) -> tuple[int, int] | None:
+    if len(data) >= 22 and int.from_bytes(data[14:18], "little") == _BMP_CORE_HEADER_SIZE:
+        return struct.unpack("<HH", data[18:22])
+    if len(data) >= 26:
+        width, height = struct.unpack("<ii", data[18:26])
+        return abs(width), abs(height)
+    return None
+
+
+def _gif_size(data: bytes) -> tuple[int, int] | None:
+    """The logical screen's size, which every frame is drawn into."""
+    return struct.unpack("<HH", data[6:10]) if len(data) >= 10 else None
+
+
+def _tiff_size(data: bytes) -> tuple[int, int] | None:
+    """ImageWidth (256) and ImageLength (257) of the first directory, the page read."""
+    order = "<" if data[:2] == b"II" else ">"
+    if len(data) < 8:
+        return None
+    directory = struct.unpack_from(order + "I", data, 4)[0]
+    if directory + 2 > len(data):
+        return None
+    entries = struct.unpack_from(order + "H", data, directory)[0]
+    found = {}
+    for entry in range(directory + 2, min(directory + 2 + 12 * entries, len(data) - 11), 12):
+        tag, kind, count = struct.unpack_from(order + "HHI", data, entry)
+        if tag in _TIFF_SIZE_TAGS and count == 1 and kind in _TIFF_INTEGER_FORMATS:
+            found[tag] = struct.unpack_from(order + _TIFF_INTEGER_FORMATS[kind], data,
+                                            entry + 8)[0]
+    if len(found) < len(_TIFF_SIZE_TAGS):
+        return None
+    return tuple(found[tag] for tag in _TIFF_SIZE_TAGS)
+
+
+def _webp_size(data: bytes) -> tuple[int, int] | None:
+    """The canvas (VP8X) or the single image's size (VP8L lossless, VP8 lossy)."""
+    if len(data) < 30 or data[8:12] != b"WEBP":
+        return None
+    chunk = data[12:16]
+    if chunk == b"VP8X":
+        return (1 + int.from_bytes(data[24:27], "little"),
+                1 + int.from_bytes(data[27:30], "little"))
+    if chunk == b"VP8L":
+        bits = int.from_bytes(data[21:25], "little")
+        return 1 + (bits & 0x3FFF), 1 + (bits >> 14 & 0x3FFF)
+    if chunk == b"VP8 ":
+        width, height = struct.unpack("<HH", data[26:30])
+        return width & 0x3FFF, height & 0x3FFF
     return None
 
 
@@ -85,6 +138,13 @@ def _jpeg_frame_size(data: bytes) -> tuple[int, int] | None:
         else:
             position += 2 + int.from_bytes(data[position + 2:position + 4], "big")
     return None
+
+
+_SIZE_READERS = (
+    (_PNG_SIGNATURE, _png_size), (b"BM", _bmp_size), (_JPEG_SOI, _jpeg_frame_size),
+    (b"GIF87a", _gif_size), (b"GIF89a", _gif_size), (b"II*\0", _tiff_size),
+    (b"MM\0*", _tiff_size), (b"RIFF", _webp_size),
+)
 
 
 def _check_png_chunks(data: bytes, name: str) -> None:

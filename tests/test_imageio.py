@@ -173,28 +173,53 @@ def test_size_is_checked_before_opencv_sees_the_data(make, monkeypatch):
         imageio.decode_image(data)
 
 
-@pytest.mark.parametrize("extension", [".png", ".bmp", ".jpg"])
+def image_file(shape: tuple[int, int, int], kind: str) -> bytes:
+    """A file of uint8 pixels of ``shape`` (H, W, C): kind an extension OpenCV writes,
+    or 'gif' (through Pillow)."""
+    image = np.random.default_rng(1).integers(0, 256, shape, dtype=np.uint8)
+    if kind == "gif":
+        import io
+
+        buffer = io.BytesIO()
+        PIL.fromarray(image[:, :, 0]).save(buffer, format="GIF")
+        return buffer.getvalue()
+    return imageio.encode_image(image, kind)
+
+
+SIZED_KINDS = [".png", ".bmp", ".jpg", ".tif", ".webp", "gif"]
+
+
+@pytest.mark.parametrize("kind", SIZED_KINDS)
 @pytest.mark.parametrize("shape", [(1, 1, 3), (7, 33, 1), (100, 3, 3), (5, 300, 4)])
-def test_declared_size_is_the_decoded_size(extension, shape):
-    if extension == ".jpg" and shape[2] == 4:
+def test_declared_size_is_the_decoded_size(kind, shape):
+    if kind in (".jpg", "gif") and shape[2] == 4:
         shape = (*shape[:2], 3)
-    data = imageio.encode_image(np.full(shape, 90, np.uint8), extension)
+    data = image_file(shape, kind)
     assert imageio.declared_size(data) == (shape[1], shape[0])
     assert imageio.decode_image(data).shape[:2] == shape[:2]
 
 
-def _small_images() -> list[bytes]:
-    image = np.random.default_rng(3).integers(0, 256, (9, 11, 3), dtype=np.uint8)
-    return [imageio.encode_image(image, extension) for extension in (".png", ".bmp", ".jpg")]
+@pytest.mark.parametrize("kind", SIZED_KINDS)
+def test_every_sized_kind_is_limited_before_opencv_sees_it(kind, monkeypatch):
+    """A 20000 x 20000 GIF (296 KB) or deflated TIFF (1.7 MB) took 13 s and 3 GB to be
+    refused after decoding; each kind with a readable header is refused from it."""
+    data = image_file((6, 5, 3), kind)
+
+    def no_decoding():
+        raise AssertionError("OpenCV was asked to decode an image over the limit")
+
+    monkeypatch.setattr(imageio, "_cv2", no_decoding)
+    with pytest.raises(LimitError, match="5x6 = 30 pixels"):
+        imageio.decode_image(data, max_pixels=29)
 
 
-@settings(max_examples=200, deadline=None)
-@given(st.sampled_from(_small_images()),
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from([image_file((9, 11, 3), kind) for kind in SIZED_KINDS]),
        st.lists(st.tuples(st.integers(0), st.integers(0, 255)), min_size=1, max_size=6),
        st.integers(1))
 def test_mutated_images_are_read_or_refused_with_gcp_errors(data, changes, cut):
-    """Changed bytes and truncations of PNG, BMP and JPEG files: an image of the declared
-    size, or ImageError / LimitError; nothing else, nothing on stderr of its own."""
+    """Changed bytes and truncations of PNG, BMP, JPEG, TIFF, WebP and GIF files: an image
+    of the declared size, or ImageError / LimitError; nothing else."""
     mutated = bytearray(data)
     for position, value in changes:
         mutated[position % len(mutated)] = value
