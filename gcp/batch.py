@@ -115,9 +115,10 @@ def convert_file(job: Job, transform: Transform, *, force: bool = False) -> Outc
     An existing target (without ``force``) is a failure found before any work.
     """
     try:
-        files.check_writable(job.target, force=force)
+        files.check_writable(job.target, force=force, input_path=job.source)
         data = files.read_input(job.source)
-        files.write_output(job.target, transform(data, "file"), force=force)
+        files.write_output(job.target, transform(data, "file"), force=force,
+                           input_path=job.source)
     except Exception as error:  # one bad file must not end the batch
         return Outcome(job, describe_error(error, job.source))
     return Outcome(job)
@@ -227,7 +228,7 @@ def _submit_to_dask(client, running, submitted: dict, job: Job, transform: Trans
                     force: bool) -> Iterator[Outcome]:
     """Send one job's bytes to the cluster; yield its failure at once if it cannot start."""
     try:
-        files.check_writable(job.target, force=force)
+        files.check_writable(job.target, force=force, input_path=job.source)
         data = files.read_input(job.source)
     except Exception as error:
         yield Outcome(job, describe_error(error, job.source))
@@ -251,7 +252,7 @@ def _finish_dask_job(future, job: Job, force: bool) -> Outcome:
         result = future.result()
         if isinstance(result, str):
             return Outcome(job, result)
-        files.write_output(job.target, result, force=force)
+        files.write_output(job.target, result, force=force, input_path=job.source)
     except Exception as error:
         return Outcome(job, describe_error(error, job.source))
     return Outcome(job)

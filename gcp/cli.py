@@ -14,7 +14,7 @@ import logging
 import os
 import sys
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import click
 
@@ -68,6 +68,11 @@ class _OneLineGroup(click.Group):
         if not standalone_mode:
             return status
         sys.exit(status or 0)
+
+
+def _is_terminal(stream) -> bool:
+    """True for a stream on a terminal; False for files, pipes and closed streams (None)."""
+    return stream is not None and stream.isatty()
 
 
 def _fail(message: str, status: int) -> int:
@@ -191,7 +196,7 @@ def encode(paths: tuple[str, ...], k: int, effort: int, method: str, algorithm: 
         if backend != "numpy":
             threading.Thread(target=backends.warm_up, args=(backend, device),
                              daemon=True).start()
-        with _StageBar(dither, show=sys.stderr.isatty() and not (quiet or verbose)) as bar:
+        with _StageBar(dither, show=_is_terminal(sys.stderr) and not (quiet or verbose)) as bar:
             transform = functools.partial(batch.encode_file_bytes, progress=bar.update,
                                           **options)
             _convert_one(*single_paths, transform, force=force)
@@ -225,7 +230,8 @@ def decode(paths: tuple[str, ...], image_format: str | None, max_pixels: int,
     transform = functools.partial(batch.decode_file_bytes, extension=extension,
                                   max_pixels=max_pixels)
     if single:
-        _convert_one(*single, transform, force=force)
+        _convert_one(*single, transform, force=force,
+                     read=functools.partial(files.read_gcp_input, max_pixels=max_pixels))
         return
     jobs = batch.plan_jobs(_batch_inputs(paths), output_dir, extension)
     _run_batch(jobs, transform, "decoding", "decoded", output_dir=output_dir, workers=workers,
@@ -261,14 +267,14 @@ class _StageBar:
 
 
 def _convert_one(input_path: str, output_path: str, transform: batch.Transform, *,
-                 force: bool) -> None:
+                 force: bool, read: Callable[[str], bytes] = files.read_input) -> None:
     """The one-file form: fail early on the output, then read, transform and write."""
-    files.check_writable(output_path, force=force)
+    files.check_writable(output_path, force=force, input_path=input_path)
     with timed_stage("read"):
-        data = files.read_input(input_path)
+        data = read(input_path)
     result = transform(data, input_path)
     with timed_stage("write"):
-        files.write_output(output_path, result, force=force)
+        files.write_output(output_path, result, force=force, input_path=input_path)
 
 
 def _single_paths(paths: tuple[str, ...], scheduler: str | None) -> tuple[str, str]:
@@ -281,7 +287,7 @@ def _single_paths(paths: tuple[str, ...], scheduler: str | None) -> tuple[str, s
         raise click.UsageError(f"{len(paths)} paths given; give INPUT OUTPUT for one file, "
                                "or INPUT... -o DIR for several")
     input_path, output_path = paths
-    if output_path == files.STDIO and sys.stdout.isatty():
+    if output_path == files.STDIO and _is_terminal(sys.stdout):
         raise click.UsageError("standard output is a terminal; redirect it or name an "
                                "OUTPUT file")
     return input_path, output_path
@@ -310,7 +316,7 @@ def _run_batch(jobs: list[batch.Job], transform: batch.Transform, doing: str, do
                 worker_setup=functools.partial(_configure_logging, verbose, quiet))
         stack.enter_context(contextlib.closing(outcomes))
         os.makedirs(output_dir, exist_ok=True)  # once the batch can run
-        show_bar = sys.stderr.isatty() and not quiet
+        show_bar = _is_terminal(sys.stderr) and not quiet
         failures = _failures(outcomes, len(jobs), doing, show_bar=show_bar)
     for job in jobs:  # in the order of the inputs
         if job in failures:
@@ -359,11 +365,12 @@ def _output_extension(output_path: str | None, image_format: str | None) -> str:
 @_max_pixels_option
 def info(path: str, as_json: bool, max_pixels: int) -> None:
     """Show the header, palette and size savings of a .gcp FILE."""
-    details = codec.read_info(files.read_input(path), max_pixels=max_pixels)
+    details = codec.read_info(files.read_gcp_input(path, max_pixels=max_pixels),
+                              max_pixels=max_pixels)
     if as_json:
         click.echo(json.dumps({"file": path, **details.as_dict()}, indent=2))
         return
-    swatches = sys.stdout.isatty() and os.environ.get("NO_COLOR") is None
+    swatches = _is_terminal(sys.stdout) and os.environ.get("NO_COLOR") is None
     for line in _info_lines(path, details, swatches):
         click.echo(line)
 

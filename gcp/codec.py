@@ -19,7 +19,7 @@ from . import container, entropy, kmedoids, quantizer, rle
 from .backends import PixelSet, select_backend
 from .container import DEFAULT_MAX_PIXELS, METHOD_IDS, METHOD_LZMA, METHOD_RLE, Header
 from .dither import floyd_steinberg
-from .errors import ParameterError
+from .errors import LimitError, ParameterError
 
 logger = logging.getLogger("gcp")
 
@@ -191,39 +191,53 @@ def _reproduces(pixels: np.ndarray, palette: np.ndarray, labels: np.ndarray) -> 
     return bool(np.array_equal(palette[labels], pixels))
 
 
-def decode(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
+def decode(data: bytes | bytearray | memoryview, *, max_pixels: int = DEFAULT_MAX_PIXELS
+           ) -> np.ndarray:
     """The image in a .gcp file: uint8 (height, width, channels).
 
-    Raises ``FormatError`` (a ``GcpError``) naming the field for any malformed input, and
-    ``LimitError`` when the image has more than ``max_pixels`` pixels.
+    ``data`` is any bytes-like object (bytes, bytearray, memoryview); anything else, a
+    ``str`` or ``None`` say, is a ``TypeError``, as is a ``max_pixels`` that is not an int.
+    Every malformed file raises a ``GcpError``, never another exception: ``FormatError``
+    naming the spec's field for the broken rule, ``LimitError`` for an image of more than
+    ``max_pixels`` pixels (checked before anything is allocated for it) or one this
+    machine has no memory for. Nothing partial is ever returned.
     """
-    _, palette, indices = decode_indices(data, max_pixels=max_pixels)
-    return colours_of(palette, indices)
+    header, palette, indices = decode_indices(data, max_pixels=max_pixels)
+    with _memory_is_a_limit(header):
+        return colours_of(palette, indices)
 
 
-def decode_indices(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS
+def decode_indices(data: bytes | bytearray | memoryview, *,
+                   max_pixels: int = DEFAULT_MAX_PIXELS
                    ) -> tuple[Header, np.ndarray, np.ndarray]:
     """A .gcp file as it is stored: ``(header, palette, indices)``, nothing expanded.
 
     ``palette`` is uint8 (palette_size, channels), ``indices`` uint8 (height, width) of
-    palette positions: what a palette image type (Pillow's mode "P") holds. Raises as
-    ``decode`` does.
+    palette positions: what a palette image type (Pillow's mode "P") holds. Takes and
+    raises what ``decode`` does.
     """
-    header, palette, indices, run_lengths = _read_runs(data, max_pixels)
-    pixels = np.repeat(indices, run_lengths).reshape(header.height, header.width)
-    return header, palette, pixels
-
-
-def _read_runs(data: bytes, max_pixels: int
-               ) -> tuple[Header, np.ndarray, np.ndarray, np.ndarray]:
-    """Check a whole file and read its runs: header, palette, run indices and lengths."""
     header, palette, body = container.unpack(data, max_pixels=max_pixels)
-    if header.method == METHOD_LZMA:
-        tokens = entropy.decompress_tokens(body, header.tokens_length)
-    else:
-        tokens = body
-    indices, run_lengths = rle.decode_runs(tokens, header.pixel_count, header.palette_size)
-    return header, palette, indices, run_lengths
+    with _memory_is_a_limit(header):
+        if header.method == METHOD_LZMA:
+            tokens = entropy.decompress_tokens(body, header.tokens_length)
+        else:
+            tokens = body
+        checked = rle.check_tokens(tokens, header.pixel_count, header.palette_size)
+        indices = rle.expand_tokens(checked, header.pixel_count, header.palette_size)
+    return header, palette, indices.reshape(header.height, header.width)
+
+
+@contextmanager
+def _memory_is_a_limit(header: Header) -> Iterator[None]:
+    """A ``MemoryError`` while decoding becomes a ``LimitError``: one error family."""
+    try:
+        yield
+    except MemoryError:
+        raise LimitError(
+            f"not enough memory to decode a {header.width}x{header.height} image of "
+            f"{header.channels} channels",
+            field="memory",
+        ) from None
 
 
 _OPENCV_MAX_ROW = 1 << 31
@@ -297,13 +311,18 @@ def colour_hex(colour: np.ndarray) -> str:
     return "#" + "".join(f"{int(value):02x}" for value in colour)
 
 
-def read_info(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Info:
-    """Header, palette and sizes of a .gcp file, checked (length, CRC) but not decoded."""
+def read_info(data: bytes | bytearray | memoryview, *, max_pixels: int = DEFAULT_MAX_PIXELS
+              ) -> Info:
+    """Header, palette and sizes of a .gcp file, checked (length, CRC) but not decoded.
+
+    Takes and raises what ``decode`` does, for rules 1 to 14 of the spec (the body is not
+    decompressed, so a file ``read_info`` accepts may still fail to decode).
+    """
     header, palette, _ = container.unpack(data, max_pixels=max_pixels)
     return Info(
         version=header.version, width=header.width, height=header.height,
         channels=header.channels, method=header.method_name, flags=header.flags,
         exact=header.exact, palette_size=header.palette_size,
         tokens_length=header.tokens_length, body_length=header.body_length,
-        palette=palette.copy(), file_size=len(data),
+        palette=palette.copy(), file_size=header.file_length,
     )

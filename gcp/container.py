@@ -22,13 +22,14 @@ the field. Nothing is allocated from a length field before that field is checked
 
 from __future__ import annotations
 
+import numbers
 import struct
 import zlib
 from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import FormatError, LimitError
+from .errors import FormatError, LimitError, ParameterError
 from .rle import max_run, token_size
 
 SIGNATURE = b"\x89GCP\r\n\x1a\n"
@@ -92,8 +93,18 @@ class Header:
         return bool(self.flags & FLAG_EXACT)
 
 
+def check_max_pixels(max_pixels: int) -> None:
+    """A pixel limit is an int of at least 1: ``TypeError`` or ``ParameterError`` if not."""
+    if isinstance(max_pixels, bool) or not isinstance(max_pixels, numbers.Integral):
+        raise TypeError(f"max_pixels must be an int, not {type(max_pixels).__name__}")
+    if max_pixels < 1:
+        raise ParameterError(f"max_pixels is {max_pixels}; it must be at least 1",
+                             field="max_pixels")
+
+
 def check_pixel_count(width: int, height: int, max_pixels: int) -> None:
     """Raise ``LimitError`` when width * height exceeds ``max_pixels``."""
+    check_max_pixels(max_pixels)
     if width * height > max_pixels:  # Python ints: no overflow to guard against
         raise LimitError(
             f"image is {width}x{height} = {width * height} pixels, over the limit of "
@@ -162,14 +173,31 @@ def parse_header(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Header
                   tokens_length, body_length)
 
 
-def unpack(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS
+def byte_view(data: bytes | bytearray | memoryview) -> memoryview:
+    """``data`` as a flat memoryview of unsigned bytes, without a copy where it can.
+
+    Anything with the buffer protocol is read as its raw bytes (bytes, bytearray,
+    memoryview, array.array, a numpy array); anything else (str, None) is a ``TypeError``.
+    """
+    try:
+        view = memoryview(data)
+    except TypeError:
+        raise TypeError(f"a .gcp file is bytes (bytes, bytearray or memoryview), not "
+                        f"{type(data).__name__}") from None
+    if not view.c_contiguous:
+        view = memoryview(view.tobytes())
+    return view.cast("B")
+
+
+def unpack(data: bytes | bytearray | memoryview, *, max_pixels: int = DEFAULT_MAX_PIXELS
            ) -> tuple[Header, np.ndarray, memoryview]:
-    """Check a whole .gcp file and split it into its parts (spec "Decoder rules" 1-12).
+    """Check a whole .gcp file and split it into its parts (spec "Decoder rules" 1-14).
 
     Returns ``(header, palette, body)``: ``palette`` is a read-only uint8 array of shape
     (palette_size, channels), ``body`` a memoryview of body_length bytes.
     """
-    view = memoryview(data).cast("B")
+    view = byte_view(data)
+    check_max_pixels(max_pixels)
     header = parse_header(view, max_pixels=max_pixels)
     if len(view) != header.file_length:
         relation = "short of" if len(view) < header.file_length else "over"

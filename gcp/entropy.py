@@ -6,7 +6,7 @@ parallel. The body is the chunks in order, each one as
 
     offset  size  field
     0       4     compressed_length   u32 LE, the length of the .lzma stream that follows
-    4       1     properties          (pb * 5 + lp) * 9 + lc, below 225
+    4       1     properties          (pb * 5 + lp) * 9 + lc, below 225, lc + lp <= 4
     5       4     dictionary_size     u32 LE, at most MAX_LZMA_DICTIONARY_SIZE
     9       8     uncompressed_size   u64 LE: the chunk's length, or all ones (end marker)
     17            range-coded data
@@ -30,6 +30,9 @@ LZMA_CHUNK_PREFIX_SIZE = 4
 LZMA_HEADER_FORMAT = "<BIQ"
 LZMA_HEADER_SIZE = struct.calcsize(LZMA_HEADER_FORMAT)  # 13
 LZMA_PROPERTIES_LIMIT = 9 * 5 * 5
+# liblzma (so Python's lzma and xz) reads no .lzma stream with lc + lp over 4, though the
+# LZMA SDK would: the spec takes the stricter bound so every reader agrees on every file.
+MAX_LZMA_LC_PLUS_LP = 4
 LZMA_UNKNOWN_SIZE = 0xFFFF_FFFF_FFFF_FFFF
 MIN_LZMA_DICTIONARY_SIZE = 1 << 12
 # A chunk is at most 512 KiB, so a larger window would never be used; the cap bounds what
@@ -87,7 +90,7 @@ def split_chunks(body: bytes, tokens_length: int) -> list[memoryview]:
     """The .lzma stream of every chunk, after checking the chunk lengths (rule 15)."""
     view = memoryview(body)
     streams, offset = [], 0
-    count = len(chunk_lengths(tokens_length))
+    count = -(-tokens_length // LZMA_CHUNK_LENGTH)  # not a list: tokens_length may be huge
     for index in range(count):
         if offset + LZMA_CHUNK_PREFIX_SIZE > len(view):
             raise FormatError(f"lzma body ends before chunk {index} of {count}",
@@ -115,6 +118,13 @@ def check_lzma_header(stream: bytes, expected_length: int, index: int = 0) -> No
     if properties >= LZMA_PROPERTIES_LIMIT:
         raise FormatError(f"lzma chunk {index} properties byte is {properties}; it must be "
                           "below 225", field="lzma_properties")
+    literal_context_bits, literal_position_bits = properties % 9, properties // 9 % 5
+    if literal_context_bits + literal_position_bits > MAX_LZMA_LC_PLUS_LP:
+        raise FormatError(
+            f"lzma chunk {index} properties byte is {properties}: lc {literal_context_bits} "
+            f"+ lp {literal_position_bits} is over {MAX_LZMA_LC_PLUS_LP}",
+            field="lzma_properties",
+        )
     if dictionary_size > MAX_LZMA_DICTIONARY_SIZE:
         raise FormatError(
             f"lzma chunk {index} dictionary_size is {dictionary_size}; at most "

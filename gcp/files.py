@@ -3,7 +3,12 @@
 An output is written to a temporary file beside it and then renamed into place, so a
 failure at any point (a full disk, an interrupt) leaves no partial file and never harms a
 file already there. Without ``force``, an existing file is never replaced, even one that
-appears while we work: the final step links rather than renames.
+appears while we work: the final step links rather than renames. An output is never the
+input itself, even with ``force``, nor a device, pipe or socket; a symbolic link is
+written through (its target is replaced, the link stays).
+
+A .gcp input is read no further than its header says it ends, so an endless stream
+(``/dev/zero``) or a huge file is refused after its header, not read into memory.
 """
 
 from __future__ import annotations
@@ -11,50 +16,151 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import stat
 import sys
 import tempfile
+from collections.abc import Iterator
+from typing import BinaryIO
 
-from .errors import GcpError
+from . import container
+from .errors import FormatError, GcpError
 
 STDIO = "-"
+_READ_STEP = 1 << 20
 
 
 class OutputExistsError(GcpError):
     """The output file exists and overwriting was not asked for."""
 
 
-def read_input(path: str) -> bytes:
-    """All bytes of the file at ``path``, or of standard input for '-'."""
+class SameFileError(OutputExistsError):
+    """The output is the input file: writing it would destroy the input."""
+
+
+class SpecialFileError(OutputExistsError):
+    """The output is a device, pipe or socket, which a file must not replace."""
+
+
+def _standard_stream(name: str) -> BinaryIO:
+    """The binary side of sys.stdin or sys.stdout; OSError if the process has none."""
+    stream = getattr(sys, name)
+    if stream is None:
+        raise OSError(errno.EBADF, f"standard {name[3:]}put is closed", STDIO)
+    return stream.buffer
+
+
+@contextlib.contextmanager
+def _open_input(path: str) -> Iterator[BinaryIO]:
     if path == STDIO:
-        return sys.stdin.buffer.read()
+        yield _standard_stream("stdin")
+        return
     if os.path.isdir(path):
         raise IsADirectoryError(errno.EISDIR, "is a folder, not a file", path)
     with open(path, "rb") as file:
-        return file.read()
+        yield file
 
 
-def check_writable(path: str, *, force: bool) -> None:
-    """Fail early, before any work, if ``path`` cannot be an output."""
+def read_input(path: str) -> bytes:
+    """All bytes of the file at ``path``, or of standard input for '-'."""
+    with _open_input(path) as stream:
+        return stream.read()
+
+
+def _read_at_most(stream: BinaryIO, size: int) -> bytearray:
+    """Up to ``size`` bytes of ``stream``, read in steps: nothing is allocated for bytes
+    the stream does not hold, whatever ``size`` is."""
+    data = bytearray()
+    while len(data) < size:
+        step = stream.read(min(size - len(data), _READ_STEP))
+        if not step:
+            break
+        data += step
+    return data
+
+
+def read_gcp_input(path: str, *, max_pixels: int = container.DEFAULT_MAX_PIXELS
+                   ) -> bytearray:
+    """The bytes of the .gcp file at ``path`` (or standard input for '-').
+
+    The header is read and checked first (``FormatError``, ``LimitError`` as ``decode``
+    raises them), then no more than the file length it declares: a longer input is a
+    ``FormatError`` (field ``length``) without being read to its end.
+    """
+    with _open_input(path) as stream:
+        data = _read_at_most(stream, container.HEADER_SIZE)
+        file_length = container.parse_header(data, max_pixels=max_pixels).file_length
+        data += _read_at_most(stream, file_length + 1 - len(data))
+    if len(data) > file_length:
+        raise FormatError(f"file goes on past the {file_length} bytes its header declares",
+                          field="length")
+    return data
+
+
+def check_writable(path: str, *, force: bool, input_path: str | None = None) -> None:
+    """Fail early, before any work, if ``path`` cannot be an output (of ``input_path``)."""
     if path == STDIO:
         return
+    if input_path is not None and _same_file(input_path, path):
+        raise SameFileError(f"{path} is the input file; writing it would destroy the input",
+                            field="output")
     if os.path.isdir(path):
         raise IsADirectoryError(errno.EISDIR, "is a folder", path)
+    if path.endswith((os.sep, "/")):
+        raise IsADirectoryError(errno.EISDIR, "is a folder's name, not a file's", path)
+    if _is_special(path):
+        raise SpecialFileError(f"{path} is a device, pipe or socket, not a file: gcp "
+                               "would replace it; use - for standard output",
+                               field="output")
     if not force and os.path.lexists(path):
         raise OutputExistsError(f"{path} already exists; use --force to overwrite it",
                                 field="output")
-    folder = os.path.dirname(os.path.abspath(path))
+    folder = os.path.dirname(os.path.realpath(path))
     if not os.path.isdir(folder):
         raise FileNotFoundError(errno.ENOENT, "folder does not exist", folder)
 
 
-def write_output(path: str, data: bytes, *, force: bool = False) -> None:
-    """Write ``data`` to ``path`` atomically (or to standard output for '-')."""
+def _is_special(path: str) -> bool:
+    """True when ``path`` exists (through links) and is neither a file nor a folder."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
+
+
+def _same_file(input_path: str, output_path: str) -> bool:
+    """True when both names lead to one file (links included); False if either is missing."""
+    if STDIO in (input_path, output_path):
+        return False
+    try:
+        return os.path.samefile(input_path, output_path)
+    except OSError:
+        return False
+
+
+def write_output(path: str, data: bytes, *, force: bool = False,
+                 input_path: str | None = None) -> None:
+    """Write ``data`` to ``path`` atomically (or to standard output for '-').
+
+    A failure (a full disk, a folder we may not write in) is an ``OSError`` naming
+    ``path``, and leaves neither a temporary file nor a change to a file already there.
+    """
     if path == STDIO:
-        sys.stdout.buffer.write(data)
-        sys.stdout.buffer.flush()
+        stdout = _standard_stream("stdout")
+        stdout.write(data)
+        stdout.flush()
         return
-    check_writable(path, force=force)
-    folder = os.path.dirname(os.path.abspath(path))
+    check_writable(path, force=force, input_path=input_path)
+    target = os.path.realpath(path)  # through symbolic links: replace the file, not a link
+    try:
+        _write_through_temporary(os.path.dirname(target), target, data, force=force)
+    except OSError as error:
+        # Name the output, not the temporary file the error may be about.
+        raise OSError(error.errno, f"cannot write it: {error.strerror or error}",
+                      path) from None
+
+
+def _write_through_temporary(folder: str, path: str, data: bytes, *, force: bool) -> None:
     descriptor, temporary = tempfile.mkstemp(
         dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".part")
     try:
@@ -68,7 +174,7 @@ def write_output(path: str, data: bytes, *, force: bool = False) -> None:
         else:
             _link_without_clobbering(temporary, path)
     finally:
-        with contextlib.suppress(FileNotFoundError):
+        with contextlib.suppress(OSError):  # gone already, or the folder went read-only
             os.unlink(temporary)
 
 

@@ -2,23 +2,46 @@
 
 Reading: PNG and BMP, and whatever else OpenCV decodes (JPEG, TIFF, WebP, PPM...).
 16-bit samples are rounded to 8 bits; palette images come out as their colours; a
-grey+alpha PNG stays two channels. The pixel limit is checked from the file's own header
-(PNG, BMP) before OpenCV allocates anything, and from the decoded size otherwise.
+grey+alpha PNG stays two channels. The pixel limit, and that there is at least one pixel,
+is checked from the file's own header (PNG, BMP, JPEG, GIF, TIFF, WebP) before OpenCV
+allocates anything, and from the decoded size otherwise (OpenCV refuses over 2**30). What
+the C libraries underneath print on their own (libpng's warnings) is caught, so that an
+error stays one line.
 Writing: the format follows the file name's extension.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
+import os
 import struct
+import sys
+import tempfile
+import threading
+from collections.abc import Iterator
 
 import numpy as np
 
 from .container import DEFAULT_MAX_PIXELS, check_pixel_count
 from .errors import ImageError
 
+logger = logging.getLogger("gcp")
+
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _PNG_GREY_ALPHA = 4
+_BMP_CORE_HEADER_SIZE = 12  # OS/2 1.x: u16 width and height; later headers have i32
+_JPEG_SOI = b"\xff\xd8"
+# Start-of-frame markers C0-CF hold the size, but for C4 (DHT), C8 (JPG) and CC (DAC).
+_JPEG_FRAME_MARKERS = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
+_JPEG_LONE_MARKERS = frozenset([0x01, *range(0xD0, 0xD9)])  # TEM, RSTn, SOI: no length
+_JPEG_SCAN_MARKERS = frozenset([0xD9, 0xDA])  # EOI, SOS: no frame header before these
+_TIFF_SIZE_TAGS = (256, 257)  # ImageWidth, ImageLength
+_TIFF_INTEGER_FORMATS = {3: "H", 4: "I"}  # SHORT, LONG
+# Rows converted per step from 16 to 8 bits: bounds the uint32 scratch to a few MiB.
+_ROWS_PER_STEP = 256
+# Only one thread at a time may point file descriptor 2 elsewhere.
+_native_stderr_lock = threading.Lock()
 
 
 def _cv2():
@@ -30,32 +53,157 @@ def _cv2():
 
 
 def declared_size(data: bytes) -> tuple[int, int] | None:
-    """(width, height) from a PNG or BMP header, or None for other formats."""
-    if data[:8] == _PNG_SIGNATURE and len(data) >= 24 and data[12:16] == b"IHDR":
+    """(width, height) from the header of a PNG, BMP, JPEG, GIF, TIFF or WebP file; None
+    for other formats, or a header too short or odd to say."""
+    for signature, read_size in _SIZE_READERS:
+        if data[:len(signature)] == signature:
+            return read_size(data)
+    return None
+
+
+def _png_size(data: bytes) -> tuple[int, int] | None:
+    if len(data) >= 24 and data[12:16] == b"IHDR":
         return struct.unpack(">II", data[16:24])
-    if data[:2] == b"BM" and len(data) >= 26:
+    return None
+
+
+def _bmp_size(data: bytes) -> tuple[int, int] | None:
+    if len(data) >= 22 and int.from_bytes(data[14:18], "little") == _BMP_CORE_HEADER_SIZE:
+        return struct.unpack("<HH", data[18:22])
+    if len(data) >= 26:
         width, height = struct.unpack("<ii", data[18:26])
         return abs(width), abs(height)
     return None
 
 
+def _gif_size(data: bytes) -> tuple[int, int] | None:
+    """The logical screen's size, which every frame is drawn into."""
+    return struct.unpack("<HH", data[6:10]) if len(data) >= 10 else None
+
+
+def _tiff_size(data: bytes) -> tuple[int, int] | None:
+    """ImageWidth (256) and ImageLength (257) of the first directory, the page read."""
+    order = "<" if data[:2] == b"II" else ">"
+    if len(data) < 8:
+        return None
+    directory = struct.unpack_from(order + "I", data, 4)[0]
+    if directory + 2 > len(data):
+        return None
+    entries = struct.unpack_from(order + "H", data, directory)[0]
+    found = {}
+    for entry in range(directory + 2, min(directory + 2 + 12 * entries, len(data) - 11), 12):
+        tag, kind, count = struct.unpack_from(order + "HHI", data, entry)
+        if tag in _TIFF_SIZE_TAGS and count == 1 and kind in _TIFF_INTEGER_FORMATS:
+            found[tag] = struct.unpack_from(order + _TIFF_INTEGER_FORMATS[kind], data,
+                                            entry + 8)[0]
+    if len(found) < len(_TIFF_SIZE_TAGS):
+        return None
+    return tuple(found[tag] for tag in _TIFF_SIZE_TAGS)
+
+
+def _webp_size(data: bytes) -> tuple[int, int] | None:
+    """The canvas (VP8X) or the single image's size (VP8L lossless, VP8 lossy)."""
+    if len(data) < 30 or data[8:12] != b"WEBP":
+        return None
+    chunk = data[12:16]
+    if chunk == b"VP8X":
+        return (1 + int.from_bytes(data[24:27], "little"),
+                1 + int.from_bytes(data[27:30], "little"))
+    if chunk == b"VP8L":
+        bits = int.from_bytes(data[21:25], "little")
+        return 1 + (bits & 0x3FFF), 1 + (bits >> 14 & 0x3FFF)
+    if chunk == b"VP8 ":
+        width, height = struct.unpack("<HH", data[26:30])
+        return width & 0x3FFF, height & 0x3FFF
+    return None
+
+
+def _jpeg_frame_size(data: bytes) -> tuple[int, int] | None:
+    """(width, height) from the first start-of-frame segment of a JPEG, walking the
+    segments before it by their lengths; None if there is none before the scan."""
+    position = len(_JPEG_SOI)
+    while position + 4 <= len(data) and data[position] == 0xFF:
+        marker = data[position + 1]
+        if marker == 0xFF:  # fill byte
+            position += 1
+        elif marker in _JPEG_LONE_MARKERS:
+            position += 2
+        elif marker in _JPEG_SCAN_MARKERS:
+            return None
+        elif marker in _JPEG_FRAME_MARKERS:
+            if position + 9 > len(data):
+                return None
+            height, width = struct.unpack(">HH", data[position + 5:position + 9])
+            return width, height
+        else:
+            position += 2 + int.from_bytes(data[position + 2:position + 4], "big")
+    return None
+
+
+_SIZE_READERS = (
+    (_PNG_SIGNATURE, _png_size), (b"BM", _bmp_size), (_JPEG_SOI, _jpeg_frame_size),
+    (b"GIF87a", _gif_size), (b"GIF89a", _gif_size), (b"II*\0", _tiff_size),
+    (b"MM\0*", _tiff_size), (b"RIFF", _webp_size),
+)
+
+
+def _check_png_chunks(data: bytes, name: str) -> None:
+    """Refuse a PNG with a chunk longer than the file holds, up to IEND.
+
+    OpenCV allocates a chunk's declared length before reading it: a 218-byte file whose
+    IDAT claimed 4 GB took 4 GB of memory and 7 s to fail (found by tests/fuzz).
+    """
+    position = len(_PNG_SIGNATURE)
+    while position + 8 <= len(data):
+        length = int.from_bytes(data[position:position + 4], "big")
+        kind = bytes(data[position + 4:position + 8])
+        if position + 12 + length > len(data):
+            raise ImageError(
+                f"{name} is a PNG whose {kind.decode('latin-1')!r} chunk at byte {position} "
+                f"claims {length} bytes, more than the file holds (it is truncated or corrupt)",
+                field="image",
+            )
+        if kind == b"IEND":
+            return
+        position += 12 + length
+
+
+def _check_size(width: int, height: int, max_pixels: int, name: str) -> None:
+    if width == 0 or height == 0:
+        raise ImageError(f"{name} is {width}x{height} pixels: an image needs at least one",
+                         field="image")
+    check_pixel_count(width, height, max_pixels)
+
+
 def decode_image(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS,
                  name: str = "input") -> np.ndarray:
-    """An image file's bytes to uint8 (H, W, C): C = 1 grey, 2 grey+alpha, 3 RGB, 4 RGBA."""
+    """An image file's bytes to uint8 (H, W, C): C = 1 grey, 2 grey+alpha, 3 RGB, 4 RGBA.
+
+    Raises ``ImageError`` for anything that is not a readable image of at least one pixel,
+    ``LimitError`` for one of more than ``max_pixels`` pixels.
+    """
     if not data:
         raise ImageError(f"{name} is empty", field="image")
     size = declared_size(data)
     if size is not None:
-        check_pixel_count(*size, max_pixels)
+        _check_size(*size, max_pixels, name)
+    if data[:8] == _PNG_SIGNATURE:
+        _check_png_chunks(data, name)
     cv2 = _cv2()
+    native_messages: list[str] = []
     try:
-        image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+        with _native_stderr_caught(native_messages):
+            image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
     except cv2.error as error:
         raise ImageError(f"{name} cannot be decoded: {_first_line(error)}", field="image") from None
+    for message in native_messages:
+        logger.debug("%s: %s", name, message)
+    if image is None and native_messages:
+        raise ImageError(f"{name} cannot be decoded: {native_messages[-1]}", field="image")
     if image is None:
         raise ImageError(f"{name} is not an image OpenCV can read (or it is truncated)",
                          field="image")
-    check_pixel_count(image.shape[1], image.shape[0], max_pixels)
+    _check_size(image.shape[1], image.shape[0], max_pixels, name)
     image = _to_uint8(image, name)
     if image.ndim == 2:
         return image[:, :, None]
@@ -72,7 +220,13 @@ def _to_uint8(image: np.ndarray, name: str) -> np.ndarray:
     if image.dtype == np.uint8:
         return image
     if image.dtype == np.uint16:
-        return ((image.astype(np.uint32) + 128) // 257).astype(np.uint8)
+        eight_bit = np.empty(image.shape, np.uint8)
+        for first in range(0, image.shape[0], _ROWS_PER_STEP):
+            rows = image[first:first + _ROWS_PER_STEP].astype(np.uint32)
+            rows += 128
+            rows //= 257
+            eight_bit[first:first + _ROWS_PER_STEP] = rows
+        return eight_bit
     raise ImageError(f"{name} has {image.dtype} samples; gcp reads 8- and 16-bit images",
                      field="image")
 
@@ -102,6 +256,34 @@ def encode_image(image: np.ndarray, extension: str) -> bytes:
 def can_write(extension: str) -> bool:
     """True when OpenCV has a writer for files ending in ``extension``."""
     return bool(_cv2().haveImageWriter("x" + extension))
+
+
+@contextlib.contextmanager
+def _native_stderr_caught(messages: list[str]) -> Iterator[None]:
+    """Send what C code writes to file descriptor 2 meanwhile into ``messages``, a line each.
+
+    libpng prints its warnings and errors there itself, which would break the one-line
+    error. Python's own ``sys.stderr`` writes in other threads are caught too while this
+    runs, so the window is kept to the one OpenCV call. Where descriptor 2 cannot be
+    duplicated (it is closed, say), nothing is caught.
+    """
+    with _native_stderr_lock, tempfile.TemporaryFile() as capture:
+        try:
+            sys.stderr.flush()
+            saved = os.dup(2)
+        except (OSError, ValueError, AttributeError):
+            saved = None
+        if saved is not None:
+            os.dup2(capture.fileno(), 2)
+        try:
+            yield
+        finally:
+            if saved is not None:
+                os.dup2(saved, 2)
+                os.close(saved)
+            capture.seek(0)
+            text = capture.read().decode("utf-8", "replace")
+            messages.extend(line.strip() for line in text.splitlines() if line.strip())
 
 
 def _first_line(error: Exception) -> str:

@@ -54,6 +54,74 @@ def encode_runs(indices: np.ndarray, palette_size: int) -> bytes:
     return np.stack([token_indices, token_runs], axis=1).tobytes()
 
 
+def split_tokens(tokens: bytes | np.ndarray, palette_size: int
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """Indices and run lengths minus one (both uint8, one per token) of a token stream."""
+    data = np.frombuffer(tokens, np.uint8)
+    if token_size(palette_size) == 1:
+        return data >> 4, data & 0x0F
+    pairs = data.reshape(-1, 2)
+    return pairs[:, 0], pairs[:, 1]
+
+
+def check_tokens(tokens: bytes, pixel_count: int, palette_size: int) -> np.ndarray:
+    """Check a token stream (spec "Decoder rules" 20-21); return it as a uint8 array.
+
+    Memory stays bounded whatever the stream: indices are checked in place, and runs are
+    added up TOKENS_PER_STEP tokens at a time.
+    """
+    size = token_size(palette_size)
+    if len(tokens) % size:
+        raise FormatError(f"token stream is {len(tokens)} bytes, not a whole number of "
+                          f"{size}-byte tokens", field="tokens_length")
+    data = np.frombuffer(tokens, np.uint8)
+    if data.size:
+        highest = int(data.max()) >> 4 if size == 1 else int(data[0::2].max())
+        if highest >= palette_size:
+            indices = data >> 4 if size == 1 else data[0::2]
+            position = int(np.argmax(indices >= palette_size))
+            raise FormatError(
+                f"token {position} has index {int(indices[position])}, not below "
+                f"palette_size {palette_size}",
+                field="index",
+            )
+    covered = 0
+    for step in _steps(data, size):
+        covered += len(step) // size + int(split_tokens(step, palette_size)[1].sum(dtype=np.int64))
+    if covered != pixel_count:
+        relation = "overflow" if covered > pixel_count else "stop short of"
+        raise FormatError(
+            f"runs cover {covered} pixels and {relation} the image's {pixel_count}",
+            field="runs",
+        )
+    return data
+
+
+def expand_tokens(data: np.ndarray, pixel_count: int, palette_size: int) -> np.ndarray:
+    """The index of every pixel, uint8 (pixel_count,), from a checked token stream.
+
+    The result is allocated once and filled TOKENS_PER_STEP tokens at a time, so no array
+    of one entry per token is ever made.
+    """
+    pixels = np.empty(pixel_count, np.uint8)
+    filled = 0
+    for step in _steps(data, token_size(palette_size)):
+        indices, runs = split_tokens(step, palette_size)
+        piece = np.repeat(indices, runs.astype(np.int64) + 1)
+        pixels[filled:filled + len(piece)] = piece
+        filled += len(piece)
+    return pixels
+
+
+TOKENS_PER_STEP = 1 << 16
+
+
+def _steps(data: np.ndarray, size: int):
+    step = TOKENS_PER_STEP * size
+    for start in range(0, len(data), step):
+        yield data[start:start + step]
+
+
 def decode_runs(tokens: bytes, pixel_count: int, palette_size: int
                 ) -> tuple[np.ndarray, np.ndarray]:
     """Split and check a token stream (spec "Decoder rules" 20-21).
@@ -61,29 +129,6 @@ def decode_runs(tokens: bytes, pixel_count: int, palette_size: int
     Returns ``(indices, run_lengths)``: uint8 and int64 arrays of one element per token,
     whose run lengths sum to exactly ``pixel_count``.
     """
-    size = token_size(palette_size)
-    if len(tokens) % size:
-        raise FormatError(f"token stream is {len(tokens)} bytes, not a whole number of "
-                          f"{size}-byte tokens", field="tokens_length")
-    data = np.frombuffer(tokens, np.uint8)
-    if size == 1:
-        indices, run_bytes = data >> 4, data & 0x0F
-    else:
-        pairs = data.reshape(-1, 2)
-        indices, run_bytes = pairs[:, 0], pairs[:, 1]
-    if indices.size and int(indices.max()) >= palette_size:
-        position = int(np.argmax(indices >= palette_size))
-        raise FormatError(
-            f"token {position} has index {int(indices[position])}, not below palette_size "
-            f"{palette_size}",
-            field="index",
-        )
-    run_lengths = run_bytes.astype(np.int64) + 1
-    covered = int(run_lengths.sum())
-    if covered != pixel_count:
-        relation = "overflow" if covered > pixel_count else "stop short of"
-        raise FormatError(
-            f"runs cover {covered} pixels and {relation} the image's {pixel_count}",
-            field="runs",
-        )
-    return indices, run_lengths
+    data = check_tokens(tokens, pixel_count, palette_size)
+    indices, runs = split_tokens(data, palette_size)
+    return indices, runs.astype(np.int64) + 1

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+import struct
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples"
 DATA = Path(__file__).resolve().parent / "data"
 VECTORS = ROOT / "spec" / "vectors"
+SPEC = ROOT / "spec" / "format.md"
 
 REAL_IMAGES = {
     "astronaut": SAMPLES / "astronaut.png",
@@ -21,6 +25,36 @@ REAL_IMAGES = {
     "logo": SAMPLES / "logo.png",
     "color": DATA / "color.png",
 }
+
+
+def spec_decoder_rules() -> list[tuple[int, set[str], list[str]]]:
+    """The table of spec/format.md section 6: (rule number, fields, vector names) per row."""
+    section = SPEC.read_text().split("## 6. Decoder rules", 1)[1].split("\n## ", 1)[0]
+    rules = []
+    for row in re.findall(r"^\| (\d+) \|(.*)\|$", section, flags=re.MULTILINE):
+        number, rest = row
+        field_cell, _, vector_cell = (cell.strip() for cell in rest.split("|"))
+        rules.append((int(number), set(re.findall(r"`([^`]+)`", field_cell)),
+                      re.findall(r"`([^`]+)`", vector_cell)))
+    return rules
+
+
+SPEC_FIELDS = frozenset().union(*(fields for _, fields, _ in spec_decoder_rules()))
+
+
+def png_with_size(width: int, height: int) -> bytes:
+    """A small PNG whose IHDR (CRC fixed) declares width x height."""
+    data = bytearray(imageio.encode_image(np.zeros((2, 2, 3), np.uint8), ".png"))
+    data[16:24] = struct.pack(">II", width, height)
+    data[29:33] = zlib.crc32(bytes(data[12:29])).to_bytes(4, "big")
+    return bytes(data)
+
+
+def bmp_with_size(width: int, height: int) -> bytes:
+    """A small BMP whose 40-byte header declares width x height (negative: top-down)."""
+    data = bytearray(imageio.encode_image(np.zeros((2, 2, 3), np.uint8), ".bmp"))
+    data[18:26] = struct.pack("<ii", width, height)
+    return bytes(data)
 
 
 def load(name: str) -> np.ndarray:

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import struct
+import time
+import tracemalloc
+import zlib
+
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from gcp import imageio
 from gcp.errors import ImageError, LimitError
-from tests.conftest import REAL_IMAGES
+from tests.conftest import REAL_IMAGES, bmp_with_size, png_with_size
 
 PIL = pytest.importorskip("PIL.Image", reason="Pillow writes the odd PNG kinds these tests read")
 
@@ -40,6 +47,21 @@ def test_sixteen_bit_is_rounded_to_eight():
     data = png_bytes(PIL.fromarray(np.full((2, 2), 257 * 200 + 100, np.uint16)))
     image = imageio.decode_image(data)
     assert image.dtype == np.uint8 and image[0, 0, 0] == 200
+
+
+def test_sixteen_bit_rounding_is_exact_and_needs_no_wide_copy():
+    """Every 16-bit value rounds to the nearest 8-bit one, without a uint32 copy of the
+    whole image (that alone would be twice the 16-bit image's size)."""
+    ramp = np.arange(1 << 16, dtype=np.uint16)
+    image = np.stack([ramp, ramp[::-1], ramp], axis=1).reshape(4096, 16, 3).repeat(8, axis=1)
+    tracemalloc.start()
+    try:
+        eight_bit = imageio._to_uint8(image, "ramp")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert np.array_equal(eight_bit, np.round(image / 257).astype(np.uint8))
+    assert peak < image.nbytes
 
 
 def test_palette_png_reads_as_its_colours():
@@ -90,3 +112,149 @@ def test_truncated_png_is_an_image_error():
     data = REAL_IMAGES["astronaut"].read_bytes()
     with pytest.raises(ImageError):
         imageio.decode_image(data[: len(data) // 2])
+
+
+def core_header_bmp(width: int, height: int, rows: int | None = None) -> bytes:
+    """An OS/2 1.x BMP (12-byte BITMAPCOREHEADER: u16 width and height), 24-bit, black,
+    with pixels for ``rows`` rows (all by default)."""
+    row = width * 3 + (-width * 3) % 4
+    header = struct.pack("<IHHHH", 12, width, height, 1, 24)
+    offset = 14 + len(header)
+    pixels = bytes(row * (height if rows is None else rows))
+    return b"BM" + struct.pack("<IHHI", offset + len(pixels), 0, 0, offset) + header + pixels
+
+
+def test_bmp_core_header_size_is_read_as_16_bits():
+    """Read as a later header's i32 fields, this 3x2 image would claim 131075 x 1572865."""
+    data = core_header_bmp(3, 2)
+    assert imageio.declared_size(data) == (3, 2)
+    assert imageio.decode_image(data).shape[:2] == (2, 3)
+    with pytest.raises(LimitError):
+        imageio.decode_image(data, max_pixels=5)
+
+
+@pytest.mark.parametrize("make", [png_with_size, bmp_with_size, core_header_bmp],
+                         ids=["png", "bmp", "bmp-core"])
+@pytest.mark.parametrize(("width", "height"), [(0, 4), (4, 0), (0, 0)])
+def test_image_without_pixels_is_refused_before_decoding(make, width, height, capfd):
+    with pytest.raises(ImageError, match=f"{width}x{height} pixels"):
+        imageio.decode_image(make(width, height))
+    assert capfd.readouterr().err == ""
+
+
+def test_library_messages_do_not_reach_stderr(capfd):
+    """libpng prints 'libpng error: IDAT: CRC error' itself; it becomes the error's reason."""
+    data = bytearray(REAL_IMAGES["logo"].read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    with pytest.raises(ImageError, match="CRC error"):
+        imageio.decode_image(bytes(data))
+    assert capfd.readouterr().err == ""
+
+
+def jpeg_with_size(width: int, height: int) -> bytes:
+    """A small JPEG whose start-of-frame segment declares width x height."""
+    data = bytearray(imageio.encode_image(np.full((8, 8, 3), 100, np.uint8), ".jpg"))
+    frame = data.index(b"\xff\xc0")
+    data[frame + 5:frame + 9] = struct.pack(">HH", height, width)
+    return bytes(data)
+
+
+@pytest.mark.parametrize("make", [png_with_size, bmp_with_size, jpeg_with_size,
+                                  lambda width, height: core_header_bmp(width, height, rows=1)],
+                         ids=["png", "bmp", "jpeg", "bmp-core"])
+def test_size_is_checked_before_opencv_sees_the_data(make, monkeypatch):
+    """A 600-byte JPEG claiming 20000 x 20000 pixels once cost 7 s and 2.3 GB to refuse."""
+    def no_decoding():
+        raise AssertionError("OpenCV was asked to decode an image over the limit")
+
+    data = make(20000, 20000)
+    monkeypatch.setattr(imageio, "_cv2", no_decoding)
+    with pytest.raises(LimitError, match="20000x20000"):
+        imageio.decode_image(data)
+
+
+def image_file(shape: tuple[int, int, int], kind: str) -> bytes:
+    """A file of uint8 pixels of ``shape`` (H, W, C): kind an extension OpenCV writes,
+    or 'gif' (through Pillow)."""
+    image = np.random.default_rng(1).integers(0, 256, shape, dtype=np.uint8)
+    if kind == "gif":
+        import io
+
+        buffer = io.BytesIO()
+        PIL.fromarray(image[:, :, 0]).save(buffer, format="GIF")
+        return buffer.getvalue()
+    return imageio.encode_image(image, kind)
+
+
+SIZED_KINDS = [".png", ".bmp", ".jpg", ".tif", ".webp", "gif"]
+
+
+@pytest.mark.parametrize("kind", SIZED_KINDS)
+@pytest.mark.parametrize("shape", [(1, 1, 3), (7, 33, 1), (100, 3, 3), (5, 300, 4)])
+def test_declared_size_is_the_decoded_size(kind, shape):
+    if kind in (".jpg", "gif") and shape[2] == 4:
+        shape = (*shape[:2], 3)
+    data = image_file(shape, kind)
+    assert imageio.declared_size(data) == (shape[1], shape[0])
+    assert imageio.decode_image(data).shape[:2] == shape[:2]
+
+
+@pytest.mark.parametrize("kind", SIZED_KINDS)
+def test_every_sized_kind_is_limited_before_opencv_sees_it(kind, monkeypatch):
+    """A 20000 x 20000 GIF (296 KB) or deflated TIFF (1.7 MB) took 13 s and 3 GB to be
+    refused after decoding; each kind with a readable header is refused from it."""
+    data = image_file((6, 5, 3), kind)
+
+    def no_decoding():
+        raise AssertionError("OpenCV was asked to decode an image over the limit")
+
+    monkeypatch.setattr(imageio, "_cv2", no_decoding)
+    with pytest.raises(LimitError, match="5x6 = 30 pixels"):
+        imageio.decode_image(data, max_pixels=29)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from([image_file((9, 11, 3), kind) for kind in SIZED_KINDS]),
+       st.lists(st.tuples(st.integers(0), st.integers(0, 255)), min_size=1, max_size=6),
+       st.integers(1))
+def test_mutated_images_are_read_or_refused_with_gcp_errors(data, changes, cut):
+    """Changed bytes and truncations of PNG, BMP, JPEG, TIFF, WebP and GIF files: an image
+    of the declared size, or ImageError / LimitError; nothing else."""
+    mutated = bytearray(data)
+    for position, value in changes:
+        mutated[position % len(mutated)] = value
+    mutated = bytes(mutated[:cut])
+    started = time.perf_counter()
+    try:
+        image = imageio.decode_image(mutated)
+    except (ImageError, LimitError):
+        pass
+    else:
+        size = imageio.declared_size(mutated)
+        assert size is None or image.shape[1::-1] == size
+    assert time.perf_counter() - started < 2.0
+
+
+@pytest.mark.parametrize("chunk", [b"IDAT", b"IEND", b"tEXt"])
+def test_png_chunk_longer_than_the_file_is_refused_before_opencv(chunk, monkeypatch):
+    """Found by tests/fuzz/fuzz_image.py: a 218-byte PNG whose IDAT claimed 0xFEFFFFA0
+    bytes made OpenCV take 4 GB and 7 s before failing."""
+    data = bytearray(png_with_size(2, 2))
+    if chunk == b"tEXt":
+        text = b"Comment\0hello"
+        crc = zlib.crc32(chunk + text).to_bytes(4, "big")
+        data[33:33] = struct.pack(">I", len(text)) + chunk + text + crc
+    position = data.index(chunk) - 4
+    data[position:position + 4] = (0xFEFFFFA0).to_bytes(4, "big")
+
+    def no_decoding():
+        raise AssertionError("OpenCV was given a PNG with a chunk past the file's end")
+
+    monkeypatch.setattr(imageio, "_cv2", no_decoding)
+    with pytest.raises(ImageError, match=f"'{chunk.decode()}' chunk at byte {position}"):
+        imageio.decode_image(bytes(data))
+
+
+def test_png_with_data_after_iend_is_still_read():
+    data = png_with_size(2, 2) + b"\xff\xff\xff\xff trailing garbage"
+    assert imageio.decode_image(data).shape == (2, 2, 3)

@@ -4,13 +4,14 @@ rejected with the field the spec names."""
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 
 import numpy as np
 import pytest
 
 import gcp
-from tests.conftest import VECTORS
+from tests.conftest import VECTORS, spec_decoder_rules
 
 MANIFEST = json.loads((VECTORS / "manifest.json").read_text())
 
@@ -60,3 +61,38 @@ def test_worked_example_bytes_match_the_spec():
     assert lzma_example[-33:] == bytes.fromhex(
         "19000000 04 00100000 ffffffffffffffff 000105e507603fffef8c8000 7720f07c"
         .replace(" ", ""))
+
+
+def _vector_generator():
+    spec = importlib.util.spec_from_file_location("make_vectors", VECTORS / "make_vectors.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_every_invalid_vector_is_named_by_its_rule_in_the_spec():
+    """Section 6 of the spec and the manifest agree: each vector its rule lists exists and
+    names one of that rule's fields, and each invalid vector is listed by some rule."""
+    fields_by_vector = {f"invalid-{name}.gcp": fields
+                        for _, fields, names in spec_decoder_rules() for name in names}
+    manifest = {entry["file"]: entry["field"] for entry in MANIFEST["invalid"]}
+    assert set(fields_by_vector) == set(manifest)
+    for file, field in manifest.items():
+        assert field in fields_by_vector[file], file
+
+
+def test_every_rule_has_a_vector():
+    rules = spec_decoder_rules()
+    assert [number for number, _, _ in rules] == list(range(1, len(rules) + 1))
+    assert all(names for _, _, names in rules)
+
+
+def test_generator_writes_what_the_manifest_lists():
+    """make_vectors.py and the committed manifest name the same vectors and fields (the
+    bytes of lzma vectors follow the encoder's settings, so only the names are compared)."""
+    generator = _vector_generator()
+    generated = {f"invalid-{name}.gcp": field
+                 for name, (_, field, _) in generator.invalid_vectors().items()}
+    assert generated == {entry["file"]: entry["field"] for entry in MANIFEST["invalid"]}
+    assert {f"{name}.gcp" for name in generator.valid_vectors()} == {
+        entry["file"] for entry in MANIFEST["valid"]}

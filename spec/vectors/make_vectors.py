@@ -199,6 +199,9 @@ def invalid_vectors() -> dict[str, tuple[bytes, str, str]]:
             "lzma_chunk_length", "tokens_length needs two chunks; the body has one."),
         "lzma-bad-properties": (lzma_file(chunk(bytes([225]) + stream[1:])), "lzma_properties",
                                 "lzma properties byte 225."),
+        "lzma-lc-plus-lp-5": (lzma_file(chunk(bytes([(1 * 5 + 1) * 9 + 4]) + stream[1:])),
+                              "lzma_properties",
+                              "lzma properties lc 4, lp 1, pb 1: lc + lp is over 4."),
         "lzma-huge-dictionary": (lzma_file(chunk(stream[:1] + struct.pack("<I", 1 << 30)
                                                  + stream[5:])),
                                  "lzma_dictionary_size", "A 1 GiB lzma dictionary."),

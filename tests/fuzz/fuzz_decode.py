@@ -1,0 +1,56 @@
+"""Coverage-guided fuzzing of ``gcp.decode`` and ``gcp.read_info`` with atheris (libFuzzer).
+
+Not a pytest module (pytest collects only ``test_*.py``) and atheris is not a test
+dependency; see README.md beside this file for how to run it and what it has found.
+
+Each input is tried three ways: as it is; with its CRC recomputed, so that the rules
+after the CRC are reached; and with body_length (and, for rle, tokens_length) set to what
+the file holds and the CRC recomputed, so that mutated bodies reach the lzma and token
+checks. The checks are those of tests/test_hostile.py: decoded (matching read_info's
+header and palette) or rejected with a GcpError naming a field of spec section 6, each
+in under 2 seconds. Anything else is a crash that libFuzzer saves.
+"""
+
+from __future__ import annotations
+
+import struct
+import sys
+from pathlib import Path
+
+import atheris
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+with atheris.instrument_imports():
+    import gcp  # noqa: F401  (instrumented before anything else imports it)
+
+from gcp.container import HEADER_SIZE, METHOD_RLE  # noqa: E402
+from tests.test_hostile import body_offset, decode_or_reject, with_crc  # noqa: E402
+
+
+def with_fitted_lengths(data: bytes) -> bytes:
+    """``data`` with body_length (and tokens_length for rle) matching its size, CRC fixed."""
+    fitted = bytearray(data)
+    body_length = max(0, len(fitted) - body_offset(fitted) - 4)
+    struct.pack_into("<Q", fitted, 30, body_length)
+    if fitted[10] == METHOD_RLE:
+        struct.pack_into("<Q", fitted, 22, body_length)
+    return with_crc(fitted)
+
+
+def fuzz_one_input(data: bytes) -> None:
+    decode_or_reject(data)
+    if len(data) >= 4:
+        decode_or_reject(with_crc(data))
+    if len(data) >= HEADER_SIZE:
+        decode_or_reject(with_fitted_lengths(data))
+
+
+def main() -> None:
+    atheris.Setup(sys.argv, fuzz_one_input)
+    atheris.Fuzz()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,394 @@
+"""The command line against bad inputs and failing outputs.
+
+Every case: a non-zero exit (1 for bad data or a failed read or write, 2 for bad usage),
+one line on stderr, "gcp: error: ...", and no traceback; the folder it ran in is left
+exactly as it was (no output, no ``.NAME.*.part`` temporary, the input and any existing
+output with the same bytes and modification time).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import io
+import os
+import shutil
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+import gcp
+from gcp import files, imageio
+from gcp.cli import cli
+from tests.conftest import (
+    REAL_IMAGES,
+    ROOT,
+    VECTORS,
+    bmp_with_size,
+    png_with_size,
+    spec_decoder_rules,
+)
+
+MANIFEST_INVALID = sorted(path.name for path in VECTORS.glob("invalid-*.gcp"))
+RULE_OF_VECTOR = {f"invalid-{vector}.gcp": number
+                  for number, _, vectors in spec_decoder_rules() for vector in vectors}
+LAST_CONTAINER_RULE = 14  # crc: what read_info checks; the body's rules come after
+AS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
+ROOT_REASON = "running as root, whom file permissions do not stop; the simulated case runs"
+
+
+def run(*args, input=None):
+    return CliRunner().invoke(cli, [str(a) for a in args], input=input)
+
+
+def snapshot(folder: Path) -> dict[str, tuple[bytes, int]]:
+    """Every file under ``folder``, hidden ones included: its bytes and mtime."""
+    return {str(path.relative_to(folder)): (path.read_bytes(), path.stat().st_mtime_ns)
+            for path in sorted(folder.rglob("*")) if path.is_file()}
+
+
+def assert_refused(result, status: int, *words: str) -> None:
+    assert result.exit_code == status, (result.exit_code, result.output)
+    assert result.exception is None or isinstance(result.exception, SystemExit), \
+        repr(result.exception)
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("gcp: error: "), result.stderr
+    assert "Traceback" not in result.output
+    for word in words:
+        assert word in lines[0], lines[0]
+
+
+@pytest.fixture()
+def folder(tmp_path, monkeypatch):
+    """A folder holding a PNG, a BMP, a .gcp file and a folder; the tests run inside it."""
+    image = np.zeros((6, 5, 3), np.uint8)
+    image[::2] = [200, 30, 90]
+    (tmp_path / "in.png").write_bytes(imageio.encode_image(image, ".png"))
+    (tmp_path / "in.bmp").write_bytes(imageio.encode_image(image, ".bmp"))
+    (tmp_path / "in.gcp").write_bytes(gcp.encode(image, k=2, backend="numpy"))
+    (tmp_path / "sub").mkdir()
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def refused_leaving_all_as_it_was(folder: Path, status: int, *args, words=(), input=None):
+    before = snapshot(folder)
+    result = run(*args, input=input)
+    assert_refused(result, status, *words)
+    assert snapshot(folder) == before
+    return result
+
+
+# Bad inputs to encode -----------------------------------------------------------------
+
+BAD_IMAGES = {
+    "empty": (b"", "is empty"),
+    "text": (b"this is not a picture\n", "bad.img"),
+    "truncated-png": (REAL_IMAGES["astronaut"].read_bytes()[:3000], "bad.img"),
+    "truncated-png-header": (REAL_IMAGES["astronaut"].read_bytes()[:20], "bad.img"),
+    "truncated-bmp": (REAL_IMAGES["coffee"].read_bytes()[:5000], "bad.img"),
+    "truncated-bmp-header": (REAL_IMAGES["coffee"].read_bytes()[:30], "bad.img"),
+    "png-0-wide": (png_with_size(0, 7), "0x7"),
+    "png-0-high": (png_with_size(7, 0), "7x0"),
+    "bmp-0-wide": (bmp_with_size(0, 7), "0x7"),
+    "bmp-0-high": (bmp_with_size(7, 0), "7x0"),
+    "png-over-the-limit": (png_with_size(70000, 70000), "over the limit"),
+    "bmp-over-the-limit": (bmp_with_size(-70000, -70000), "over the limit"),
+    "gcp-given-to-encode": ((VECTORS / "rle-example.gcp").read_bytes(), "bad.img"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD_IMAGES))
+def test_encode_refuses_a_bad_image(folder, name):
+    data, words = BAD_IMAGES[name]
+    (folder / "bad.img").write_bytes(data)
+    refused_leaving_all_as_it_was(folder, 1, "encode", "bad.img", "out.gcp", words=[words])
+
+
+def test_encode_refuses_an_image_over_max_pixels(folder):
+    refused_leaving_all_as_it_was(folder, 1, "encode", "in.png", "out.gcp", "--max-pixels",
+                                  29, words=["5x6 = 30 pixels", "29"])
+
+
+@pytest.mark.parametrize("args", [
+    ["-k", "0"], ["-k", "257"], ["-k", "-3"], ["-k", "many"], ["--max-pixels", "0"],
+    ["--effort", "0"], ["--method", "gzip"],
+])
+def test_encode_refuses_options_out_of_range(folder, args):
+    refused_leaving_all_as_it_was(folder, 2, "encode", "in.png", "out.gcp", *args)
+
+
+@pytest.mark.parametrize(("args", "status", "words"), [
+    (["encode", "missing.png", "out.gcp"], 1, ["missing.png"]),
+    (["encode", "sub", "out.gcp"], 2, ["sub", "directory"]),
+    (["encode", "in.png", "sub"], 2, ["sub", "directory"]),
+    (["encode", "in.png", "nowhere/out.gcp"], 1, ["nowhere"]),
+    (["encode", "in.png", "nowhere/"], 1, ["nowhere/", "folder"]),
+    (["encode", "in.png", "in.png", "--force"], 2, ["input"]),
+    (["encode", "in.png", "in.png"], 2, ["input"]),
+    (["encode", "in.png", "in.bmp"], 2, ["--force"]),
+    (["decode", "missing.gcp", "out.png"], 1, ["missing.gcp"]),
+    (["decode", "sub", "out.png"], 2, ["sub", "directory"]),
+    (["decode", "in.gcp", "sub"], 2, ["sub", "directory"]),
+    (["decode", "in.gcp", "nowhere/out.png"], 1, ["nowhere"]),
+    (["decode", "in.gcp", "in.gcp", "--format", "png", "--force"], 2, ["input"]),
+    (["decode", "in.gcp", "in.png"], 2, ["--force"]),
+    (["info", "missing.gcp"], 1, ["missing.gcp"]),
+    (["info", "sub"], 2, ["sub", "directory"]),
+], ids=lambda value: "-".join(value) if isinstance(value, list) else str(value))
+def test_bad_paths_are_refused(folder, args, status, words):
+    refused_leaving_all_as_it_was(folder, status, *args, words=words)
+
+
+def test_output_that_is_the_input_by_another_name_is_refused(folder):
+    os.symlink("in.png", folder / "link.png")
+    os.link(folder / "in.png", folder / "hard.png")
+    for name in ("link.png", "hard.png"):
+        refused_leaving_all_as_it_was(folder, 2, "encode", "in.png", name, "--force",
+                                      words=["input"])
+
+
+def test_a_pipe_is_never_replaced_by_a_file(folder):
+    """--force replaced a device or pipe with a plain file (/dev/full, as root)."""
+    os.mkfifo(folder / "pipe")
+    os.symlink("pipe", folder / "link-to-pipe.gcp")
+    for name in ("pipe", "link-to-pipe.gcp"):
+        refused_leaving_all_as_it_was(folder, 2, "encode", "in.png", name, "--force",
+                                      words=[name, "pipe"])
+        assert stat.S_ISFIFO(os.stat(folder / name).st_mode)
+
+
+def test_a_link_is_written_through(folder):
+    """--force on a symbolic link replaces the file it leads to; the link stays."""
+    os.symlink("in.gcp", folder / "link.gcp")
+    assert gcp.read_info((folder / "in.gcp").read_bytes()).palette_size == 2
+    assert run("encode", "in.bmp", "link.gcp", "-k", 1, "--force").exit_code == 0
+    assert os.readlink(folder / "link.gcp") == "in.gcp"
+    assert gcp.read_info((folder / "in.gcp").read_bytes()).palette_size == 1
+    assert not any(name.endswith(".part") for name in os.listdir(folder))
+
+
+def test_unreadable_input_simulated(folder, monkeypatch):
+    def denied(path, *args, **kwargs):
+        raise PermissionError(errno.EACCES, "Permission denied", path)
+
+    monkeypatch.setattr(files, "open", denied, raising=False)
+    refused_leaving_all_as_it_was(folder, 1, "encode", "in.png", "out.gcp",
+                                  words=["in.png", "Permission denied"])
+    refused_leaving_all_as_it_was(folder, 1, "decode", "in.gcp", "out.png",
+                                  words=["in.gcp", "Permission denied"])
+
+
+@pytest.mark.skipif(AS_ROOT, reason=ROOT_REASON)
+def test_unreadable_input_for_real(folder):
+    os.chmod(folder / "in.png", 0)
+    try:
+        refused_leaving_all_as_it_was(folder, 1, "encode", "in.png", "out.gcp",
+                                      words=["in.png"])
+    finally:
+        os.chmod(folder / "in.png", 0o644)
+
+
+# Outputs that cannot be written -------------------------------------------------------
+
+def no_writing_in(folder: Path, monkeypatch) -> None:
+    """Make creating files in ``folder`` fail as a read-only folder does (EACCES)."""
+    real_mkstemp = files.tempfile.mkstemp
+
+    def mkstemp(*args, dir=None, **kwargs):
+        if Path(dir).resolve() == folder.resolve():
+            raise PermissionError(errno.EACCES, "Permission denied",
+                                  os.path.join(dir, ".x.part"))
+        return real_mkstemp(*args, dir=dir, **kwargs)
+
+    monkeypatch.setattr(files.tempfile, "mkstemp", mkstemp)
+
+
+@pytest.mark.parametrize("force", [False, True])
+def test_read_only_output_folder_simulated(folder, monkeypatch, force):
+    no_writing_in(folder / "sub", monkeypatch)
+    (folder / "sub" / "old.png").write_bytes(b"precious")
+    options = ["--force"] if force else []
+    for args in (["encode", "in.png", "sub/out.gcp"], ["decode", "in.gcp", "sub/out.png"],
+                 ["decode", "in.gcp", "sub/old.png"]):
+        if args[-1].endswith("old.png") and not force:
+            continue
+        refused_leaving_all_as_it_was(folder, 1, *args, *options,
+                                      words=[args[-1], "Permission denied"])
+
+
+@contextlib.contextmanager
+def read_only(path: Path):
+    """``path`` made unwritable for real: mode 555, or for root (whom modes do not stop)
+    the immutable attribute, which stops root too."""
+    if AS_ROOT:
+        if shutil.which("chattr") is None:
+            pytest.skip("running as root without chattr: nothing stops root writing")
+        locked = subprocess.run(["chattr", "+i", str(path)], capture_output=True)
+        if locked.returncode:
+            pytest.skip(f"running as root on a file system without chattr +i: "
+                        f"{locked.stderr.decode().strip()}")
+        try:
+            yield
+        finally:
+            subprocess.run(["chattr", "-i", str(path)], check=True)
+    else:
+        os.chmod(path, 0o555)
+        try:
+            yield
+        finally:
+            os.chmod(path, 0o755)
+
+
+def test_read_only_output_folder_for_real(folder):
+    with read_only(folder / "sub"):
+        refused_leaving_all_as_it_was(folder, 1, "encode", "in.png", "sub/out.gcp",
+                                      words=["sub/out.gcp"])
+
+
+class _DiskFillsUp(io.FileIO):
+    """A file that takes 10 bytes and then fails as a full disk does."""
+
+    def write(self, data):
+        if self.tell() >= 10:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return super().write(bytes(data)[:10])
+
+
+def full_disk(monkeypatch) -> None:
+    def fdopen(descriptor, mode="r", *args, **kwargs):
+        return io.BufferedWriter(_DiskFillsUp(descriptor, "wb"))
+
+    monkeypatch.setattr(files.os, "fdopen", fdopen)
+
+
+def failing_fsync(monkeypatch) -> None:
+    """Delayed allocation: the write is taken, and the disk is found full at fsync."""
+    def fsync(descriptor):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(files.os, "fsync", fsync)
+
+
+@pytest.mark.parametrize("failure", [full_disk, failing_fsync], ids=["write", "fsync"])
+@pytest.mark.parametrize("args", [
+    ["encode", "in.png", "out.gcp"], ["encode", "in.png", "in.gcp", "--force"],
+    ["decode", "in.gcp", "out.png"], ["decode", "in.gcp", "in.bmp", "--force"],
+], ids=["encode", "encode-over-existing", "decode", "decode-over-existing"])
+def test_full_disk_leaves_nothing_behind(folder, monkeypatch, failure, args):
+    failure(monkeypatch)
+    refused_leaving_all_as_it_was(folder, 1, *args,
+                                  words=[args[2], "No space left on device"])
+
+
+# Corrupt .gcp files to decode and info ------------------------------------------------
+
+@pytest.mark.parametrize("name", MANIFEST_INVALID)
+def test_decode_and_info_refuse_every_invalid_vector(folder, name):
+    """decode refuses them all; info, which reads the body no further than its CRC, the
+    ones that break the rules up to the CRC's (1 to 14)."""
+    (folder / "bad.gcp").write_bytes((VECTORS / name).read_bytes())
+    (folder / "old.png").write_bytes(b"precious")
+    refused_leaving_all_as_it_was(folder, 1, "decode", "bad.gcp", "out.png")
+    refused_leaving_all_as_it_was(folder, 1, "decode", "bad.gcp", "old.png", "--force")
+    if RULE_OF_VECTOR[name] <= LAST_CONTAINER_RULE:
+        refused_leaving_all_as_it_was(folder, 1, "info", "bad.gcp")
+        refused_leaving_all_as_it_was(folder, 1, "info", "bad.gcp", "--json")
+    else:
+        assert run("info", "bad.gcp").exit_code == 0
+
+
+@pytest.mark.parametrize("cut", [1, 37, 38, 50, -5, -1])
+def test_decode_refuses_truncated_files(folder, cut):
+    data = (folder / "in.gcp").read_bytes()
+    (folder / "cut.gcp").write_bytes(data[:cut])
+    refused_leaving_all_as_it_was(folder, 1, "decode", "cut.gcp", "out.png")
+
+
+def test_decode_refuses_an_image_given_as_gcp(folder):
+    refused_leaving_all_as_it_was(folder, 1, "decode", "in.png", "out.bmp",
+                                  words=["signature"])
+
+
+def test_decode_refuses_an_image_over_max_pixels(folder):
+    refused_leaving_all_as_it_was(folder, 1, "decode", "in.gcp", "out.png", "--max-pixels",
+                                  29, words=["over the limit"])
+
+
+class _Endless(io.RawIOBase):
+    """A stream that never ends: ``head`` and then zeros; counts what was read.
+
+    Past ``GIVE_UP`` bytes it raises AssertionError, which the command does not catch:
+    a reader that would read forever fails the test instead of filling the memory.
+    """
+
+    GIVE_UP = 64 << 20
+
+    def __init__(self, head: bytes = b"") -> None:
+        self.head, self.taken = head, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        assert self.taken < self.GIVE_UP, f"read {self.taken} bytes of an endless stream"
+        size = len(buffer)
+        chunk = self.head[self.taken:self.taken + size]
+        chunk += bytes(size - len(chunk))
+        buffer[:size] = chunk
+        self.taken += size
+        return size
+
+
+@pytest.mark.parametrize("head", ["nothing", "a valid file"])
+def test_endless_input_is_refused_after_its_header(folder, head):
+    """/dev/zero, or a valid file running on: refused having read no more than it holds."""
+    data = (folder / "in.gcp").read_bytes() if head == "a valid file" else b""
+    for command in (["decode", "-", "out.png"], ["info", "-"]):
+        stream = _Endless(data)
+        refused_leaving_all_as_it_was(folder, 1, *command, input=io.BufferedReader(stream))
+        assert stream.taken < len(data) + (1 << 20)
+
+
+# Messages from C libraries ------------------------------------------------------------
+
+def run_process(args, cwd, **options) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "gcp", *args], cwd=cwd, capture_output=True,
+                          text=True, timeout=120, env={**os.environ, "PYTHONPATH": str(ROOT)},
+                          **options)
+
+
+@pytest.mark.parametrize(("args", "closed"), [
+    (["decode", "in.gcp", "-"], 1), (["encode", "in.png", "-"], 1), (["info", "-"], 0),
+    (["encode", "-", "out.gcp"], 0),
+], ids=["decode-to-closed-stdout", "encode-to-closed-stdout", "info-from-closed-stdin",
+        "encode-from-closed-stdin"])
+def test_closed_standard_streams(folder, args, closed):
+    """A process started with descriptor 0 or 1 closed has sys.stdin or sys.stdout None."""
+    before = snapshot(folder)
+    completed = run_process(args, folder, stdin=subprocess.DEVNULL if closed else None,
+                            preexec_fn=lambda: os.close(closed))
+    assert completed.returncode == 1
+    assert completed.stderr == f"gcp: error: -: standard {('in', 'out')[closed]}put is closed\n"
+    assert snapshot(folder) == before
+
+
+@pytest.mark.parametrize("damage", ["zero width", "bad IDAT CRC"])
+def test_libpng_prints_nothing_of_its_own(tmp_path, damage):
+    """In a real process: libpng writes its warnings to file descriptor 2 itself, which
+    CliRunner cannot see; stderr must still be the one line."""
+    if damage == "zero width":
+        data = png_with_size(0, 4)
+    else:
+        data = bytearray(REAL_IMAGES["logo"].read_bytes())
+        data[len(data) // 2] ^= 0xFF
+    (tmp_path / "bad.png").write_bytes(data)
+    completed = run_process(["encode", "bad.png", "out.gcp"], tmp_path)
+    assert completed.returncode == 1
+    assert completed.stderr.count("\n") == 1 and completed.stderr.startswith("gcp: error: ")
+    assert sorted(os.listdir(tmp_path)) == ["bad.png"]
