@@ -33,8 +33,6 @@ ALGORITHMS = ("kmeans", "kmedoids")
 # What the entropy stage does at each effort level (see entropy.LZMA_ENCODER_SETTINGS).
 LZMA_SETTING_BY_EFFORT = {1: "fast", 2: "fast", 3: "normal", 4: "normal", 5: "normal",
                           6: "normal", 7: "normal", 8: "max", 9: "max"}
-# From this effort up, the palette is refined once on every pixel after the first assignment.
-REFINE_FROM_EFFORT = 6
 
 Progress = Callable[[str, float], None]
 
@@ -127,7 +125,7 @@ def encode(
         fit = fit_palette()
     with timed_stage("assign", progress):
         palette, labels, exact = _assign(compute.load(pixels), pixels, fit, fit_palette,
-                                         refine=effort >= REFINE_FROM_EFFORT
+                                         refine=quantizer.EFFORT_LEVELS[effort].refine
                                          and algorithm == "kmeans")
     if dither and not exact:
         with timed_stage("dither", progress):

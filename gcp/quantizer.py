@@ -36,7 +36,9 @@ class FitSettings:
     sample_size: int  # pixels drawn from a larger image before the histogram is built
     fine_points: int  # most points of the fine histogram (finer colours are merged)
     coarse_points: int  # most points of the coarse histogram the restarts use
-    restarts: int  # independent k-means++ seeds; the lowest inertia wins
+    restarts: int  # independent k-means++ starts on the coarse histogram
+    polished: int  # how many of the best starts are polished on the fine one
+    refine: bool  # one more update on every pixel, after the first assignment
 
 
 @dataclass(frozen=True)
@@ -55,15 +57,24 @@ class Fit:
 
 
 EFFORT_LEVELS = {
-    1: FitSettings(sample_size=1 << 18, fine_points=4096, coarse_points=2048, restarts=1),
-    2: FitSettings(sample_size=1 << 19, fine_points=8192, coarse_points=2048, restarts=2),
-    3: FitSettings(sample_size=1 << 20, fine_points=16384, coarse_points=4096, restarts=2),
-    4: FitSettings(sample_size=1 << 20, fine_points=32768, coarse_points=4096, restarts=3),
-    5: FitSettings(sample_size=1 << 20, fine_points=32768, coarse_points=4096, restarts=4),
-    6: FitSettings(sample_size=1 << 21, fine_points=65536, coarse_points=8192, restarts=4),
-    7: FitSettings(sample_size=1 << 21, fine_points=65536, coarse_points=16384, restarts=6),
-    8: FitSettings(sample_size=1 << 22, fine_points=131072, coarse_points=16384, restarts=8),
-    9: FitSettings(sample_size=1 << 23, fine_points=262144, coarse_points=32768, restarts=10),
+    1: FitSettings(1 << 18, fine_points=8192, coarse_points=2048, restarts=1, polished=1,
+                   refine=False),
+    2: FitSettings(1 << 19, fine_points=16384, coarse_points=4096, restarts=2, polished=1,
+                   refine=False),
+    3: FitSettings(1 << 20, fine_points=32768, coarse_points=4096, restarts=3, polished=1,
+                   refine=False),
+    4: FitSettings(1 << 20, fine_points=32768, coarse_points=4096, restarts=4, polished=2,
+                   refine=False),
+    5: FitSettings(1 << 20, fine_points=32768, coarse_points=4096, restarts=6, polished=2,
+                   refine=False),
+    6: FitSettings(1 << 21, fine_points=65536, coarse_points=8192, restarts=8, polished=3,
+                   refine=True),
+    7: FitSettings(1 << 21, fine_points=65536, coarse_points=8192, restarts=12, polished=4,
+                   refine=True),
+    8: FitSettings(1 << 22, fine_points=131072, coarse_points=16384, restarts=16, polished=4,
+                   refine=True),
+    9: FitSettings(1 << 23, fine_points=262144, coarse_points=16384, restarts=24, polished=6,
+                   refine=True),
 }
 DEFAULT_EFFORT = 5
 
@@ -97,16 +108,15 @@ def fit_palette(
         inertia = float(fine.weights @ squared_distances(fine.points, palette.astype(float)).min(1))
         return Fit(palette=palette, exact=False, inertia=inertia, points=len(fine.points))
     coarse = merge_points(fine, settings.coarse_points)
-    best_centres, best_inertia = None, np.inf
+    starts = []
     for _ in range(settings.restarts):
         centres = kmeans_plusplus(coarse.points, coarse.weights, k, rng)
-        centres, inertia = lloyd(coarse.points, coarse.weights, centres, max_iter=max_iter,
-                                 tol=tol)
-        if inertia < best_inertia:
-            best_centres, best_inertia = centres, inertia
-    if coarse is not fine:
-        best_centres, best_inertia = lloyd(fine.points, fine.weights, best_centres,
-                                           max_iter=max_iter, tol=tol)
+        starts.append(lloyd(coarse.points, coarse.weights, centres, max_iter=max_iter, tol=tol))
+    starts.sort(key=lambda start: start[1])
+    if coarse is not fine:  # polish the best few on the fine points; keep the best there
+        starts = [lloyd(fine.points, fine.weights, centres, max_iter=max_iter, tol=tol)
+                  for centres, _ in starts[: settings.polished]]
+    best_centres, best_inertia = min(starts, key=lambda start: start[1])
     palette = np.unique(round_palette(best_centres), axis=0)
     return Fit(palette=palette, exact=False, inertia=float(best_inertia),
                points=len(fine.points))
