@@ -108,12 +108,15 @@ def kmedoids(points: np.ndarray, weights: np.ndarray, candidates: np.ndarray, k:
     candidate.
     """
     candidate_norms = (candidates * candidates).sum(1)
+    weighted = weights[:, None] * points
     seeds = quantizer.kmeans_plusplus(points, weights, k, rng)
     medoids = nearest_rows(seeds, candidates, candidate_norms)
     for _ in range(max_iter):
         distances = squared_distances(points, medoids)
         labels = distances.argmin(1)
-        means = quantizer._update_centres(points, weights, labels, medoids, distances)
+        own_distance = distances[np.arange(len(points)), labels]
+        means = quantizer._update_centres(weighted, weights, labels, medoids, points,
+                                          own_distance)
         moved = nearest_rows(means, candidates, candidate_norms)
         if np.array_equal(moved, medoids):
             break

@@ -348,40 +348,64 @@ def lloyd(points: np.ndarray, weights: np.ndarray, centres: np.ndarray, *,
     Stops when no point changes cluster, when the centres move less than ``tol`` times the
     data's mean per-channel variance (squared), or after ``max_iter`` iterations. An empty
     cluster is moved to the point farthest from its centre.
+
+    Hamerly's bounds skip most distance work once the centres settle: each point keeps an
+    upper bound on the distance to its own centre and a lower bound on the distance to any
+    other, both moved by how far the centres moved; only points whose bounds overlap are
+    measured again. The labels are those of plain Lloyd.
     """
     mean = np.average(points, axis=0, weights=weights)
     variance = np.average((points - mean) ** 2, axis=0, weights=weights).mean()
     threshold = tol * variance
-    labels = None
+    weighted = weights[:, None] * points  # (M, C), summed per cluster at every update
+    labels, upper, lower = _nearest_two(points, centres)
     for _ in range(max_iter):
-        distances = squared_distances(points, centres)
-        new_labels = distances.argmin(1)
-        if labels is not None and np.array_equal(new_labels, labels):
-            break
-        labels = new_labels
-        new_centres = _update_centres(points, weights, labels, centres, distances)
-        shift = ((new_centres - centres) ** 2).sum()
+        new_centres = _update_centres(weighted, weights, labels, centres, points, upper)
+        moves = np.sqrt(((new_centres - centres) ** 2).sum(1))
         centres = new_centres
-        if shift <= threshold:
+        if (moves**2).sum() <= threshold:
             break
-    distances = squared_distances(points, centres)
-    inertia = float(weights @ distances.min(1))
+        upper += moves[labels]
+        lower -= moves.max()
+        stale = np.flatnonzero(upper * (1 + 1e-9) >= lower)  # margin for rounding
+        if not len(stale):
+            break
+        new_labels, upper[stale], lower[stale] = _nearest_two(points[stale], centres)
+        if np.array_equal(new_labels, labels[stale]):
+            break  # no point changes cluster: the centres would stay where they are
+        labels[stale] = new_labels
+    inertia = float(weights @ squared_distances(points, centres).min(1))
     return centres, inertia
 
 
-def _update_centres(points: np.ndarray, weights: np.ndarray, labels: np.ndarray,
-                    centres: np.ndarray, distances: np.ndarray) -> np.ndarray:
+def _nearest_two(points: np.ndarray, centres: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Nearest centre of each point, its distance, and the distance to the next nearest."""
+    distances = squared_distances(points, centres)
+    labels = distances.argmin(1)
+    if distances.shape[1] == 1:
+        return labels, np.sqrt(distances[:, 0]), np.full(len(points), np.inf)
+    two = np.partition(distances, 1, axis=1)[:, :2]
+    return labels, np.sqrt(two[:, 0]), np.sqrt(two[:, 1])
+
+
+def _update_centres(weighted: np.ndarray, weights: np.ndarray, labels: np.ndarray,
+                    centres: np.ndarray, points: np.ndarray, own_distance: np.ndarray
+                    ) -> np.ndarray:
+    """Each centre to the weighted mean of its points; an empty one to the farthest point.
+
+    ``weighted``: weights times points (M, C); ``own_distance``: each point's distance (or
+    an upper bound of it) to its centre, which decides which points are farthest.
+    """
     k = len(centres)
     mass = np.bincount(labels, weights, minlength=k)
-    sums = np.stack(
-        [np.bincount(labels, weights * points[:, c], minlength=k) for c in range(points.shape[1])],
-        axis=1,
-    )
+    sums = np.stack([np.bincount(labels, weighted[:, c], minlength=k)
+                     for c in range(weighted.shape[1])], axis=1)
     new_centres = centres.copy()
     filled = mass > 0
     new_centres[filled] = sums[filled] / mass[filled, None]
     empty = np.flatnonzero(~filled)
     if len(empty):
-        farthest = np.argsort(-distances[np.arange(len(points)), labels], kind="stable")
+        farthest = np.argsort(-own_distance, kind="stable")
         new_centres[empty] = points[farthest[: len(empty)]]
     return new_centres

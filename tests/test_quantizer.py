@@ -64,9 +64,42 @@ def test_empty_cluster_is_moved_to_the_farthest_point():
     weights = np.ones(3)
     centres = np.array([[0.5], [1000.0]])  # the second centre owns nothing
     labels = np.array([0, 0, 0])
-    distances = quantizer.squared_distances(points, centres)
-    updated = quantizer._update_centres(points, weights, labels, centres, distances)
+    own_distance = quantizer.squared_distances(points, centres)[np.arange(3), labels]
+    updated = quantizer._update_centres(weights[:, None] * points, weights, labels, centres,
+                                        points, own_distance)
     assert updated[1, 0] == 100.0
+
+
+def plain_lloyd(points, weights, centres, max_iter=300, tol=1e-4):
+    """Textbook weighted Lloyd: every distance, every iteration."""
+    mean = np.average(points, axis=0, weights=weights)
+    threshold = tol * np.average((points - mean) ** 2, axis=0, weights=weights).mean()
+    labels = None
+    for _ in range(max_iter):
+        new_labels = quantizer.squared_distances(points, centres).argmin(1)
+        if labels is not None and np.array_equal(new_labels, labels):
+            break
+        labels = new_labels
+        new_centres = centres.copy()
+        for j in range(len(centres)):
+            mine = labels == j
+            if mine.any():
+                new_centres[j] = np.average(points[mine], axis=0, weights=weights[mine])
+        shift = ((new_centres - centres) ** 2).sum()
+        centres = new_centres
+        if shift <= threshold:
+            break
+    return centres
+
+
+@pytest.mark.parametrize("k", [1, 2, 7, 16])
+def test_lloyd_with_bounds_equals_plain_lloyd(k):
+    points = RNG.normal(100, 40, (3000, 3))
+    weights = RNG.integers(1, 20, 3000).astype(float)
+    start = quantizer.kmeans_plusplus(points, weights, k, np.random.default_rng(k))
+    fast, _ = quantizer.lloyd(points, weights, start.copy(), tol=0)
+    slow = plain_lloyd(points, weights, start.copy(), tol=0)
+    assert fast == pytest.approx(slow)
 
 
 def test_more_restarts_never_raise_inertia():
