@@ -46,8 +46,8 @@ def timed_encode(image: np.ndarray, options: dict) -> tuple[bytes, float, float]
     """``gcp.encode(image, **options)``: (data, seconds of the fit stage, seconds in all)."""
     stage_starts: dict[str, float] = {}
 
-    def progress(stage: str) -> None:
-        stage_starts[stage] = time.perf_counter()
+    def progress(stage: str, fraction: float) -> None:
+        stage_starts.setdefault(stage, time.perf_counter())
 
     started = time.perf_counter()
     data = gcp.encode(image, progress=progress, **options)

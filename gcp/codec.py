@@ -124,7 +124,11 @@ def encode(
     with timed_stage("fit", progress):
         fit = fit_palette()
     with timed_stage("assign", progress):
-        palette, labels, exact = _assign(compute.load(pixels), pixels, fit, fit_palette,
+        pixel_set = compute.load(pixels)
+        build_seconds = getattr(compute, "build_seconds", {}).get(channels)
+        if build_seconds is not None:
+            logger.debug("kernel for %d channel(s) built in %.3f s", channels, build_seconds)
+        palette, labels, exact = _assign(pixel_set, pixels, fit, fit_palette,
                                          refine=quantizer.EFFORT_LEVELS[effort].refine
                                          and algorithm == "kmeans")
     if dither and not exact:

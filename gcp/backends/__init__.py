@@ -91,15 +91,20 @@ def _select(name: str, device: str | None) -> Backend:
 
 
 def warm_up(name: str = "auto", device: str | None = None, channels: int = 3) -> None:
-    """Select the backend and build its kernel now, so a later ``select_backend`` is free.
+    """Open the OpenCL device and build its kernel now, so that a later ``select_backend``
+    finds them ready.
 
     Meant for a background thread started before an image is read: importing pyopencl,
-    opening the device and building the kernel then overlap with decoding the image.
-    Errors are left for the real call to report.
+    opening the device and building the kernel then overlap with decoding the image. It
+    says nothing, whatever happens: the image reader catches what is written to stderr
+    meanwhile, so the encoder's own ``select_backend`` call, in the main thread, reports.
     """
+    if name == "numpy":
+        return
     try:
-        backend = select_backend(name, device)
-        if hasattr(backend, "kernel"):
-            backend.kernel(channels)
-    except Exception:
-        logger.debug("backend warm-up failed; the encoder will say why")
+        with _selection_lock:
+            from .opencl import OpenCLBackend
+
+            OpenCLBackend.for_device(device).kernel(channels)
+    except Exception:  # reported by the caller's own select_backend
+        return

@@ -198,8 +198,6 @@ class OpenCLBackend:
                     raise BackendError(f"OpenCL build failed on {self.device}: {error}") from None
             self._kernels[channels] = (program.assign_nearest, program.cluster_sums)
             self.build_seconds[channels] = time.perf_counter() - started
-            logger.debug("opencl: built kernel for %d channel(s) in %.3f s", channels,
-                         self.build_seconds[channels])
         return self._kernels[channels]
 
     def load(self, pixels: np.ndarray) -> OpenCLPixelSet:
