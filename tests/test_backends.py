@@ -179,3 +179,19 @@ def test_backends_give_the_same_file_with_the_update_step(real_images):
     image = real_images["coffee"]
     assert gcp.encode(image, 16, effort=6, backend="opencl") == gcp.encode(
         image, 16, effort=6, backend="numpy")
+
+
+def test_cli_reports_the_fallback_once_even_with_the_warm_up_thread(tmp_path):
+    """gcp encode warms OpenCL up in a thread while the image is read; the notice that
+    OpenCL is missing still comes out, once, from the encoder itself."""
+    from tests.conftest import REAL_IMAGES
+
+    env = dict(os.environ, OCL_ICD_VENDORS=os.path.join(os.path.dirname(__file__), "data",
+                                                          "no-such-vendors-folder"))
+    env.pop("PYOPENCL_CTX", None)
+    result = subprocess.run([sys.executable, "-m", "gcp", "encode", str(REAL_IMAGES["logo"]),
+                             str(tmp_path / "logo.gcp")], env=env, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "OpenCL is not available" in lines[0]
