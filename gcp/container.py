@@ -37,7 +37,6 @@ VERSION = 1
 HEADER_FORMAT = "<8sBBBBIIHQQ"
 HEADER_SIZE = struct.calcsize(HEADER_FORMAT)  # 38
 CRC_SIZE = 4
-MIN_FILE_SIZE = HEADER_SIZE + 1 + CRC_SIZE  # a 1-entry grey palette and an empty body
 
 CHANNELS_ALLOWED = (1, 2, 3, 4)
 MAX_PALETTE_SIZE = 256

@@ -26,6 +26,9 @@ from .errors import FormatError
 SHORT_TOKEN_PALETTE_LIMIT = 16
 MAX_SHORT_RUN = 16
 MAX_LONG_RUN = 256
+# Tokens the decoder checks and expands at a time: bounds its temporary arrays, whatever
+# the stream's length.
+TOKENS_PER_STEP = 1 << 16
 
 
 def token_size(palette_size: int) -> int:
@@ -113,22 +116,7 @@ def expand_tokens(data: np.ndarray, pixel_count: int, palette_size: int) -> np.n
     return pixels
 
 
-TOKENS_PER_STEP = 1 << 16
-
-
 def _steps(data: np.ndarray, size: int):
     step = TOKENS_PER_STEP * size
     for start in range(0, len(data), step):
         yield data[start:start + step]
-
-
-def decode_runs(tokens: bytes, pixel_count: int, palette_size: int
-                ) -> tuple[np.ndarray, np.ndarray]:
-    """Split and check a token stream (spec "Decoder rules" 20-21).
-
-    Returns ``(indices, run_lengths)``: uint8 and int64 arrays of one element per token,
-    whose run lengths sum to exactly ``pixel_count``.
-    """
-    data = check_tokens(tokens, pixel_count, palette_size)
-    indices, runs = split_tokens(data, palette_size)
-    return indices, runs.astype(np.int64) + 1

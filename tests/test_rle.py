@@ -63,31 +63,40 @@ def test_runs_cross_row_ends(palette_size):
     assert tokens_of(image.ravel(), palette_size) == [(0, 0), (1, 3), (0, 0)]
 
 
+def decode(tokens: bytes, pixel_count: int, palette_size: int) -> np.ndarray:
+    checked = rle.check_tokens(tokens, pixel_count, palette_size)
+    return rle.expand_tokens(checked, pixel_count, palette_size)
+
+
 def test_decode_accepts_split_runs():
-    indices, lengths = rle.decode_runs(bytes([0x01, 0x01]), 4, 1)
-    assert indices.tolist() == [0, 0] and lengths.tolist() == [2, 2]
-    indices, lengths = rle.decode_runs(bytes([0, 1, 0, 1]), 4, LONG)
-    assert indices.tolist() == [0, 0] and lengths.tolist() == [2, 2]
+    assert decode(bytes([0x01, 0x01]), 4, 1).tolist() == [0, 0, 0, 0]
+    assert decode(bytes([0, 1, 0, 1]), 4, LONG).tolist() == [0, 0, 0, 0]
+
+
+def test_expansion_crosses_its_steps(monkeypatch):
+    monkeypatch.setattr(rle, "TOKENS_PER_STEP", 3)
+    indices = np.repeat(np.arange(10, dtype=np.uint8) % 4, np.arange(1, 11))
+    assert np.array_equal(decode(rle.encode_runs(indices, 4), len(indices), 4), indices)
 
 
 @pytest.mark.parametrize(("tokens", "palette_size"), [
     (bytes([0x00, 0x20]), 2), (bytes([0, 0, 17, 0]), LONG)])
 def test_decode_rejects_an_index_at_palette_size(tokens, palette_size):
     with pytest.raises(FormatError, match="index") as raised:
-        rle.decode_runs(tokens, 2, palette_size)
+        rle.check_tokens(tokens, 2, palette_size)
     assert raised.value.field == "index"
 
 
 @pytest.mark.parametrize("pixel_count", [3, 5])
 def test_decode_rejects_runs_that_do_not_cover_the_image(pixel_count):
     with pytest.raises(FormatError) as raised:
-        rle.decode_runs(bytes([0x03]), pixel_count, 1)
+        rle.check_tokens(bytes([0x03]), pixel_count, 1)
     assert raised.value.field == "runs"
 
 
 def test_decode_rejects_half_a_long_token():
     with pytest.raises(FormatError):
-        rle.decode_runs(bytes([0, 3, 1]), 4, LONG)
+        rle.check_tokens(bytes([0, 3, 1]), 4, LONG)
 
 
 @given(st.sampled_from([1, 2, 16, 17, 256]),
@@ -96,9 +105,9 @@ def test_round_trip(palette_size, runs):
     indices = np.concatenate([np.full(length, value % palette_size, np.uint8)
                               for value, length in runs])
     tokens = rle.encode_runs(indices, palette_size)
-    values, lengths = rle.decode_runs(tokens, len(indices), palette_size)
-    assert np.array_equal(np.repeat(values, lengths), indices)
+    assert np.array_equal(decode(tokens, len(indices), palette_size), indices)
     # Merged runs: every token but a full one changes index.
+    values, runs = rle.split_tokens(tokens, palette_size)
     full = rle.max_run(palette_size)
     same_as_next = values[:-1] == values[1:]
-    assert np.all(lengths[:-1][same_as_next] == full)
+    assert np.all(runs[:-1][same_as_next].astype(int) + 1 == full)
