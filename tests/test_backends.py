@@ -195,3 +195,33 @@ def test_cli_reports_the_fallback_once_even_with_the_warm_up_thread(tmp_path):
     assert result.returncode == 0, result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "OpenCL is not available" in lines[0]
+
+
+class _FakeDevice:
+    def __init__(self, kind: str, name: str, platform: str) -> None:
+        import pyopencl as cl
+
+        self.type = getattr(cl.device_type, kind)
+        self.name = name
+        self.platform = type("Platform", (), {"name": platform})()
+
+
+@requires_opencl
+def test_auto_prefers_a_gpu_and_specs_pick_by_index_or_name(monkeypatch):
+    from gcp.backends import opencl
+
+    cpu = _FakeDevice("CPU", "pthread-AMD EPYC", "Portable Computing Language")
+    gpu = _FakeDevice("GPU", "NVIDIA H100 80GB HBM3", "NVIDIA CUDA")
+    accelerator = _FakeDevice("ACCELERATOR", "FPGA", "Vendor X")
+    monkeypatch.setattr(opencl, "list_devices",
+                        lambda: [(0, 0, cpu), (1, 0, accelerator), (2, 0, gpu)])
+    monkeypatch.delenv("PYOPENCL_CTX", raising=False)
+    assert opencl.choose_device() is gpu
+    assert opencl.choose_device("0") is cpu
+    assert opencl.choose_device("portable:epyc") is cpu
+    assert opencl.choose_device("nvidia") is gpu
+    monkeypatch.setenv("PYOPENCL_CTX", "1:0")
+    assert opencl.choose_device() is accelerator
+    monkeypatch.setattr(opencl, "list_devices", lambda: [(0, 0, cpu), (1, 0, accelerator)])
+    monkeypatch.delenv("PYOPENCL_CTX")
+    assert opencl.choose_device() is accelerator
