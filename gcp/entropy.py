@@ -23,6 +23,8 @@ import struct
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
+import numpy as np
+
 from .errors import FormatError
 
 LZMA_CHUNK_LENGTH = 1 << 19  # token bytes per chunk: 262144 tokens
@@ -169,12 +171,23 @@ def decompress_chunk(stream: bytes, expected_length: int, index: int = 0) -> byt
     return piece
 
 
-def decompress_tokens(body: bytes, tokens_length: int) -> bytes:
-    """The token stream inside a method-lzma body: exactly ``tokens_length`` bytes."""
+def decompress_tokens(body: bytes, tokens_length: int) -> np.ndarray:
+    """The token stream inside a method-lzma body: uint8 (tokens_length,).
+
+    Each chunk is written into place as it is decompressed, so the stream is never held
+    twice; the output is only allocated once the chunk lengths have been checked.
+    """
     streams = split_chunks(body, tokens_length)
-    jobs = list(enumerate(zip(streams, chunk_lengths(tokens_length), strict=True)))
-    return b"".join(_in_parallel(lambda job: decompress_chunk(job[1][0], job[1][1], job[0]),
-                                 jobs))
+    tokens = np.empty(tokens_length, np.uint8)
+
+    def decompress(index: int) -> None:
+        start = index * LZMA_CHUNK_LENGTH
+        length = min(LZMA_CHUNK_LENGTH, tokens_length - start)
+        piece = decompress_chunk(streams[index], length, index)
+        tokens[start:start + length] = np.frombuffer(piece, np.uint8)
+
+    _in_parallel(decompress, range(len(streams)))
+    return tokens
 
 
 def _in_parallel(work: Callable, items: Sequence) -> list:

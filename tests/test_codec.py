@@ -185,9 +185,13 @@ def test_gcp_error_is_a_value_error():
     assert issubclass(gcp.FormatError, gcp.GcpError)
 
 
-def test_palette_lookup_matches_numpy_indexing_for_every_channel_count():
+@pytest.mark.parametrize("band_pixels", [1 << 18, 7])
+def test_palette_lookup_matches_numpy_indexing_for_every_channel_count(monkeypatch,
+                                                                       band_pixels):
+    from gcp import codec
     from gcp.codec import colours_of
 
+    monkeypatch.setattr(codec, "_LOOKUP_PIXELS", band_pixels)  # 7: one row per band
     for channels in (1, 2, 3, 4):
         palette = RNG.integers(0, 256, (7, channels), dtype=np.uint8)
         indices = RNG.integers(0, 7, (5, 9), dtype=np.uint8)
