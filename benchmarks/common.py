@@ -22,9 +22,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from gcp import imageio  # noqa: E402
+from gcp.compare import psnr  # noqa: E402, F401  (the scripts' one PSNR is gcp's)
 
 DEFAULT_IMAGES = [ROOT / "samples", ROOT / "tests" / "data"]
-IMAGE_SUFFIXES = {".png", ".bmp", ".jpg", ".jpeg", ".tif", ".tiff", ".webp"}
+IMAGE_SUFFIXES = {".png", ".bmp", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".ppm"}
 RESULTS = ROOT / "benchmarks" / "results"
 
 
@@ -43,12 +44,6 @@ def image_paths(arguments: list[str]) -> list[Path]:
 def load(path: Path) -> np.ndarray:
     """uint8 (H, W, C) RGB(A) or grey, as gcp reads it."""
     return imageio.decode_image(path.read_bytes(), name=str(path))
-
-
-def psnr(original: np.ndarray, decoded: np.ndarray) -> float:
-    """PSNR in dB over every sample of every channel."""
-    error = np.mean((original.astype(np.float64) - decoded.astype(np.float64)) ** 2)
-    return float("inf") if error == 0 else float(10 * np.log10(255.0**2 / error))
 
 
 def match_channels(decoded: np.ndarray, channels: int) -> np.ndarray:

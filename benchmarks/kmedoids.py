@@ -13,33 +13,16 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
+from common import DEFAULT_IMAGES, image_paths, load, psnr
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))  # run from a checkout without installing
-
-import gcp  # noqa: E402
-from gcp import imageio  # noqa: E402
+import gcp
 
 ALGORITHMS = ("kmeans", "kmedoids")
-IMAGE_SUFFIXES = {".png", ".bmp", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".ppm"}
-
-
-def bundled_images() -> list[Path]:
-    folders = [ROOT / "samples", ROOT / "tests" / "data"]
-    return sorted(path for folder in folders for path in folder.iterdir()
-                  if path.suffix.lower() in IMAGE_SUFFIXES)
-
-
-def psnr(original: np.ndarray, decoded: np.ndarray) -> float:
-    """Peak signal-to-noise ratio in dB of two uint8 arrays of the same shape."""
-    error = np.mean((original.astype(np.float64) - decoded.astype(np.float64)) ** 2)
-    return float("inf") if error == 0 else float(10 * np.log10(255.0**2 / error))
 
 
 def timed_encode(image: np.ndarray, options: dict) -> tuple[bytes, float, float]:
@@ -76,7 +59,7 @@ def table_rows(paths: list[Path], repeats: int, options: dict) -> Iterator[str]:
            "k-medoids fit | fit ratio | k-means encode | k-medoids encode | encode ratio |")
     yield "| --- |" + " ---: |" * 9
     for path in paths:
-        image = imageio.decode_image(path.read_bytes(), name=str(path))
+        image = load(path)
         result = measure(image, repeats, options)
         means, medoids = result["kmeans"], result["kmedoids"]
         yield (f"| {path.name} | {means['psnr']:.2f} dB | {medoids['psnr']:.2f} dB | "
@@ -98,7 +81,8 @@ def main(argv: list[str] | None = None) -> None:
     options = {"k": args.colors, "effort": args.effort, "backend": args.backend}
     print(f"k = {args.colors}, effort {args.effort}, backend {args.backend}, "
           f"median of {args.repeats} runs\n")
-    for row in table_rows(bundled_images() + args.images, args.repeats, options):
+    paths = image_paths([str(folder) for folder in DEFAULT_IMAGES] + [str(p) for p in args.images])
+    for row in table_rows(paths, args.repeats, options):
         print(row, flush=True)
 
 
