@@ -25,6 +25,8 @@ from .errors import GcpError, ParameterError
 
 # Bytes of one input file and its name (for messages) -> bytes of its output file.
 Transform = Callable[[bytes, str], bytes]
+# An input's path -> its bytes (files.read_image_input, files.read_gcp_input...).
+Reader = Callable[[str], bytes]
 
 DASK_INSTALL_HINT = "pip install 'gcp[dask]'"
 
@@ -109,14 +111,16 @@ def describe_error(error: BaseException, source: str = "") -> str:
     return f"unexpected {type(error).__name__}: {error}"
 
 
-def convert_file(job: Job, transform: Transform, *, force: bool = False) -> Outcome:
-    """Read ``job.source``, transform it and write ``job.target``; never raises for one file.
+def convert_file(job: Job, transform: Transform, *, force: bool = False,
+                 read: Reader = files.read_input) -> Outcome:
+    """Read ``job.source`` with ``read``, transform it and write ``job.target``; never
+    raises for one file.
 
     An existing target (without ``force``) is a failure found before any work.
     """
     try:
         files.check_writable(job.target, force=force, input_path=job.source)
-        data = files.read_input(job.source)
+        data = read(job.source)
         files.write_output(job.target, transform(data, "file"), force=force,
                            input_path=job.source)
     except Exception as error:  # one bad file must not end the batch
@@ -133,23 +137,25 @@ def default_workers() -> int:
 
 
 def run_local(jobs: list[Job], transform: Transform, *, workers: int, force: bool = False,
+              read: Reader = files.read_input,
               worker_setup: Callable[[], None] | None = None) -> Iterator[Outcome]:
     """Convert ``jobs`` in ``workers`` processes (1: in this one), yielding as each ends.
 
-    ``transform`` and ``worker_setup`` (run once in each new worker, e.g. to set up
+    ``transform``, ``read`` and ``worker_setup`` (run once in each new worker, e.g. to set up
     logging) must be picklable: module-level functions or ``functools.partial`` of them.
     Workers are started fresh ("spawn"), never forked from a process that may hold an
     OpenCL context, and leave Ctrl-C to this process.
     """
     if workers <= 1 or len(jobs) <= 1:
         for job in jobs:
-            yield convert_file(job, transform, force=force)
+            yield convert_file(job, transform, force=force, read=read)
         return
     pool = concurrent.futures.ProcessPoolExecutor(
         max_workers=min(workers, len(jobs)), mp_context=multiprocessing.get_context("spawn"),
         initializer=_start_worker, initargs=(worker_setup,))
     try:
-        futures = {pool.submit(convert_file, job, transform, force=force): job for job in jobs}
+        futures = {pool.submit(convert_file, job, transform, force=force, read=read): job
+                   for job in jobs}
         for future in concurrent.futures.as_completed(futures):
             yield _local_outcome(future, futures[future])
     finally:
@@ -186,14 +192,14 @@ def connect_dask(scheduler: str):
                       f"{describe_error(error)}") from None
 
 
-def run_dask(jobs: list[Job], transform: Transform, *, client,
-             force: bool = False) -> Iterator[Outcome]:
+def run_dask(jobs: list[Job], transform: Transform, *, client, force: bool = False,
+             read: Reader = files.read_input) -> Iterator[Outcome]:
     """Convert ``jobs`` on the cluster of ``client`` (``connect_dask``), yielding as each ends.
 
-    Only bytes travel: this process reads each input, a worker runs ``transform`` on it,
-    and this process writes the result. A few tasks per worker thread are in flight at a
-    time, so memory here stays bounded however long the batch. The workers need gcp
-    installed (the same version), not the files.
+    Only bytes travel: this process reads each input (with ``read``), a worker runs
+    ``transform`` on it, and this process writes the result. A few tasks per worker thread
+    are in flight at a time, so memory here stays bounded however long the batch. The
+    workers need gcp installed (the same version), not the files.
     """
     distributed = import_distributed()
     window = max(4, 2 * sum(client.nthreads().values()))
@@ -206,7 +212,8 @@ def run_dask(jobs: list[Job], transform: Transform, *, client,
             job = next(waiting, None)
             if job is None:
                 return
-            yield from _submit_to_dask(client, running, submitted, job, transform, force)
+            yield from _submit_to_dask(client, running, submitted, job, transform, force,
+                                       read)
 
     yield from top_up()
     for future in running:
@@ -225,11 +232,11 @@ def import_distributed():
 
 
 def _submit_to_dask(client, running, submitted: dict, job: Job, transform: Transform,
-                    force: bool) -> Iterator[Outcome]:
+                    force: bool, read: Reader) -> Iterator[Outcome]:
     """Send one job's bytes to the cluster; yield its failure at once if it cannot start."""
     try:
         files.check_writable(job.target, force=force, input_path=job.source)
-        data = files.read_input(job.source)
+        data = read(job.source)
     except Exception as error:
         yield Outcome(job, describe_error(error, job.source))
         return

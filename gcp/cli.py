@@ -14,7 +14,7 @@ import logging
 import os
 import sys
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 
 import click
 
@@ -191,6 +191,7 @@ def encode(paths: tuple[str, ...], k: int, effort: int, method: str, algorithm: 
     options = {"k": k, "seed": seed, "method": method, "effort": effort, "max_iter": max_iter,
                "tol": tol, "backend": backend, "device": device, "max_pixels": max_pixels,
                "algorithm": algorithm, "dither": dither}
+    read = functools.partial(files.read_image_input, max_pixels=max_pixels)
     if output_dir is None:
         single_paths = _single_paths(paths, scheduler)
         if backend != "numpy":
@@ -199,12 +200,12 @@ def encode(paths: tuple[str, ...], k: int, effort: int, method: str, algorithm: 
         with _StageBar(dither, show=_is_terminal(sys.stderr) and not (quiet or verbose)) as bar:
             transform = functools.partial(batch.encode_file_bytes, progress=bar.update,
                                           **options)
-            _convert_one(*single_paths, transform, force=force)
+            _convert_one(*single_paths, transform, read, force=force)
         return
     transform = functools.partial(batch.encode_file_bytes, **options)
     jobs = batch.plan_jobs(_batch_inputs(paths), output_dir, ".gcp")
-    _run_batch(jobs, transform, "encoding", "encoded", output_dir=output_dir, workers=workers,
-               scheduler=scheduler, force=force, verbose=verbose, quiet=quiet)
+    _run_batch(jobs, transform, read, "encoding", "encoded", output_dir=output_dir,
+               workers=workers, scheduler=scheduler, force=force, verbose=verbose, quiet=quiet)
 
 
 @cli.command(cls=_TwoFormCommand)
@@ -229,13 +230,13 @@ def decode(paths: tuple[str, ...], image_format: str | None, max_pixels: int,
     extension = _output_extension(single[1] if single else None, image_format)
     transform = functools.partial(batch.decode_file_bytes, extension=extension,
                                   max_pixels=max_pixels)
+    read = functools.partial(files.read_gcp_input, max_pixels=max_pixels)
     if single:
-        _convert_one(*single, transform, force=force,
-                     read=functools.partial(files.read_gcp_input, max_pixels=max_pixels))
+        _convert_one(*single, transform, read, force=force)
         return
     jobs = batch.plan_jobs(_batch_inputs(paths), output_dir, extension)
-    _run_batch(jobs, transform, "decoding", "decoded", output_dir=output_dir, workers=workers,
-               scheduler=scheduler, force=force, verbose=verbose, quiet=quiet)
+    _run_batch(jobs, transform, read, "decoding", "decoded", output_dir=output_dir,
+               workers=workers, scheduler=scheduler, force=force, verbose=verbose, quiet=quiet)
 
 
 class _StageBar:
@@ -266,8 +267,8 @@ class _StageBar:
             self.bar.__exit__(*exc)
 
 
-def _convert_one(input_path: str, output_path: str, transform: batch.Transform, *,
-                 force: bool, read: Callable[[str], bytes] = files.read_input) -> None:
+def _convert_one(input_path: str, output_path: str, transform: batch.Transform,
+                 read: batch.Reader, *, force: bool) -> None:
     """The one-file form: fail early on the output, then read, transform and write."""
     files.check_writable(output_path, force=force, input_path=input_path)
     with timed_stage("read"):
@@ -299,7 +300,8 @@ def _batch_inputs(paths: tuple[str, ...]) -> tuple[str, ...]:
     return paths
 
 
-def _run_batch(jobs: list[batch.Job], transform: batch.Transform, doing: str, done: str, *,
+def _run_batch(jobs: list[batch.Job], transform: batch.Transform, read: batch.Reader,
+               doing: str, done: str, *,
                output_dir: str, workers: int | None, scheduler: str | None, force: bool,
                verbose: bool, quiet: bool) -> None:
     """Run a batch with a progress bar (on a terminal), then report every failure.
@@ -309,11 +311,11 @@ def _run_batch(jobs: list[batch.Job], transform: batch.Transform, doing: str, do
     with contextlib.ExitStack() as stack:
         if scheduler is not None:
             client = stack.enter_context(batch.connect_dask(scheduler))
-            outcomes = batch.run_dask(jobs, transform, client=client, force=force)
+            outcomes = batch.run_dask(jobs, transform, client=client, force=force, read=read)
         else:
             outcomes = batch.run_local(
                 jobs, transform, workers=workers or batch.default_workers(), force=force,
-                worker_setup=functools.partial(_configure_logging, verbose, quiet))
+                read=read, worker_setup=functools.partial(_configure_logging, verbose, quiet))
         stack.enter_context(contextlib.closing(outcomes))
         os.makedirs(output_dir, exist_ok=True)  # once the batch can run
         show_bar = _is_terminal(sys.stderr) and not quiet
@@ -397,7 +399,8 @@ def compare(image_path: str, gcp_path: str, output_path: str | None, max_pixels:
         extension = _output_extension(output_path, None)
         files.check_writable(output_path, force=force)
     comparison = compare_module.measure(
-        files.read_input(image_path), files.read_input(gcp_path), image_name=image_path,
+        files.read_image_input(image_path, max_pixels=max_pixels),
+        files.read_gcp_input(gcp_path, max_pixels=max_pixels), image_name=image_path,
         gcp_name=gcp_path, max_pixels=max_pixels)
     if output_path is not None:
         picture = imageio.encode_image(comparison.picture(), extension)

@@ -7,8 +7,10 @@ appears while we work: the final step links rather than renames. An output is ne
 input itself, even with ``force``, nor a device, pipe or socket; a symbolic link is
 written through (its target is replaced, the link stays).
 
-A .gcp input is read no further than its header says it ends, so an endless stream
-(``/dev/zero``) or a huge file is refused after its header, not read into memory.
+A .gcp input is read no further than its header says it ends, and an image input is
+judged by its first bytes before the rest is read and read no further than an image within
+the pixel limit can be long; so an endless stream (``/dev/zero``) or a huge file is
+refused after its first bytes, not read into memory.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import tempfile
 from collections.abc import Iterator
 from typing import BinaryIO
 
-from . import container
+from . import container, imageio
 from .errors import FormatError, GcpError
 
 STDIO = "-"
@@ -93,6 +95,23 @@ def read_gcp_input(path: str, *, max_pixels: int = container.DEFAULT_MAX_PIXELS
     if len(data) > file_length:
         raise FormatError(f"file goes on past the {file_length} bytes its header declares",
                           field="length")
+    return data
+
+
+def read_image_input(path: str, *, max_pixels: int = container.DEFAULT_MAX_PIXELS
+                     ) -> bytearray:
+    """The bytes of the image file at ``path`` (or standard input for '-').
+
+    Its first bytes are checked first (``imageio.check_file_start``: ``ImageError`` for no
+    image, ``LimitError`` for too many pixels declared), then it is read up to
+    ``imageio.max_file_size(max_pixels)`` bytes: a longer input is a ``LimitError``
+    without being read to its end.
+    """
+    with _open_input(path) as stream:
+        data = _read_at_most(stream, imageio.FILE_START_SIZE)
+        imageio.check_file_start(data, max_pixels=max_pixels, name=path)
+        data += _read_at_most(stream, imageio.max_file_size(max_pixels) + 1 - len(data))
+    imageio.check_file_size(len(data), max_pixels=max_pixels, name=path)
     return data
 
 

@@ -2,9 +2,11 @@
 
 Reading: PNG and BMP, and whatever else OpenCV decodes (JPEG, TIFF, WebP, PPM...).
 16-bit samples are rounded to 8 bits; palette images come out as their colours; a
-grey+alpha PNG stays two channels. The pixel limit, and that there is at least one pixel,
-is checked from the file's own header (PNG, BMP, JPEG, GIF, TIFF, WebP) before OpenCV
-allocates anything, and from the decoded size otherwise (OpenCV refuses over 2**30). What
+grey+alpha PNG stays two channels. A file is judged by its first bytes before the rest
+is needed (``check_file_start``): a file no OpenCV reader recognises is refused at once,
+and the pixel limit, and that there is at least one pixel, is checked from the file's own
+header (PNG, BMP, JPEG, GIF, TIFF, WebP) before OpenCV allocates anything, and from the
+decoded size otherwise (OpenCV refuses over 2**30). What
 the C libraries underneath print on their own (libpng's warnings) is caught, so that an
 error stays one line.
 Writing: the format follows the file name's extension.
@@ -23,10 +25,18 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from .container import DEFAULT_MAX_PIXELS, check_pixel_count
-from .errors import ImageError
+from .container import DEFAULT_MAX_PIXELS, check_max_pixels, check_pixel_count
+from .errors import ImageError, LimitError
 
 logger = logging.getLogger("gcp")
+
+# What check_file_start reads: the signatures, and the size in most headers (a JPEG's
+# frame header may come later, after large metadata; decode_image checks it then).
+FILE_START_SIZE = 64 << 10
+# The largest a stored pixel is: four float32 samples (PFM, an uncompressed float TIFF).
+MAX_BYTES_PER_PIXEL = 16
+# Room for metadata beside the pixels (ICC profiles, EXIF, XMP) in max_file_size.
+METADATA_ALLOWANCE = 16 << 20
 
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _PNG_GREY_ALPHA = 4
@@ -50,6 +60,59 @@ def _cv2():
     with contextlib.suppress(AttributeError):  # very old OpenCV has no logging module
         cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
     return cv2
+
+
+def max_file_size(max_pixels: int) -> int:
+    """The most bytes an image file of at most ``max_pixels`` pixels is read to: a longer
+    input (an endless stream, a huge file that is no image) is refused, not read into memory."""
+    check_max_pixels(max_pixels)
+    return MAX_BYTES_PER_PIXEL * max_pixels + METADATA_ALLOWANCE
+
+
+def check_file_size(size: int, *, max_pixels: int, name: str) -> None:
+    """``LimitError`` when an image file of ``size`` bytes is over ``max_file_size``."""
+    limit = max_file_size(max_pixels)
+    if size > limit:
+        raise LimitError(f"{name} is over {limit} bytes, more than an image of at most "
+                         f"{max_pixels} pixels needs (raise --max-pixels if it is one)",
+                         field="file_size")
+
+
+def check_file_start(start: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS,
+                     name: str = "input") -> None:
+    """Refuse a file from its first bytes (``FILE_START_SIZE`` of them, or all it has).
+
+    ``ImageError`` when it is empty, when no image reader of OpenCV's knows its signature,
+    or when its header declares no pixels; ``LimitError`` when it declares more than
+    ``max_pixels``.
+    """
+    if not start:
+        raise ImageError(f"{name} is empty", field="image")
+    size = declared_size(start)
+    if size is not None:
+        _check_size(*size, max_pixels, name)
+    if not _has_size_reader(start) and not _opencv_knows_signature(start):
+        raise ImageError(f"{name} is not an image OpenCV can read (its first bytes are no "
+                         "image format's signature)", field="image")
+
+
+def _has_size_reader(start: bytes) -> bool:
+    """True for the common formats ``declared_size`` reads, which need no asking OpenCV."""
+    return any(start.startswith(signature) for signature, _ in _SIZE_READERS)
+
+
+def _opencv_knows_signature(start: bytes) -> bool:
+    """True when one of OpenCV's image readers claims a file beginning with ``start``.
+
+    OpenCV asks every reader it was built with to judge the signature, but only of a file
+    by name, so the first bytes go to a temporary file: the formats known are exactly
+    those ``cv2.imdecode`` would try.
+    """
+    cv2 = _cv2()
+    with tempfile.NamedTemporaryFile(prefix="gcp-signature-") as file:
+        file.write(start[:FILE_START_SIZE])
+        file.flush()
+        return bool(cv2.haveImageReader(file.name))
 
 
 def declared_size(data: bytes) -> tuple[int, int] | None:
@@ -180,13 +243,11 @@ def decode_image(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS,
     """An image file's bytes to uint8 (H, W, C): C = 1 grey, 2 grey+alpha, 3 RGB, 4 RGBA.
 
     Raises ``ImageError`` for anything that is not a readable image of at least one pixel,
-    ``LimitError`` for one of more than ``max_pixels`` pixels.
+    ``LimitError`` for one of more than ``max_pixels`` pixels (or longer than
+    ``max_file_size``).
     """
-    if not data:
-        raise ImageError(f"{name} is empty", field="image")
-    size = declared_size(data)
-    if size is not None:
-        _check_size(*size, max_pixels, name)
+    check_file_start(data[:FILE_START_SIZE], max_pixels=max_pixels, name=name)
+    check_file_size(len(data), max_pixels=max_pixels, name=name)
     if data[:8] == _PNG_SIGNATURE:
         _check_png_chunks(data, name)
     cv2 = _cv2()

@@ -345,6 +345,28 @@ class _Endless(io.RawIOBase):
         return size
 
 
+ENDLESS_IMAGES = {  # what the stream starts with: the reason it is refused, bytes read
+    "nothing": ("signature", imageio.FILE_START_SIZE),
+    "a PNG declaring 10^6 pixels": ("pixels", imageio.FILE_START_SIZE),
+    "a PNG of 30 pixels": ("bytes", imageio.max_file_size(100)),
+}
+
+
+@pytest.mark.parametrize("head", ENDLESS_IMAGES)
+def test_endless_image_input_is_refused_after_its_first_bytes(folder, head):
+    """/dev/zero as an image, or a header declaring too many pixels: refused from the
+    first bytes; a small image running on: refused once it is longer than any image
+    within --max-pixels could be."""
+    data = {"nothing": b"", "a PNG declaring 10^6 pixels": png_with_size(1000, 1000),
+            "a PNG of 30 pixels": (folder / "in.png").read_bytes()}[head]
+    word, most_read = ENDLESS_IMAGES[head]
+    for command in (["encode", "-", "out.gcp"], ["compare", "-", "in.gcp"]):
+        stream = _Endless(data)
+        refused_leaving_all_as_it_was(folder, 1, *command, "--max-pixels", "100",
+                                      input=io.BufferedReader(stream), words=[word])
+        assert stream.taken <= most_read + (1 << 20)
+
+
 @pytest.mark.parametrize("head", ["nothing", "a valid file"])
 def test_endless_input_is_refused_after_its_header(folder, head):
     """/dev/zero, or a valid file running on: refused having read no more than it holds."""

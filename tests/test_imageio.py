@@ -258,3 +258,44 @@ def test_png_chunk_longer_than_the_file_is_refused_before_opencv(chunk, monkeypa
 def test_png_with_data_after_iend_is_still_read():
     data = png_with_size(2, 2) + b"\xff\xff\xff\xff trailing garbage"
     assert imageio.decode_image(data).shape == (2, 2, 3)
+
+
+# Judged by the first bytes ------------------------------------------------------------
+
+# Every format this OpenCV writes (float formats from float samples, grey ones from grey):
+# its first bytes must pass check_file_start, which asks OpenCV itself about the ones
+# declared_size does not read.
+WRITTEN_FORMATS = [".bmp", ".png", ".jpg", ".jp2", ".tif", ".webp", ".ppm", ".pgm", ".pbm",
+                   ".pam", ".sr", ".gif", ".avif", ".pfm", ".hdr"]
+
+
+@pytest.mark.parametrize("extension", WRITTEN_FORMATS)
+def test_first_bytes_of_every_written_format_are_an_image(extension):
+    import cv2
+
+    if not cv2.haveImageWriter("x" + extension):
+        pytest.skip(f"this OpenCV build writes no {extension}")
+    image = np.random.default_rng(1).integers(0, 256, (64, 64, 3), dtype=np.uint8)
+    if extension in (".pfm", ".hdr"):
+        image = image.astype(np.float32) / 255
+    if extension in (".pgm", ".pbm"):
+        image = image[:, :, 0]
+    ok, encoded = cv2.imencode(extension, image)
+    assert ok
+    imageio.check_file_start(encoded.tobytes()[:64], name="start")
+
+
+@pytest.mark.parametrize("start", [bytes(64), b"#!/bin/sh\necho hello\n", b"GCP?\0\0"],
+                         ids=["zeros", "text", "unknown"])
+def test_first_bytes_of_no_format_are_refused(start):
+    with pytest.raises(ImageError, match="start is not an image OpenCV can read"):
+        imageio.check_file_start(start, name="start")
+
+
+def test_a_file_longer_than_any_image_within_the_limit_is_refused():
+    image = imageio.encode_image(np.zeros((2, 2, 3), np.uint8), ".png")
+    limit = imageio.max_file_size(4)
+    assert imageio.decode_image(image + bytes(limit - len(image)), max_pixels=4).shape[:2] \
+        == (2, 2)
+    with pytest.raises(LimitError, match=f"over {limit} bytes"):
+        imageio.decode_image(image + bytes(limit + 1 - len(image)), max_pixels=4)
