@@ -6,13 +6,14 @@ import numpy as np
 import pytest
 
 import gcp
+from gcp import dither
 from gcp.dither import ERROR_FILTER, floyd_steinberg
 
 RNG = np.random.default_rng(99)
 
 
 def reference_floyd_steinberg(image, palette):
-    """The textbook loop, pixel by pixel in reading order."""
+    """The textbook loop, pixel by pixel in reading order; exact (float64) distances."""
     height, width, _ = image.shape
     values = image.astype(np.float32)
     colours = palette.astype(np.float32)
@@ -20,7 +21,8 @@ def reference_floyd_steinberg(image, palette):
     for y in range(height):
         for x in range(width):
             current = np.clip(values[y, x], 0, 255)
-            chosen = int(((current[None] - colours) ** 2).sum(1).argmin())
+            distances = ((current[None].astype(np.float64) - colours) ** 2).sum(1)
+            chosen = int(distances.argmin())
             labels[y, x] = chosen
             error = current - colours[chosen]
             for dy, dx, weight in ERROR_FILTER:
@@ -36,6 +38,25 @@ def test_diagonal_order_equals_the_textbook_loop(channels, shape):
     palette = RNG.integers(0, 256, (5, channels), dtype=np.uint8)
     assert np.array_equal(floyd_steinberg(image, palette),
                           reference_floyd_steinberg(image, palette))
+
+
+@pytest.mark.parametrize("band_cells", [1, 40, 200])
+def test_bands_of_rows_join_as_the_textbook_loop(band_cells, monkeypatch):
+    """Error pushed onto the next band's first row carries over exactly (1 cell: a band
+    of one row each)."""
+    monkeypatch.setattr(dither, "BAND_CELLS", band_cells)
+    image = RNG.integers(0, 256, (23, 13, 3), dtype=np.uint8)
+    palette = RNG.integers(0, 256, (6, 3), dtype=np.uint8)
+    assert np.array_equal(floyd_steinberg(image, palette),
+                          reference_floyd_steinberg(image, palette))
+
+
+def test_ties_go_to_the_first_of_equal_colours():
+    image = np.array([[[100], [100]]], np.uint8)
+    palette = np.array([[102], [98], [98], [102]], np.uint8)
+    # The first is 2 from all four: colour 0. Its error -2 makes the second 99.125, nearest
+    # to 98: colour 1, the first of the two 98s.
+    assert floyd_steinberg(image, palette).tolist() == [[0, 1]]
 
 
 def test_dithering_keeps_the_local_mean_of_a_gradient():
