@@ -46,6 +46,18 @@ def load(path: Path) -> np.ndarray:
     return imageio.decode_image(path.read_bytes(), name=str(path))
 
 
+def blurred_psnr(original: np.ndarray, decoded: np.ndarray, sigma: float = 1.5) -> float:
+    """PSNR in dB of the two images after a Gaussian blur of ``sigma`` pixels: a rough
+    stand-in for viewing from a distance, where dithering's fine patterns average out."""
+    import cv2
+
+    def blurred(image: np.ndarray) -> np.ndarray:
+        return cv2.GaussianBlur(image.astype(np.float32), (0, 0), sigma)
+
+    error = np.mean((blurred(original) - blurred(decoded)) ** 2, dtype=np.float64)
+    return float("inf") if error == 0 else float(10 * np.log10(255.0**2 / error))
+
+
 def match_channels(decoded: np.ndarray, channels: int) -> np.ndarray:
     """A peer's output with the original's channel count (grey from RGB, alpha dropped)."""
     if decoded.shape[2] == channels:

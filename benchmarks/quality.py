@@ -1,6 +1,6 @@
 """gcp against pngquant, OpenCV k-means, scikit-learn KMeans and Pillow: PSNR and time.
 
-    python benchmarks/quality.py [IMAGES or FOLDERS...] [--k 8 16 64] [--runs 3]
+    python benchmarks/quality.py [IMAGES or FOLDERS...] [--k 8 16 64] [--runs 3] [--dither]
 
 Images default to samples/ and tests/data/; add the 16.8-MP renders with a folder made by
 ../shared/corpus/make-large.sh. Per image and k it prints each method's PSNR and median
@@ -10,6 +10,9 @@ ratios to gcp; it writes benchmarks/results/quality.{md,json,png}.
 gcp and pngquant run as whole processes (reading the PNG, quantizing, writing the file),
 the time the issue's bar is about. OpenCV, scikit-learn and Pillow run in this process
 and are timed on quantization alone, which flatters them.
+
+With --dither, every method that can dithers with Floyd-Steinberg (gcp --dither, pngquant
+without --nofs, Pillow's FLOYDSTEINBERG) and the peers are gcp, pngquant and Pillow.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ from common import (
 import gcp
 
 PEERS = ("gcp", "pngquant", "opencv", "sklearn", "pillow")
+DITHERING_PEERS = ("gcp", "pngquant", "pillow")
 
 
 def run_gcp(path: Path, image: np.ndarray, k: int, folder: str, extra: list[str]):
@@ -54,8 +58,8 @@ def run_pngquant(path: Path, image: np.ndarray, k: int, folder: str, extra: list
     out = Path(folder) / "pngquant.png"
 
     def quantize():
-        run_command(["pngquant", str(k), "--nofs", "--speed", "3", "-f", "-o", str(out),
-                     str(source)])
+        run_command(["pngquant", str(k), *([] if DITHER else ["--nofs"]), "--speed", "3",
+                     "-f", "-o", str(out), str(source)])
 
     seconds, _ = median_time(quantize, RUNS)
     return seconds, match_channels(load(out), image.shape[2])
@@ -93,6 +97,8 @@ def run_pillow(path: Path, image: np.ndarray, k: int, folder: str, extra: list[s
     mode = {1: "L", 3: "RGB", 4: "RGBA"}.get(image.shape[2])
     if mode is None:
         raise ValueError("Pillow quantizes L, RGB and RGBA only")
+    if DITHER and mode == "RGBA":
+        raise ValueError("Pillow dithers onto a palette from RGB and L only")
 
     def quantize():
         source = Image.fromarray(image[:, :, 0] if mode == "L" else image, mode)
@@ -100,6 +106,8 @@ def run_pillow(path: Path, image: np.ndarray, k: int, folder: str, extra: list[s
             source = source.convert("RGB")
         method = Image.Quantize.FASTOCTREE if mode == "RGBA" else Image.Quantize.MEDIANCUT
         result = source.quantize(colors=k, method=method, dither=Image.Dither.NONE)
+        if DITHER:  # quantize() dithers only onto a palette given, so give it its own
+            result = source.quantize(palette=result, dither=Image.Dither.FLOYDSTEINBERG)
         return match_channels(np.asarray(result.convert("RGBA" if mode == "RGBA" else "RGB")),
                               image.shape[2])
 
@@ -151,7 +159,8 @@ def format_row(row: dict, peers: list[str]) -> str:
 
 def markdown(rows: list[dict], peers: list[str]) -> str:
     lines = [f"Measured {environment_note()}; PSNR in dB, time in seconds (median of {RUNS}; "
-             f"OpenCV and scikit-learn: {SLOW_RUNS}).",
+             f"OpenCV and scikit-learn: {SLOW_RUNS})"
+             + ("; every method dithering (Floyd-Steinberg)." if DITHER else "."),
              "gcp and pngquant: whole process; others: quantization only, in process.", "",
              "| image | k | " + " | ".join(f"{p} dB" for p in peers)
              + " | margin dB | gcp s | pngquant s | gcp/pngquant time |",
@@ -173,7 +182,8 @@ def summary(rows: list[dict]) -> str:
     for k in sorted({row["k"] for row in rows}):
         margins = [row["margin_db"] for row in rows if row["k"] == k and "margin_db" in row]
         if margins:
-            lines.append(f"k={k}: margin over the better of pngquant and OpenCV: "
+            against = "pngquant, both dithering" if DITHER else "the better of pngquant and OpenCV"
+            lines.append(f"k={k}: margin over {against}: "
                          f"min {min(margins):+.2f} dB, mean {np.mean(margins):+.2f} dB "
                          f"over {len(margins)} images")
     return "\n".join(lines)
@@ -186,6 +196,8 @@ def chart(rows: list[dict], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     rows = [row for row in rows if "margin_db" in row]
+    if not rows:  # no peer to measure a margin against
+        return
     ks = sorted({row["k"] for row in rows})
     images = list(dict.fromkeys(row["image"] for row in rows))
     figure, axis = plt.subplots(figsize=(max(6, 1.2 * len(images)), 3.6))
@@ -199,14 +211,15 @@ def chart(rows: list[dict], path: Path) -> None:
     axis.set_xticks(np.arange(len(images)) + width * (len(ks) - 1) / 2)
     axis.set_xticklabels([Path(name).stem for name in images], rotation=20, fontsize=8)
     axis.set_ylabel("gcp PSNR - best peer (dB)")
-    axis.set_title("gcp vs the better of pngquant --nofs and OpenCV k-means++")
+    axis.set_title("gcp --dither vs pngquant, dithering" if DITHER else
+                   "gcp vs the better of pngquant --nofs and OpenCV k-means++")
     axis.legend(fontsize=8)
     figure.tight_layout()
     figure.savefig(path, dpi=110)
 
 
 def main() -> None:
-    global RUNS, SLOW_RUNS
+    global RUNS, SLOW_RUNS, DITHER
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("images", nargs="*", help="images or folders (default: samples/, "
                         "tests/data/)")
@@ -215,15 +228,21 @@ def main() -> None:
     parser.add_argument("--slow-runs", type=int, default=None,
                         help="timed runs of OpenCV and scikit-learn (default: --runs); their "
                         "k-means on every pixel of a 16.8-MP image takes minutes")
-    parser.add_argument("--peers", nargs="+", default=list(PEERS), choices=PEERS)
+    parser.add_argument("--peers", nargs="+", default=None, choices=PEERS,
+                        help=f"default: all, or {' '.join(DITHERING_PEERS)} with --dither")
+    parser.add_argument("--dither", action="store_true",
+                        help="every method dithers (Floyd-Steinberg) where it can")
     parser.add_argument("--gcp-args", default="", help="extra options for gcp encode")
     parser.add_argument("--out", type=Path, default=RESULTS, help="folder for the results")
     parser.add_argument("--name", default="quality", help="base name of the result files")
     arguments = parser.parse_args()
     RUNS = arguments.runs
     SLOW_RUNS = arguments.slow_runs or arguments.runs
-    peers = [p for p in arguments.peers if p != "pngquant" or have("pngquant")]
-    rows = measure(image_paths(arguments.images), arguments.k, peers, arguments.gcp_args.split())
+    DITHER = arguments.dither
+    peers = arguments.peers or list(DITHERING_PEERS if DITHER else PEERS)
+    peers = [p for p in peers if p != "pngquant" or have("pngquant")]
+    gcp_args = arguments.gcp_args.split() + (["--dither"] if DITHER else [])
+    rows = measure(image_paths(arguments.images), arguments.k, peers, gcp_args)
     print(summary(rows))
     arguments.out.mkdir(parents=True, exist_ok=True)
     (arguments.out / f"{arguments.name}.json").write_text(json.dumps(rows, indent=1) + "\n")
@@ -233,6 +252,7 @@ def main() -> None:
 
 RUNS = 3
 SLOW_RUNS = 3
+DITHER = False
 
 if __name__ == "__main__":
     main()

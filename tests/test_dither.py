@@ -13,7 +13,8 @@ RNG = np.random.default_rng(99)
 
 
 def reference_floyd_steinberg(image, palette):
-    """The textbook loop, pixel by pixel in reading order; exact (float64) distances."""
+    """The textbook loop, pixel by pixel in reading order, passing on ERROR_SHARE of the
+    error; exact (float64) distances."""
     height, width, _ = image.shape
     values = image.astype(np.float32)
     colours = palette.astype(np.float32)
@@ -27,13 +28,15 @@ def reference_floyd_steinberg(image, palette):
             error = current - colours[chosen]
             for dy, dx, weight in ERROR_FILTER:
                 if y + dy < height and 0 <= x + dx < width:
-                    values[y + dy, x + dx] += np.float32(weight) * error
+                    values[y + dy, x + dx] += np.float32(dither.ERROR_SHARE * weight) * error
     return labels
 
 
+@pytest.mark.parametrize("share", [dither.ERROR_SHARE, 1.0])
 @pytest.mark.parametrize("channels", [1, 3, 4])
 @pytest.mark.parametrize("shape", [(1, 1), (1, 9), (7, 1), (6, 11)])
-def test_diagonal_order_equals_the_textbook_loop(channels, shape):
+def test_diagonal_order_equals_the_textbook_loop(channels, shape, share, monkeypatch):
+    monkeypatch.setattr(dither, "ERROR_SHARE", share)
     image = RNG.integers(0, 256, (*shape, channels), dtype=np.uint8)
     palette = RNG.integers(0, 256, (5, channels), dtype=np.uint8)
     assert np.array_equal(floyd_steinberg(image, palette),
