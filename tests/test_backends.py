@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -225,3 +226,61 @@ def test_auto_prefers_a_gpu_and_specs_pick_by_index_or_name(monkeypatch):
     monkeypatch.setattr(opencl, "list_devices", lambda: [(0, 0, cpu), (1, 0, accelerator)])
     monkeypatch.delenv("PYOPENCL_CTX")
     assert opencl.choose_device() is accelerator
+
+
+# NVIDIA's driver without an .icd file ----------------------------------------------------
+# No NVIDIA driver here: these tests give _make_nvidia_driver_visible a stand-in library
+# file and system vendors folder, and check what it leaves for the ICD loader to read.
+
+@pytest.fixture()
+def no_user_vendors(monkeypatch):
+    """OCL_ICD_VENDORS unset during the test, and as it was afterwards."""
+    monkeypatch.setenv("OCL_ICD_VENDORS", "")
+    monkeypatch.delenv("OCL_ICD_VENDORS")
+
+
+def fake_driver(tmp_path, *system_icds: str) -> tuple[str, str]:
+    library = tmp_path / "libnvidia-opencl.so.1"
+    library.write_bytes(b"")
+    vendors = tmp_path / "vendors"
+    vendors.mkdir()
+    for name in system_icds:
+        (vendors / name).write_text(f"/opt/{name}.so\n")
+    return str(library), str(vendors)
+
+
+def test_nvidia_library_without_an_icd_file_gets_one(tmp_path, no_user_vendors):
+    from gcp.backends import opencl
+
+    library, system = fake_driver(tmp_path, "intel.icd")
+    folder = opencl._make_nvidia_driver_visible(("/no/such.so", library), system)
+    assert os.environ["OCL_ICD_VENDORS"] == folder
+    assert sorted(os.listdir(folder)) == ["intel.icd", "nvidia.icd"]
+    assert Path(folder, "nvidia.icd").read_text() == library + "\n"
+    assert Path(folder, "intel.icd").read_text() == "/opt/intel.icd.so\n"
+
+
+@pytest.mark.parametrize("case", ["user's own folder", "system icd", "no library"])
+def test_nvidia_icd_is_left_alone_when_not_needed(tmp_path, no_user_vendors, monkeypatch,
+                                                  case):
+    from gcp.backends import opencl
+
+    library, system = fake_driver(tmp_path, *(["nvidia.icd"] if case == "system icd" else []))
+    if case == "user's own folder":
+        monkeypatch.setenv("OCL_ICD_VENDORS", "/mine")
+    libraries = ("/no/such.so",) if case == "no library" else (library,)
+    assert opencl._make_nvidia_driver_visible(libraries, system) is None
+    assert os.environ.get("OCL_ICD_VENDORS") == ("/mine" if case == "user's own folder"
+                                                 else None)
+
+
+def test_nvidia_icd_folder_is_removed_when_the_process_ends(tmp_path):
+    library, system = fake_driver(tmp_path)
+    env = {key: value for key, value in os.environ.items() if key != "OCL_ICD_VENDORS"}
+    result = subprocess.run(
+        [sys.executable, "-c", "from gcp.backends import opencl; print(opencl."
+         f"_make_nvidia_driver_visible(({library!r},), {system!r}))"],
+        env=env, capture_output=True, text=True, timeout=60)
+    folder = result.stdout.strip()
+    assert result.returncode == 0 and "gcp-opencl-vendors-" in folder, result
+    assert not os.path.exists(folder)

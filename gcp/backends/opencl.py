@@ -7,9 +7,12 @@ pixels once and can then be assigned against as many palettes as the caller like
 
 from __future__ import annotations
 
+import atexit
 import glob
 import logging
 import os
+import shutil
+import tempfile
 import threading
 import time
 import warnings
@@ -30,6 +33,13 @@ SUM_SPAN = 1 << 16
 # Uploads are split into buffers no larger than this, or the device's own limit if lower.
 MAX_BUFFER_BYTES = 1 << 30
 
+# Where NVIDIA's OpenCL driver library lies when its container runtime mounts it.
+NVIDIA_OPENCL_LIBRARIES = ("/usr/lib/x86_64-linux-gnu/libnvidia-opencl.so.1",
+                           "/usr/lib64/libnvidia-opencl.so.1",
+                           "/usr/local/nvidia/lib64/libnvidia-opencl.so.1",
+                           "/usr/lib/aarch64-linux-gnu/libnvidia-opencl.so.1")
+SYSTEM_VENDORS = "/etc/OpenCL/vendors"  # the ICD loader's folder of .icd files
+
 _DEVICE_TYPE_PREFERENCE = ("GPU", "ACCELERATOR", "CPU")
 _backends: dict[str, OpenCLBackend] = {}
 
@@ -43,39 +53,32 @@ def _import_pyopencl():
     return pyopencl
 
 
-def _make_nvidia_driver_visible() -> None:
+def _make_nvidia_driver_visible(libraries: tuple[str, ...] = NVIDIA_OPENCL_LIBRARIES,
+                                system_vendors: str = SYSTEM_VENDORS) -> str | None:
     """Let the ICD loader find NVIDIA's OpenCL library when no .icd file names it.
 
     GPU containers often carry libnvidia-opencl.so.1 (mounted by the NVIDIA container
     runtime) without /etc/OpenCL/vendors/nvidia.icd, so the loader sees only POCL. Then
     we point OCL_ICD_VENDORS at a private folder holding an .icd file for it beside copies
-    of the system's. (pyopencl's wheels bundle a loader that adds their own POCL to
-    whatever folder it reads, so the CPU device stays.) Done before the loader's first
-    scan; a user's own OCL_ICD_VENDORS is respected.
+    of the system's, removed when the process ends. (pyopencl's wheels bundle a loader that
+    adds their own POCL to whatever folder it reads, so the CPU device stays.) Done before
+    the loader's first scan; a user's own OCL_ICD_VENDORS is respected. Returns the folder
+    made, or None when nothing was needed.
     """
-    if "OCL_ICD_VENDORS" in os.environ or glob.glob("/etc/OpenCL/vendors/*nvidia*"):
-        return
-    nvidia_libraries = [
-        path
-        for pattern in ("/usr/lib/x86_64-linux-gnu/libnvidia-opencl.so.1",
-                        "/usr/lib64/libnvidia-opencl.so.1",
-                        "/usr/local/nvidia/lib64/libnvidia-opencl.so.1",
-                        "/usr/lib/aarch64-linux-gnu/libnvidia-opencl.so.1")
-        for path in glob.glob(pattern)
-    ]
-    if not nvidia_libraries:
-        return
-    import tempfile
-
+    if "OCL_ICD_VENDORS" in os.environ or glob.glob(os.path.join(system_vendors, "*nvidia*")):
+        return None
+    found = [path for path in libraries if os.path.exists(path)]
+    if not found:
+        return None
     vendors = tempfile.mkdtemp(prefix="gcp-opencl-vendors-")
+    atexit.register(shutil.rmtree, vendors, ignore_errors=True)
     with open(os.path.join(vendors, "nvidia.icd"), "w") as icd:
-        icd.write(nvidia_libraries[0] + "\n")
-    for existing in glob.glob("/etc/OpenCL/vendors/*.icd"):
-        with open(existing) as source, open(os.path.join(vendors, os.path.basename(existing)),
-                                            "w") as copy:
-            copy.write(source.read())
+        icd.write(found[0] + "\n")
+    for existing in glob.glob(os.path.join(system_vendors, "*.icd")):
+        shutil.copyfile(existing, os.path.join(vendors, os.path.basename(existing)))
     os.environ["OCL_ICD_VENDORS"] = vendors
-    logger.debug("OpenCL: pointed OCL_ICD_VENDORS at %s for %s", vendors, nvidia_libraries[0])
+    logger.debug("OpenCL: pointed OCL_ICD_VENDORS at %s for %s", vendors, found[0])
+    return vendors
 
 
 def list_devices() -> list[tuple[int, int, object]]:
