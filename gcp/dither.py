@@ -18,6 +18,7 @@ which collects the error pushed onto the next band's first row.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import numpy as np
@@ -26,8 +27,8 @@ import numpy as np
 ERROR_FILTER = ((0, 1, 7 / 16), (1, -1, 3 / 16), (1, 0, 5 / 16), (1, 1, 1 / 16))
 # The share of a pixel's error passed on to its neighbours.
 ERROR_SHARE = 0.8
-# Cells of a skewed band ((W + 2 rows + 1) x (rows + 1)): 4 Mi, 64 MiB at 4 channels. More
-# rows per band means fewer, longer diagonal steps.
+# Most cells of a skewed band ((W + 2 rows + 1) x (rows + 1)): 4 Mi, 64 MiB at 4 channels,
+# unless one row alone needs more. More rows per band means fewer, longer diagonal steps.
 BAND_CELLS = 1 << 22
 _REPORT_EVERY = 512  # diagonal steps between progress reports
 
@@ -43,7 +44,7 @@ def floyd_steinberg(image: np.ndarray, palette: np.ndarray,
     nearest = _NearestColour(palette)
     skewed_filter = _skewed_filter(ERROR_SHARE)
     labels = np.empty((height, width), np.uint8)
-    band_rows = max(1, min(height, BAND_CELLS // (width + 1)))
+    band_rows = _band_rows(width, height)
     first_row = image[0].astype(np.float32)
     for top in range(0, height, band_rows):
         rows = min(band_rows, height - top)
@@ -57,6 +58,14 @@ def floyd_steinberg(image: np.ndarray, palette: np.ndarray,
             labels[top + y] = skewed_labels[2 * y:2 * y + width, y]
         first_row = skewed[2 * rows:2 * rows + width, rows]  # the next band's, with its error
     return labels
+
+
+def _band_rows(width: int, height: int) -> int:
+    """The most rows r (1 to ``height``) whose skewed band, (W + 2r + 1) x (r + 1) cells,
+    stays within BAND_CELLS: the root of 2r^2 + (W + 3) r + (W + 1 - BAND_CELLS) = 0."""
+    linear, constant = width + 3, width + 1 - BAND_CELLS
+    rows = (math.isqrt(linear * linear - 8 * constant) - linear) // 4 if constant < 0 else 0
+    return max(1, min(height, rows))
 
 
 def _skewed_filter(share: float) -> tuple[tuple[int, int, np.float32], ...]:

@@ -54,6 +54,20 @@ def test_bands_of_rows_join_as_the_textbook_loop(band_cells, monkeypatch):
                           reference_floyd_steinberg(image, palette))
 
 
+@pytest.mark.parametrize(("width", "height"), [(4096, 4096), (100, 2_600_000), (1, 10**8),
+                                               (5, 3), (1 << 23, 32)])
+def test_a_band_is_as_tall_as_its_cell_budget_allows(width, height):
+    """A narrow image must not get a band of millions of rows: its skew adds 2 cells a row."""
+    rows = dither._band_rows(width, height)
+
+    def cells(band_rows):
+        return (width + 2 * band_rows + 1) * (band_rows + 1)
+
+    assert 1 <= rows <= height
+    assert rows == 1 or cells(rows) <= dither.BAND_CELLS
+    assert rows == height or cells(rows + 1) > dither.BAND_CELLS
+
+
 def test_ties_go_to_the_first_of_equal_colours():
     image = np.array([[[100], [100]]], np.uint8)
     palette = np.array([[102], [98], [98], [102]], np.uint8)
