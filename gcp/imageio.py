@@ -74,8 +74,8 @@ def check_file_size(size: int, *, max_pixels: int, name: str) -> None:
     limit = max_file_size(max_pixels)
     if size > limit:
         raise LimitError(f"{name} is over {limit} bytes, more than an image of at most "
-                         f"{max_pixels} pixels needs (raise --max-pixels if it is one)",
-                         field="file_size")
+                         f"{max_pixels} pixels needs (raise max_pixels / --max-pixels if it "
+                         "is one)", field="file_size")
 
 
 def check_file_start(start: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS,
