@@ -6,7 +6,8 @@
   ``field`` is the name the spec gives the field or rule that failed.
 - ``ImageError``: an input image cannot be read, or an output image cannot be written.
 - ``ParameterError``: the caller asked for something out of range (k, effort, an array shape).
-- ``LimitError``: an image is larger than the pixel limit in force (``max_pixels``).
+- ``LimitError``: an image is larger than the pixel limit in force (``max_pixels``), or
+  its file longer than an image within that limit can be.
 - ``BackendError``: the compute backend asked for cannot run on this machine.
 """
 
@@ -34,7 +35,8 @@ class ParameterError(GcpError):
 
 
 class LimitError(GcpError):
-    """An image has more pixels than the limit in force."""
+    """An image has more pixels than the limit in force (or its file more bytes than such
+    an image needs)."""
 
 
 class BackendError(GcpError):
