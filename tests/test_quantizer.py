@@ -92,7 +92,26 @@ def plain_lloyd(points, weights, centres, max_iter=300, tol=1e-4):
     return centres
 
 
-@pytest.mark.parametrize("k", [1, 2, 7, 16])
+@pytest.mark.parametrize("block", [1 << 16, 7, 1])
+@pytest.mark.parametrize(("points", "k"), [(1, 1), (50, 3), (1000, 256), (5, 256)])
+def test_distances_in_blocks_equal_the_whole_matrix(points, k, block, monkeypatch):
+    """Exactly, however the rows are blocked (7 entries: blocks of 2 rows for k = 3, and
+    of 1 row when k alone is more)."""
+    monkeypatch.setattr(quantizer, "DISTANCE_BLOCK", block)
+    channels = 3
+    xs = RNG.random((points, channels)) * 255
+    centres = RNG.random((k, channels)) * 255
+    centres[-1] = centres[0]  # a tie for the nearest two
+    whole = ((xs[:, None, :] - centres[None]) ** 2).sum(2)
+    assert np.array_equal(quantizer.squared_distances(xs, centres), whole)
+    labels, nearest, second = quantizer._nearest_two(xs, centres)
+    ordered = np.sort(whole, axis=1)
+    assert np.array_equal(labels, whole.argmin(1))
+    assert np.array_equal(nearest, np.sqrt(ordered[:, 0]))
+    assert np.array_equal(second, np.sqrt(ordered[:, 1]) if k > 1 else np.full(points, np.inf))
+
+
+@pytest.mark.parametrize("k", [1, 2, 7, 16, 256])
 def test_lloyd_with_bounds_equals_plain_lloyd(k):
     points = RNG.normal(100, 40, (3000, 3))
     weights = RNG.integers(1, 20, 3000).astype(float)
