@@ -180,7 +180,8 @@ def markdown(rows: list[dict], peers: list[str]) -> str:
 def summary(rows: list[dict]) -> str:
     lines = []
     for k in sorted({row["k"] for row in rows}):
-        margins = [row["margin_db"] for row in rows if row["k"] == k and "margin_db" in row]
+        margins = [row["margin_db"] for row in rows
+                   if row["k"] == k and np.isfinite(row.get("margin_db", np.nan))]
         if margins:
             against = "pngquant, both dithering" if DITHER else "the better of pngquant and OpenCV"
             lines.append(f"k={k}: margin over {against}: "

@@ -111,6 +111,14 @@ def test_distances_in_blocks_equal_the_whole_matrix(points, k, block, monkeypatc
     assert np.array_equal(second, np.sqrt(ordered[:, 1]) if k > 1 else np.full(points, np.inf))
 
 
+def test_large_palettes_get_fewer_starts():
+    level = quantizer.EFFORT_LEVELS[5]
+    for k in (2, 16, quantizer.FULL_STARTS_MAX_K):
+        assert quantizer.starts_for(level, k) == (level.restarts, level.polished)
+    assert quantizer.starts_for(level, 256) == (-(-level.restarts // 2), -(-level.polished // 2))
+    assert quantizer.starts_for(quantizer.EFFORT_LEVELS[1], 256) == (1, 1)
+
+
 @pytest.mark.parametrize("k", [1, 2, 7, 16, 256])
 def test_lloyd_with_bounds_equals_plain_lloyd(k):
     points = RNG.normal(100, 40, (3000, 3))
