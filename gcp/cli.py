@@ -191,7 +191,6 @@ def encode(paths: tuple[str, ...], k: int, effort: int, method: str, algorithm: 
     options = {"k": k, "seed": seed, "method": method, "effort": effort, "max_iter": max_iter,
                "tol": tol, "backend": backend, "device": device, "max_pixels": max_pixels,
                "algorithm": algorithm, "dither": dither}
-    read = functools.partial(files.read_image_input, max_pixels=max_pixels)
     if output_dir is None:
         single_paths = _single_paths(paths, scheduler)
         if backend != "numpy":
@@ -200,9 +199,13 @@ def encode(paths: tuple[str, ...], k: int, effort: int, method: str, algorithm: 
         with _StageBar(dither, show=_is_terminal(sys.stderr) and not (quiet or verbose)) as bar:
             transform = functools.partial(batch.encode_file_bytes, progress=bar.update,
                                           **options)
-            _convert_one(*single_paths, transform, read, force=force)
+            _convert_one(*single_paths, transform,
+                         functools.partial(files.read_image_input, max_pixels=max_pixels),
+                         force=force)
         return
     transform = functools.partial(batch.encode_file_bytes, **options)
+    # A batch's failures are printed after the file's name: "file" avoids saying it twice.
+    read = functools.partial(files.read_image_input, max_pixels=max_pixels, name="file")
     jobs = batch.plan_jobs(_batch_inputs(paths), output_dir, ".gcp")
     _run_batch(jobs, transform, read, "encoding", "encoded", output_dir=output_dir,
                workers=workers, scheduler=scheduler, force=force, verbose=verbose, quiet=quiet)

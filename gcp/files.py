@@ -98,9 +98,10 @@ def read_gcp_input(path: str, *, max_pixels: int = container.DEFAULT_MAX_PIXELS
     return data
 
 
-def read_image_input(path: str, *, max_pixels: int = container.DEFAULT_MAX_PIXELS
-                     ) -> bytearray:
-    """The bytes of the image file at ``path`` (or standard input for '-').
+def read_image_input(path: str, *, max_pixels: int = container.DEFAULT_MAX_PIXELS,
+                     name: str | None = None) -> bytearray:
+    """The bytes of the image file at ``path`` (or standard input for '-'), called ``name``
+    (by default ``path``) in errors.
 
     Its first bytes are checked first (``imageio.check_file_start``: ``ImageError`` for no
     image, ``LimitError`` for too many pixels declared), then it is read up to
@@ -109,9 +110,9 @@ def read_image_input(path: str, *, max_pixels: int = container.DEFAULT_MAX_PIXEL
     """
     with _open_input(path) as stream:
         data = _read_at_most(stream, imageio.FILE_START_SIZE)
-        imageio.check_file_start(data, max_pixels=max_pixels, name=path)
+        imageio.check_file_start(data, max_pixels=max_pixels, name=name or path)
         data += _read_at_most(stream, imageio.max_file_size(max_pixels) + 1 - len(data))
-    imageio.check_file_size(len(data), max_pixels=max_pixels, name=path)
+    imageio.check_file_size(len(data), max_pixels=max_pixels, name=name or path)
     return data
 
 

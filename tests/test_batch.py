@@ -51,6 +51,7 @@ def test_200_files_with_3_corrupt_write_197_and_report_3(tmp_path):
     # one line per failure, in the order of the inputs, then the count; nothing else
     lines = result.stderr.strip().splitlines()
     assert [line.split(": ")[2] for line in lines[:3]] == [str(p) for p in corrupt]
+    assert all(line.count(str(path)) == 1 for line, path in zip(lines, corrupt, strict=False))
     assert lines[3] == f"gcp: 3 of 200 files failed; 197 encoded into {out}"
     assert len(lines) == 4 and result.stdout == ""
     for index in (0, 99, 199):  # the outputs are what the library gives
