@@ -38,6 +38,17 @@ MAX_BYTES_PER_PIXEL = 16
 # Room for metadata beside the pixels (ICC profiles, EXIF, XMP) in max_file_size.
 METADATA_ALLOWANCE = 16 << 20
 
+# What formats hold, by extension, as OpenCV writes them. Without an alpha channel (or
+# with one OpenCV cannot read back: .pam):
+WITHOUT_ALPHA = frozenset({".jpg", ".jpeg", ".jpe", ".ppm", ".pgm", ".pnm", ".pam", ".sr",
+                           ".ras", ".gif"})
+GREY_ONLY = frozenset({".pgm"})
+# A grey image is written as RGB: the format holds no grey (.ppm, .gif) or OpenCV's grey
+# Sun raster reads back black.
+COLOUR_ONLY = frozenset({".ppm", ".gif", ".sr", ".ras"})
+# Black and white only (.pbm), or floating-point samples: not for a decoded palette image.
+NOT_WRITTEN = frozenset({".pbm", ".pfm", ".hdr", ".pic"})
+
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _PNG_GREY_ALPHA = 4
 _BMP_CORE_HEADER_SIZE = 12  # OS/2 1.x: u16 width and height; later headers have i32
@@ -293,7 +304,13 @@ def _to_uint8(image: np.ndarray, name: str) -> np.ndarray:
 
 
 def encode_image(image: np.ndarray, extension: str) -> bytes:
-    """uint8 (H, W, C) RGB(A) to the bytes of an image file of type ``extension`` ('.png')."""
+    """uint8 (H, W, C) RGB(A) to the bytes of an image file of type ``extension`` ('.png').
+
+    Fitted to what the format holds: alpha is left out (with a warning) where OpenCV
+    writes or reads none, grey is widened to RGB where only colour is written; colour to
+    a grey-only format is an ``ImageError``.
+    """
+    image = _fit_to_format(image, extension)
     cv2 = _cv2()
     channels = image.shape[2]
     if channels == 1:
@@ -314,9 +331,24 @@ def encode_image(image: np.ndarray, extension: str) -> bytes:
     return encoded.tobytes()
 
 
+def _fit_to_format(image: np.ndarray, extension: str) -> np.ndarray:
+    channels = image.shape[2]
+    if channels in (2, 4) and extension in WITHOUT_ALPHA:
+        logger.warning("%s images have no alpha channel: writing the colours without the "
+                       "transparency", extension)
+        image, channels = image[:, :, :channels - 1], channels - 1
+    if channels == 3 and extension in GREY_ONLY:
+        raise ImageError(f"{extension} images are grey only and this one has colour; use "
+                         ".ppm, .png or another colour format", field="extension")
+    if channels == 1 and extension in COLOUR_ONLY:
+        image = np.repeat(image, 3, axis=2)
+    return image
+
+
 def can_write(extension: str) -> bool:
-    """True when OpenCV has a writer for files ending in ``extension``."""
-    return bool(_cv2().haveImageWriter("x" + extension))
+    """True when OpenCV has a writer for files ending in ``extension`` and the format can
+    hold a decoded image (``NOT_WRITTEN`` are refused)."""
+    return extension not in NOT_WRITTEN and bool(_cv2().haveImageWriter("x" + extension))
 
 
 @contextlib.contextmanager

@@ -118,6 +118,22 @@ def test_unknown_output_type_exits_2(tmp_path, encoded):
     assert_one_line_error(run("decode", encoded, tmp_path / "out.xyz"), 2)
 
 
+def test_decode_to_a_format_without_alpha_warns_once(tmp_path):
+    logo = tmp_path / "logo.gcp"
+    assert run("encode", REAL_IMAGES["logo"], logo, "-k", 8).exit_code == 0
+    result = run("decode", logo, tmp_path / "logo.jpg")
+    assert result.exit_code == 0, result.output
+    assert result.stderr == ("gcp: .jpg images have no alpha channel: writing the colours "
+                             "without the transparency\n")
+    assert gcp.imageio.decode_image((tmp_path / "logo.jpg").read_bytes()).shape[2] == 3
+    assert run("decode", logo, tmp_path / "quiet.jpg", "-q").stderr == ""
+
+
+def test_decode_colour_to_a_grey_only_format_exits_1(tmp_path, encoded):
+    assert_one_line_error(run("decode", encoded, tmp_path / "back.pgm"), 1)
+    assert not (tmp_path / "back.pgm").exists()
+
+
 def test_info_text(encoded):
     result = run("info", encoded)
     assert result.exit_code == 0, result.output

@@ -299,3 +299,44 @@ def test_a_file_longer_than_any_image_within_the_limit_is_refused():
         == (2, 2)
     with pytest.raises(LimitError, match=f"over {limit} bytes"):
         imageio.decode_image(image + bytes(limit + 1 - len(image)), max_pixels=4)
+
+
+# Written as the format can hold it -----------------------------------------------------
+
+LOSSLESS_WRITTEN = [".png", ".bmp", ".tif", ".ppm", ".pgm", ".pnm", ".pam", ".sr", ".ras"]
+LOSSY_WRITTEN = [".jpg", ".webp", ".avif", ".jp2", ".gif"]
+
+
+@pytest.mark.parametrize("channels", [1, 2, 3, 4])
+@pytest.mark.parametrize("extension", LOSSLESS_WRITTEN + LOSSY_WRITTEN)
+def test_every_format_is_written_readably_or_refused(extension, channels, caplog):
+    """No format gets a file OpenCV cannot read back: alpha is left out with a warning
+    where the format has none, grey is widened where only colour is written, and colour
+    to a grey-only format is refused."""
+    import cv2
+
+    if not cv2.haveImageWriter("x" + extension):
+        pytest.skip(f"this OpenCV build writes no {extension}")
+    image = np.random.default_rng(channels).integers(0, 256, (64, 64, channels), np.uint8)
+    if channels in (2, 4):
+        image[..., -1] = np.where(image[..., -1] > 127, 255, 0)  # one-bit alpha, for GIF
+    colours = image[..., :-1] if channels in (2, 4) else image
+    colour_channels = colours.shape[2] if colours.shape[2] == 3 else 1
+    if colour_channels == 3 and extension in imageio.GREY_ONLY:
+        with pytest.raises(ImageError, match="grey only"):
+            imageio.encode_image(image, extension)
+        return
+    back = imageio.decode_image(imageio.encode_image(image, extension))
+    alpha_dropped = channels in (2, 4) and extension in imageio.WITHOUT_ALPHA
+    assert ("no alpha channel" in caplog.text) == alpha_dropped
+    if not alpha_dropped and channels in (2, 4):
+        assert back.shape[2] in (2, 4)
+    if extension in LOSSLESS_WRITTEN:
+        kept = back[..., :back.shape[2] - (0 if alpha_dropped or channels in (1, 3) else 1)]
+        assert np.array_equal(kept, np.broadcast_to(colours, kept.shape))
+
+
+def test_black_and_white_and_float_formats_are_not_offered():
+    for extension in (".pbm", ".pfm", ".hdr"):
+        assert not imageio.can_write(extension)
+    assert imageio.can_write(".ppm")
