@@ -90,12 +90,23 @@ def read_gcp_input(path: str, *, max_pixels: int = container.DEFAULT_MAX_PIXELS
     """
     with _open_input(path) as stream:
         data = _read_at_most(stream, container.HEADER_SIZE)
-        file_length = container.parse_header(data, max_pixels=max_pixels).file_length
+        file_length = _parse_header(data, max_pixels).file_length
         data += _read_at_most(stream, file_length + 1 - len(data))
     if len(data) > file_length:
         raise FormatError(f"file goes on past the {file_length} bytes its header declares",
                           field="length")
     return data
+
+
+def _parse_header(data: bytearray, max_pixels: int) -> container.Header:
+    """``container.parse_header``, saying what to do when the data is an image instead."""
+    try:
+        return container.parse_header(data, max_pixels=max_pixels)
+    except FormatError as error:
+        if error.field == "signature" and imageio.is_common_image(bytes(data)):
+            raise FormatError(f"{error}: it is an image; gcp encode makes a .gcp file of it",
+                              field=error.field) from None
+        raise
 
 
 def read_image_input(path: str, *, max_pixels: int = container.DEFAULT_MAX_PIXELS,

@@ -26,6 +26,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from .container import DEFAULT_MAX_PIXELS, check_max_pixels, check_pixel_count
+from .container import SIGNATURE as GCP_SIGNATURE
 from .errors import ImageError, LimitError
 
 logger = logging.getLogger("gcp")
@@ -99,16 +100,20 @@ def check_file_start(start: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS,
     """
     if not start:
         raise ImageError(f"{name} is empty", field="image")
+    if start.startswith(GCP_SIGNATURE):
+        raise ImageError(f"{name} is a .gcp file already; gcp decode turns it into an image",
+                         field="image")
     size = declared_size(start)
     if size is not None:
         _check_size(*size, max_pixels, name)
-    if not _has_size_reader(start) and not _opencv_knows_signature(start):
+    if not is_common_image(start) and not _opencv_knows_signature(start):
         raise ImageError(f"{name} is not an image OpenCV can read (its first bytes are no "
                          "image format's signature)", field="image")
 
 
-def _has_size_reader(start: bytes) -> bool:
-    """True for the common formats ``declared_size`` reads, which need no asking OpenCV."""
+def is_common_image(start: bytes) -> bool:
+    """True when ``start`` begins as a PNG, BMP, JPEG, GIF, TIFF or WebP file does: the
+    formats ``declared_size`` reads, known without asking OpenCV."""
     return any(start.startswith(signature) for signature, _ in _SIZE_READERS)
 
 

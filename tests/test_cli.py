@@ -134,6 +134,20 @@ def test_decode_colour_to_a_grey_only_format_exits_1(tmp_path, encoded):
     assert not (tmp_path / "back.pgm").exists()
 
 
+def test_inputs_given_to_the_wrong_command_say_which_to_use(tmp_path, encoded):
+    result = run("encode", encoded, tmp_path / "again.gcp")
+    assert_one_line_error(result, 1)
+    assert "is a .gcp file already; gcp decode" in result.stderr
+    for command in (["decode", REAL_IMAGES["coffee"], tmp_path / "x.png"],
+                    ["info", REAL_IMAGES["astronaut"]]):
+        result = run(*command)
+        assert_one_line_error(result, 1)
+        assert "not a .gcp file: it is an image; gcp encode" in result.stderr
+    junk = tmp_path / "junk.bin"
+    junk.write_bytes(b"hello there, not a picture")
+    assert "it is an image" not in run("info", junk).stderr
+
+
 def test_info_text(encoded):
     result = run("info", encoded)
     assert result.exit_code == 0, result.output
