@@ -1,0 +1,68 @@
+"""spec/decoder.py, a decoder written from spec/format.md alone, against the vectors and
+against gcp: the spec is enough to read every file gcp writes, and gcp keeps to the spec."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+
+import numpy as np
+import pytest
+
+import gcp
+from tests.conftest import ROOT, VECTORS
+
+MANIFEST = json.loads((VECTORS / "manifest.json").read_text())
+_spec = importlib.util.spec_from_file_location("spec_decoder", ROOT / "spec" / "decoder.py")
+spec_decoder = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(spec_decoder)
+RNG = np.random.default_rng(31)
+
+
+def test_the_spec_decoder_stands_alone():
+    """Only the standard library: what a reader of the spec would have."""
+    source = (ROOT / "spec" / "decoder.py").read_text()
+    imports = {line.split()[1] for line in source.splitlines()
+               if line.startswith(("import ", "from "))}
+    assert imports == {"__future__", "hashlib", "lzma", "struct", "sys", "zlib"}
+
+
+@pytest.mark.parametrize("entry", MANIFEST["valid"], ids=lambda e: e["file"])
+def test_valid_vector_gives_the_manifest_pixels(entry):
+    width, height, channels, pixels = spec_decoder.decode((VECTORS / entry["file"]).read_bytes())
+    assert (width, height, channels) == (entry["width"], entry["height"], entry["channels"])
+    assert hashlib.sha256(pixels).hexdigest() == entry["pixels_sha256"]
+
+
+@pytest.mark.parametrize("entry", MANIFEST["invalid"], ids=lambda e: e["file"])
+def test_invalid_vector_is_refused_naming_the_manifest_field(entry):
+    with pytest.raises(spec_decoder.InvalidFile) as raised:
+        spec_decoder.decode((VECTORS / entry["file"]).read_bytes())
+    assert raised.value.field == entry["field"], str(raised.value)
+
+
+@pytest.mark.parametrize("channels", [1, 2, 3, 4])
+@pytest.mark.parametrize(("k", "method"), [(2, "rle"), (16, "lzma"), (17, "rle"),
+                                           (200, "lzma")])
+def test_files_gcp_writes_decode_alike(channels, k, method):
+    image = RNG.integers(0, 256, (37, 53, channels), dtype=np.uint8)
+    image[:, 20:] = image[:1, 20:]  # long vertical runs beside the noise
+    data = gcp.encode(image, k, method=method, backend="numpy")
+    width, height, decoded_channels, pixels = spec_decoder.decode(data)
+    assert (height, width, decoded_channels) == image.shape
+    assert pixels == gcp.decode(data).tobytes()
+
+
+def test_a_token_stream_of_two_chunks_decodes_alike():
+    """Over 2^19 bytes of long tokens: two LZMA chunks."""
+    image = RNG.integers(0, 256, (300, 1000, 3), dtype=np.uint8)
+    data = gcp.encode(image, 256, effort=1, backend="numpy")
+    assert gcp.read_info(data).tokens_length > spec_decoder.LZMA_CHUNK_LENGTH
+    assert spec_decoder.decode(data)[3] == gcp.decode(data).tobytes()
+
+
+def test_the_pixel_limit_is_checked_before_anything_else_is_read():
+    data = (VECTORS / "rle-example.gcp").read_bytes()
+    with pytest.raises(spec_decoder.InvalidFile, match="pixel_count"):
+        spec_decoder.decode(data, max_pixels=7)
