@@ -125,10 +125,13 @@ def _opencv_knows_signature(start: bytes) -> bool:
     those ``cv2.imdecode`` would try.
     """
     cv2 = _cv2()
-    with tempfile.NamedTemporaryFile(prefix="gcp-signature-") as file:
-        file.write(start[:FILE_START_SIZE])
-        file.flush()
-        return bool(cv2.haveImageReader(file.name))
+    try:
+        with tempfile.NamedTemporaryFile(prefix="gcp-signature-") as file:
+            file.write(start[:FILE_START_SIZE])
+            file.flush()
+            return bool(cv2.haveImageReader(file.name))
+    except OSError:  # no writable temporary folder: let cv2.imdecode judge the whole file
+        return True
 
 
 def declared_size(data: bytes) -> tuple[int, int] | None:

@@ -340,3 +340,17 @@ def test_black_and_white_and_float_formats_are_not_offered():
     for extension in (".pbm", ".pfm", ".hdr"):
         assert not imageio.can_write(extension)
     assert imageio.can_write(".ppm")
+
+
+def test_signature_check_without_a_temporary_folder_leaves_it_to_opencv(monkeypatch):
+    import tempfile
+
+    def no_folder(*args, **kwargs):
+        raise PermissionError(13, "read-only file system")
+
+    monkeypatch.setattr(tempfile, "NamedTemporaryFile", no_folder)
+    image = np.full((8, 8, 3), 90, np.uint8)
+    ppm = imageio.encode_image(image, ".ppm")
+    assert np.array_equal(imageio.decode_image(ppm), image)
+    with pytest.raises(ImageError, match="not an image OpenCV can read"):
+        imageio.decode_image(b"plain text, no picture")
