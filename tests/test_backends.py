@@ -77,6 +77,22 @@ def test_opencl_splits_uploads_larger_than_its_buffer_limit():
 
 
 @requires_opencl
+@pytest.mark.parametrize("shares_host_memory", [True, False])
+def test_pixels_are_used_in_place_on_a_cpu_device_and_copied_elsewhere(shares_host_memory,
+                                                                        monkeypatch):
+    backend = select_backend("opencl")
+    monkeypatch.setattr(backend, "shares_host_memory", shares_host_memory)
+    cl = backend.cl
+    pixels = RNG.integers(0, 256, (5_001, 3), dtype=np.uint8)
+    palette = RNG.integers(0, 256, (16, 3), dtype=np.uint8)
+    pixel_set = backend.load(pixels)
+    flags = pixel_set.chunks[0][2].get_info(cl.mem_info.FLAGS)
+    assert bool(flags & cl.mem_flags.USE_HOST_PTR) == shares_host_memory
+    assert bool(flags & cl.mem_flags.COPY_HOST_PTR) != shares_host_memory
+    assert np.array_equal(pixel_set.assign(palette), assign_labels(pixels, palette))
+
+
+@requires_opencl
 @pytest.mark.parametrize("name", ["astronaut", "logo", "camera"])
 def test_backends_give_the_same_file(real_images, name):
     image = real_images[name]

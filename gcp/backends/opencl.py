@@ -163,6 +163,9 @@ class OpenCLBackend:
         except cl.Error as error:
             raise BackendError(f"cannot open OpenCL device {self.device}: {error}") from None
         self.max_buffer_bytes = min(MAX_BUFFER_BYTES, device.max_mem_alloc_size)
+        # A CPU device works in host memory: its buffers can use the pixels where they lie
+        # (USE_HOST_PTR) instead of a copy, 6 ms against 40-57 ms for 16.8 MP on POCL.
+        self.shares_host_memory = bool(device.type & cl.device_type.CPU)
         self._kernels: dict[int, tuple[object, object]] = {}
         # A kernel object holds its arguments: callers in several threads (a warm-up thread,
         # Dask worker threads) take turns building, setting and running it.
@@ -208,7 +211,8 @@ class OpenCLBackend:
 
 
 class OpenCLPixelSet:
-    """Pixels uploaded once, in buffers of at most ``max_buffer_bytes``."""
+    """Pixels uploaded once, in buffers of at most ``max_buffer_bytes``; on a CPU device
+    the buffers use the pixels' own memory, which this set keeps."""
 
     def __init__(self, backend: OpenCLBackend, pixels: np.ndarray) -> None:
         cl = backend.cl
@@ -217,15 +221,16 @@ class OpenCLPixelSet:
         self.kernel, self.sum_kernel = backend.kernels(self.channels)
         self.labels: np.ndarray | None = None  # the last labels assign() gave, on the device too
         pixels = np.ascontiguousarray(pixels, np.uint8)
+        self.host_pixels = pixels  # the buffers' memory, where the device shares the host's
         per_buffer = max(ITEM_PIXELS_PER_GROUP, backend.max_buffer_bytes // self.channels)
         per_buffer -= per_buffer % ITEM_PIXELS_PER_GROUP
         flags = cl.mem_flags
+        host = flags.USE_HOST_PTR if backend.shares_host_memory else flags.COPY_HOST_PTR
         self.chunks = []
         try:
             for start in range(0, self.pixel_count, per_buffer):
                 part = pixels[start:start + per_buffer]
-                pixel_buffer = cl.Buffer(backend.context, flags.READ_ONLY | flags.COPY_HOST_PTR,
-                                         hostbuf=part)
+                pixel_buffer = cl.Buffer(backend.context, flags.READ_ONLY | host, hostbuf=part)
                 label_buffer = cl.Buffer(backend.context, flags.READ_WRITE, size=len(part))
                 self.chunks.append((start, len(part), pixel_buffer, label_buffer))
         except cl.Error as error:
