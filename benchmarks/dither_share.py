@@ -13,9 +13,8 @@ benchmarks/results/dither_share.md.
 from __future__ import annotations
 
 import argparse
-import contextlib
-from collections.abc import Iterator
 from pathlib import Path
+from unittest import mock
 
 import numpy as np
 from common import (
@@ -36,20 +35,9 @@ import gcp
 from gcp import dither
 
 
-@contextlib.contextmanager
-def error_share(share: float | None) -> Iterator[None]:
-    """gcp.dither.ERROR_SHARE set to ``share`` meanwhile (None: left as it is)."""
-    saved = dither.ERROR_SHARE
-    dither.ERROR_SHARE = saved if share is None else share
-    try:
-        yield
-    finally:
-        dither.ERROR_SHARE = saved
-
-
 def gcp_row(image: np.ndarray, k: int, share: float | None) -> dict:
     """PSNR, blurred PSNR and bytes of gcp's file; ``share`` None: not dithered."""
-    with error_share(share):
+    with mock.patch.object(dither, "ERROR_SHARE", share or dither.ERROR_SHARE):
         data = gcp.encode(image, k, dither=share is not None, backend="numpy")
     decoded = gcp.decode(data)
     return {"psnr": psnr(image, decoded), "blurred": blurred_psnr(image, decoded),
@@ -74,7 +62,7 @@ def ramp_column_error(share: float | None) -> float:
     if share is None:
         labels = np.abs(ramp.astype(int) - palette[:, 0].astype(int)).argmin(2)
     else:
-        with error_share(share):
+        with mock.patch.object(dither, "ERROR_SHARE", share):
             labels = dither.floyd_steinberg(ramp, palette)
     means = palette[labels][:, :, 0].astype(float).mean(0)
     return float(np.abs(means - np.arange(256))[8:-8].mean())

@@ -13,11 +13,11 @@ benchmarks/results/starts.md.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import statistics
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from unittest import mock
 
 import numpy as np
 from common import RESULTS, environment_note, image_paths, load, psnr
@@ -26,20 +26,10 @@ import gcp
 from gcp import quantizer
 
 
-@contextlib.contextmanager
-def full_starts() -> Iterator[None]:
-    """The effort level's starts at every k, meanwhile."""
-    saved = quantizer.FULL_STARTS_MAX_K
-    quantizer.FULL_STARTS_MAX_K = quantizer.MAX_COLORS
-    try:
-        yield
-    finally:
-        quantizer.FULL_STARTS_MAX_K = saved
-
-
 def timed(image: np.ndarray, k: int, effort: int, full: bool) -> tuple[float, float]:
     """(seconds, PSNR) of one encode."""
-    with full_starts() if full else contextlib.nullcontext():
+    limit = quantizer.MAX_COLORS if full else quantizer.FULL_STARTS_MAX_K
+    with mock.patch.object(quantizer, "FULL_STARTS_MAX_K", limit):
         started = time.perf_counter()
         data = gcp.encode(image, k, effort=effort, backend="numpy")
         seconds = time.perf_counter() - started
