@@ -116,7 +116,9 @@ def build_latency() -> dict:
     """The kernel's build and first run with empty caches, then again with them filled."""
     with scratch() as folder:
         env = dict(os.environ, XDG_CACHE_HOME=folder, POCL_CACHE_DIR=os.path.join(folder, "pocl"))
-        env["PYTHONPATH"] = str(Path(__file__).resolve().parent.parent)
+        # The project first, then whatever the caller had (a GPU machine's carried wheels).
+        env["PYTHONPATH"] = os.pathsep.join(
+            filter(None, [str(Path(__file__).resolve().parent.parent), env.get("PYTHONPATH")]))
 
         def probe() -> dict:
             output = subprocess.run([sys.executable, "-c", BUILD_PROBE], env=env, check=True,
