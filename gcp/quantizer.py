@@ -23,9 +23,6 @@ DEFAULT_TOL = 1e-4
 SAMPLE_BLOCK = 256
 # Entries of the distance block worked on at a time (512 KiB of float64: cache-sized).
 DISTANCE_BLOCK = 1 << 16
-# Bits per channel of the finest colour grid: 8 is exact; 6 bits for RGB keeps 2**18
-# cells, 5 for RGBA 2**20.
-CELL_BITS = {1: 8, 2: 8, 3: 6, 4: 5}
 
 
 @dataclass(frozen=True)
@@ -234,54 +231,74 @@ class Histogram:
 def colour_histogram(pixels: np.ndarray, max_points: int) -> Histogram:
     """At most ``max_points`` weighted points for uint8 (N, C) ``pixels``.
 
-    The distinct colours themselves when they are few enough; else the mean colours of
-    the occupied cells of the finest grid (CELL_BITS per channel, then coarser) with at
-    most ``max_points`` occupied cells. Clustering the points with these weights has the
-    same objective as clustering the pixels, up to the spread inside each cell.
+    The distinct colours themselves when they are few enough; else the mean colours of the
+    occupied cells of the finest adaptive grid (``merge_points``) with at most
+    ``max_points`` of them. Clustering the points with these weights has the same
+    objective as clustering the pixels, up to the spread inside each cell.
     """
-    channels = pixels.shape[1]
-    bits = CELL_BITS[channels]
-    cells = pack_cells(pixels, bits)
-    counts = np.bincount(cells, minlength=1 << (bits * channels))
-    occupied = np.flatnonzero(counts)
-    if bits == 8 or len(occupied) <= max_points // 2:
-        colours, colour_counts = distinct_colours(pixels)
-        if len(colours) <= max_points:
-            return Histogram(colours.astype(np.float64), colour_counts.astype(np.float64),
-                             exact=True)
-    weights = counts[occupied].astype(np.float64)
-    sums = np.stack([np.bincount(cells, pixels[:, c], minlength=len(counts))[occupied]
-                     for c in range(channels)], axis=1)
-    return merge_points(Histogram(sums / weights[:, None], weights, exact=False), max_points)
+    colours, counts = distinct_colours(pixels)
+    exact = Histogram(colours.astype(np.float64), counts.astype(np.float64), exact=True)
+    return merge_points(exact, max_points)
 
 
 def merge_points(histogram: Histogram, max_points: int) -> Histogram:
     """``histogram`` itself if it has at most ``max_points`` points, else cell means.
 
-    Points are binned on the finest grid (CELL_BITS, then one bit coarser at a time) with
-    at most ``max_points`` occupied cells; each cell becomes its points' weighted mean.
+    The cells are those of an adaptive grid (``channel_bins``): each channel is cut into
+    ranges, narrow where that channel's values are common and wide where they are rare, so
+    that a dark or low-contrast image keeps fine cells over the little range it uses. The
+    finest such grid (at most 256 bins a channel) with at most ``max_points`` occupied
+    cells is taken; each cell becomes its points' weighted mean.
     """
     if len(histogram.points) <= max_points:
         return histogram
-    channels = histogram.points.shape[1]
-    corners = np.floor(histogram.points).astype(np.uint8)  # a cell mean stays in its cell
-    for bits in range(CELL_BITS[channels], 0, -1):
-        keys, cell_of_point = np.unique(pack_cells(corners, bits), return_inverse=True)
-        if len(keys) <= max_points:
-            break
-    cell_of_point = cell_of_point.ravel()
-    weights = np.bincount(cell_of_point, histogram.weights)
-    sums = np.stack([np.bincount(cell_of_point, histogram.weights * histogram.points[:, c])
-                     for c in range(channels)], axis=1)
+    values = np.floor(histogram.points).astype(np.uint8)  # a cell mean stays in its cell
+
+    def cells_with(bins: int) -> np.ndarray:
+        tables = channel_bins(values, histogram.weights, bins)
+        return np.unique(grid_cells(values, tables, bins), return_inverse=True)[1].ravel()
+
+    low, high = 1, 256  # bins a channel: one bin always fits, 256 may not
+    cells = np.zeros(len(values), np.intp)
+    while low < high:  # bisect for the most bins whose grid fits
+        bins = (low + high + 1) // 2
+        candidate = cells_with(bins)
+        if candidate.max() < max_points:
+            low, cells = bins, candidate
+        else:
+            high = bins - 1
+    weights = np.bincount(cells, histogram.weights)
+    sums = np.stack([np.bincount(cells, histogram.weights * histogram.points[:, c])
+                     for c in range(histogram.points.shape[1])], axis=1)
     return Histogram(sums / weights[:, None], weights, exact=False)
 
 
-def pack_cells(pixels: np.ndarray, bits: int) -> np.ndarray:
-    """Grid cell of each uint8 (N, C) pixel: the top ``bits`` of every channel, packed."""
-    keys = (pixels[:, 0] >> (8 - bits)).astype(np.int64)
-    for channel in range(1, pixels.shape[1]):
-        keys <<= bits
-        keys |= pixels[:, channel] >> (8 - bits)
+# Bins are spaced evenly in the running sum of (a value's weight) ** BIN_DENSITY_POWER. A
+# third is the point density of the best one-dimensional quantizer (Panter and Dite): common
+# values get narrow bins without rare ones being swallowed whole.
+BIN_DENSITY_POWER = 1 / 3
+
+
+def channel_bins(values: np.ndarray, weights: np.ndarray, bins: int) -> np.ndarray:
+    """Bin of every channel value: int64 (C, 256), each row from 0 to at most ``bins`` - 1.
+
+    ``values``: uint8 (M, C), with float64 ``weights`` (M,). Each channel's bins are
+    spaced evenly in the running sum of its weighted value histogram raised to
+    BIN_DENSITY_POWER, with bin edges on whole values.
+    """
+    tables = np.empty((values.shape[1], 256), np.int64)
+    for channel in range(values.shape[1]):
+        density = np.bincount(values[:, channel], weights, minlength=256) ** BIN_DENSITY_POWER
+        middle = np.cumsum(density) - density / 2  # each value's place in the running sum
+        tables[channel] = np.minimum(middle * (bins / density.sum()), bins - 1).astype(np.int64)
+    return tables
+
+
+def grid_cells(values: np.ndarray, tables: np.ndarray, bins: int) -> np.ndarray:
+    """Cell of each uint8 (M, C) value on the grid ``tables`` (``channel_bins``): int64 (M,)."""
+    keys = tables[0][values[:, 0]]
+    for channel in range(1, values.shape[1]):
+        keys = keys * bins + tables[channel][values[:, channel]]
     return keys
 
 
