@@ -2,7 +2,8 @@
 
 Every error is one line on stderr, "gcp: error: ...", and an exit status: 1 for bad data
 (an unreadable image, a corrupt .gcp file, a failed write), 2 for bad usage (an option out
-of range, a missing argument, an output that exists without --force). No tracebacks.
+of range, a missing argument, an output that exists without --force). ``encode
+--skip-if-larger`` exits 98 when its one output was not written. No tracebacks.
 """
 
 from __future__ import annotations

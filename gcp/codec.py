@@ -1,7 +1,8 @@
 """The public in-memory API: ``encode``, ``decode`` and ``read_info``. Bytes in, bytes out.
 
-``encode``: validate the image, fit a palette (quantizer), assign every pixel (backend),
-run-length code the indices (rle), compress the tokens (entropy), wrap it all (container).
+``encode``: validate the image, fit a palette (quantizer) or take the one given
+(palettes), assign every pixel (backend), run-length code the indices (rle), compress the
+tokens (entropy), wrap it all (container).
 ``decode`` runs the same layers backwards.
 """
 
