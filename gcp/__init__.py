@@ -20,6 +20,7 @@ from .errors import (
     GcpError,
     ImageError,
     LimitError,
+    PaletteError,
     ParameterError,
 )
 
@@ -31,6 +32,7 @@ __all__ = [
     "ImageError",
     "Info",
     "LimitError",
+    "PaletteError",
     "ParameterError",
     "__version__",
     "decode",

@@ -23,8 +23,9 @@ from . import codec, files, imageio
 from .container import DEFAULT_MAX_PIXELS
 from .errors import GcpError, ParameterError
 
-# Bytes of one input file and its name (for messages) -> bytes of its output file.
-Transform = Callable[[bytes, str], bytes]
+# Bytes of one input file and its name (for messages) -> bytes of its output file, or
+# NotSmaller when skip_if_larger found nothing worth writing.
+Transform = Callable[[bytes, str], "bytes | NotSmaller"]
 # An input's path -> its bytes (files.read_image_input, files.read_gcp_input...).
 Reader = Callable[[str], bytes]
 
@@ -40,11 +41,21 @@ class Job:
 
 
 @dataclass(frozen=True)
+class NotSmaller:
+    """A result no smaller than its input (``skip_if_larger``): nothing is written."""
+
+    result_size: int
+    input_size: int
+
+
+@dataclass(frozen=True)
 class Outcome:
-    """How one job ended: ``error`` is None on success, else a one-line reason."""
+    """How one job ended: ``error`` is None on success, else a one-line reason;
+    ``skipped`` is True when the result was not written, being no smaller than its input."""
 
     job: Job
     error: str | None = None
+    skipped: bool = False
 
     @property
     def ok(self) -> bool:
@@ -65,6 +76,16 @@ def encode_file_bytes(data: bytes, name: str = "input", **encode_options: Any) -
     with codec.timed_stage("image"):
         image = imageio.decode_image(data, max_pixels=max_pixels, name=name)
     return codec.encode(image, **encode_options)
+
+
+def skip_if_larger(transform: Transform, data: bytes, name: str = "input"
+                   ) -> bytes | NotSmaller:
+    """``transform(data, name)``, or ``NotSmaller`` when that is no smaller than ``data``
+    (pngquant's ``--skip-if-larger``). Use it as ``functools.partial(skip_if_larger, t)``."""
+    result = transform(data, name)
+    if isinstance(result, NotSmaller) or len(result) < len(data):
+        return result
+    return NotSmaller(len(result), len(data))
 
 
 def decode_file_bytes(data: bytes, name: str = "input", *, extension: str = ".png",
@@ -116,13 +137,16 @@ def convert_file(job: Job, transform: Transform, *, force: bool = False,
     """Read ``job.source`` with ``read``, transform it and write ``job.target``; never
     raises for one file.
 
-    An existing target (without ``force``) is a failure found before any work.
+    An existing target (without ``force``) is a failure found before any work; a
+    ``NotSmaller`` result is written nowhere and the outcome says it was skipped.
     """
     try:
         files.check_writable(job.target, force=force, input_path=job.source)
         data = read(job.source)
-        files.write_output(job.target, transform(data, "file"), force=force,
-                           input_path=job.source)
+        result = transform(data, "file")
+        if isinstance(result, NotSmaller):
+            return Outcome(job, skipped=True)
+        files.write_output(job.target, result, force=force, input_path=job.source)
     except Exception as error:  # one bad file must not end the batch
         return Outcome(job, describe_error(error, job.source))
     return Outcome(job)
@@ -246,8 +270,9 @@ def _submit_to_dask(client, running, submitted: dict, job: Job, transform: Trans
     running.add(future)
 
 
-def _convert_bytes(transform: Transform, data: bytes) -> bytes | str:
-    """On a worker: the output bytes, or a one-line reason (so bad files log no tracebacks)."""
+def _convert_bytes(transform: Transform, data: bytes) -> bytes | NotSmaller | str:
+    """On a worker: the output bytes (or ``NotSmaller``), or a one-line reason (so bad
+    files log no tracebacks)."""
     try:
         return transform(data, "file")
     except Exception as error:
@@ -259,6 +284,8 @@ def _finish_dask_job(future, job: Job, force: bool) -> Outcome:
         result = future.result()
         if isinstance(result, str):
             return Outcome(job, result)
+        if isinstance(result, NotSmaller):
+            return Outcome(job, skipped=True)
         files.write_output(job.target, result, force=force, input_path=job.source)
     except Exception as error:
         return Outcome(job, describe_error(error, job.source))

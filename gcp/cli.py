@@ -2,7 +2,8 @@
 
 Every error is one line on stderr, "gcp: error: ...", and an exit status: 1 for bad data
 (an unreadable image, a corrupt .gcp file, a failed write), 2 for bad usage (an option out
-of range, a missing argument, an output that exists without --force). No tracebacks.
+of range, a missing argument, an output that exists without --force). ``encode
+--skip-if-larger`` exits 98 when its one output was not written. No tracebacks.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from collections.abc import Iterable
 
 import click
 
-from . import __version__, backends, batch, codec, files, imageio, quantizer
+from . import __version__, backends, batch, codec, files, imageio, palettes, quantizer
 from . import compare as compare_module
 from .backends import BACKEND_NAMES
 from .codec import timed_stage
@@ -29,6 +30,7 @@ logger = logging.getLogger("gcp")
 
 EXIT_DATA = 1
 EXIT_USAGE = 2
+EXIT_SKIPPED = 98  # --skip-if-larger left the one output unwritten (pngquant's status)
 EXIT_INTERRUPTED = 130
 
 CHANNEL_NAMES = {1: "grey", 2: "grey+alpha", 3: "RGB", 4: "RGBA"}
@@ -173,13 +175,20 @@ _paths_argument = click.argument("paths", metavar="INPUT OUTPUT", nargs=-1, requ
               help="Where pixels are assigned: OpenCL if available (auto), opencl, or numpy.")
 @click.option("--device", metavar="SPEC", default=None,
               help="OpenCL device as PLATFORM[:DEVICE], index or name part (like PYOPENCL_CTX).")
+@click.option("--palette", "palette_path", metavar="FILE", default=None,
+              type=click.Path(dir_okay=False),
+              help="Use the palette of FILE instead of fitting one: a .gcp file, a GIMP "
+              "palette (.gpl) or an image of at most 256 colours. Not with -k.")
+@click.option("--skip-if-larger", is_flag=True,
+              help="Write nothing for a result no smaller than its input (exit status 98 "
+              "for one file; counted as skipped in a batch).")
 @_max_pixels_option
 @_batch_options
 @_force_option
 @_verbosity_options
 def encode(paths: tuple[str, ...], k: int, effort: int, method: str, algorithm: str,
            dither: bool, seed: int, max_iter: int, tol: float, backend: str,
-           device: str | None,
+           device: str | None, palette_path: str | None, skip_if_larger: bool,
            max_pixels: int, output_dir: str | None, workers: int | None,
            scheduler: str | None, force: bool, verbose: bool, quiet: bool) -> None:
     """Quantize INPUT (PNG, BMP, JPEG, ...) to at most K colours and write OUTPUT (.gcp).
@@ -188,22 +197,26 @@ def encode(paths: tuple[str, ...], k: int, effort: int, method: str, algorithm: 
     (a.png -> DIR/a.gcp) by parallel workers; a bad file is reported and the rest go on.
     """
     _configure_logging(verbose, quiet)
-    options = {"k": k, "seed": seed, "method": method, "effort": effort, "max_iter": max_iter,
-               "tol": tol, "backend": backend, "device": device, "max_pixels": max_pixels,
-               "algorithm": algorithm, "dither": dither}
     if output_dir is None:
         single_paths = _single_paths(paths, scheduler)
+    palette = _given_palette(palette_path, max_pixels)
+    options = {"k": k, "seed": seed, "method": method, "effort": effort, "max_iter": max_iter,
+               "tol": tol, "backend": backend, "device": device, "max_pixels": max_pixels,
+               "algorithm": algorithm, "dither": dither, "palette": palette}
+    if output_dir is None:
         if backend != "numpy":
             threading.Thread(target=backends.warm_up, args=(backend, device),
                              daemon=True).start()
-        with _StageBar(dither, show=_is_terminal(sys.stderr) and not (quiet or verbose)) as bar:
+        show_bar = _is_terminal(sys.stderr) and not (quiet or verbose)
+        with _StageBar(dither, fit=palette is None, show=show_bar) as bar:
             transform = functools.partial(batch.encode_file_bytes, progress=bar.update,
                                           **options)
-            _convert_one(*single_paths, transform,
+            _convert_one(*single_paths, _skipping(transform, skip_if_larger),
                          functools.partial(files.read_image_input, max_pixels=max_pixels),
                          force=force)
         return
-    transform = functools.partial(batch.encode_file_bytes, **options)
+    transform = _skipping(functools.partial(batch.encode_file_bytes, **options),
+                          skip_if_larger)
     # A batch's failures are printed after the file's name: "file" avoids saying it twice.
     read = functools.partial(files.read_image_input, max_pixels=max_pixels, name="file")
     jobs = batch.plan_jobs(_batch_inputs(paths), output_dir, ".gcp")
@@ -242,11 +255,37 @@ def decode(paths: tuple[str, ...], image_format: str | None, max_pixels: int,
                workers=workers, scheduler=scheduler, force=force, verbose=verbose, quiet=quiet)
 
 
+def _given_palette(palette_path: str | None, max_pixels: int):
+    """The palette of ``--palette FILE``, uint8 (K, C), or None without it.
+
+    ``-k`` given as well is a usage error: the palette says how many colours there are.
+    """
+    if palette_path is None:
+        return None
+    source = click.get_current_context().get_parameter_source("k")
+    if source is not None and source is not click.core.ParameterSource.DEFAULT:
+        raise click.UsageError("-k/--colors and --palette cannot both be given: the "
+                               "palette sets the colours")
+    data = files.read_palette_input(palette_path, max_pixels=max_pixels)
+    palette = palettes.palette_from_file_bytes(data, palette_path, max_pixels=max_pixels)
+    logger.debug("palette: %d colours of %d channel(s) from %s", *palette.shape, palette_path)
+    return palette
+
+
+def _skipping(transform: batch.Transform, skip_if_larger: bool) -> batch.Transform:
+    """``transform``, made to give ``batch.NotSmaller`` for a result no smaller than its
+    input when ``skip_if_larger`` (--skip-if-larger)."""
+    if not skip_if_larger:
+        return transform
+    return functools.partial(batch.skip_if_larger, transform)
+
+
 class _StageBar:
     """A progress bar on stderr over the encoder's stages (fit, assign, dither, encode)."""
 
-    def __init__(self, dither: bool, *, show: bool) -> None:
-        self.stages = ["fit", "assign", *(["dither"] if dither else []), "encode"]
+    def __init__(self, dither: bool, *, fit: bool = True, show: bool) -> None:
+        self.stages = [*(["fit"] if fit else []), "assign", *(["dither"] if dither else []),
+                       "encode"]
         self.show = show
         self.bar = None
 
@@ -272,11 +311,21 @@ class _StageBar:
 
 def _convert_one(input_path: str, output_path: str, transform: batch.Transform,
                  read: batch.Reader, *, force: bool) -> None:
-    """The one-file form: fail early on the output, then read, transform and write."""
+    """The one-file form: fail early on the output, then read, transform and write.
+
+    A ``batch.NotSmaller`` result (--skip-if-larger) writes nothing, says so in one line
+    and ends with status 98.
+    """
     files.check_writable(output_path, force=force, input_path=input_path)
     with timed_stage("read"):
         data = read(input_path)
     result = transform(data, input_path)
+    if isinstance(result, batch.NotSmaller):
+        shown = "standard input" if input_path == files.STDIO else input_path
+        logger.warning("skipped %s: the result would be %s bytes, not smaller than its %s; "
+                       "nothing written", shown, f"{result.result_size:,}",
+                       f"{result.input_size:,}")
+        raise click.exceptions.Exit(EXIT_SKIPPED)
     with timed_stage("write"):
         files.write_output(output_path, result, force=force, input_path=input_path)
 
@@ -322,31 +371,38 @@ def _run_batch(jobs: list[batch.Job], transform: batch.Transform, read: batch.Re
         stack.enter_context(contextlib.closing(outcomes))
         os.makedirs(output_dir, exist_ok=True)  # once the batch can run
         show_bar = _is_terminal(sys.stderr) and not quiet
-        failures = _failures(outcomes, len(jobs), doing, show_bar=show_bar)
+        failures, skipped = _failures(outcomes, len(jobs), doing, show_bar=show_bar)
     for job in jobs:  # in the order of the inputs
         if job in failures:
             click.echo(f"gcp: error: {job.source}: {failures[job]}", err=True)
+    written = len(jobs) - len(failures) - skipped
+    skipped_text = f", {skipped} skipped (not smaller than their input)" if skipped else ""
     if failures:
         click.echo(f"gcp: {len(failures)} of {len(jobs)} files failed; "
-                   f"{len(jobs) - len(failures)} {done} into {output_dir}", err=True)
+                   f"{written} {done} into {output_dir}{skipped_text}", err=True)
         raise click.exceptions.Exit(EXIT_DATA)
-    logger.info("%d file%s %s into %s", len(jobs), "" if len(jobs) == 1 else "s", done,
-                output_dir)
+    logger.info("%d file%s %s into %s%s", written, "" if written == 1 else "s", done,
+                output_dir, skipped_text)
 
 
 def _failures(outcomes: Iterable[batch.Outcome], total: int, label: str, *,
-              show_bar: bool) -> dict[batch.Job, str | None]:
-    """The reason each failed job failed, after a progress bar (if shown) of all of them."""
+              show_bar: bool) -> tuple[dict[batch.Job, str | None], int]:
+    """The reason each failed job failed, and how many were skipped (--skip-if-larger),
+    after a progress bar (if shown) of all of them."""
     failures: dict[batch.Job, str | None] = {}
+    skipped = 0
     with click.progressbar(length=total, label=label, file=sys.stderr,
                            hidden=not show_bar) as bar:
         for outcome in outcomes:
             bar.update(1)
-            if outcome.ok:
-                logger.debug("%s -> %s", outcome.job.source, outcome.job.target)
-            else:
+            if not outcome.ok:
                 failures[outcome.job] = outcome.error
-    return failures
+            elif outcome.skipped:
+                skipped += 1
+                logger.debug("%s skipped: not smaller than its input", outcome.job.source)
+            else:
+                logger.debug("%s -> %s", outcome.job.source, outcome.job.target)
+    return failures, skipped
 
 
 def _output_extension(output_path: str | None, image_format: str | None) -> str:
@@ -367,17 +423,42 @@ def _output_extension(output_path: str | None, image_format: str | None) -> str:
 @cli.command()
 @click.argument("path", metavar="FILE", type=click.Path(dir_okay=False, allow_dash=True))
 @click.option("--json", "as_json", is_flag=True, help="Print the same facts as JSON.")
+@click.option("--palette-out", metavar="OUT.gpl", default=None,
+              type=click.Path(dir_okay=False, allow_dash=True),
+              help="Also write the palette as a GIMP palette to OUT.gpl (RGB: grey as "
+              "R=G=B, alpha left out); with -, to standard output, the facts then going to "
+              "standard error.")
 @_max_pixels_option
-def info(path: str, as_json: bool, max_pixels: int) -> None:
+@_force_option
+def info(path: str, as_json: bool, palette_out: str | None, max_pixels: int,
+         force: bool) -> None:
     """Show the header, palette and size savings of a .gcp FILE."""
+    _configure_logging(verbose=False, quiet=False)
+    if palette_out is not None:
+        files.check_writable(palette_out, force=force, input_path=path)
     details = codec.read_info(files.read_gcp_input(path, max_pixels=max_pixels),
                               max_pixels=max_pixels)
+    if palette_out is not None:
+        _write_palette(palette_out, path, details.palette, force=force)
+    to_stderr = palette_out == files.STDIO
     if as_json:
-        click.echo(json.dumps({"file": path, **details.as_dict()}, indent=2))
+        click.echo(json.dumps({"file": path, **details.as_dict()}, indent=2), err=to_stderr)
         return
-    swatches = _is_terminal(sys.stdout) and os.environ.get("NO_COLOR") is None
+    swatches = not to_stderr and _is_terminal(sys.stdout) and os.environ.get("NO_COLOR") is None
     for line in _info_lines(path, details, swatches):
-        click.echo(line)
+        click.echo(line, err=to_stderr)
+
+
+def _write_palette(output_path: str, path: str, palette, *, force: bool) -> None:
+    """``palette`` uint8 (K, C) as a GIMP palette named after ``path``, to ``output_path``;
+    a warning when alpha below 255 is left out."""
+    rgb, lost_alpha = palettes.to_rgb(palette)
+    if lost_alpha:
+        logger.warning("a GIMP palette has no alpha: writing the colours without the "
+                       "transparency")
+    name = "gcp" if path == files.STDIO else os.path.splitext(os.path.basename(path))[0]
+    files.write_output(output_path, palettes.write_gpl(rgb, name), force=force,
+                       input_path=path)
 
 
 @cli.command()

@@ -1,7 +1,8 @@
 """The public in-memory API: ``encode``, ``decode`` and ``read_info``. Bytes in, bytes out.
 
-``encode``: validate the image, fit a palette (quantizer), assign every pixel (backend),
-run-length code the indices (rle), compress the tokens (entropy), wrap it all (container).
+``encode``: validate the image, fit a palette (quantizer) or take the one given
+(palettes), assign every pixel (backend), run-length code the indices (rle), compress the
+tokens (entropy), wrap it all (container).
 ``decode`` runs the same layers backwards.
 """
 
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import container, entropy, kmedoids, quantizer, rle
+from . import container, entropy, kmedoids, palettes, quantizer, rle
 from .backends import PixelSet, select_backend
 from .container import DEFAULT_MAX_PIXELS, METHOD_IDS, METHOD_LZMA, METHOD_RLE, Header
 from .dither import floyd_steinberg
@@ -96,6 +97,7 @@ def encode(
     max_pixels: int = DEFAULT_MAX_PIXELS,
     progress: Progress | None = None,
     algorithm: str = DEFAULT_ALGORITHM,
+    palette: np.ndarray | None = None,
 ) -> bytes:
     """Quantize ``image`` to at most ``k`` colours and return the .gcp file as bytes.
 
@@ -108,14 +110,32 @@ def encode(
     ``progress(stage, fraction)`` when a stage begins (fraction 0) and, for long ones, as
     it goes. ``algorithm`` is "kmeans" or "kmedoids" (every palette colour is one of the
     image's own).
+
+    ``palette``, if given, is used instead of a fitted one: uint8 (K, C), 1 <= K <= 256,
+    C = 1 to 4, stored in its order, repeated colours included, and every pixel takes its
+    nearest colour (ties to the lowest index; ``dither`` still applies). ``k``, ``seed``,
+    ``algorithm``, ``max_iter`` and ``tol`` are then not used. The file has the image's
+    channels, widened to colour or alpha where the palette has them
+    (``gcp.palettes.match_channels``): a grey image with an RGB palette is stored as RGB,
+    an RGBA image with an RGB palette gets the palette with alpha 255. The file is marked
+    exact only when every pixel is one of the palette's colours.
     """
     _check_options(k, method, effort, max_iter, tol)
     _check_algorithm(algorithm)
     pixels_hwc = _check_image(image, max_pixels)
-    height, width, channels = pixels_hwc.shape
+    if palette is not None:
+        given = _check_palette(palette)
+        _warn_if_transparency_is_lost(pixels_hwc, given)
+        pixels_hwc, given = palettes.match_channels(pixels_hwc, given)
+    channels = pixels_hwc.shape[2]
     pixels = pixels_hwc.reshape(-1, channels)
     compute = select_backend(backend, device)
     logger.debug("backend: %s on %s", compute.name, compute.device)
+    if palette is not None:
+        with timed_stage("assign", progress):
+            labels = compute.load(pixels).assign(given)
+        return _finish(pixels_hwc, given, labels, _reproduces(pixels, given, labels),
+                       method=method, effort=effort, dither=dither, progress=progress)
 
     def fit_palette(sample_size: int | None = None) -> quantizer.Fit:
         return _fit_palette(pixels, k, algorithm, seed=seed, effort=effort,
@@ -131,6 +151,15 @@ def encode(
         palette, labels, exact = _assign(pixel_set, pixels, fit, fit_palette,
                                          refine=quantizer.EFFORT_LEVELS[effort].refine
                                          and algorithm == "kmeans")
+    return _finish(pixels_hwc, palette, labels, exact, method=method, effort=effort,
+                   dither=dither, progress=progress)
+
+
+def _finish(pixels_hwc: np.ndarray, palette: np.ndarray, labels: np.ndarray, exact: bool, *,
+            method: str, effort: int, dither: bool, progress: Progress | None) -> bytes:
+    """Dither (if asked and not exact), then code ``labels`` uint8 (H * W,) of
+    ``pixels_hwc`` uint8 (H, W, C) on ``palette`` uint8 (K, C) into a .gcp file."""
+    height, width, channels = pixels_hwc.shape
     if dither and not exact:
         with timed_stage("dither", progress):
             report = None if progress is None else (lambda done: progress("dither", done))
@@ -170,6 +199,30 @@ def _assign(pixel_set: PixelSet, pixels: np.ndarray, fit: quantizer.Fit,
         return fit.palette, labels, False
     palette = quantizer.palette_from_sums(*pixel_set.cluster_sums(labels, len(fit.palette)))
     return palette, pixel_set.assign(palette), False
+
+
+def _check_palette(palette: np.ndarray) -> np.ndarray:
+    """A given palette as contiguous uint8 (K, C), or ``ParameterError``."""
+    array = np.asarray(palette)
+    if array.ndim != 2 or array.shape[1] not in container.CHANNELS_ALLOWED:
+        raise ParameterError(f"palette has shape {array.shape}; expected (K, C) with C = 1, "
+                             "2, 3 or 4", field="palette")
+    if array.dtype != np.uint8:
+        raise ParameterError(f"palette has dtype {array.dtype}; expected uint8",
+                             field="palette")
+    if not 1 <= len(array) <= container.MAX_PALETTE_SIZE:
+        raise ParameterError(f"palette has {len(array)} colours; it must have 1 to "
+                             f"{container.MAX_PALETTE_SIZE}", field="palette")
+    return np.ascontiguousarray(array)
+
+
+def _warn_if_transparency_is_lost(image: np.ndarray, palette: np.ndarray) -> None:
+    """One warning when ``image`` (H, W, C) has see-through pixels and ``palette`` (K, C)
+    no alpha: every pixel becomes opaque."""
+    if image.shape[2] in (2, 4) and palette.shape[1] in (1, 3) and \
+            bool((image[:, :, -1] != 255).any()):
+        logger.warning("the palette has no alpha: the image's transparent pixels become "
+                       "opaque")
 
 
 def _check_algorithm(algorithm: str) -> None:

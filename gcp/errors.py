@@ -6,6 +6,8 @@
   ``field`` is the name the spec gives the field or rule that failed.
 - ``ImageError``: an input image cannot be read, or an output image cannot be written.
 - ``ParameterError``: the caller asked for something out of range (k, effort, an array shape).
+- ``PaletteError``: a palette file (``--palette``) cannot be read, or holds no usable
+  palette (no colours, or over 256).
 - ``LimitError``: an image is larger than the pixel limit in force (``max_pixels``), or
   its file longer than an image within that limit can be.
 - ``BackendError``: the compute backend asked for cannot run on this machine.
@@ -32,6 +34,10 @@ class ImageError(GcpError):
 
 class ParameterError(GcpError):
     """An argument is out of its allowed range."""
+
+
+class PaletteError(GcpError):
+    """A palette file cannot be read, or holds no usable palette (none, or over 256)."""
 
 
 class LimitError(GcpError):

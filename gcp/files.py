@@ -24,8 +24,8 @@ import tempfile
 from collections.abc import Iterator
 from typing import BinaryIO
 
-from . import container, imageio
-from .errors import FormatError, GcpError
+from . import container, imageio, palettes
+from .errors import FormatError, GcpError, ImageError, PaletteError
 
 STDIO = "-"
 _READ_STEP = 1 << 20
@@ -124,6 +124,31 @@ def read_image_input(path: str, *, max_pixels: int = container.DEFAULT_MAX_PIXEL
         imageio.check_file_start(data, max_pixels=max_pixels, name=name or path)
         data += _read_at_most(stream, imageio.max_file_size(max_pixels) + 1 - len(data))
     imageio.check_file_size(len(data), max_pixels=max_pixels, name=name or path)
+    return data
+
+
+def read_palette_input(path: str, *, max_pixels: int = container.DEFAULT_MAX_PIXELS
+                       ) -> bytearray:
+    """The bytes of the palette file at ``path`` (``gcp encode --palette``): a .gcp file,
+    read as ``read_gcp_input`` reads one; a GIMP palette, read to at most
+    ``palettes.MAX_GPL_BYTES`` (``PaletteError`` beyond); or an image, read as
+    ``read_image_input`` reads one. A file that is none of them is a ``PaletteError``.
+    The file is opened twice (its first bytes say how to read it): a pipe will not do."""
+    with _open_input(path) as stream:
+        start = _read_at_most(stream, container.HEADER_SIZE)
+    if start.startswith(container.SIGNATURE):
+        return read_gcp_input(path, max_pixels=max_pixels)
+    if not palettes.is_gpl(start):
+        try:
+            return read_image_input(path, max_pixels=max_pixels)
+        except ImageError:
+            raise PaletteError(f"{path} is neither a .gcp file, a GIMP palette (.gpl) nor "
+                               "an image gcp reads", field="palette") from None
+    with _open_input(path) as stream:
+        data = _read_at_most(stream, palettes.MAX_GPL_BYTES + 1)
+    if len(data) > palettes.MAX_GPL_BYTES:
+        raise PaletteError(f"{path} is over {palettes.MAX_GPL_BYTES} bytes, too long for a "
+                           "GIMP palette", field="palette")
     return data
 
 

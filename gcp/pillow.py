@@ -24,7 +24,9 @@ transparency, to RGB otherwise) and encodes it with ``gcp.encode``: the palette 
 again, which keeps every colour exactly when the image has at most ``colors`` of them.
 ``save`` takes the encoder's options: ``colors`` (k, default 16), ``seed``, ``effort``,
 ``method``, ``algorithm``, ``max_iter``, ``tol``, ``backend``, ``device``,
-``max_pixels``; as with Pillow's own formats, options it does not know are ignored.
+``max_pixels``, and ``palette`` (a uint8 (K, C) array used as it is instead of a fitted
+palette, as ``gcp.encode`` takes it); as with Pillow's own formats, options it does not
+know are ignored.
 
 Errors follow Pillow's plugins: data that is not gcp, or a gcp header that breaks the
 spec, raises ``SyntaxError`` in ``_open`` (so ``Image.open`` tries the other formats and
@@ -64,7 +66,7 @@ SAVE_MODE = {
 }
 # The ``save`` keywords passed on to ``gcp.encode``; "colors" becomes its ``k``.
 SAVE_OPTIONS = ("colors", "seed", "effort", "method", "algorithm", "max_iter", "tol",
-                "backend", "device", "max_pixels")
+                "backend", "device", "max_pixels", "palette")
 
 # Image.open checks Image.MAX_IMAGE_PIXELS itself, after _open: gcp's own limit must not
 # refuse earlier what Pillow's user allowed.

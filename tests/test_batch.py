@@ -256,3 +256,25 @@ def test_unreachable_scheduler_is_a_one_line_error(tmp_path, dask_scheduler):
     assert not (tmp_path / "out").exists()
     assert_one_line_error(run("encode", *sources, "-o", tmp_path / "out", "--scheduler",
                               "nonsense"), 2)
+
+
+def test_dask_batch_takes_a_palette_and_skips_what_is_not_smaller(tmp_path, dask_scheduler):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    palette = np.array([[255, 255, 255], [0, 0, 0], [255, 0, 0]], np.uint8)
+    palette_file = tmp_path / "p.gpl"
+    palette_file.write_bytes(gcp.palettes.write_gpl(palette))
+    sources = []
+    for index, size in enumerate((8, 8, 2)):  # 2 x 2: its PNG is smaller than a .gcp
+        sources.append(folder / f"img{index}.png")
+        sources[-1].write_bytes(gcp.imageio.encode_image(small_image(index, size), ".png"))
+    out = tmp_path / "out"
+    result = run("encode", *sources, "-o", out, "--scheduler", dask_scheduler,
+                 "--palette", palette_file, "--skip-if-larger")
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr == (f"gcp: 2 files encoded into {out}, 1 skipped (not smaller "
+                             "than their input)\n")
+    assert sorted(os.listdir(out)) == ["img0.gcp", "img1.gcp"]
+    for index in (0, 1):
+        expected = gcp.encode(small_image(index), palette=palette)
+        assert (out / f"img{index}.gcp").read_bytes() == expected

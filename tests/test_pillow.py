@@ -272,6 +272,15 @@ def test_save_passes_the_encoders_options(tmp_path, real_images):
     assert path.read_bytes() == expected
 
 
+def test_save_passes_a_given_palette_on(tmp_path, real_images):
+    pixels = real_images["coffee"]
+    palette = np.array([[250, 250, 250], [0, 0, 0], [180, 40, 40]], np.uint8)
+    path = tmp_path / "coffee.gcp"
+    Image.fromarray(pixels).save(path, palette=palette, backend="numpy")
+    assert path.read_bytes() == gcp.encode(pixels, palette=palette, backend="numpy")
+    assert np.array_equal(gcp.read_info(path.read_bytes()).palette, palette)
+
+
 def test_save_with_no_options_uses_the_encoders_defaults(tmp_path, real_images):
     pixels = real_images["coffee"]
     path = tmp_path / "coffee.gcp"
