@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import container, entropy, kmedoids, palettes, quantizer, rle
-from .backends import PixelSet, select_backend
+from .backends import PixelSet, load_pixels, select_backend
 from .container import DEFAULT_MAX_PIXELS, METHOD_IDS, METHOD_LZMA, METHOD_RLE, Header
 from .dither import floyd_steinberg
 from .errors import LimitError, ParameterError
@@ -133,18 +133,19 @@ def encode(
     logger.debug("backend: %s on %s", compute.name, compute.device)
     if palette is not None:
         with timed_stage("assign", progress):
-            labels = compute.load(pixels).assign(given)
+            labels = load_pixels(compute, pixels).assign(given)
         return _finish(pixels_hwc, given, labels, _reproduces(pixels, given, labels),
                        method=method, effort=effort, dither=dither, progress=progress)
 
     def fit_palette(sample_size: int | None = None) -> quantizer.Fit:
         return _fit_palette(pixels, k, algorithm, seed=seed, effort=effort,
-                            max_iter=max_iter, tol=tol, sample_size=sample_size)
+                            max_iter=max_iter, tol=tol, sample_size=sample_size,
+                            search=compute.nearest_two)
 
     with timed_stage("fit", progress):
         fit = fit_palette()
     with timed_stage("assign", progress):
-        pixel_set = compute.load(pixels)
+        pixel_set = load_pixels(compute, pixels)
         build_seconds = getattr(compute, "build_seconds", {}).get(channels)
         if build_seconds is not None:
             logger.debug("kernel for %d channel(s) built in %.3f s", channels, build_seconds)
@@ -232,13 +233,14 @@ def _check_algorithm(algorithm: str) -> None:
 
 
 def _fit_palette(pixels: np.ndarray, k: int, algorithm: str, *, seed: int, effort: int,
-                 max_iter: int, tol: float, sample_size: int | None = None) -> quantizer.Fit:
+                 max_iter: int, tol: float, sample_size: int | None = None,
+                 search: quantizer.Search = quantizer.reference_search) -> quantizer.Fit:
     """The palette ``algorithm`` fits; ``tol`` is K-Means' (medoids stop when none moves)."""
     if algorithm == "kmedoids":
         return kmedoids.fit_medoids(pixels, k, seed=seed, effort=effort, max_iter=max_iter,
                                     sample_size=sample_size)
     return quantizer.fit_palette(pixels, k, seed=seed, effort=effort, max_iter=max_iter,
-                                 tol=tol, sample_size=sample_size)
+                                 tol=tol, sample_size=sample_size, search=search)
 
 
 def _reproduces(pixels: np.ndarray, palette: np.ndarray, labels: np.ndarray) -> bool:

@@ -11,9 +11,16 @@ Public entry point: ``fit_palette``. Validation happens there; the helpers trust
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+
+from .backends.numpy_backend import nearest_two as reference_search
+
+# The fit's search (a backend's ``nearest_two``): float points (M, C) and centres (K, C) to
+# labels (M,), squared distances to the nearest and to the next nearest, float32 (M,).
+Search = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray]]
 
 MIN_COLORS = 1
 MAX_COLORS = 256
@@ -91,12 +98,14 @@ def fit_palette(
     max_iter: int = DEFAULT_MAX_ITER,
     tol: float = DEFAULT_TOL,
     sample_size: int | None = None,
+    search: Search = reference_search,
 ) -> Fit:
     """Fit a palette of at most ``k`` colours to ``pixels``, uint8 of shape (N, channels).
 
     When the (sampled) pixels hold no more than ``k`` distinct colours, those colours are
     the palette (``exact``) and no clustering runs. ``sample_size`` overrides the effort
-    level's; pass len(pixels) to use every pixel.
+    level's; pass len(pixels) to use every pixel. ``search`` is the nearest-centre search
+    Lloyd's iterations use: a backend's ``nearest_two``, all giving the same bits.
     """
     settings = EFFORT_LEVELS[effort]
     rng = np.random.default_rng(seed)
@@ -115,10 +124,12 @@ def fit_palette(
     starts = []
     for _ in range(restarts):
         centres = kmeans_plusplus(coarse.points, coarse.weights, k, rng)
-        starts.append(lloyd(coarse.points, coarse.weights, centres, max_iter=max_iter, tol=tol))
+        starts.append(lloyd(coarse.points, coarse.weights, centres, max_iter=max_iter, tol=tol,
+                            search=search))
     starts.sort(key=lambda start: start[1])
     if coarse is not fine:  # polish the best few on the fine points; keep the best there
-        starts = [lloyd(fine.points, fine.weights, centres, max_iter=max_iter, tol=tol)
+        starts = [lloyd(fine.points, fine.weights, centres, max_iter=max_iter, tol=tol,
+                        search=search)
                   for centres, _ in starts[:polished]]
     best_centres, best_inertia = min(starts, key=lambda start: start[1])
     palette = np.unique(round_palette(best_centres), axis=0)
@@ -375,21 +386,41 @@ def kmeans_plusplus(points: np.ndarray, weights: np.ndarray, k: int, rng: np.ran
     potential most (as scikit-learn does).
     """
     trials = 2 + int(np.log(k))
-    first = rng.choice(len(points), p=weights / weights.sum())
+    first = _draw(weights, 1, rng)[0]
     centres = [points[first]]
-    closest = squared_distances(points, points[first:first + 1])[:, 0]
+    columns = points.T.copy()  # (C, M): each channel contiguous
+    closest = _to_each(columns, points[first:first + 1])[:, 0]
     for _ in range(1, k):
         potential = closest * weights
-        total = potential.sum()
-        if total <= 0:
+        if not potential.sum() > 0:
             break
-        candidates = rng.choice(len(points), size=trials, p=potential / total)
-        to_candidates = squared_distances(points, points[candidates])  # (M, trials)
+        candidates = _draw(potential, trials, rng)
+        to_candidates = _to_each(columns, points[candidates])  # (M, trials)
         np.minimum(to_candidates, closest[:, None], out=to_candidates)
         best = int(np.argmin(weights @ to_candidates))
         centres.append(points[candidates[best]])
         closest = to_candidates[:, best]
     return np.array(centres)
+
+
+def _to_each(columns: np.ndarray, centres: np.ndarray) -> np.ndarray:
+    """Squared distances (M, T) of points given as ``columns`` (C, M) to ``centres`` (T, C),
+    summed channel by channel."""
+    distances = np.subtract.outer(columns[0], centres[:, 0])
+    distances *= distances
+    for channel in range(1, len(columns)):
+        difference = np.subtract.outer(columns[channel], centres[:, channel])
+        difference *= difference
+        distances += difference
+    return distances
+
+
+def _draw(weights: np.ndarray, count: int, rng: np.random.Generator) -> np.ndarray:
+    """``count`` indices drawn with replacement, each with probability proportional to
+    its entry of ``weights`` (float (M,), non-negative, some positive)."""
+    running = np.cumsum(weights)
+    drawn = np.searchsorted(running, rng.random(count) * running[-1], side="right")
+    return np.minimum(drawn, len(weights) - 1)
 
 
 def kmeans(points: np.ndarray, weights: np.ndarray, k: int, rng: np.random.Generator, *,
@@ -401,8 +432,8 @@ def kmeans(points: np.ndarray, weights: np.ndarray, k: int, rng: np.random.Gener
 
 
 def lloyd(points: np.ndarray, weights: np.ndarray, centres: np.ndarray, *,
-          max_iter: int = DEFAULT_MAX_ITER, tol: float = DEFAULT_TOL
-          ) -> tuple[np.ndarray, float]:
+          max_iter: int = DEFAULT_MAX_ITER, tol: float = DEFAULT_TOL,
+          search: Search = reference_search) -> tuple[np.ndarray, float]:
     """Weighted Lloyd iterations from ``centres`` (k, C). Returns (centres, inertia).
 
     Stops when no point changes cluster, when the centres move less than ``tol`` times the
@@ -418,7 +449,7 @@ def lloyd(points: np.ndarray, weights: np.ndarray, centres: np.ndarray, *,
     variance = np.average((points - mean) ** 2, axis=0, weights=weights).mean()
     threshold = tol * variance
     weighted = weights[:, None] * points  # (M, C), summed per cluster at every update
-    labels, upper, lower = _nearest_two(points, centres)
+    labels, upper, lower = _nearest_two(search, points, centres)
     for _ in range(max_iter):
         new_centres = _update_centres(weighted, weights, labels, centres, points, upper)
         moves = np.sqrt(((new_centres - centres) ** 2).sum(1))
@@ -426,42 +457,42 @@ def lloyd(points: np.ndarray, weights: np.ndarray, centres: np.ndarray, *,
         if (moves**2).sum() <= threshold:
             break
         upper += moves[labels]
-        lower -= moves.max()
-        stale = np.flatnonzero(upper * (1 + 1e-9) >= lower)  # margin for rounding
+        lower -= _largest_other_move(moves, labels)
+        stale = np.flatnonzero(upper * (1 + 1e-6) >= lower)  # margin for float32 rounding
         if not len(stale):
             break
-        new_labels, upper[stale], lower[stale] = _nearest_two(points[stale], centres)
+        new_labels, upper[stale], lower[stale] = _nearest_two(search, points[stale], centres)
         if np.array_equal(new_labels, labels[stale]):
             break  # no point changes cluster: the centres would stay where they are
         labels[stale] = new_labels
-    inertia = float(weights @ squared_distances(points, centres).min(1))
+    inertia = float(weights @ search(points, centres)[1])
     return centres, inertia
 
 
-def _nearest_two(points: np.ndarray, centres: np.ndarray
-                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Nearest centre of each point, its distance, and the distance to the next nearest.
+def _farthest(distance: np.ndarray, count: int) -> np.ndarray:
+    """Indices of the ``count`` largest entries of ``distance`` (M,), largest first, the
+    lower index first among equals."""
+    if count >= len(distance):
+        return np.argsort(-distance, kind="stable")
+    threshold = -np.partition(-distance, count - 1)[count - 1]
+    candidates = np.flatnonzero(distance >= threshold)
+    return candidates[np.argsort(-distance[candidates], kind="stable")][:count]
 
-    Block by block (see ``squared_distances``), never holding all (M, K) distances.
-    """
-    labels = np.empty(len(points), np.intp)
-    nearest = np.empty(len(points))
-    second = np.full(len(points), np.inf)
-    blocks = _row_blocks(len(points), len(centres))
-    rows = _block_rows(len(centres))
-    distances = np.empty(rows * len(centres))
-    scratch = np.empty(rows * len(centres))
-    for start, stop in blocks:
-        block = distances[:(stop - start) * len(centres)].reshape(stop - start, len(centres))
-        _block_distances(points[start:stop], centres, block, scratch)
-        own = block.argmin(1)
-        indices = np.arange(stop - start)
-        labels[start:stop] = own
-        nearest[start:stop] = block[indices, own]
-        if len(centres) > 1:
-            block[indices, own] = np.inf  # what is left: the next nearest
-            second[start:stop] = block.min(1)
-    return labels, np.sqrt(nearest), np.sqrt(second)
+
+def _largest_other_move(moves: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """How far any centre but each point's own moved at most, (M,): what its lower bound
+    on the distance to the other centres loses."""
+    largest = int(np.argmax(moves))
+    runner_up = np.max(np.delete(moves, largest), initial=0.0)
+    return np.where(labels == largest, runner_up, moves[largest])
+
+
+def _nearest_two(search: Search, points: np.ndarray, centres: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Nearest centre of each point, its distance, and the distance to the next nearest:
+    ``search``'s float32 squares, as float64 distances."""
+    labels, nearest, second = search(points, centres)
+    return labels, np.sqrt(nearest, dtype=np.float64), np.sqrt(second, dtype=np.float64)
 
 
 def _update_centres(weighted: np.ndarray, weights: np.ndarray, labels: np.ndarray,
@@ -481,6 +512,5 @@ def _update_centres(weighted: np.ndarray, weights: np.ndarray, labels: np.ndarra
     new_centres[filled] = sums[filled] / mass[filled, None]
     empty = np.flatnonzero(~filled)
     if len(empty):
-        farthest = np.argsort(-own_distance, kind="stable")
-        new_centres[empty] = points[farthest[: len(empty)]]
+        new_centres[empty] = points[_farthest(own_distance, len(empty))]
     return new_centres

@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 import gcp
-from gcp.backends import select_backend
+from gcp.backends import numpy_backend, select_backend
+from gcp.backends.colour_table import ColourTablePixelSet, colour_keys, colours_of_keys
 from gcp.backends.numpy_backend import assign_labels
 from tests.conftest import psnr, requires_opencl
 
@@ -43,6 +44,50 @@ def test_opencl_labels_equal_numpy_labels(channels, k, pixel_count):
     palette[k // 2:] = palette[: k - k // 2]
     opencl = select_backend("opencl").load(pixels)
     assert np.array_equal(opencl.assign(palette), assign_labels(pixels, palette))
+
+
+@requires_opencl
+@pytest.mark.parametrize("channels", [1, 2, 3, 4])
+@pytest.mark.parametrize("k", [1, 2, 17, 256])
+@pytest.mark.parametrize("point_count", [1, 1023, 40_001])
+def test_opencl_fit_search_equals_the_reference_bit_for_bit(channels, k, point_count):
+    """Float32 distances, labels and second distances, ties included, as numpy has them."""
+    points = RNG.random((point_count, channels)) * 255
+    points[::7] = np.round(points[::7])  # whole values too, as exact colours are
+    centres = RNG.random((k, channels)) * 255
+    centres[k // 2:] = centres[: k - k // 2]  # duplicates force ties
+    opencl = select_backend("opencl").nearest_two(points, centres)
+    reference = numpy_backend.nearest_two(points, centres)
+    for got, expected in zip(opencl, reference, strict=True):
+        assert got.dtype == expected.dtype and np.array_equal(got, expected)
+
+
+@pytest.mark.parametrize("backend", ["numpy", pytest.param("opencl", marks=requires_opencl)])
+@pytest.mark.parametrize("channels", [1, 2, 3])
+@pytest.mark.parametrize("k", [1, 2, 16, 256])
+def test_assignment_by_distinct_colour_equals_every_pixel_assigned(backend, channels, k):
+    """The colour table gives each pixel its colour's label: the brute force's exactly."""
+    colours = RNG.integers(0, 256, (300, channels), dtype=np.uint8)
+    pixels = colours[RNG.integers(0, 300, 20_000)]
+    pixels[-1] = 255  # the last pixel's key is read apart from the others
+    palette = RNG.integers(0, 256, (k, channels), dtype=np.uint8)
+    palette[k // 2:] = palette[: k - k // 2]
+    table = ColourTablePixelSet(select_backend(backend), pixels)
+    assert len(table.colours) == len(np.unique(pixels, axis=0))
+    assert np.array_equal(table.assign(palette), brute_force_labels(pixels, palette))
+    labels = brute_force_labels(pixels, palette)
+    counts, sums = table.cluster_sums(table.assign(palette), k)
+    assert np.array_equal(counts, np.bincount(labels, minlength=k))
+    assert np.array_equal(sums[:, 0], np.bincount(labels, pixels[:, 0], minlength=k))
+
+
+@pytest.mark.parametrize("channels", [1, 2, 3])
+def test_colour_keys_round_trip(channels):
+    pixels = RNG.integers(0, 256, (1001, channels), dtype=np.uint8)
+    keys = colour_keys(pixels)
+    assert keys.max() < 1 << (8 * channels)
+    assert np.array_equal(colours_of_keys(keys, channels), pixels)
+    assert np.array_equal(colour_keys(pixels[:1]), keys[:1])
 
 
 @requires_opencl

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from gcp import quantizer
+from gcp.backends import numpy_backend
 
 RNG = np.random.default_rng(7)
 
@@ -104,11 +105,28 @@ def test_distances_in_blocks_equal_the_whole_matrix(points, k, block, monkeypatc
     centres[-1] = centres[0]  # a tie for the nearest two
     whole = ((xs[:, None, :] - centres[None]) ** 2).sum(2)
     assert np.array_equal(quantizer.squared_distances(xs, centres), whole)
-    labels, nearest, second = quantizer._nearest_two(xs, centres)
+
+
+@pytest.mark.parametrize("block", [1 << 16, 7, 1])
+@pytest.mark.parametrize("channels", [1, 3, 4])
+@pytest.mark.parametrize(("points", "k"), [(1, 1), (50, 3), (1000, 256), (5, 256)])
+def test_reference_search_is_the_float32_textbook_in_any_blocks(points, k, channels, block,
+                                                                monkeypatch):
+    """The fit's search gives the float32 distances summed channel by channel in order,
+    the lowest index on ties, and the least other distance as the second, however the
+    rows are blocked."""
+    monkeypatch.setattr(numpy_backend, "DISTANCE_BLOCK", block)
+    xs = (RNG.random((points, channels)) * 255).astype(np.float32)
+    centres = (RNG.random((k, channels)) * 255).astype(np.float32)
+    centres[-1] = centres[0]  # a tie for the nearest two
+    whole = np.zeros((points, k), np.float32)
+    for channel in range(channels):
+        whole += (xs[:, None, channel] - centres[None, :, channel]) ** 2
+    labels, nearest, second = numpy_backend.nearest_two(xs, centres)
     ordered = np.sort(whole, axis=1)
     assert np.array_equal(labels, whole.argmin(1))
-    assert np.array_equal(nearest, np.sqrt(ordered[:, 0]))
-    assert np.array_equal(second, np.sqrt(ordered[:, 1]) if k > 1 else np.full(points, np.inf))
+    assert np.array_equal(nearest, ordered[:, 0])
+    assert np.array_equal(second, ordered[:, 1] if k > 1 else np.full(points, np.inf))
 
 
 def test_large_palettes_get_fewer_starts():

@@ -50,10 +50,36 @@ class PixelSet(Protocol):
 class Backend(Protocol):
     name: str
     device: str  # what it runs on, in words
+    on_cpu: bool  # whether it computes on this machine's processor
 
     def load(self, pixels: np.ndarray) -> PixelSet:
         """Take uint8 pixels of shape (N, channels), channels 1 to 4."""
         ...
+
+    def nearest_two(self, points: np.ndarray, centres: np.ndarray
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The K-Means fit's search (``numpy_backend.nearest_two``, the reference): float
+        points (M, C) and centres (K, C) to labels intp (M,) and float32 (M,) squared
+        distances to the nearest centre and to the next nearest. Every backend gives the
+        reference's bits."""
+        ...
+
+
+# Fewest pixels for which a CPU assigns by distinct colour (colour_table), per channel
+# count: below it the table's set-up costs more than the colours it saves.
+COLOUR_TABLE_MIN_PIXELS = {1: 1, 2: 1, 3: 1 << 18}
+
+
+def load_pixels(backend: Backend, pixels: np.ndarray) -> PixelSet:
+    """``pixels`` (uint8 (N, C)) loaded onto ``backend`` the fastest way for it: on a CPU
+    each distinct colour is assigned once (``colour_table``); a GPU takes every pixel."""
+    from .colour_table import MAX_TABLE_CHANNELS, ColourTablePixelSet
+
+    channels = pixels.shape[1]
+    if backend.on_cpu and channels <= MAX_TABLE_CHANNELS and \
+            len(pixels) >= COLOUR_TABLE_MIN_PIXELS[channels]:
+        return ColourTablePixelSet(backend, pixels)
+    return backend.load(pixels)
 
 
 def select_backend(name: str = "auto", device: str | None = None) -> Backend:

@@ -124,3 +124,100 @@ __kernel void cluster_sums(__global const uchar *pixels,   /* pixel_count * CHAN
     for (uint e = item; e < entries; e += items)
         out[e] = sums[e];
 }
+
+/* The K-Means fit's search: each point's nearest centre and the squared distances to it
+ * and to the next nearest, in float32.
+ *
+ * Every distance is ((p0 - c0)^2 + (p1 - c1)^2) + ... in that order, each operation
+ * rounded on its own (no fused multiply-add), as the numpy reference computes it: every
+ * device gives the reference's bits. Only a strictly smaller distance replaces the best,
+ * so ties go to the lowest index; the second is the least distance of any other centre,
+ * equal to the best when two tie. Laid out as assign_nearest is.
+ */
+#pragma OPENCL FP_CONTRACT OFF
+
+__kernel void nearest_two(__global const float *points,     /* point_count * CHANNELS */
+                          const uint point_count,
+                          __constant const float *centres,  /* centre_count * CHANNELS */
+                          const uint centre_count,
+                          __global uchar *labels,           /* point_count */
+                          __global float *nearest,          /* point_count */
+                          __global float *second)           /* point_count */
+{
+    const size_t first = get_global_id(0) * PIXELS_PER_ITEM;
+    if (first >= point_count)
+        return;
+
+    float channel0[PIXELS_PER_ITEM];
+#if CHANNELS > 1
+    float channel1[PIXELS_PER_ITEM];
+#endif
+#if CHANNELS > 2
+    float channel2[PIXELS_PER_ITEM];
+#endif
+#if CHANNELS > 3
+    float channel3[PIXELS_PER_ITEM];
+#endif
+    float best_distance[PIXELS_PER_ITEM];
+    float next_distance[PIXELS_PER_ITEM];
+    uint best_index[PIXELS_PER_ITEM];
+    for (int p = 0; p < PIXELS_PER_ITEM; ++p) {
+        const size_t i = min(first + p, (size_t)point_count - 1) * CHANNELS;
+        channel0[p] = points[i];
+#if CHANNELS > 1
+        channel1[p] = points[i + 1];
+#endif
+#if CHANNELS > 2
+        channel2[p] = points[i + 2];
+#endif
+#if CHANNELS > 3
+        channel3[p] = points[i + 3];
+#endif
+        best_distance[p] = INFINITY;
+        next_distance[p] = INFINITY;
+        best_index[p] = 0;
+    }
+
+    for (uint j = 0; j < centre_count; ++j) {
+        __constant const float *centre = centres + j * CHANNELS;
+        const float centre0 = centre[0];
+#if CHANNELS > 1
+        const float centre1 = centre[1];
+#endif
+#if CHANNELS > 2
+        const float centre2 = centre[2];
+#endif
+#if CHANNELS > 3
+        const float centre3 = centre[3];
+#endif
+        for (int p = 0; p < PIXELS_PER_ITEM; ++p) {
+            float difference = channel0[p] - centre0;
+            float distance = difference * difference;
+#if CHANNELS > 1
+            difference = channel1[p] - centre1;
+            distance = distance + difference * difference;
+#endif
+#if CHANNELS > 2
+            difference = channel2[p] - centre2;
+            distance = distance + difference * difference;
+#endif
+#if CHANNELS > 3
+            difference = channel3[p] - centre3;
+            distance = distance + difference * difference;
+#endif
+            const int closer = distance < best_distance[p];
+            const int second_closer = distance < next_distance[p];
+            next_distance[p] = closer ? best_distance[p]
+                                      : (second_closer ? distance : next_distance[p]);
+            best_distance[p] = closer ? distance : best_distance[p];
+            best_index[p] = closer ? j : best_index[p];
+        }
+    }
+
+    for (int p = 0; p < PIXELS_PER_ITEM; ++p)
+        if (first + p < point_count) {
+            labels[first + p] = (uchar)best_index[p];
+            nearest[first + p] = best_distance[p];
+            second[first + p] = next_distance[p];
+        }
+}

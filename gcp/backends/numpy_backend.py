@@ -28,9 +28,15 @@ class NumpyPixelSet:
 class NumpyBackend:
     name = "numpy"
     device = "numpy on the CPU"
+    on_cpu = True
 
     def load(self, pixels: np.ndarray) -> NumpyPixelSet:
         return NumpyPixelSet(pixels)
+
+    @staticmethod
+    def nearest_two(points: np.ndarray, centres: np.ndarray
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return nearest_two(points, centres)
 
 
 def assign_labels(pixels: np.ndarray, palette: np.ndarray) -> np.ndarray:
@@ -62,3 +68,46 @@ def cluster_sums(pixels: np.ndarray, labels: np.ndarray, palette_size: int
         histogram = histogram[: palette_size * 256].reshape(palette_size, 256)
         sums[:, channel] = histogram @ values
     return histogram.sum(1), sums
+
+
+# Entries of the float32 distance block worked on at a time (256 KiB: cache-sized).
+DISTANCE_BLOCK = 1 << 16
+
+
+def nearest_two(points: np.ndarray, centres: np.ndarray
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The K-Means fit's search: each point's nearest centre and the squared distances to
+    it and to the next nearest.
+
+    ``points`` (M, C) and ``centres`` (K, C), 1 <= K <= 256, are taken as float32. Returns
+    labels intp (M,), nearest and second float32 (M,); second is inf when K = 1 and equals
+    nearest when two centres tie. A distance is ((p0 - c0)^2 + (p1 - c1)^2) + ... in
+    float32, each step rounded, which the OpenCL kernel repeats bit for bit; ties go to the
+    lowest index.
+    """
+    points = np.ascontiguousarray(points, np.float32)
+    centres = np.ascontiguousarray(centres, np.float32)
+    count, channels = points.shape
+    labels = np.empty(count, np.intp)
+    nearest = np.empty(count, np.float32)
+    second = np.full(count, np.inf, np.float32)
+    rows = max(1, DISTANCE_BLOCK // len(centres))
+    block = np.empty((rows, len(centres)), np.float32)
+    difference = np.empty_like(block)
+    for start in range(0, count, rows):
+        part = points[start:start + rows]
+        distances, scratch = block[:len(part)], difference[:len(part)]
+        np.subtract.outer(part[:, 0], centres[:, 0], out=distances)
+        distances *= distances
+        for channel in range(1, channels):
+            np.subtract.outer(part[:, channel], centres[:, channel], out=scratch)
+            scratch *= scratch
+            distances += scratch
+        own = distances.argmin(1)
+        indices = np.arange(len(part))
+        labels[start:start + rows] = own
+        nearest[start:start + rows] = distances[indices, own]
+        if len(centres) > 1:
+            distances[indices, own] = np.inf
+            second[start:start + rows] = distances.min(1)
+    return labels, nearest, second
