@@ -8,6 +8,7 @@ run-length code the indices (rle), compress the tokens (entropy), wrap it all (c
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -15,11 +16,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import container, entropy, kmedoids, quantizer, rle
+from . import container, entropy, kmedoids, quantizer, rle, target
 from .backends import PixelSet, select_backend
 from .container import DEFAULT_MAX_PIXELS, METHOD_IDS, METHOD_LZMA, METHOD_RLE, Header
 from .dither import floyd_steinberg
-from .errors import LimitError, ParameterError
+from .errors import LimitError, ParameterError, QualityError
 
 logger = logging.getLogger("gcp")
 
@@ -81,6 +82,39 @@ def _check_options(k: int, method: str, effort: int, max_iter: int, tol: float) 
         raise ParameterError(f"tol is {tol}; it must be 0 or more", field="tol")
 
 
+@dataclass(frozen=True)
+class EncodeReport:
+    """What ``encode_report`` made, besides the bytes.
+
+    ``colours``: the palette's size; ``k``: the most colours the fit was allowed (the
+    caller's ``k``, or fewer where ``target_psnr`` chose them); ``max_colours``: the
+    caller's ``k``. ``psnr``: dB over every channel of the pixels as stored (what
+    ``decode`` gives back, dithered where asked), inf when they are the image's own.
+    ``target_psnr``: as asked (None without one).
+    """
+
+    colours: int
+    k: int
+    max_colours: int
+    psnr: float
+    exact: bool
+    target_psnr: float | None = None
+
+    @property
+    def reached(self) -> bool:
+        """The target PSNR is reached (True without a target)."""
+        return self.target_psnr is None or self.psnr >= self.target_psnr
+
+    def describe(self) -> str:
+        """One line: 'colours 37 of 64, PSNR 40.12 dB (target 40)'."""
+        shown = "inf (lossless)" if math.isinf(self.psnr) else f"{self.psnr:.2f} dB"
+        line = f"colours {self.colours} of {self.max_colours}, PSNR {shown}"
+        if self.target_psnr is not None:
+            missed = "" if self.reached else f", not reached with -k {self.max_colours}"
+            line += f" (target {self.target_psnr:g}{missed})"
+        return line
+
+
 def encode(
     image: np.ndarray,
     k: int = DEFAULT_COLORS,
@@ -96,8 +130,40 @@ def encode(
     max_pixels: int = DEFAULT_MAX_PIXELS,
     progress: Progress | None = None,
     algorithm: str = DEFAULT_ALGORITHM,
+    target_psnr: float | None = None,
+    min_psnr: float | None = None,
 ) -> bytes:
     """Quantize ``image`` to at most ``k`` colours and return the .gcp file as bytes.
+
+    ``image``: uint8 array (H, W) or (H, W, C), C = 1 grey, 2 grey+alpha, 3 RGB, 4 RGBA.
+    The options are ``encode_report``'s; this returns its bytes alone, and measures the
+    PSNR only where ``target_psnr`` or ``min_psnr`` needs it.
+    """
+    return _encode(image, k, measure=False, seed=seed, method=method, effort=effort,
+                   max_iter=max_iter, tol=tol, dither=dither, backend=backend,
+                   device=device, max_pixels=max_pixels, progress=progress,
+                   algorithm=algorithm, target_psnr=target_psnr, min_psnr=min_psnr)[0]
+
+
+def encode_report(
+    image: np.ndarray,
+    k: int = DEFAULT_COLORS,
+    *,
+    seed: int = 0,
+    method: str = DEFAULT_METHOD,
+    effort: int = quantizer.DEFAULT_EFFORT,
+    max_iter: int = quantizer.DEFAULT_MAX_ITER,
+    tol: float = quantizer.DEFAULT_TOL,
+    dither: bool = False,
+    backend: str = "auto",
+    device: str | None = None,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    progress: Progress | None = None,
+    algorithm: str = DEFAULT_ALGORITHM,
+    target_psnr: float | None = None,
+    min_psnr: float | None = None,
+) -> tuple[bytes, EncodeReport]:
+    """``encode``'s bytes and an ``EncodeReport`` (colours used, PSNR reached).
 
     ``image``: uint8 array (H, W) or (H, W, C), C = 1 grey, 2 grey+alpha, 3 RGB, 4 RGBA.
     The same image and options always give the same bytes. An image with at most ``k``
@@ -108,33 +174,64 @@ def encode(
     ``progress(stage, fraction)`` when a stage begins (fraction 0) and, for long ones, as
     it goes. ``algorithm`` is "kmeans" or "kmedoids" (every palette colour is one of the
     image's own).
+
+    ``target_psnr`` (dB): use the fewest colours, up to ``k``, whose palette reaches it
+    (``gcp.target``; the search ignores dithering); ``k`` when none does. ``min_psnr``
+    (dB): raise ``QualityError`` when the result, dithered or not, is below it.
     """
+    return _encode(image, k, measure=True, seed=seed, method=method, effort=effort,
+                   max_iter=max_iter, tol=tol, dither=dither, backend=backend,
+                   device=device, max_pixels=max_pixels, progress=progress,
+                   algorithm=algorithm, target_psnr=target_psnr, min_psnr=min_psnr)
+
+
+def _encode(image: np.ndarray, k: int, *, measure: bool, seed: int = 0,
+            method: str = DEFAULT_METHOD, effort: int = quantizer.DEFAULT_EFFORT,
+            max_iter: int = quantizer.DEFAULT_MAX_ITER, tol: float = quantizer.DEFAULT_TOL,
+            dither: bool = False, backend: str = "auto", device: str | None = None,
+            max_pixels: int = DEFAULT_MAX_PIXELS, progress: Progress | None = None,
+            algorithm: str = DEFAULT_ALGORITHM, target_psnr: float | None = None,
+            min_psnr: float | None = None) -> tuple[bytes, EncodeReport | None]:
+    """The pipeline; the report (None unless ``measure`` or a PSNR option asks for it)."""
     _check_options(k, method, effort, max_iter, tol)
     _check_algorithm(algorithm)
+    _check_psnr("target_psnr", target_psnr)
+    _check_psnr("min_psnr", min_psnr)
     pixels_hwc = _check_image(image, max_pixels)
     height, width, channels = pixels_hwc.shape
     pixels = pixels_hwc.reshape(-1, channels)
     compute = select_backend(backend, device)
     logger.debug("backend: %s on %s", compute.name, compute.device)
-
-    def fit_palette(sample_size: int | None = None) -> quantizer.Fit:
-        return _fit_palette(pixels, k, algorithm, seed=seed, effort=effort,
-                            max_iter=max_iter, tol=tol, sample_size=sample_size)
-
-    with timed_stage("fit", progress):
-        fit = fit_palette()
-    with timed_stage("assign", progress):
-        pixel_set = compute.load(pixels)
-        build_seconds = getattr(compute, "build_seconds", {}).get(channels)
-        if build_seconds is not None:
-            logger.debug("kernel for %d channel(s) built in %.3f s", channels, build_seconds)
-        palette, labels, exact = _assign(pixel_set, pixels, fit, fit_palette,
-                                         refine=quantizer.EFFORT_LEVELS[effort].refine
-                                         and algorithm == "kmeans")
+    quantize = _Quantizer(compute, pixels, algorithm, seed=seed, effort=effort,
+                          max_iter=max_iter, tol=tol,
+                          progress=progress if target_psnr is None else None)
+    if target_psnr is None:
+        k_fitted = k
+        palette, labels, exact = quantize(k)
+        error = None
+    else:
+        if progress is not None:
+            progress("fit", 0.0)  # the search's fits and assignments, as one stage
+        with timed_stage("target"):
+            choice = target.choose_colours(pixels, k, target_psnr, quantize, seed=seed,
+                                           effort=effort, max_iter=max_iter, tol=tol)
+        logger.debug("target: real fits at k = %s", ", ".join(
+            f"{fit_k} ({fit_psnr:.2f} dB)" for fit_k, fit_psnr in choice.fits))
+        k_fitted, palette, labels, exact = choice.k, choice.palette, choice.labels, choice.exact
+        error = choice.mse
     if dither and not exact:
         with timed_stage("dither", progress):
             report = None if progress is None else (lambda done: progress("dither", done))
             labels = floyd_steinberg(pixels_hwc, palette, report).ravel()
+        error = None
+    report = None
+    if measure or target_psnr is not None or min_psnr is not None:
+        if error is None:
+            error = target.assigned_mse(pixels, palette, labels)
+        report = EncodeReport(colours=len(palette), k=k_fitted, max_colours=k,
+                              psnr=target.psnr_for_mse(error), exact=exact,
+                              target_psnr=target_psnr)
+        _check_min_psnr(report, min_psnr)
     with timed_stage("encode", progress):
         tokens = rle.encode_runs(labels, len(palette))
         method_id = METHOD_IDS[method]
@@ -148,7 +245,61 @@ def encode(
             flags=container.FLAG_EXACT if exact else 0, width=width, height=height,
             palette_size=len(palette), tokens_length=len(tokens), body_length=len(body),
         )
-        return container.pack(header, palette, body)
+        return container.pack(header, palette, body), report
+
+
+class _Quantizer:
+    """``quantize(k)``: fit a palette of at most k colours, assign every pixel.
+
+    Returns (palette uint8 (K, C), labels uint8 (N,), exact), as the encoder stores
+    them. The pixels are loaded onto the backend once, for every k asked.
+    """
+
+    def __init__(self, compute, pixels: np.ndarray, algorithm: str, *, seed: int,
+                 effort: int, max_iter: int, tol: float, progress: Progress | None) -> None:
+        self.compute, self.pixels, self.algorithm = compute, pixels, algorithm
+        self.options = {"seed": seed, "effort": effort, "max_iter": max_iter, "tol": tol}
+        self.refine = quantizer.EFFORT_LEVELS[effort].refine and algorithm == "kmeans"
+        self.progress = progress
+        self.pixel_set: PixelSet | None = None
+
+    def __call__(self, k: int) -> tuple[np.ndarray, np.ndarray, bool]:
+        def fit_palette(sample_size: int | None = None) -> quantizer.Fit:
+            return _fit_palette(self.pixels, k, self.algorithm, sample_size=sample_size,
+                                **self.options)
+
+        with timed_stage("fit", self.progress):
+            fit = fit_palette()
+        with timed_stage("assign", self.progress):
+            if self.pixel_set is None:
+                self.pixel_set = self._load()
+            return _assign(self.pixel_set, self.pixels, fit, fit_palette, refine=self.refine)
+
+    def _load(self) -> PixelSet:
+        pixel_set = self.compute.load(self.pixels)
+        channels = self.pixels.shape[1]
+        build_seconds = getattr(self.compute, "build_seconds", {}).get(channels)
+        if build_seconds is not None:
+            logger.debug("kernel for %d channel(s) built in %.3f s", channels, build_seconds)
+        return pixel_set
+
+
+def _check_psnr(name: str, value: float | None) -> None:
+    """A PSNR option is None or a finite number of dB above 0."""
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
+        raise ParameterError(f"{name} is {value!r}; it must be a number of dB",
+                             field=name)
+    if not (math.isfinite(value) and value > 0):
+        raise ParameterError(f"{name} is {value}; it must be a finite number of dB above 0",
+                             field=name)
+
+
+def _check_min_psnr(report: EncodeReport, min_psnr: float | None) -> None:
+    """``QualityError`` when the result's PSNR is below ``min_psnr``."""
+    if min_psnr is not None and report.psnr < min_psnr:
+        raise QualityError(report.psnr, min_psnr, report.colours)
 
 
 def _assign(pixel_set: PixelSet, pixels: np.ndarray, fit: quantizer.Fit,
