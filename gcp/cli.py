@@ -2,7 +2,8 @@
 
 Every error is one line on stderr, "gcp: error: ...", and an exit status: 1 for bad data
 (an unreadable image, a corrupt .gcp file, a failed write), 2 for bad usage (an option out
-of range, a missing argument, an output that exists without --force). No tracebacks.
+of range, a missing argument, an output that exists without --force), 99 for a result
+below --min-psnr (as pngquant's "quality too low"). No tracebacks.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import contextlib
 import functools
 import json
 import logging
+import math
 import os
 import sys
 import threading
@@ -23,12 +25,13 @@ from . import compare as compare_module
 from .backends import BACKEND_NAMES
 from .codec import timed_stage
 from .container import DEFAULT_MAX_PIXELS
-from .errors import GcpError, ParameterError
+from .errors import GcpError, ParameterError, QualityError
 
 logger = logging.getLogger("gcp")
 
 EXIT_DATA = 1
 EXIT_USAGE = 2
+EXIT_QUALITY = 99  # the PSNR is below --min-psnr: pngquant's status for "quality too low"
 EXIT_INTERRUPTED = 130
 
 CHANNEL_NAMES = {1: "grey", 2: "grey+alpha", 3: "RGB", 4: "RGBA"}
@@ -57,6 +60,8 @@ class _OneLineGroup(click.Group):
         except (files.OutputExistsError, ParameterError, batch.NameClashError,
                 batch.DaskUnavailableError) as error:
             status = _fail(str(error), EXIT_USAGE)
+        except QualityError as error:
+            status = _fail(f"{error.describe('--min-psnr')}; nothing written", EXIT_QUALITY)
         except GcpError as error:
             status = _fail(str(error), EXIT_DATA)
         except OSError as error:
@@ -145,6 +150,21 @@ def _batch_options(function):
         help="Write one output per INPUT into DIR (made if missing), named after it.")(function)
 
 
+class _Decibels(click.ParamType):
+    """A PSNR in dB: a finite number above 0."""
+
+    name = "DB"
+
+    def convert(self, value, param, ctx) -> float:
+        try:
+            decibels = float(value)
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is not a number of dB", param, ctx)
+        if not (math.isfinite(decibels) and decibels > 0):
+            self.fail(f"{value!r} is not a finite number of dB above 0", param, ctx)
+        return decibels
+
+
 _paths_argument = click.argument("paths", metavar="INPUT OUTPUT", nargs=-1, required=True,
                                  type=click.Path(dir_okay=False, allow_dash=True))
 
@@ -169,6 +189,10 @@ _paths_argument = click.argument("paths", metavar="INPUT OUTPUT", nargs=-1, requ
 @click.option("--tol", type=click.FloatRange(min=0), default=quantizer.DEFAULT_TOL,
               show_default=True, help="Stop K-Means when centres move less than this "
               "(relative to the colour variance).")
+@click.option("--target-psnr", type=_Decibels(), default=None,
+              help="Use the fewest colours (up to -k) whose palette reaches this PSNR in dB.")
+@click.option("--min-psnr", type=_Decibels(), default=None,
+              help="Write nothing, and exit 99, when the PSNR is below this (dB).")
 @click.option("--backend", type=click.Choice(BACKEND_NAMES), default="auto", show_default=True,
               help="Where pixels are assigned: OpenCL if available (auto), opencl, or numpy.")
 @click.option("--device", metavar="SPEC", default=None,
@@ -178,8 +202,8 @@ _paths_argument = click.argument("paths", metavar="INPUT OUTPUT", nargs=-1, requ
 @_force_option
 @_verbosity_options
 def encode(paths: tuple[str, ...], k: int, effort: int, method: str, algorithm: str,
-           dither: bool, seed: int, max_iter: int, tol: float, backend: str,
-           device: str | None,
+           dither: bool, seed: int, max_iter: int, tol: float, target_psnr: float | None,
+           min_psnr: float | None, backend: str, device: str | None,
            max_pixels: int, output_dir: str | None, workers: int | None,
            scheduler: str | None, force: bool, verbose: bool, quiet: bool) -> None:
     """Quantize INPUT (PNG, BMP, JPEG, ...) to at most K colours and write OUTPUT (.gcp).
@@ -190,7 +214,8 @@ def encode(paths: tuple[str, ...], k: int, effort: int, method: str, algorithm: 
     _configure_logging(verbose, quiet)
     options = {"k": k, "seed": seed, "method": method, "effort": effort, "max_iter": max_iter,
                "tol": tol, "backend": backend, "device": device, "max_pixels": max_pixels,
-               "algorithm": algorithm, "dither": dither}
+               "algorithm": algorithm, "dither": dither, "target_psnr": target_psnr,
+               "min_psnr": min_psnr}
     if output_dir is None:
         single_paths = _single_paths(paths, scheduler)
         if backend != "numpy":
@@ -309,7 +334,8 @@ def _run_batch(jobs: list[batch.Job], transform: batch.Transform, read: batch.Re
                verbose: bool, quiet: bool) -> None:
     """Run a batch with a progress bar (on a terminal), then report every failure.
 
-    Exits 1 when any file failed; the failures are listed in the order of the inputs.
+    Exits 1 when any file failed, 99 when every failure was a PSNR below --min-psnr; the
+    failures are listed in the order of the inputs.
     """
     with contextlib.ExitStack() as stack:
         if scheduler is not None:
@@ -325,19 +351,20 @@ def _run_batch(jobs: list[batch.Job], transform: batch.Transform, read: batch.Re
         failures = _failures(outcomes, len(jobs), doing, show_bar=show_bar)
     for job in jobs:  # in the order of the inputs
         if job in failures:
-            click.echo(f"gcp: error: {job.source}: {failures[job]}", err=True)
+            click.echo(f"gcp: error: {job.source}: {failures[job].error}", err=True)
     if failures:
         click.echo(f"gcp: {len(failures)} of {len(jobs)} files failed; "
                    f"{len(jobs) - len(failures)} {done} into {output_dir}", err=True)
-        raise click.exceptions.Exit(EXIT_DATA)
+        too_low = all(outcome.too_low for outcome in failures.values())
+        raise click.exceptions.Exit(EXIT_QUALITY if too_low else EXIT_DATA)
     logger.info("%d file%s %s into %s", len(jobs), "" if len(jobs) == 1 else "s", done,
                 output_dir)
 
 
 def _failures(outcomes: Iterable[batch.Outcome], total: int, label: str, *,
-              show_bar: bool) -> dict[batch.Job, str | None]:
-    """The reason each failed job failed, after a progress bar (if shown) of all of them."""
-    failures: dict[batch.Job, str | None] = {}
+              show_bar: bool) -> dict[batch.Job, batch.Outcome]:
+    """The outcome of each failed job, after a progress bar (if shown) of all of them."""
+    failures: dict[batch.Job, batch.Outcome] = {}
     with click.progressbar(length=total, label=label, file=sys.stderr,
                            hidden=not show_bar) as bar:
         for outcome in outcomes:
@@ -345,7 +372,7 @@ def _failures(outcomes: Iterable[batch.Outcome], total: int, label: str, *,
             if outcome.ok:
                 logger.debug("%s -> %s", outcome.job.source, outcome.job.target)
             else:
-                failures[outcome.job] = outcome.error
+                failures[outcome.job] = outcome
     return failures
 
 
