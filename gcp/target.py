@@ -37,9 +37,10 @@ from . import quantizer
 # Real fits the search may make before it settles for the smallest k known to reach the
 # target (one more is made at k_max when none has reached it by then).
 MAX_FITS = 5
-# The search stops when the k known to reach the target is at most this fraction (and at
-# least 1) above one known to miss it: above 64 colours, one colour more or less moves
-# the PSNR by hundredths of a dB, less than K-Means' own noise from one k to the next.
+# The search stops when the k known to reach the target is at most this fraction of k - 1
+# (and at least 1) above one known to miss it: up to 64 colours the two are neighbours;
+# above, one colour more or less moves the PSNR by hundredths of a dB, less than
+# K-Means' own noise from one k to the next.
 SLACK = 1 / 32
 # Mean squared error that rounding float centres to bytes adds, per channel: a uniform
 # error on (-0.5, 0.5) has variance 1/12.
@@ -175,7 +176,7 @@ class _Search:
         """The bracket is closed: k_max misses, or ``high`` is within SLACK of ``low``."""
         if self.high is None:
             return self.low >= self.k_max
-        return self.high.k - self.low <= max(1, math.floor(self.high.k * SLACK))
+        return self.high.k - self.low <= max(1, math.floor((self.high.k - 1) * SLACK))
 
     def scale_at(self, k: int) -> float:
         """True over estimated MSE at ``k``: interpolated, in logs, between real fits."""
