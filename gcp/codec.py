@@ -90,7 +90,8 @@ class EncodeReport:
     caller's ``k``, or fewer where ``target_psnr`` chose them); ``max_colours``: the
     caller's ``k``. ``psnr``: dB over every channel of the pixels as stored (what
     ``decode`` gives back, dithered where asked), inf when they are the image's own.
-    ``target_psnr``: as asked (None without one).
+    ``target_psnr``: as asked (None without one). ``dithered``: the pixels were dithered
+    (the colours are chosen for the target without dithering, which lowers the PSNR).
     """
 
     colours: int
@@ -99,6 +100,7 @@ class EncodeReport:
     psnr: float
     exact: bool
     target_psnr: float | None = None
+    dithered: bool = False
 
     @property
     def reached(self) -> bool:
@@ -110,9 +112,15 @@ class EncodeReport:
         shown = "inf (lossless)" if math.isinf(self.psnr) else f"{self.psnr:.2f} dB"
         line = f"colours {self.colours} of {self.max_colours}, PSNR {shown}"
         if self.target_psnr is not None:
-            missed = "" if self.reached else f", not reached with -k {self.max_colours}"
-            line += f" (target {self.target_psnr:g}{missed})"
+            line += f" (target {self.target_psnr:g}{self._missed()})"
         return line
+
+    def _missed(self) -> str:
+        if self.reached:
+            return ""
+        if self.dithered and self.k < self.max_colours:
+            return ", not reached: dithering lowered the PSNR"
+        return f", not reached with -k {self.max_colours}"
 
 
 def encode(
@@ -198,54 +206,83 @@ def _encode(image: np.ndarray, k: int, *, measure: bool, seed: int = 0,
     _check_psnr("target_psnr", target_psnr)
     _check_psnr("min_psnr", min_psnr)
     pixels_hwc = _check_image(image, max_pixels)
-    height, width, channels = pixels_hwc.shape
-    pixels = pixels_hwc.reshape(-1, channels)
+    pixels = pixels_hwc.reshape(-1, pixels_hwc.shape[2])
     compute = select_backend(backend, device)
     logger.debug("backend: %s on %s", compute.name, compute.device)
     quantize = _Quantizer(compute, pixels, algorithm, seed=seed, effort=effort,
                           max_iter=max_iter, tol=tol,
                           progress=progress if target_psnr is None else None)
     if target_psnr is None:
-        k_fitted = k
-        palette, labels, exact = quantize(k)
-        error = None
+        chosen = _Chosen(k, *quantize(k))
     else:
-        if progress is not None:
-            progress("fit", 0.0)  # the search's fits and assignments, as one stage
-        with timed_stage("target"):
-            choice = target.choose_colours(pixels, k, target_psnr, quantize, seed=seed,
-                                           effort=effort, max_iter=max_iter, tol=tol)
-        logger.debug("target: real fits at k = %s", ", ".join(
-            f"{fit_k} ({fit_psnr:.2f} dB)" for fit_k, fit_psnr in choice.fits))
-        k_fitted, palette, labels, exact = choice.k, choice.palette, choice.labels, choice.exact
-        error = choice.mse
-    if dither and not exact:
+        chosen = _search_target(pixels, k, target_psnr, quantize, progress, seed=seed,
+                                effort=effort, max_iter=max_iter, tol=tol)
+    dithered = dither and not chosen.exact
+    if dithered:
         with timed_stage("dither", progress):
-            report = None if progress is None else (lambda done: progress("dither", done))
-            labels = floyd_steinberg(pixels_hwc, palette, report).ravel()
-        error = None
+            tell = None if progress is None else (lambda done: progress("dither", done))
+            chosen.labels = floyd_steinberg(pixels_hwc, chosen.palette, tell).ravel()
+            chosen.mse = None
     report = None
     if measure or target_psnr is not None or min_psnr is not None:
-        if error is None:
-            error = target.assigned_mse(pixels, palette, labels)
-        report = EncodeReport(colours=len(palette), k=k_fitted, max_colours=k,
-                              psnr=target.psnr_for_mse(error), exact=exact,
-                              target_psnr=target_psnr)
+        report = _report(pixels, chosen, k, target_psnr, dithered)
         _check_min_psnr(report, min_psnr)
     with timed_stage("encode", progress):
-        tokens = rle.encode_runs(labels, len(palette))
-        method_id = METHOD_IDS[method]
-        if method_id == METHOD_RLE:
-            body = tokens
-        else:
-            body = entropy.compress_tokens(tokens, token_size=rle.token_size(len(palette)),
-                                           setting=LZMA_SETTING_BY_EFFORT[effort])
-        header = Header(
-            version=container.VERSION, channels=channels, method=method_id,
-            flags=container.FLAG_EXACT if exact else 0, width=width, height=height,
-            palette_size=len(palette), tokens_length=len(tokens), body_length=len(body),
-        )
-        return container.pack(header, palette, body), report
+        return _pack(chosen, pixels_hwc.shape, method, effort), report
+
+
+@dataclass
+class _Chosen:
+    """The palette an encode stores: the k fitted, palette uint8 (K, C), labels uint8
+    (N,), exact, and the MSE of ``palette[labels]`` where already known."""
+
+    k: int
+    palette: np.ndarray
+    labels: np.ndarray
+    exact: bool
+    mse: float | None = None
+
+
+def _search_target(pixels: np.ndarray, k: int, target_psnr: float, quantize: _Quantizer,
+                   progress: Progress | None, **fit_options) -> _Chosen:
+    """The fewest colours, up to ``k``, reaching ``target_psnr`` (gcp.target)."""
+    if progress is not None:
+        progress("fit", 0.0)  # the search's fits and assignments, as one stage
+    with timed_stage("target"):
+        choice = target.choose_colours(pixels, k, target_psnr, quantize, **fit_options)
+    logger.debug("target: real fits at k = %s", ", ".join(
+        f"{fit_k} ({fit_psnr:.2f} dB)" for fit_k, fit_psnr in choice.fits))
+    return _Chosen(choice.k, choice.palette, choice.labels, choice.exact, choice.mse)
+
+
+def _report(pixels: np.ndarray, chosen: _Chosen, max_colours: int,
+            target_psnr: float | None, dithered: bool) -> EncodeReport:
+    """The colours and PSNR of what is stored; ``pixels`` uint8 (N, C)."""
+    error = chosen.mse
+    if error is None:
+        error = target.assigned_mse(pixels, chosen.palette, chosen.labels)
+    return EncodeReport(colours=len(chosen.palette), k=chosen.k, max_colours=max_colours,
+                        psnr=target.psnr_for_mse(error), exact=chosen.exact,
+                        target_psnr=target_psnr, dithered=dithered)
+
+
+def _pack(chosen: _Chosen, shape: tuple[int, int, int], method: str, effort: int) -> bytes:
+    """The .gcp file of ``chosen``'s labels for an image of ``shape`` (H, W, C)."""
+    height, width, channels = shape
+    palette = chosen.palette
+    tokens = rle.encode_runs(chosen.labels, len(palette))
+    method_id = METHOD_IDS[method]
+    if method_id == METHOD_RLE:
+        body = tokens
+    else:
+        body = entropy.compress_tokens(tokens, token_size=rle.token_size(len(palette)),
+                                       setting=LZMA_SETTING_BY_EFFORT[effort])
+    header = Header(
+        version=container.VERSION, channels=channels, method=method_id,
+        flags=container.FLAG_EXACT if chosen.exact else 0, width=width, height=height,
+        palette_size=len(palette), tokens_length=len(tokens), body_length=len(body),
+    )
+    return container.pack(header, palette, body)
 
 
 class _Quantizer:

@@ -152,7 +152,7 @@ def test_min_psnr_judges_the_dithered_result():
     with pytest.raises(gcp.QualityError):
         gcp.encode(image, 8, dither=True, min_psnr=floor, backend="numpy")
     data, report = gcp.encode_report(image, 8, dither=True, backend="numpy")
-    assert report.psnr == dithered == decoded_psnr(image, data)
+    assert report.psnr == dithered == decoded_psnr(image, data) and report.dithered
 
 
 def test_target_and_min_together():
