@@ -11,6 +11,8 @@ system. One bad file never stops a batch: each file ends as an ``Outcome``, fail
 from __future__ import annotations
 
 import concurrent.futures
+import gc
+import logging
 import multiprocessing
 import os
 import signal
@@ -21,7 +23,9 @@ from typing import Any
 
 from . import codec, files, imageio
 from .container import DEFAULT_MAX_PIXELS
-from .errors import GcpError, ParameterError
+from .errors import GcpError, ParameterError, QualityError
+
+logger = logging.getLogger("gcp")
 
 # Bytes of one input file and its name (for messages) -> bytes of its output file, or
 # NotSmaller when skip_if_larger found nothing worth writing.
@@ -50,12 +54,16 @@ class NotSmaller:
 
 @dataclass(frozen=True)
 class Outcome:
-    """How one job ended: ``error`` is None on success, else a one-line reason;
-    ``skipped`` is True when the result was not written, being no smaller than its input."""
+    """How one job ended: ``error`` is None on success, else a one-line reason.
+
+    ``skipped``: the result was not written, being no smaller than its input.
+    ``too_low``: it failed only because its PSNR was below the minimum (``QualityError``).
+    """
 
     job: Job
     error: str | None = None
     skipped: bool = False
+    too_low: bool = False
 
     @property
     def ok(self) -> bool:
@@ -71,11 +79,18 @@ class DaskUnavailableError(GcpError):
 
 
 def encode_file_bytes(data: bytes, name: str = "input", **encode_options: Any) -> bytes:
-    """An image file's bytes to the bytes of a .gcp file (keyword arguments of ``gcp.encode``)."""
+    """An image file's bytes to the bytes of a .gcp file (keyword arguments of ``gcp.encode``).
+
+    At debug level (``--verbose``) it logs the colours used and the PSNR reached.
+    """
     max_pixels = encode_options.get("max_pixels", DEFAULT_MAX_PIXELS)
     with codec.timed_stage("image"):
         image = imageio.decode_image(data, max_pixels=max_pixels, name=name)
-    return codec.encode(image, **encode_options)
+    if not logger.isEnabledFor(logging.DEBUG):
+        return codec.encode(image, **encode_options)
+    encoded, report = codec.encode_report(image, **encode_options)
+    logger.debug("%s", report.describe())
+    return encoded
 
 
 def skip_if_larger(transform: Transform, data: bytes, name: str = "input"
@@ -127,6 +142,8 @@ def describe_error(error: BaseException, source: str = "") -> str:
         return reason
     if isinstance(error, MemoryError):
         return "out of memory"
+    if isinstance(error, QualityError):
+        return error.describe("--min-psnr")
     if isinstance(error, GcpError):
         return str(error)
     return f"unexpected {type(error).__name__}: {error}"
@@ -148,8 +165,14 @@ def convert_file(job: Job, transform: Transform, *, force: bool = False,
             return Outcome(job, skipped=True)
         files.write_output(job.target, result, force=force, input_path=job.source)
     except Exception as error:  # one bad file must not end the batch
-        return Outcome(job, describe_error(error, job.source))
+        return failed(job, error)
     return Outcome(job)
+
+
+def failed(job: Job, error: BaseException) -> Outcome:
+    """The outcome of ``job`` ended by ``error``."""
+    return Outcome(job, describe_error(error, job.source),
+                   too_low=isinstance(error, QualityError))
 
 
 def default_workers() -> int:
@@ -198,7 +221,7 @@ def _local_outcome(future: concurrent.futures.Future, job: Job) -> Outcome:
     except BrokenProcessPool:
         return Outcome(job, "a worker process died (out of memory?)")
     except Exception as error:  # the outcome could not come back (pickling, say)
-        return Outcome(job, describe_error(error, job.source))
+        return failed(job, error)
 
 
 def connect_dask(scheduler: str):
@@ -207,6 +230,10 @@ def connect_dask(scheduler: str):
     Waits as long as Dask's ``distributed.comm.timeouts.connect`` setting says.
     """
     distributed = import_distributed()
+    # A Client that failed to connect earlier in this process is closed when the garbage
+    # collector finds it; were that to happen while the new Client starts its event loop
+    # (which holds the loop's lock), close() would wait on that lock for ever.
+    gc.collect()
     try:
         return distributed.Client(scheduler)
     except ValueError as error:  # not an address
@@ -262,7 +289,7 @@ def _submit_to_dask(client, running, submitted: dict, job: Job, transform: Trans
         files.check_writable(job.target, force=force, input_path=job.source)
         data = read(job.source)
     except Exception as error:
-        yield Outcome(job, describe_error(error, job.source))
+        yield failed(job, error)
         return
     [remote_data] = client.scatter([data], hash=False)
     future = client.submit(_convert_bytes, transform, remote_data, pure=False)
@@ -270,23 +297,25 @@ def _submit_to_dask(client, running, submitted: dict, job: Job, transform: Trans
     running.add(future)
 
 
-def _convert_bytes(transform: Transform, data: bytes) -> bytes | NotSmaller | str:
-    """On a worker: the output bytes (or ``NotSmaller``), or a one-line reason (so bad
-    files log no tracebacks)."""
+def _convert_bytes(transform: Transform, data: bytes
+                   ) -> bytes | NotSmaller | tuple[str, bool]:
+    """On a worker: the output bytes (or ``NotSmaller``), or a one-line reason and whether
+    the PSNR was too low (so bad files log no tracebacks)."""
     try:
         return transform(data, "file")
     except Exception as error:
-        return describe_error(error)
+        return describe_error(error), isinstance(error, QualityError)
 
 
 def _finish_dask_job(future, job: Job, force: bool) -> Outcome:
     try:
         result = future.result()
-        if isinstance(result, str):
-            return Outcome(job, result)
+        if isinstance(result, tuple):
+            reason, too_low = result
+            return Outcome(job, reason, too_low=too_low)
         if isinstance(result, NotSmaller):
             return Outcome(job, skipped=True)
         files.write_output(job.target, result, force=force, input_path=job.source)
     except Exception as error:
-        return Outcome(job, describe_error(error, job.source))
+        return failed(job, error)
     return Outcome(job)

@@ -2,8 +2,9 @@
 
 Every error is one line on stderr, "gcp: error: ...", and an exit status: 1 for bad data
 (an unreadable image, a corrupt .gcp file, a failed write), 2 for bad usage (an option out
-of range, a missing argument, an output that exists without --force). ``encode
---skip-if-larger`` exits 98 when its one output was not written. No tracebacks.
+of range, a missing argument, an output that exists without --force), 99 for a result
+below --min-psnr (as pngquant's "quality too low"). ``encode --skip-if-larger`` exits 98
+when its one output was not written. No tracebacks.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import contextlib
 import functools
 import json
 import logging
+import math
 import os
 import sys
 import threading
@@ -24,13 +26,14 @@ from . import compare as compare_module
 from .backends import BACKEND_NAMES
 from .codec import timed_stage
 from .container import DEFAULT_MAX_PIXELS
-from .errors import GcpError, ParameterError
+from .errors import GcpError, ParameterError, QualityError
 
 logger = logging.getLogger("gcp")
 
 EXIT_DATA = 1
 EXIT_USAGE = 2
 EXIT_SKIPPED = 98  # --skip-if-larger left the one output unwritten (pngquant's status)
+EXIT_QUALITY = 99  # the PSNR is below --min-psnr: pngquant's status for "quality too low"
 EXIT_INTERRUPTED = 130
 
 CHANNEL_NAMES = {1: "grey", 2: "grey+alpha", 3: "RGB", 4: "RGBA"}
@@ -59,6 +62,8 @@ class _OneLineGroup(click.Group):
         except (files.OutputExistsError, ParameterError, batch.NameClashError,
                 batch.DaskUnavailableError) as error:
             status = _fail(str(error), EXIT_USAGE)
+        except QualityError as error:
+            status = _fail(f"{error.describe('--min-psnr')}; nothing written", EXIT_QUALITY)
         except GcpError as error:
             status = _fail(str(error), EXIT_DATA)
         except OSError as error:
@@ -147,6 +152,21 @@ def _batch_options(function):
         help="Write one output per INPUT into DIR (made if missing), named after it.")(function)
 
 
+class _Decibels(click.ParamType):
+    """A PSNR in dB: a finite number above 0."""
+
+    name = "DB"
+
+    def convert(self, value, param, ctx) -> float:
+        try:
+            decibels = float(value)
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is not a number of dB", param, ctx)
+        if not (math.isfinite(decibels) and decibels > 0):
+            self.fail(f"{value!r} is not a finite number of dB above 0", param, ctx)
+        return decibels
+
+
 _paths_argument = click.argument("paths", metavar="INPUT OUTPUT", nargs=-1, required=True,
                                  type=click.Path(dir_okay=False, allow_dash=True))
 
@@ -171,6 +191,10 @@ _paths_argument = click.argument("paths", metavar="INPUT OUTPUT", nargs=-1, requ
 @click.option("--tol", type=click.FloatRange(min=0), default=quantizer.DEFAULT_TOL,
               show_default=True, help="Stop K-Means when centres move less than this "
               "(relative to the colour variance).")
+@click.option("--target-psnr", type=_Decibels(), default=None,
+              help="Use the fewest colours (up to -k) whose palette reaches this PSNR in dB.")
+@click.option("--min-psnr", type=_Decibels(), default=None,
+              help="Write nothing, and exit 99, when the PSNR is below this (dB).")
 @click.option("--backend", type=click.Choice(BACKEND_NAMES), default="auto", show_default=True,
               help="Where pixels are assigned: OpenCL if available (auto), opencl, or numpy.")
 @click.option("--device", metavar="SPEC", default=None,
@@ -187,8 +211,9 @@ _paths_argument = click.argument("paths", metavar="INPUT OUTPUT", nargs=-1, requ
 @_force_option
 @_verbosity_options
 def encode(paths: tuple[str, ...], k: int, effort: int, method: str, algorithm: str,
-           dither: bool, seed: int, max_iter: int, tol: float, backend: str,
-           device: str | None, palette_path: str | None, skip_if_larger: bool,
+           dither: bool, seed: int, max_iter: int, tol: float, target_psnr: float | None,
+           min_psnr: float | None, backend: str, device: str | None,
+           palette_path: str | None, skip_if_larger: bool,
            max_pixels: int, output_dir: str | None, workers: int | None,
            scheduler: str | None, force: bool, verbose: bool, quiet: bool) -> None:
     """Quantize INPUT (PNG, BMP, JPEG, ...) to at most K colours and write OUTPUT (.gcp).
@@ -200,9 +225,14 @@ def encode(paths: tuple[str, ...], k: int, effort: int, method: str, algorithm: 
     if output_dir is None:
         single_paths = _single_paths(paths, scheduler)
     palette = _given_palette(palette_path, max_pixels)
-    options = {"k": k, "seed": seed, "method": method, "effort": effort, "max_iter": max_iter,
-               "tol": tol, "backend": backend, "device": device, "max_pixels": max_pixels,
-               "algorithm": algorithm, "dither": dither, "palette": palette}
+    if palette is not None and target_psnr is not None:
+        raise click.UsageError("--target-psnr and --palette cannot both be given: the "
+                               "palette sets the colours")
+    options = {"k": _most_colours(k, target_psnr), "seed": seed, "method": method,
+               "effort": effort, "max_iter": max_iter, "tol": tol, "backend": backend,
+               "device": device, "max_pixels": max_pixels, "algorithm": algorithm,
+               "dither": dither, "palette": palette, "target_psnr": target_psnr,
+               "min_psnr": min_psnr}
     if output_dir is None:
         if backend != "numpy":
             threading.Thread(target=backends.warm_up, args=(backend, device),
@@ -253,6 +283,15 @@ def decode(paths: tuple[str, ...], image_format: str | None, max_pixels: int,
     jobs = batch.plan_jobs(_batch_inputs(paths), output_dir, extension)
     _run_batch(jobs, transform, read, "decoding", "decoded", output_dir=output_dir,
                workers=workers, scheduler=scheduler, force=force, verbose=verbose, quiet=quiet)
+
+
+def _most_colours(k: int, target_psnr: float | None) -> int:
+    """-k, or 256 when --target-psnr is given without it (as pngquant's --quality may use
+    every colour)."""
+    source = click.get_current_context().get_parameter_source("k")
+    if target_psnr is not None and source is click.core.ParameterSource.DEFAULT:
+        return quantizer.MAX_COLORS
+    return k
 
 
 def _given_palette(palette_path: str | None, max_pixels: int):
@@ -358,7 +397,8 @@ def _run_batch(jobs: list[batch.Job], transform: batch.Transform, read: batch.Re
                verbose: bool, quiet: bool) -> None:
     """Run a batch with a progress bar (on a terminal), then report every failure.
 
-    Exits 1 when any file failed; the failures are listed in the order of the inputs.
+    Exits 1 when any file failed, 99 when every failure was a PSNR below --min-psnr; the
+    failures are listed in the order of the inputs.
     """
     with contextlib.ExitStack() as stack:
         if scheduler is not None:
@@ -374,29 +414,30 @@ def _run_batch(jobs: list[batch.Job], transform: batch.Transform, read: batch.Re
         failures, skipped = _failures(outcomes, len(jobs), doing, show_bar=show_bar)
     for job in jobs:  # in the order of the inputs
         if job in failures:
-            click.echo(f"gcp: error: {job.source}: {failures[job]}", err=True)
+            click.echo(f"gcp: error: {job.source}: {failures[job].error}", err=True)
     written = len(jobs) - len(failures) - skipped
     skipped_text = f", {skipped} skipped (not smaller than their input)" if skipped else ""
     if failures:
         click.echo(f"gcp: {len(failures)} of {len(jobs)} files failed; "
                    f"{written} {done} into {output_dir}{skipped_text}", err=True)
-        raise click.exceptions.Exit(EXIT_DATA)
+        too_low = all(outcome.too_low for outcome in failures.values())
+        raise click.exceptions.Exit(EXIT_QUALITY if too_low else EXIT_DATA)
     logger.info("%d file%s %s into %s%s", written, "" if written == 1 else "s", done,
                 output_dir, skipped_text)
 
 
 def _failures(outcomes: Iterable[batch.Outcome], total: int, label: str, *,
-              show_bar: bool) -> tuple[dict[batch.Job, str | None], int]:
-    """The reason each failed job failed, and how many were skipped (--skip-if-larger),
+              show_bar: bool) -> tuple[dict[batch.Job, batch.Outcome], int]:
+    """The outcome of each failed job, and how many were skipped (--skip-if-larger),
     after a progress bar (if shown) of all of them."""
-    failures: dict[batch.Job, str | None] = {}
+    failures: dict[batch.Job, batch.Outcome] = {}
     skipped = 0
     with click.progressbar(length=total, label=label, file=sys.stderr,
                            hidden=not show_bar) as bar:
         for outcome in outcomes:
             bar.update(1)
             if not outcome.ok:
-                failures[outcome.job] = outcome.error
+                failures[outcome.job] = outcome
             elif outcome.skipped:
                 skipped += 1
                 logger.debug("%s skipped: not smaller than its input", outcome.job.source)

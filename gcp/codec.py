@@ -9,6 +9,7 @@ tokens (entropy), wrap it all (container).
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -16,11 +17,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import container, entropy, kmedoids, palettes, quantizer, rle
+from . import container, entropy, kmedoids, palettes, quantizer, rle, target
 from .backends import PixelSet, load_pixels, select_backend
 from .container import DEFAULT_MAX_PIXELS, METHOD_IDS, METHOD_LZMA, METHOD_RLE, Header
 from .dither import floyd_steinberg
-from .errors import LimitError, ParameterError
+from .errors import LimitError, ParameterError, QualityError
 
 logger = logging.getLogger("gcp")
 
@@ -82,6 +83,47 @@ def _check_options(k: int, method: str, effort: int, max_iter: int, tol: float) 
         raise ParameterError(f"tol is {tol}; it must be 0 or more", field="tol")
 
 
+@dataclass(frozen=True)
+class EncodeReport:
+    """What ``encode_report`` made, besides the bytes.
+
+    ``colours``: the palette's size; ``k``: the most colours the fit was allowed (the
+    caller's ``k``, or fewer where ``target_psnr`` chose them); ``max_colours``: the
+    caller's ``k``. ``psnr``: dB over every channel of the pixels as stored (what
+    ``decode`` gives back, dithered where asked), inf when they are the image's own.
+    ``target_psnr``: as asked (None without one). ``dithered``: the pixels were dithered
+    (the colours are chosen for the target without dithering, which lowers the PSNR).
+    """
+
+    colours: int
+    k: int
+    max_colours: int
+    psnr: float
+    exact: bool
+    target_psnr: float | None = None
+    dithered: bool = False
+
+    @property
+    def reached(self) -> bool:
+        """The target PSNR is reached (True without a target)."""
+        return self.target_psnr is None or self.psnr >= self.target_psnr
+
+    def describe(self) -> str:
+        """One line: 'colours 37 of 64, PSNR 40.12 dB (target 40)'."""
+        shown = "inf (lossless)" if math.isinf(self.psnr) else f"{self.psnr:.2f} dB"
+        line = f"colours {self.colours} of {self.max_colours}, PSNR {shown}"
+        if self.target_psnr is not None:
+            line += f" (target {self.target_psnr:g}{self._missed()})"
+        return line
+
+    def _missed(self) -> str:
+        if self.reached:
+            return ""
+        if self.dithered and self.k < self.max_colours:
+            return ", not reached: dithering lowered the PSNR"
+        return f", not reached with -k {self.max_colours}"
+
+
 def encode(
     image: np.ndarray,
     k: int = DEFAULT_COLORS,
@@ -97,9 +139,43 @@ def encode(
     max_pixels: int = DEFAULT_MAX_PIXELS,
     progress: Progress | None = None,
     algorithm: str = DEFAULT_ALGORITHM,
+    target_psnr: float | None = None,
+    min_psnr: float | None = None,
     palette: np.ndarray | None = None,
 ) -> bytes:
     """Quantize ``image`` to at most ``k`` colours and return the .gcp file as bytes.
+
+    ``image``: uint8 array (H, W) or (H, W, C), C = 1 grey, 2 grey+alpha, 3 RGB, 4 RGBA.
+    The options are ``encode_report``'s; this returns its bytes alone, and measures the
+    PSNR only where ``target_psnr`` or ``min_psnr`` needs it.
+    """
+    return _encode(image, k, measure=False, seed=seed, method=method, effort=effort,
+                   max_iter=max_iter, tol=tol, dither=dither, backend=backend,
+                   device=device, max_pixels=max_pixels, progress=progress,
+                   algorithm=algorithm, target_psnr=target_psnr, min_psnr=min_psnr,
+                   palette=palette)[0]
+
+
+def encode_report(
+    image: np.ndarray,
+    k: int = DEFAULT_COLORS,
+    *,
+    seed: int = 0,
+    method: str = DEFAULT_METHOD,
+    effort: int = quantizer.DEFAULT_EFFORT,
+    max_iter: int = quantizer.DEFAULT_MAX_ITER,
+    tol: float = quantizer.DEFAULT_TOL,
+    dither: bool = False,
+    backend: str = "auto",
+    device: str | None = None,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    progress: Progress | None = None,
+    algorithm: str = DEFAULT_ALGORITHM,
+    target_psnr: float | None = None,
+    min_psnr: float | None = None,
+    palette: np.ndarray | None = None,
+) -> tuple[bytes, EncodeReport]:
+    """``encode``'s bytes and an ``EncodeReport`` (colours used, PSNR reached).
 
     ``image``: uint8 array (H, W) or (H, W, C), C = 1 grey, 2 grey+alpha, 3 RGB, 4 RGBA.
     The same image and options always give the same bytes. An image with at most ``k``
@@ -111,74 +187,181 @@ def encode(
     it goes. ``algorithm`` is "kmeans" or "kmedoids" (every palette colour is one of the
     image's own).
 
+    ``target_psnr`` (dB): use the fewest colours, up to ``k``, whose palette reaches it
+    (``gcp.target``; the search ignores dithering); ``k`` when none does. ``min_psnr``
+    (dB): raise ``QualityError`` when the result, dithered or not, is below it.
+
     ``palette``, if given, is used instead of a fitted one: uint8 (K, C), 1 <= K <= 256,
     C = 1 to 4, stored in its order, repeated colours included, and every pixel takes its
-    nearest colour (ties to the lowest index; ``dither`` still applies). ``k``, ``seed``,
-    ``algorithm``, ``max_iter`` and ``tol`` are then not used. The file has the image's
+    nearest colour (ties to the lowest index; ``dither`` still applies). ``k``,
+    ``target_psnr``, ``seed``, ``algorithm``, ``max_iter`` and ``tol`` are then not used.
+    The file has the image's
     channels, widened to colour or alpha where the palette has them
     (``gcp.palettes.match_channels``): a grey image with an RGB palette is stored as RGB,
     an RGBA image with an RGB palette gets the palette with alpha 255. The file is marked
     exact only when every pixel is one of the palette's colours.
     """
+    return _encode(image, k, measure=True, seed=seed, method=method, effort=effort,
+                   max_iter=max_iter, tol=tol, dither=dither, backend=backend,
+                   device=device, max_pixels=max_pixels, progress=progress,
+                   algorithm=algorithm, target_psnr=target_psnr, min_psnr=min_psnr,
+                   palette=palette)
+
+
+def _encode(image: np.ndarray, k: int, *, measure: bool, seed: int = 0,
+            method: str = DEFAULT_METHOD, effort: int = quantizer.DEFAULT_EFFORT,
+            max_iter: int = quantizer.DEFAULT_MAX_ITER, tol: float = quantizer.DEFAULT_TOL,
+            dither: bool = False, backend: str = "auto", device: str | None = None,
+            max_pixels: int = DEFAULT_MAX_PIXELS, progress: Progress | None = None,
+            algorithm: str = DEFAULT_ALGORITHM, target_psnr: float | None = None,
+            min_psnr: float | None = None, palette: np.ndarray | None = None
+            ) -> tuple[bytes, EncodeReport | None]:
+    """The pipeline; the report (None unless ``measure`` or a PSNR option asks for it)."""
     _check_options(k, method, effort, max_iter, tol)
     _check_algorithm(algorithm)
+    _check_psnr("target_psnr", target_psnr)
+    _check_psnr("min_psnr", min_psnr)
     pixels_hwc = _check_image(image, max_pixels)
     if palette is not None:
         given = _check_palette(palette)
         _warn_if_transparency_is_lost(pixels_hwc, given)
         pixels_hwc, given = palettes.match_channels(pixels_hwc, given)
-    channels = pixels_hwc.shape[2]
-    pixels = pixels_hwc.reshape(-1, channels)
+    pixels = pixels_hwc.reshape(-1, pixels_hwc.shape[2])
     compute = select_backend(backend, device)
     logger.debug("backend: %s on %s", compute.name, compute.device)
+    quantize = _Quantizer(compute, pixels, algorithm, seed=seed, effort=effort,
+                          max_iter=max_iter, tol=tol,
+                          progress=progress if target_psnr is None else None)
     if palette is not None:
         with timed_stage("assign", progress):
             labels = load_pixels(compute, pixels).assign(given)
-        return _finish(pixels_hwc, given, labels, _reproduces(pixels, given, labels),
-                       method=method, effort=effort, dither=dither, progress=progress)
+        chosen = _Chosen(len(given), given, labels, _reproduces(pixels, given, labels))
+    elif target_psnr is None:
+        chosen = _Chosen(k, *quantize(k))
+    else:
+        chosen = _search_target(pixels, k, target_psnr, quantize, progress, seed=seed,
+                                effort=effort, max_iter=max_iter, tol=tol)
+    dithered = dither and not chosen.exact
+    if dithered:
+        with timed_stage("dither", progress):
+            tell = None if progress is None else (lambda done: progress("dither", done))
+            chosen.labels = floyd_steinberg(pixels_hwc, chosen.palette, tell).ravel()
+            chosen.mse = None
+    report = None
+    if measure or target_psnr is not None or min_psnr is not None:
+        report = _report(pixels, chosen, k, target_psnr, dithered)
+        _check_min_psnr(report, min_psnr)
+    with timed_stage("encode", progress):
+        return _pack(chosen, pixels_hwc.shape, method, effort), report
 
-    def fit_palette(sample_size: int | None = None) -> quantizer.Fit:
-        return _fit_palette(pixels, k, algorithm, seed=seed, effort=effort,
-                            max_iter=max_iter, tol=tol, sample_size=sample_size,
-                            search=compute.nearest_two)
 
-    with timed_stage("fit", progress):
-        fit = fit_palette()
-    with timed_stage("assign", progress):
-        pixel_set = load_pixels(compute, pixels)
-        build_seconds = getattr(compute, "build_seconds", {}).get(channels)
+@dataclass
+class _Chosen:
+    """The palette an encode stores: the k fitted, palette uint8 (K, C), labels uint8
+    (N,), exact, and the MSE of ``palette[labels]`` where already known."""
+
+    k: int
+    palette: np.ndarray
+    labels: np.ndarray
+    exact: bool
+    mse: float | None = None
+
+
+def _search_target(pixels: np.ndarray, k: int, target_psnr: float, quantize: _Quantizer,
+                   progress: Progress | None, **fit_options) -> _Chosen:
+    """The fewest colours, up to ``k``, reaching ``target_psnr`` (gcp.target)."""
+    if progress is not None:
+        progress("fit", 0.0)  # the search's fits and assignments, as one stage
+    with timed_stage("target"):
+        choice = target.choose_colours(pixels, k, target_psnr, quantize, **fit_options)
+    logger.debug("target: real fits at k = %s", ", ".join(
+        f"{fit_k} ({fit_psnr:.2f} dB)" for fit_k, fit_psnr in choice.fits))
+    return _Chosen(choice.k, choice.palette, choice.labels, choice.exact, choice.mse)
+
+
+def _report(pixels: np.ndarray, chosen: _Chosen, max_colours: int,
+            target_psnr: float | None, dithered: bool) -> EncodeReport:
+    """The colours and PSNR of what is stored; ``pixels`` uint8 (N, C)."""
+    error = chosen.mse
+    if error is None:
+        error = target.assigned_mse(pixels, chosen.palette, chosen.labels)
+    return EncodeReport(colours=len(chosen.palette), k=chosen.k, max_colours=max_colours,
+                        psnr=target.psnr_for_mse(error), exact=chosen.exact,
+                        target_psnr=target_psnr, dithered=dithered)
+
+
+def _pack(chosen: _Chosen, shape: tuple[int, int, int], method: str, effort: int) -> bytes:
+    """The .gcp file of ``chosen``'s labels for an image of ``shape`` (H, W, C)."""
+    height, width, channels = shape
+    palette = chosen.palette
+    tokens = rle.encode_runs(chosen.labels, len(palette))
+    method_id = METHOD_IDS[method]
+    if method_id == METHOD_RLE:
+        body = tokens
+    else:
+        body = entropy.compress_tokens(tokens, token_size=rle.token_size(len(palette)),
+                                       setting=LZMA_SETTING_BY_EFFORT[effort])
+    header = Header(
+        version=container.VERSION, channels=channels, method=method_id,
+        flags=container.FLAG_EXACT if chosen.exact else 0, width=width, height=height,
+        palette_size=len(palette), tokens_length=len(tokens), body_length=len(body),
+    )
+    return container.pack(header, palette, body)
+
+
+class _Quantizer:
+    """``quantize(k)``: fit a palette of at most k colours, assign every pixel.
+
+    Returns (palette uint8 (K, C), labels uint8 (N,), exact), as the encoder stores
+    them. The pixels are loaded onto the backend once, for every k asked.
+    """
+
+    def __init__(self, compute, pixels: np.ndarray, algorithm: str, *, seed: int,
+                 effort: int, max_iter: int, tol: float, progress: Progress | None) -> None:
+        self.compute, self.pixels, self.algorithm = compute, pixels, algorithm
+        self.options = {"seed": seed, "effort": effort, "max_iter": max_iter, "tol": tol}
+        self.refine = quantizer.EFFORT_LEVELS[effort].refine and algorithm == "kmeans"
+        self.progress = progress
+        self.pixel_set: PixelSet | None = None
+
+    def __call__(self, k: int) -> tuple[np.ndarray, np.ndarray, bool]:
+        def fit_palette(sample_size: int | None = None) -> quantizer.Fit:
+            return _fit_palette(self.pixels, k, self.algorithm, sample_size=sample_size,
+                                search=self.compute.nearest_two,
+                                **self.options)
+
+        with timed_stage("fit", self.progress):
+            fit = fit_palette()
+        with timed_stage("assign", self.progress):
+            if self.pixel_set is None:
+                self.pixel_set = self._load()
+            return _assign(self.pixel_set, self.pixels, fit, fit_palette, refine=self.refine)
+
+    def _load(self) -> PixelSet:
+        pixel_set = load_pixels(self.compute, self.pixels)
+        channels = self.pixels.shape[1]
+        build_seconds = getattr(self.compute, "build_seconds", {}).get(channels)
         if build_seconds is not None:
             logger.debug("kernel for %d channel(s) built in %.3f s", channels, build_seconds)
-        palette, labels, exact = _assign(pixel_set, pixels, fit, fit_palette,
-                                         refine=quantizer.EFFORT_LEVELS[effort].refine
-                                         and algorithm == "kmeans")
-    return _finish(pixels_hwc, palette, labels, exact, method=method, effort=effort,
-                   dither=dither, progress=progress)
+        return pixel_set
 
 
-def _finish(pixels_hwc: np.ndarray, palette: np.ndarray, labels: np.ndarray, exact: bool, *,
-            method: str, effort: int, dither: bool, progress: Progress | None) -> bytes:
-    """Dither (if asked and not exact), then code ``labels`` uint8 (H * W,) of
-    ``pixels_hwc`` uint8 (H, W, C) on ``palette`` uint8 (K, C) into a .gcp file."""
-    height, width, channels = pixels_hwc.shape
-    if dither and not exact:
-        with timed_stage("dither", progress):
-            report = None if progress is None else (lambda done: progress("dither", done))
-            labels = floyd_steinberg(pixels_hwc, palette, report).ravel()
-    with timed_stage("encode", progress):
-        tokens = rle.encode_runs(labels, len(palette))
-        method_id = METHOD_IDS[method]
-        if method_id == METHOD_RLE:
-            body = tokens
-        else:
-            body = entropy.compress_tokens(tokens, token_size=rle.token_size(len(palette)),
-                                           setting=LZMA_SETTING_BY_EFFORT[effort])
-        header = Header(
-            version=container.VERSION, channels=channels, method=method_id,
-            flags=container.FLAG_EXACT if exact else 0, width=width, height=height,
-            palette_size=len(palette), tokens_length=len(tokens), body_length=len(body),
-        )
-        return container.pack(header, palette, body)
+def _check_psnr(name: str, value: float | None) -> None:
+    """A PSNR option is None or a finite number of dB above 0."""
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
+        raise ParameterError(f"{name} is {value!r}; it must be a number of dB",
+                             field=name)
+    if not (math.isfinite(value) and value > 0):
+        raise ParameterError(f"{name} is {value}; it must be a finite number of dB above 0",
+                             field=name)
+
+
+def _check_min_psnr(report: EncodeReport, min_psnr: float | None) -> None:
+    """``QualityError`` when the result's PSNR is below ``min_psnr``."""
+    if min_psnr is not None and report.psnr < min_psnr:
+        raise QualityError(report.psnr, min_psnr, report.colours)
 
 
 def _assign(pixel_set: PixelSet, pixels: np.ndarray, fit: quantizer.Fit,

@@ -47,3 +47,24 @@ class LimitError(GcpError):
 
 class BackendError(GcpError):
     """The compute backend asked for cannot run here (no OpenCL device, say)."""
+
+
+class QualityError(GcpError):
+    """The encoded image's PSNR is below the minimum asked for (``min_psnr``).
+
+    ``psnr`` and ``min_psnr`` in dB; ``colours``: the palette's size.
+    """
+
+    def __init__(self, psnr: float, min_psnr: float, colours: int) -> None:
+        super().__init__(self.describe_values(psnr, min_psnr, colours, "min_psnr"),
+                         field="min_psnr")
+        self.psnr, self.min_psnr, self.colours = psnr, min_psnr, colours
+
+    def describe(self, option: str) -> str:
+        """The message, naming the minimum as ``option`` ('--min-psnr' on the command line)."""
+        return self.describe_values(self.psnr, self.min_psnr, self.colours, option)
+
+    @staticmethod
+    def describe_values(psnr: float, min_psnr: float, colours: int, option: str) -> str:
+        return (f"PSNR {psnr:.2f} dB is below {option} {min_psnr:g} "
+                f"({colours} colour{'s' if colours != 1 else ''})")
