@@ -1,5 +1,6 @@
 """The OpenCL backend against the numpy reference: whole encodes, assignment throughput,
-kernel build latency, and the full-resolution update step on each backend.
+fit plus assignment as the encoder runs them, kernel build latency, and the
+full-resolution update step on each backend.
 
     python benchmarks/backends.py [IMAGES or FOLDERS...] [--runs 3] [--k 16 256]
 
@@ -34,7 +35,7 @@ from common import (
 )
 
 from gcp import quantizer
-from gcp.backends import select_backend
+from gcp.backends import load_pixels, select_backend
 
 
 def whole_encodes(path: Path, runs: int) -> dict:
@@ -77,6 +78,31 @@ def assignment_throughput(pixels: np.ndarray, k: int, runs: int) -> dict:
         else:
             result["labels_equal"] = bool(np.array_equal(reference, labels))
         result[f"{name}_device"] = backend.device
+    return result
+
+
+def fit_and_assign(pixels: np.ndarray, k: int, runs: int) -> dict:
+    """What the encoder does between reading the image and coding it, per backend: the fit
+    (its search on the backend) and the assignment of every pixel (by distinct colour on a
+    CPU device), median seconds of ``runs``; and whether both backends give one palette."""
+    result = {"k": k}
+    palettes = []
+    for name in ("opencl", "numpy"):
+        backend = select_backend(name)
+        fits, assigns = [], []
+        for _ in range(runs):
+            started = time.perf_counter()
+            palette = quantizer.fit_palette(pixels, k, search=backend.nearest_two).palette
+            fitted = time.perf_counter()
+            load_pixels(backend, pixels).assign(palette)
+            fits.append(fitted - started)
+            assigns.append(time.perf_counter() - fitted)
+        palettes.append(palette)
+        result[f"{name}_fit_s"] = round(statistics.median(fits), 3)
+        result[f"{name}_assign_s"] = round(statistics.median(assigns), 3)
+        result[f"{name}_total_s"] = round(statistics.median(
+            [fit + assign for fit, assign in zip(fits, assigns, strict=True)]), 3)
+    result["palettes_equal"] = bool(np.array_equal(*palettes))
     return result
 
 
@@ -144,6 +170,17 @@ def markdown(report: dict) -> str:
             lines.append(f"| {row['image']} | {entry['k']} | {entry['opencl_mpix_per_s']} | "
                          f"{entry['numpy_mpix_per_s']} | {entry['opencl_upload_s']} | "
                          f"{entry['labels_equal']} |")
+    lines += ["", "Fit and assignment as the encoder runs them (fit's search on the backend; "
+              "assignment by distinct colour on a CPU device), median seconds:", "",
+              "| image | k | OpenCL fit | OpenCL assign | OpenCL total | numpy fit | "
+              "numpy assign | numpy total | same palette |",
+              "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for row in report["images"]:
+        for entry in row["fit_assign"]:
+            lines.append(f"| {row['image']} | {entry['k']} | {entry['opencl_fit_s']} | "
+                         f"{entry['opencl_assign_s']} | {entry['opencl_total_s']} | "
+                         f"{entry['numpy_fit_s']} | {entry['numpy_assign_s']} | "
+                         f"{entry['numpy_total_s']} | {entry['palettes_equal']} |")
     lines += ["", "A full-resolution update step (per-cluster counts and sums; effort >= 6):", "",
               "| image | k | OpenCL s | numpy s |", "| --- | --- | --- | --- |"]
     for row in report["images"]:
@@ -178,6 +215,7 @@ def main() -> None:
         row = {"image": path.name, "megapixels": len(flat) / 1e6,
                **whole_encodes(path, arguments.runs),
                "assign": [assignment_throughput(flat, k, arguments.runs) for k in arguments.k],
+               "fit_assign": [fit_and_assign(flat, k, arguments.runs) for k in arguments.k],
                "update": [update_step_cost(flat, 16, arguments.runs)]}
         print(json.dumps(row), flush=True)
         report["images"].append(row)

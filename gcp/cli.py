@@ -234,7 +234,8 @@ def encode(paths: tuple[str, ...], k: int, effort: int, method: str, algorithm: 
                "dither": dither, "palette": palette, "target_psnr": target_psnr,
                "min_psnr": min_psnr}
     if output_dir is None:
-        if backend != "numpy":
+        most = options["k"] if palette is None else len(palette)
+        if backends.backend_for_colours(backend, most) != "numpy":
             threading.Thread(target=backends.warm_up, args=(backend, device),
                              daemon=True).start()
         show_bar = _is_terminal(sys.stderr) and not (quiet or verbose)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import container, entropy, kmedoids, palettes, quantizer, rle, target
-from .backends import PixelSet, load_pixels, select_backend
+from .backends import PixelSet, backend_for_colours, load_pixels, select_backend
 from .container import DEFAULT_MAX_PIXELS, METHOD_IDS, METHOD_LZMA, METHOD_RLE, Header
 from .dither import floyd_steinberg
 from .errors import LimitError, ParameterError, QualityError
@@ -227,7 +227,8 @@ def _encode(image: np.ndarray, k: int, *, measure: bool, seed: int = 0,
         _warn_if_transparency_is_lost(pixels_hwc, given)
         pixels_hwc, given = palettes.match_channels(pixels_hwc, given)
     pixels = pixels_hwc.reshape(-1, pixels_hwc.shape[2])
-    compute = select_backend(backend, device)
+    compute = select_backend(backend_for_colours(backend, k if palette is None else len(given)),
+                             device)
     logger.debug("backend: %s on %s", compute.name, compute.device)
     quantize = _Quantizer(compute, pixels, algorithm, seed=seed, effort=effort,
                           max_iter=max_iter, tol=tol,

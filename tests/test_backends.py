@@ -12,7 +12,12 @@ import numpy as np
 import pytest
 
 import gcp
-from gcp.backends import numpy_backend, select_backend
+from gcp.backends import (
+    AUTO_OPENCL_MIN_COLORS,
+    backend_for_colours,
+    numpy_backend,
+    select_backend,
+)
 from gcp.backends.colour_table import ColourTablePixelSet, colour_keys, colours_of_keys
 from gcp.backends.numpy_backend import assign_labels
 from tests.conftest import psnr, requires_opencl
@@ -243,20 +248,38 @@ def test_backends_give_the_same_file_with_the_update_step(real_images):
         image, 16, effort=6, backend="numpy")
 
 
-def test_cli_reports_the_fallback_once_even_with_the_warm_up_thread(tmp_path):
-    """gcp encode warms OpenCL up in a thread while the image is read; the notice that
-    OpenCL is missing still comes out, once, from the encoder itself."""
+def encode_without_opencl(tmp_path, *options: str) -> subprocess.CompletedProcess:
+    """``gcp encode`` of the logo in a process that sees no OpenCL platform."""
     from tests.conftest import REAL_IMAGES
 
     env = dict(os.environ, OCL_ICD_VENDORS=os.path.join(os.path.dirname(__file__), "data",
                                                           "no-such-vendors-folder"))
     env.pop("PYOPENCL_CTX", None)
-    result = subprocess.run([sys.executable, "-m", "gcp", "encode", str(REAL_IMAGES["logo"]),
-                             str(tmp_path / "logo.gcp")], env=env, capture_output=True,
-                            text=True, timeout=120)
+    return subprocess.run([sys.executable, "-m", "gcp", "encode", str(REAL_IMAGES["logo"]),
+                           str(tmp_path / "logo.gcp"), "-f", *options], env=env,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_cli_reports_the_fallback_once_even_with_the_warm_up_thread(tmp_path):
+    """gcp encode warms OpenCL up in a thread while the image is read; the notice that
+    OpenCL is missing still comes out, once, from the encoder itself."""
+    result = encode_without_opencl(tmp_path, "-k", str(AUTO_OPENCL_MIN_COLORS))
     assert result.returncode == 0, result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "OpenCL is not available" in lines[0]
+
+
+def test_auto_takes_numpy_for_small_palettes_without_trying_opencl(tmp_path):
+    result = encode_without_opencl(tmp_path, "-k", str(AUTO_OPENCL_MIN_COLORS - 1), "-v")
+    assert result.returncode == 0, result.stderr
+    assert "OpenCL" not in result.stderr and "backend: numpy" in result.stderr
+
+
+def test_backend_for_colours():
+    assert backend_for_colours("auto", AUTO_OPENCL_MIN_COLORS - 1) == "numpy"
+    assert backend_for_colours("auto", AUTO_OPENCL_MIN_COLORS) == "auto"
+    assert backend_for_colours("opencl", 2) == "opencl"
+    assert backend_for_colours("numpy", 256) == "numpy"
 
 
 class _FakeDevice:

@@ -6,7 +6,9 @@ Two interchangeable backends share one interface:
 - ``opencl``: the kernel in ``assign.cl`` through pyopencl, on a GPU where there is one,
   else on the CPU through POCL.
 
-``select_backend("auto")`` takes OpenCL when a device is available, else numpy, and says so.
+``select_backend("auto")`` takes OpenCL when a device is available, else numpy, and says so;
+the encoder asks for "auto" only for palettes of AUTO_OPENCL_MIN_COLORS or more colours
+(``backend_for_colours``), and for numpy below.
 Labels are exact: distances are integer sums of squares and ties go to the lowest index,
 so every backend gives the same labels for the same pixels and palette.
 """
@@ -80,6 +82,20 @@ def load_pixels(backend: Backend, pixels: np.ndarray) -> PixelSet:
             len(pixels) >= COLOUR_TABLE_MIN_PIXELS[channels]:
         return ColourTablePixelSet(backend, pixels)
     return backend.load(pixels)
+
+
+# "auto" runs OpenCL for palettes of this many colours or more, and numpy below. What
+# OpenCL speeds up on a CPU is the fit's search, which grows with k; with fewer colours
+# opening the device (0.1-0.4 s) costs more than it saves. Whole encodes on POCL, 2 cores
+# (benchmarks/README.md): OpenCL took 1.12-1.15x numpy's time at k = 16 and 64, 0.87x at
+# 128 and 0.74-0.91x at 256, on images of 0.1 to 16.8 MP.
+AUTO_OPENCL_MIN_COLORS = 96
+
+
+def backend_for_colours(name: str, k: int) -> str:
+    """The backend that ``name`` stands for with a palette of up to ``k`` colours: "auto"
+    is "numpy" below AUTO_OPENCL_MIN_COLORS, itself from there on."""
+    return "numpy" if name == "auto" and k < AUTO_OPENCL_MIN_COLORS else name
 
 
 def select_backend(name: str = "auto", device: str | None = None) -> Backend:
