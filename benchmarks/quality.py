@@ -208,7 +208,7 @@ def chart(rows: list[dict], path: Path) -> None:
                         np.nan) for name in images]
         axis.bar(np.arange(len(images)) + position * width, margins, width, label=f"k={k}")
     axis.axhline(0, color="black", linewidth=0.8)
-    axis.axhline(-0.1, color="red", linewidth=0.8, linestyle="--", label="bar: -0.1 dB")
+    axis.axhline(-0.05, color="red", linewidth=0.8, linestyle="--", label="bar: -0.05 dB")
     axis.set_xticks(np.arange(len(images)) + width * (len(ks) - 1) / 2)
     axis.set_xticklabels([Path(name).stem for name in images], rotation=20, fontsize=8)
     axis.set_ylabel("gcp PSNR - best peer (dB)")
