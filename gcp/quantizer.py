@@ -266,22 +266,35 @@ def merge_points(histogram: Histogram, max_points: int) -> Histogram:
     values = np.floor(histogram.points).astype(np.uint8)  # a cell mean stays in its cell
 
     def cells_with(bins: int) -> np.ndarray:
-        tables = channel_bins(values, histogram.weights, bins)
-        return np.unique(grid_cells(values, tables, bins), return_inverse=True)[1].ravel()
+        """Each point's cell key on the grid of ``bins`` a channel, int64 (M,)."""
+        return grid_cells(values, channel_bins(values, histogram.weights, bins), bins)
 
     low, high = 1, 256  # bins a channel: one bin always fits, 256 may not
-    cells = np.zeros(len(values), np.intp)
     while low < high:  # bisect for the most bins whose grid fits
         bins = (low + high + 1) // 2
-        candidate = cells_with(bins)
-        if candidate.max() < max_points:
-            low, cells = bins, candidate
+        if occupied_cells(cells_with(bins), bins ** values.shape[1]) <= max_points:
+            low = bins
         else:
             high = bins - 1
+    cells = np.unique(cells_with(low), return_inverse=True)[1].ravel()
     weights = np.bincount(cells, histogram.weights)
     sums = np.stack([np.bincount(cells, histogram.weights * histogram.points[:, c])
                      for c in range(histogram.points.shape[1])], axis=1)
     return Histogram(sums / weights[:, None], weights, exact=False)
+
+
+# Grids of up to this many cells are counted with a flag a cell (16 MiB) rather than by
+# sorting the keys.
+MAX_FLAGGED_CELLS = 1 << 24
+
+
+def occupied_cells(keys: np.ndarray, cell_count: int) -> int:
+    """How many distinct values the int64 ``keys`` (each below ``cell_count``) take."""
+    if cell_count > MAX_FLAGGED_CELLS:
+        return len(np.unique(keys))
+    occupied = np.zeros(cell_count, np.bool_)
+    occupied[keys] = True
+    return int(np.count_nonzero(occupied))
 
 
 # Bins are spaced evenly in the running sum of (a value's weight) ** BIN_DENSITY_POWER. A

@@ -282,3 +282,11 @@ def test_fit_of_a_dark_image_is_near_kmeans_on_every_colour(k):
                for seed in range(5))
     error = np.min(quantizer.squared_distances(exact.points, fit.palette.astype(float)), 1)
     assert exact.weights @ error <= 1.03 * best
+
+
+@pytest.mark.parametrize("flagged", [1 << 24, 0])
+def test_occupied_cells_counts_distinct_keys_either_way(flagged, monkeypatch):
+    monkeypatch.setattr(quantizer, "MAX_FLAGGED_CELLS", flagged)
+    keys = RNG.integers(0, 5000, 20000)
+    assert quantizer.occupied_cells(keys, 5000) == len(np.unique(keys))
+    assert quantizer.occupied_cells(np.array([4999]), 5000) == 1
