@@ -1,16 +1,21 @@
-"""Compute backends for the heavy step: assigning every pixel to its nearest palette colour.
+"""Compute backends for the heavy steps: assigning every pixel to its nearest palette
+colour, and the K-Means fit's nearest-centre search.
 
 Two interchangeable backends share one interface:
 
 - ``numpy``: the reference, always available;
-- ``opencl``: the kernel in ``assign.cl`` through pyopencl, on a GPU where there is one,
+- ``opencl``: the kernels in ``assign.cl`` through pyopencl, on a GPU where there is one,
   else on the CPU through POCL.
+
+``load_pixels`` hands a CPU device (numpy, POCL) each distinct colour once
+(``colour_table``) and a GPU every pixel.
 
 ``select_backend("auto")`` takes OpenCL when a device is available, else numpy, and says so;
 the encoder asks for "auto" only for palettes of AUTO_OPENCL_MIN_COLORS or more colours
 (``backend_for_colours``), and for numpy below.
 Labels are exact: distances are integer sums of squares and ties go to the lowest index,
-so every backend gives the same labels for the same pixels and palette.
+so every backend gives the same labels for the same pixels and palette. The fit's search
+is float32 with every operation rounded as the numpy reference rounds it: the same bits.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-/* Nearest-palette-colour assignment for gcp (README "Backends").
+/* Nearest-palette-colour assignment, the update step and the fit's nearest-centre search
+ * for gcp (README "Backends").
  *
  * Built once per context and channel count with -DCHANNELS=1..4 and
  * -DPIXELS_PER_ITEM=n. Each work-item takes PIXELS_PER_ITEM consecutive pixels, so every
