@@ -54,7 +54,8 @@ class Fit:
 
     ``palette``: uint8 (palette_size, channels), distinct rows. ``exact``: the palette holds
     every colour of the sample, so no pixel of it is changed. ``inertia``: the weighted sum
-    of squared distances of the fitted points to their centres (before rounding).
+    of squared distances of the fitted points to their nearest colour of ``palette``, as
+    stored (rounded).
     """
 
     palette: np.ndarray
@@ -131,9 +132,13 @@ def fit_palette(
         starts = [lloyd(fine.points, fine.weights, centres, max_iter=max_iter, tol=tol,
                         search=search)
                   for centres, _ in starts[:polished]]
-    best_centres, best_inertia = min(starts, key=lambda start: start[1])
-    palette = np.unique(round_palette(best_centres), axis=0)
-    return Fit(palette=palette, exact=False, inertia=float(best_inertia),
+    # The file stores rounded colours: of the best few starts, keep the one whose rounded
+    # palette has the least error on the fine points.
+    candidates = [np.unique(round_palette(centres), axis=0)
+                  for centres, _ in sorted(starts, key=lambda start: start[1])[:polished]]
+    errors = [float(fine.weights @ search(fine.points, palette)[1]) for palette in candidates]
+    best = int(np.argmin(errors))
+    return Fit(palette=candidates[best], exact=False, inertia=errors[best],
                points=len(fine.points))
 
 
