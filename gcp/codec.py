@@ -195,9 +195,8 @@ def encode_report(
     C = 1 to 4, stored in its order, repeated colours included, and every pixel takes its
     nearest colour (ties to the lowest index; ``dither`` still applies). ``k``,
     ``target_psnr``, ``seed``, ``algorithm``, ``max_iter`` and ``tol`` are then not used.
-    The file has the image's
-    channels, widened to colour or alpha where the palette has them
-    (``gcp.palettes.match_channels``): a grey image with an RGB palette is stored as RGB,
+    The file has the image's channels, widened to colour or alpha where the palette has
+    them (``gcp.palettes.match_channels``): a grey image with an RGB palette is stored as RGB,
     an RGBA image with an RGB palette gets the palette with alpha 255. The file is marked
     exact only when every pixel is one of the palette's colours.
     """
@@ -230,18 +229,19 @@ def _encode(image: np.ndarray, k: int, *, measure: bool, seed: int = 0,
     compute = select_backend(backend_for_colours(backend, k if palette is None else len(given)),
                              device)
     logger.debug("backend: %s on %s", compute.name, compute.device)
-    quantize = _Quantizer(compute, pixels, algorithm, seed=seed, effort=effort,
-                          max_iter=max_iter, tol=tol,
-                          progress=progress if target_psnr is None else None)
     if palette is not None:
         with timed_stage("assign", progress):
             labels = load_pixels(compute, pixels).assign(given)
         chosen = _Chosen(len(given), given, labels, _reproduces(pixels, given, labels))
-    elif target_psnr is None:
-        chosen = _Chosen(k, *quantize(k))
     else:
-        chosen = _search_target(pixels, k, target_psnr, quantize, progress, seed=seed,
-                                effort=effort, max_iter=max_iter, tol=tol)
+        quantize = _Quantizer(compute, pixels, algorithm, seed=seed, effort=effort,
+                              max_iter=max_iter, tol=tol,
+                              progress=progress if target_psnr is None else None)
+        if target_psnr is None:
+            chosen = _Chosen(k, *quantize(k))
+        else:
+            chosen = _search_target(pixels, k, target_psnr, quantize, progress, seed=seed,
+                                    effort=effort, max_iter=max_iter, tol=tol)
     dithered = dither and not chosen.exact
     if dithered:
         with timed_stage("dither", progress):

@@ -7,13 +7,12 @@ above and palette swatches below, as one RGB picture (alpha shown over a checker
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from . import codec, imageio
+from . import codec, imageio, target
 from .container import DEFAULT_MAX_PIXELS
 from .errors import ImageError
 
@@ -66,7 +65,7 @@ class Comparison:
 def psnr(original: np.ndarray, decoded: np.ndarray) -> float:
     """Peak signal-to-noise ratio (dB) of two uint8 arrays of one shape; inf when equal."""
     error = np.mean((original.astype(np.float64) - decoded.astype(np.float64)) ** 2)
-    return math.inf if error == 0 else float(10 * np.log10(255.0**2 / error))
+    return target.psnr_for_mse(float(error))
 
 
 def measure(image_data: bytes, gcp_data: bytes, *, image_name: str = "image",

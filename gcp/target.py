@@ -59,7 +59,7 @@ def mse_for_psnr(psnr_db: float) -> float:
 
 
 def psnr_for_mse(mse: float) -> float:
-    """PSNR in dB of a mean squared error; inf for 0 (as ``gcp.compare.psnr``)."""
+    """PSNR in dB of a mean squared error; inf for 0 (``gcp.compare.psnr`` uses it too)."""
     return math.inf if mse == 0 else float(10 * np.log10(PEAK**2 / mse))
 
 
