@@ -231,10 +231,10 @@ def _encode(image: np.ndarray, k: int, *, measure: bool, seed: int = 0,
     logger.debug("backend: %s on %s", compute.name, compute.device)
     if palette is not None:
         with timed_stage("assign", progress):
-            labels = load_pixels(compute, pixels).assign(given)
+            labels = load_pixels(compute, pixels, len(given)).assign(given)
         chosen = _Chosen(len(given), given, labels, _reproduces(pixels, given, labels))
     else:
-        quantize = _Quantizer(compute, pixels, algorithm, seed=seed, effort=effort,
+        quantize = _Quantizer(compute, pixels, algorithm, k, seed=seed, effort=effort,
                               max_iter=max_iter, tol=tol,
                               progress=progress if target_psnr is None else None)
         if target_psnr is None:
@@ -314,12 +314,15 @@ class _Quantizer:
     """``quantize(k)``: fit a palette of at most k colours, assign every pixel.
 
     Returns (palette uint8 (K, C), labels uint8 (N,), exact), as the encoder stores
-    them. The pixels are loaded onto the backend once, for every k asked.
+    them. The pixels are loaded onto the backend once, for every k asked, none above
+    ``most_colours``.
     """
 
-    def __init__(self, compute, pixels: np.ndarray, algorithm: str, *, seed: int,
-                 effort: int, max_iter: int, tol: float, progress: Progress | None) -> None:
+    def __init__(self, compute, pixels: np.ndarray, algorithm: str, most_colours: int, *,
+                 seed: int, effort: int, max_iter: int, tol: float,
+                 progress: Progress | None) -> None:
         self.compute, self.pixels, self.algorithm = compute, pixels, algorithm
+        self.most_colours = most_colours
         self.options = {"seed": seed, "effort": effort, "max_iter": max_iter, "tol": tol}
         self.refine = quantizer.EFFORT_LEVELS[effort].refine and algorithm == "kmeans"
         self.progress = progress
@@ -339,7 +342,7 @@ class _Quantizer:
             return _assign(self.pixel_set, self.pixels, fit, fit_palette, refine=self.refine)
 
     def _load(self) -> PixelSet:
-        pixel_set = load_pixels(self.compute, self.pixels)
+        pixel_set = load_pixels(self.compute, self.pixels, self.most_colours)
         channels = self.pixels.shape[1]
         build_seconds = getattr(self.compute, "build_seconds", {}).get(channels)
         if build_seconds is not None:

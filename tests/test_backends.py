@@ -15,6 +15,7 @@ import gcp
 from gcp.backends import (
     AUTO_OPENCL_MIN_COLORS,
     backend_for_colours,
+    load_pixels,
     numpy_backend,
     select_backend,
 )
@@ -84,6 +85,27 @@ def test_assignment_by_distinct_colour_equals_every_pixel_assigned(backend, chan
     counts, sums = table.cluster_sums(table.assign(palette), k)
     assert np.array_equal(counts, np.bincount(labels, minlength=k))
     assert np.array_equal(sums[:, 0], np.bincount(labels, pixels[:, 0], minlength=k))
+
+
+def test_pixels_go_through_the_colour_table_only_where_it_is_cheaper():
+    """Measured costs decide: every pixel against the palette, or each colour once."""
+    numpy = select_backend("numpy")
+    many = RNG.integers(0, 256, (1 << 20, 3), dtype=np.uint8)
+    few = many[:1000]
+    assert isinstance(load_pixels(numpy, many, 16), ColourTablePixelSet)
+    assert isinstance(load_pixels(numpy, few, 16), numpy_backend.NumpyPixelSet)
+    assert isinstance(load_pixels(numpy, many[:, :1], 16), ColourTablePixelSet)
+    assert isinstance(load_pixels(numpy, np.repeat(many, 2, axis=1)[:, :4], 256),
+                      numpy_backend.NumpyPixelSet)  # no table for four channels
+
+    class Gpu:
+        seconds_per_pair = None
+
+        @staticmethod
+        def load(pixels):
+            return "every pixel"
+
+    assert load_pixels(Gpu(), many, 256) == "every pixel"
 
 
 @pytest.mark.parametrize("channels", [1, 2, 3])

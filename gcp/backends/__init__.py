@@ -8,7 +8,7 @@ Two interchangeable backends share one interface:
   else on the CPU through POCL.
 
 ``load_pixels`` hands a CPU device (numpy, POCL) each distinct colour once
-(``colour_table``) and a GPU every pixel.
+(``colour_table``) where that is cheaper than every pixel, and a GPU every pixel.
 
 ``select_backend("auto")`` takes OpenCL when a device is available, else numpy, and says so;
 the encoder asks for "auto" only for palettes of AUTO_OPENCL_MIN_COLORS or more colours
@@ -57,7 +57,9 @@ class PixelSet(Protocol):
 class Backend(Protocol):
     name: str
     device: str  # what it runs on, in words
-    on_cpu: bool  # whether it computes on this machine's processor
+    # Seconds to compare one pixel with one colour when assigning every pixel, measured;
+    # None where the table never pays (a GPU: uploading a pixel costs less than tabling it).
+    seconds_per_pair: float | None
 
     def load(self, pixels: np.ndarray) -> PixelSet:
         """Take uint8 pixels of shape (N, channels), channels 1 to 4."""
@@ -72,20 +74,25 @@ class Backend(Protocol):
         ...
 
 
-# Fewest pixels for which a CPU assigns by distinct colour (colour_table), per channel
-# count: below it the table's set-up costs more than the colours it saves.
-COLOUR_TABLE_MIN_PIXELS = {1: 1, 2: 1, 3: 1 << 18}
+# Assigning by distinct colour (colour_table) costs about TABLE_SECONDS[C] +
+# TABLE_SECONDS_PER_PIXEL * N for N pixels, whatever the palette: measured on 2 cores,
+# 3-8 ms at 0.016-0.26 MP, 12-25 ms at 1 MP, 130-190 ms at 16.8 MP (RGB; a table of one
+# byte per colour, 16 MiB, for three channels; 256 bytes or 64 KiB for fewer).
+TABLE_SECONDS = {1: 0.0, 2: 0.0005, 3: 0.008}
+TABLE_SECONDS_PER_PIXEL = 8e-9
 
 
-def load_pixels(backend: Backend, pixels: np.ndarray) -> PixelSet:
-    """``pixels`` (uint8 (N, C)) loaded onto ``backend`` the fastest way for it: on a CPU
-    each distinct colour is assigned once (``colour_table``); a GPU takes every pixel."""
+def load_pixels(backend: Backend, pixels: np.ndarray, colours: int) -> PixelSet:
+    """``pixels`` (uint8 (N, C)) loaded onto ``backend`` for palettes of up to ``colours``
+    colours, the cheaper way: each distinct colour assigned once (``colour_table``) where
+    that costs less than comparing every pixel with every colour, else every pixel."""
     from .colour_table import MAX_TABLE_CHANNELS, ColourTablePixelSet
 
-    channels = pixels.shape[1]
-    if backend.on_cpu and channels <= MAX_TABLE_CHANNELS and \
-            len(pixels) >= COLOUR_TABLE_MIN_PIXELS[channels]:
-        return ColourTablePixelSet(backend, pixels)
+    count, channels = pixels.shape
+    if backend.seconds_per_pair is not None and channels <= MAX_TABLE_CHANNELS:
+        by_table = TABLE_SECONDS[channels] + TABLE_SECONDS_PER_PIXEL * count
+        if backend.seconds_per_pair * count * colours > by_table:
+            return ColourTablePixelSet(backend, pixels)
     return backend.load(pixels)
 
 

@@ -28,7 +28,8 @@ class NumpyPixelSet:
 class NumpyBackend:
     name = "numpy"
     device = "numpy on the CPU"
-    on_cpu = True
+    # 16.8 MP at k = 16 took 0.36 s, at 256 4.8 s (2 cores): about a nanosecond a pair.
+    seconds_per_pair = 1.2e-9
 
     def load(self, pixels: np.ndarray) -> NumpyPixelSet:
         return NumpyPixelSet(pixels)
