@@ -178,7 +178,9 @@ _paths_argument = click.argument("paths", metavar="INPUT OUTPUT", nargs=-1, requ
 @click.option("--effort", type=click.IntRange(1, 9), default=quantizer.DEFAULT_EFFORT,
               show_default=True, help="1 is fastest, 9 gives the best palette and smallest file.")
 @click.option("--method", type=click.Choice(codec.METHODS), default=codec.DEFAULT_METHOD,
-              show_default=True, help="Body coding: rle (plain runs) or lzma (runs, compressed).")
+              show_default=True,
+              help="Body coding: rle (plain runs), lzma (runs, compressed) or cm (each pixel "
+                   "from its neighbours; smallest files, coded by OpenCL).")
 @click.option("--algorithm", type=click.Choice(codec.ALGORITHMS),
               default=codec.DEFAULT_ALGORITHM, show_default=True,
               help="kmeans (colours are cluster means) or kmedoids (colours from the image).")

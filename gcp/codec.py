@@ -17,9 +17,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import container, entropy, kmedoids, palettes, quantizer, rle, target
+from . import cm, container, entropy, kmedoids, palettes, quantizer, rle, target
 from .backends import PixelSet, backend_for_colours, load_pixels, select_backend
-from .container import DEFAULT_MAX_PIXELS, METHOD_IDS, METHOD_LZMA, METHOD_RLE, Header
+from .container import DEFAULT_MAX_PIXELS, METHOD_CM, METHOD_IDS, METHOD_LZMA, METHOD_RLE, Header
 from .dither import floyd_steinberg
 from .errors import LimitError, ParameterError, QualityError
 
@@ -253,7 +253,7 @@ def _encode(image: np.ndarray, k: int, *, measure: bool, seed: int = 0,
         report = _report(pixels, chosen, k, target_psnr, dithered)
         _check_min_psnr(report, min_psnr)
     with timed_stage("encode", progress):
-        return _pack(chosen, pixels_hwc.shape, method, effort), report
+        return _pack(chosen, pixels_hwc.shape, method, effort, device), report
 
 
 @dataclass
@@ -291,21 +291,25 @@ def _report(pixels: np.ndarray, chosen: _Chosen, max_colours: int,
                         target_psnr=target_psnr, dithered=dithered)
 
 
-def _pack(chosen: _Chosen, shape: tuple[int, int, int], method: str, effort: int) -> bytes:
+def _pack(chosen: _Chosen, shape: tuple[int, int, int], method: str, effort: int,
+          device: str | None = None) -> bytes:
     """The .gcp file of ``chosen``'s labels for an image of ``shape`` (H, W, C)."""
     height, width, channels = shape
     palette = chosen.palette
-    tokens = rle.encode_runs(chosen.labels, len(palette))
     method_id = METHOD_IDS[method]
-    if method_id == METHOD_RLE:
-        body = tokens
+    tokens_length = 0
+    if method_id == METHOD_CM:
+        body = cm.encode(chosen.labels.reshape(height, width), palette, device=device)
     else:
-        body = entropy.compress_tokens(tokens, token_size=rle.token_size(len(palette)),
-                                       setting=LZMA_SETTING_BY_EFFORT[effort])
+        tokens = rle.encode_runs(chosen.labels, len(palette))
+        tokens_length = len(tokens)
+        body = tokens if method_id == METHOD_RLE else entropy.compress_tokens(
+            tokens, token_size=rle.token_size(len(palette)),
+            setting=LZMA_SETTING_BY_EFFORT[effort])
     header = Header(
         version=container.VERSION, channels=channels, method=method_id,
         flags=container.FLAG_EXACT if chosen.exact else 0, width=width, height=height,
-        palette_size=len(palette), tokens_length=len(tokens), body_length=len(body),
+        palette_size=len(palette), tokens_length=tokens_length, body_length=len(body),
     )
     return container.pack(header, palette, body)
 
@@ -462,6 +466,9 @@ def decode_indices(data: bytes | bytearray | memoryview, *,
     """
     header, palette, body = container.unpack(data, max_pixels=max_pixels)
     with _memory_is_a_limit(header):
+        if header.method == METHOD_CM:
+            indices = cm.decode(body, header.width, header.height, palette)
+            return header, palette, indices
         if header.method == METHOD_LZMA:
             tokens = entropy.decompress_tokens(body, header.tokens_length)
         else:

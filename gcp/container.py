@@ -8,12 +8,12 @@ the field. Nothing is allocated from a length field before that field is checked
     0       8     signature       89 47 43 50 0D 0A 1A 0A
     8       1     version         1
     9       1     channels        1 (grey), 2 (grey+alpha), 3 (RGB), 4 (RGBA)
-    10      1     method          0 = rle, 1 = lzma
+    10      1     method          0 = rle, 1 = lzma, 2 = cm
     11      1     flags           bit 0 = FLAG_EXACT; bits 1-7 are zero
     12      4     width           u32 LE, >= 1
     16      4     height          u32 LE, >= 1
     20      2     palette_size    u16 LE, 1..256
-    22      8     tokens_length   u64 LE, length of the token stream (spec "Tokens")
+    22      8     tokens_length   u64 LE, length of the token stream (spec "Tokens"); 0 for cm
     30      8     body_length     u64 LE, length of the body as stored
     38            palette         palette_size * channels bytes
     38+P          body            body_length bytes
@@ -44,7 +44,8 @@ MAX_DIMENSION = 0xFFFF_FFFF
 
 METHOD_RLE = 0
 METHOD_LZMA = 1
-METHOD_NAMES = {METHOD_RLE: "rle", METHOD_LZMA: "lzma"}
+METHOD_CM = 2
+METHOD_NAMES = {METHOD_RLE: "rle", METHOD_LZMA: "lzma", METHOD_CM: "cm"}
 METHOD_IDS = {name: method for method, name in METHOD_NAMES.items()}
 
 FLAG_EXACT = 0x01  # the palette holds every colour of the source: the file is lossless
@@ -142,7 +143,8 @@ def parse_header(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Header
     if channels not in CHANNELS_ALLOWED:
         raise FormatError(f"channels is {channels}; allowed are 1, 2, 3 and 4", field="channels")
     if method not in METHOD_NAMES:
-        raise FormatError(f"method is {method}; known methods are 0 (rle) and 1 (lzma)",
+        raise FormatError(f"method is {method}; known methods are 0 (rle), 1 (lzma) and 2 "
+                          "(cm)",
                           field="method")
     if flags & ~FLAGS_KNOWN:
         raise FormatError(f"flags is 0x{flags:02x}; only bit 0 is defined", field="flags")
@@ -154,6 +156,12 @@ def parse_header(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Header
         raise FormatError(f"palette_size is {palette_size}; allowed are 1 to {MAX_PALETTE_SIZE}",
                           field="palette_size")
     check_pixel_count(width, height, max_pixels)
+    if method == METHOD_CM:
+        if tokens_length != 0:
+            raise FormatError(f"tokens_length is {tokens_length}; method cm has no token "
+                              "stream, so it must be 0", field="tokens_length")
+        return Header(version, channels, method, flags, width, height, palette_size,
+                      tokens_length, body_length)
     least, greatest = token_stream_bounds(width * height, palette_size)
     size = token_size(palette_size)
     if not least <= tokens_length <= greatest or tokens_length % size:

@@ -8,7 +8,7 @@ parallel. The body is the chunks in order, each one as
     0       4     compressed_length   u32 LE, the length of the .lzma stream that follows
     4       1     properties          (pb * 5 + lp) * 9 + lc, below 225, lc + lp <= 4
     5       4     dictionary_size     u32 LE, at most MAX_LZMA_DICTIONARY_SIZE
-    9       8     uncompressed_size   u64 LE: the chunk's length, or all ones (end marker)
+    9       8     uncompressed_size   u64 LE: all ones (unknown; an end marker ends the data)
     17            range-coded data
 
 Bytes 4 onwards are one ".lzma" (LZMA_Alone) stream of the LZMA SDK's
@@ -133,10 +133,10 @@ def check_lzma_header(stream: bytes, expected_length: int, index: int = 0) -> No
             f"{MAX_LZMA_DICTIONARY_SIZE}",
             field="lzma_dictionary_size",
         )
-    if uncompressed_size not in (expected_length, LZMA_UNKNOWN_SIZE):
+    if uncompressed_size != LZMA_UNKNOWN_SIZE:
         raise FormatError(
-            f"lzma chunk {index} uncompressed_size is {uncompressed_size}, not its length "
-            f"{expected_length}",
+            f"lzma chunk {index} uncompressed_size is {uncompressed_size}; it must be all "
+            "ones (unknown), with an end marker",
             field="lzma_uncompressed_size",
         )
 

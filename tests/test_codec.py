@@ -121,8 +121,8 @@ def test_grey_alpha_two_channels():
     assert decoded.shape == (20, 20, 2)
 
 
-@pytest.mark.parametrize("method", ["rle", "lzma"])
-def test_both_methods_decode_to_the_same_pixels(real_images, method):
+@pytest.mark.parametrize("method", ["rle", "lzma", "cm"])
+def test_every_method_decodes_to_the_same_pixels(real_images, method):
     image = real_images["color"]
     reference = gcp.decode(gcp.encode(image, 16, method="lzma"))
     data = gcp.encode(image, 16, method=method)

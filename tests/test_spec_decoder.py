@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 import gcp
-from tests.conftest import ROOT, VECTORS
+from gcp import cm, container, imageio
+from tests.conftest import ROOT, SAMPLES, VECTORS
 
 MANIFEST = json.loads((VECTORS / "manifest.json").read_text())
 _spec = importlib.util.spec_from_file_location("spec_decoder", ROOT / "spec" / "decoder.py")
@@ -44,7 +45,8 @@ def test_invalid_vector_is_refused_naming_the_manifest_field(entry):
 
 @pytest.mark.parametrize("channels", [1, 2, 3, 4])
 @pytest.mark.parametrize(("k", "method"), [(2, "rle"), (16, "lzma"), (17, "rle"),
-                                           (200, "lzma")])
+                                           (200, "lzma"), (2, "cm"), (16, "cm"),
+                                           (200, "cm")])
 def test_files_gcp_writes_decode_alike(channels, k, method):
     image = RNG.integers(0, 256, (37, 53, channels), dtype=np.uint8)
     image[:, 20:] = image[:1, 20:]  # long vertical runs beside the noise
@@ -52,6 +54,17 @@ def test_files_gcp_writes_decode_alike(channels, k, method):
     width, height, decoded_channels, pixels = spec_decoder.decode(data)
     assert (height, width, decoded_channels) == image.shape
     assert pixels == gcp.decode(data).tobytes()
+
+
+def test_a_cm_file_of_several_stripes_decodes_alike(monkeypatch):
+    """Real texture, 17 colours, stripes of 2^12 pixels: the last one shorter."""
+    monkeypatch.setattr(cm, "TARGET_STRIPE_PIXELS", 1 << 12)
+    image = imageio.decode_image((SAMPLES / "astronaut.png").read_bytes())[200:290, 150:250]
+    data = gcp.encode(np.ascontiguousarray(image), 17, method="cm", backend="numpy")
+    header, _, body = container.unpack(data)
+    stripe_height, stripes = cm.split_stripes(body, header.width, header.height)
+    assert (stripe_height, len(stripes)) == (40, 3)
+    assert spec_decoder.decode(data)[3] == gcp.decode(data).tobytes()
 
 
 def test_a_token_stream_of_two_chunks_decodes_alike():

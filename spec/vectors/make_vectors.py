@@ -22,8 +22,8 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent.parent))
 
-from gcp import container, entropy, rle  # noqa: E402
-from gcp.container import METHOD_LZMA, METHOD_RLE, Header  # noqa: E402
+from gcp import cm, container, entropy, rle  # noqa: E402
+from gcp.container import METHOD_CM, METHOD_LZMA, METHOD_RLE, Header  # noqa: E402
 
 MAX_HEX_PIXELS = 4096  # larger vectors give only the SHA-256 of their pixels
 
@@ -39,6 +39,18 @@ RAMP = np.arange(256, dtype=np.uint8)
 ALL_COLOURS = np.stack([RAMP, 255 - RAMP, RAMP // 2], axis=1)
 # 600000 alternating pixels: 600000 one-byte tokens, two lzma chunks (524288 + 75712).
 ALTERNATING = (np.arange(600_000) % 2).astype(np.uint8).reshape(600, 1000)
+# 14 x 23 indices with edges, flat areas, a diagonal texture and repeats, for method cm.
+_ys, _xs = np.mgrid[0:14, 0:23]
+CM_PATTERN = (((_xs // 3 + _ys // 2) * 7 + (_xs + _ys) % 5 * 40 + (_xs * _ys) % 11)
+              % 256).astype(np.uint8)
+# 24 x 32, 256 colours: a ramp, with jumps of 128 that need ranks of 8 and 9 bits.
+_ys, _xs = np.mgrid[0:24, 0:32]
+CM_RAMP_256 = ((_xs * 8 + _ys * 3 + ((_xs * 7 + _ys * 13) % 17 == 0) * 128)
+               % 256).astype(np.uint8)
+CM_NOISE = np.random.default_rng(5).integers(0, 256, (6, 9)).astype(np.uint8)
+# A coded stripe (mode byte 0, then 4 bytes) of a 1 x 1 image with 3 colours whose bits
+# say "not L", bucket 2, value 3: rank 2 where 2 colours are left. Found by trying data.
+CM_BAD_RANK = bytes.fromhex("00 80 00 00 00")
 
 
 def tokens_of(indices: np.ndarray, palette: np.ndarray) -> bytes:
@@ -47,9 +59,13 @@ def tokens_of(indices: np.ndarray, palette: np.ndarray) -> bytes:
 
 def build(indices: np.ndarray, palette: np.ndarray, *, method: int = METHOD_RLE,
           flags: int = 0, tokens: bytes | None = None, body: bytes | None = None,
-          **header_overrides) -> bytes:
+          stripe_height: int | None = None, **header_overrides) -> bytes:
     """A .gcp file for an index image (H, W) and palette (K, C), fields overridable."""
     height, width = indices.shape
+    if method == METHOD_CM:
+        tokens = b""
+        if body is None:
+            body = cm.encode_body(indices, palette, stripe_height)
     if tokens is None:
         tokens = tokens_of(indices, palette)
     if body is None:
@@ -118,6 +134,30 @@ def valid_vectors() -> dict[str, tuple[bytes, np.ndarray, str]]:
         "lzma-two-chunks": (ALTERNATING, GREYS[:2],
                             "Method lzma with two chunks: 524288 + 75712 token bytes.",
                             dict(method=METHOD_LZMA)),
+        "cm-example": (EXAMPLE, BLUE_RED, "The worked example of spec section 5.3.8.",
+                       dict(flags=container.FLAG_EXACT, method=METHOD_CM)),
+        "cm-one-colour": (np.zeros((3, 5), np.uint8), GREYS[1:2],
+                          "Method cm, one colour: one bit a pixel, always 1.",
+                          dict(method=METHOD_CM)),
+        "cm-grey-alpha": (np.array([[0, 1], [1, 1]], np.uint8),
+                          np.array([[20, 255], [220, 0]], np.uint8),
+                          "Method cm, grey+alpha.", dict(method=METHOD_CM)),
+        "cm-rgba-stripes": (CM_PATTERN % 4, RGBA,
+                            "Method cm, RGBA, stripe_height 4: 4 stripes, the last of 2 rows.",
+                            dict(method=METHOD_CM, stripe_height=4)),
+        "cm-seventeen": (CM_PATTERN % 17, SEVENTEEN,
+                         "Method cm, 17 colours: ranks with several buckets.",
+                         dict(method=METHOD_CM)),
+        "cm-palette-256": (CM_RAMP_256, ALL_COLOURS,
+                           "Method cm, 256 colours: a ramp with jumps, ranks of up to 9 bits.",
+                           dict(method=METHOD_CM)),
+        "cm-row": (CM_PATTERN[:1] % 3, GREYS, "Method cm, a 1-pixel-high row.",
+                   dict(method=METHOD_CM)),
+        "cm-column": (CM_PATTERN[:, :1] % 3, GREYS, "Method cm, a 1-pixel-wide column.",
+                      dict(method=METHOD_CM, stripe_height=5)),
+        "cm-stored": (CM_NOISE, ALL_COLOURS,
+                      "Method cm: a stripe of noise, stored (stripe_mode 1) as it codes "
+                      "no shorter.", dict(method=METHOD_CM)),
     }
     out = {name: (build(indices, palette, **options), palette[indices], note)
            for name, (indices, palette, note, options) in cases.items()}
@@ -126,12 +166,6 @@ def valid_vectors() -> dict[str, tuple[bytes, np.ndarray, str]]:
     split = np.zeros((1, 4), np.uint8)
     out["split-run"] = (build(split, BLUE_RED, tokens=bytes([0x01, 0x01])), BLUE_RED[split],
                         "Adjacent tokens with the same index (01 01) are valid.")
-    # An lzma header that states the uncompressed size instead of all ones.
-    stream = entropy.compress_chunk(tokens_of(EXAMPLE, BLUE_RED), token_size=1)
-    stream = stream[:5] + struct.pack("<Q", 2) + stream[13:]
-    out["lzma-known-size"] = (build(EXAMPLE, BLUE_RED, method=METHOD_LZMA, body=chunk(stream)),
-                              BLUE_RED[EXAMPLE],
-                              "lzma uncompressed_size = the chunk's length (2), not all ones.")
     return out
 
 
@@ -157,7 +191,7 @@ def invalid_vectors() -> dict[str, tuple[bytes, str, str]]:
         "version-2": (patch(good, 8, "<B", 2), "version", "version is 2."),
         "channels-0": (patch(good, 9, "<B", 0), "channels", "channels is 0."),
         "channels-5": (patch(good, 9, "<B", 5), "channels", "channels is 5."),
-        "method-2": (patch(good, 10, "<B", 2), "method", "method is 2."),
+        "method-3": (patch(good, 10, "<B", 3), "method", "method is 3."),
         "flags-bit-1": (patch(good, 11, "<B", 0x02), "flags", "An undefined flag bit."),
         "width-0": (patch(good, 12, "<I", 0), "width", "width is 0."),
         "height-0": (patch(good, 16, "<I", 0), "height", "height is 0."),
@@ -175,6 +209,9 @@ def invalid_vectors() -> dict[str, tuple[bytes, str, str]]:
         "rle-body-length-mismatch": (patch(good, 30, "<Q", 3), "body_length",
                                      "Method rle with body_length != tokens_length."),
         "truncated": (good[:-6], "length", "The last 6 bytes are missing."),
+        "body-length-huge": (patch(build(EXAMPLE, BLUE_RED, method=METHOD_LZMA), 30, "<Q",
+                                   2**64 - 1), "length",
+                             "body_length 2^64 - 1: 38 + P + body_length + 4 passes 2^64."),
         "trailing-bytes": (with_crc_fixed(good[:-4] + b"\x00\x00" + good[-4:]), "length",
                            "Two bytes after the body."),
         "crc-mismatch": (good[:-1] + bytes([good[-1] ^ 0xFF]), "crc", "The CRC is wrong."),
@@ -208,6 +245,10 @@ def invalid_vectors() -> dict[str, tuple[bytes, str, str]]:
         "lzma-size-mismatch": (lzma_file(chunk(stream[:5] + struct.pack("<Q", 6) + stream[13:])),
                                "lzma_uncompressed_size",
                                "lzma uncompressed_size 6, chunk length 2."),
+        "lzma-known-size": (lzma_file(chunk(stream[:5] + struct.pack("<Q", 2) + stream[13:])),
+                            "lzma_uncompressed_size",
+                            "lzma uncompressed_size 2, the chunk's length: only all ones "
+                            "is allowed."),
         "lzma-corrupt-data": (lzma_file(chunk(stream[:13] + b"\xff" * (len(stream) - 13))),
                               "lzma_data", "Range-coded data that is not LZMA."),
         "lzma-truncated-data": (lzma_file(chunk(stream[:-4])), "lzma_data",
@@ -222,6 +263,52 @@ def invalid_vectors() -> dict[str, tuple[bytes, str, str]]:
                                "Two bytes after the lzma end marker, inside the chunk."),
         "lzma-index-out-of-range": (lzma_file(lzma_chunk(bytes([0x02, 0x94]))), "index",
                                     "Short token 94 (index 9) inside an lzma body."),
+        **invalid_cm_vectors(),
+    }
+
+
+def invalid_cm_vectors() -> dict[str, tuple[bytes, str, str]]:
+    """Method cm's rules 11 and 20 to 28, each broken alone."""
+    good_body = cm.encode_body(EXAMPLE, BLUE_RED)  # one coded stripe: 4 + 8 + 1 + 4 bytes
+
+    def cm_file(body: bytes, indices: np.ndarray = EXAMPLE, palette: np.ndarray = BLUE_RED
+                ) -> bytes:
+        return build(indices, palette, method=METHOD_CM, body=body)
+
+    def one_stripe(data: bytes, stripe_height: int = 2) -> bytes:
+        return cm.join_stripes(stripe_height, [data])
+
+    coded = good_body[12:]
+    return {
+        "cm-tokens-length-1": (patch(cm_file(good_body), 22, "<Q", 1), "tokens_length",
+                               "Method cm with tokens_length 1."),
+        "cm-body-empty": (cm_file(b""), "cm_stripes", "A cm body of 0 bytes."),
+        "cm-stripe-height-0": (cm_file(b"\0\0\0\0" + good_body[4:]), "cm_stripes",
+                               "stripe_height 0."),
+        "cm-stripe-height-too-large": (cm_file(struct.pack("<I", 3) + good_body[4:]),
+                                       "cm_stripes", "stripe_height 3 of a 2-row image."),
+        "cm-missing-lengths": (cm_file(struct.pack("<I", 1) + good_body[4:12]), "cm_stripes",
+                               "stripe_height 1: two stripe lengths, room for one."),
+        "cm-stripe-length-0": (cm_file(good_body[:4] + bytes(8) + coded), "cm_stripes",
+                               "A stripe_length of 0."),
+        "cm-stripe-past-end": (cm_file(good_body[:4] + struct.pack("<Q", 6) + coded),
+                               "cm_stripes", "A stripe_length 1 past the body's end."),
+        "cm-bytes-after-stripes": (cm_file(good_body + b"\0"), "cm_stripes",
+                                   "A byte after the last stripe."),
+        "cm-stripe-mode-2": (cm_file(one_stripe(b"\x02" + coded[1:])), "cm_stripes",
+                             "stripe_mode 2."),
+        "cm-stored-length": (cm_file(one_stripe(b"\x01" + bytes(7))), "cm_stripes",
+                             "A stored stripe of 7 index bytes for 8 pixels."),
+        "cm-stored-index-out-of-range": (cm_file(one_stripe(b"\x01" + bytes(7) + b"\x02")),
+                                         "index", "A stored stripe holding index 2 of 2."),
+        "cm-rank-too-large": (cm_file(one_stripe(CM_BAD_RANK, 1), np.zeros((1, 1), np.uint8),
+                                      GREYS), "cm_rank",
+                              "1 x 1, 3 colours: the first pixel is not L (0), and its rank "
+                              "codes as 2, with 2 colours left."),
+        "cm-data-truncated": (cm_file(one_stripe(coded[:-1])), "cm_data",
+                              "The coded data without its last byte."),
+        "cm-data-trailing": (cm_file(one_stripe(coded + b"\0")), "cm_data",
+                             "A byte after the coded data, inside the stripe."),
     }
 
 

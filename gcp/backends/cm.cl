@@ -1,0 +1,450 @@
+/* Method cm's coder (spec/format.md, 5.3): one work-item codes or decodes whole stripes.
+ *
+ *   neighbours L U UR UL LL UU (stripe-local, 5.3.2)   match table: six neighbours -> index
+ *        |                                                   |
+ *        v                                                   v
+ *   candidates L, U, UR, UL, LL, UU, M: distinct, in that order (5.3.3)
+ *        |  for each, "is the pixel this one?": 4 counters -> stretch -> mixer -> squash
+ *        |  -> binary arithmetic coder (5.3.4, 5.3.6, 5.3.7)
+ *        v
+ *   none of them: the anchor, the colour nearest the MED prediction from L, U, UL; the
+ *   pixel's rank among the other colours by distance from the anchor, as a unary bucket
+ *   and the bits below its leading one, each from one counter (5.3.5)
+ *
+ * gcp/cm.py is the reference: the same steps in the same order, so the bytes are equal.
+ * Every quantity is an integer but the anchor search's pruning bound, which only skips
+ * colours that cannot be nearer. Signed >> is an arithmetic shift (floor), as in Python.
+ *
+ * Each work-item has its own scratch of SCRATCH_WORDS words, reset per stripe, and codes
+ * stripes gid, gid + global size, ...: scratch grows with work-items, not stripes.
+ * Built with -D for HASH_BITS, COUNT_LIMIT, MIXER_RATE, MIXER_SHIFT, WEIGHT_START and
+ * WEIGHT_LIMIT, taken from gcp/cm.py.
+ */
+
+#define SLOT_COUNT 7
+#define NEIGHBOURS 6
+#define MATCH_STATES 9
+#define PATTERN_COUNT 64
+#define DIRECT_CONTEXTS (SLOT_COUNT * MATCH_STATES * PATTERN_COUNT)
+#define HASH_SIZE (1u << HASH_BITS)
+#define MODEL_COUNT 4
+#define MIXER_INPUTS (MODEL_COUNT + 1)
+#define MIXER_SETS (SLOT_COUNT * MATCH_STATES)
+#define MATCH_COUNT_LIMIT 3
+#define PROBABILITY_START 32768u
+#define BIAS_INPUT 256
+#define MAX_BUCKET 9
+#define RANK_SPREAD 8
+#define ACTIVITY_LEVELS 8
+#define UNARY_CONTEXTS ((MAX_BUCKET - 1) * RANK_SPREAD * ACTIVITY_LEVELS)
+#define RANK_CONTEXTS (2 * UNARY_CONTEXTS)
+#define HASH_START 0x9E3779B1u
+#define HASH_MULTIPLIER 0x2545F491u
+#define MATCH_EMPTY 0xFFFFFFFFu
+
+/* Scratch, in 32-bit words: counters (p | n << 16) of the direct model, then of the three
+ * hashed models; the match table (value | count << 8, or MATCH_EMPTY); the mixer's
+ * weights; the rank counters. */
+#define DIRECT_AT 0
+#define HASHED_AT DIRECT_CONTEXTS
+#define MATCH_AT (HASHED_AT + (MODEL_COUNT - 1) * HASH_SIZE)
+#define WEIGHTS_AT (MATCH_AT + HASH_SIZE)
+#define RANKS_AT (WEIGHTS_AT + MIXER_SETS * MIXER_INPUTS)
+#define SCRATCH_WORDS (RANKS_AT + RANK_CONTEXTS)
+
+#define STATUS_OK 0
+#define STATUS_OVERFLOW 1   /* encoder: coded is no shorter than stored */
+#define STATUS_BAD_RANK 2   /* decoder: a rank past the colours left */
+#define STATUS_BAD_LENGTH 3 /* decoder: the coder read more or fewer bytes than the stripe's */
+
+/* What the model reads of the palette, and its fixed tables. */
+typedef struct {
+    uint size, channels;
+    global const uchar *colours;     /* size x channels */
+    global const uchar *order;       /* size x size: by distance from each colour */
+    global const uchar *ranks;       /* size x size: the inverse of order */
+    global const uint *distances;    /* size x size: distance to order[a][j] */
+    constant short *stretch, *knots;
+    constant uint *reciprocals;
+} Palette;
+
+/* The binary arithmetic coder (5.3.7), encoding or decoding. */
+typedef struct {
+    uint low, high, x;
+    global uchar *out;       /* encoder */
+    global const uchar *in;  /* decoder */
+    ulong at, length, limit; /* bytes written or read; the stripe's length; the cap */
+    int encoding, overflow;
+} Coder;
+
+static uint coder_code(Coder *c, uint p, int bit)
+{
+    uint mid = c->low + ((c->high - c->low) >> 12) * p;
+    if (!c->encoding)
+        bit = c->x <= mid;
+    if (bit)
+        c->high = mid;
+    else
+        c->low = mid + 1;
+    while (((c->low ^ c->high) & 0xFF000000u) == 0) {
+        if (c->encoding) {
+            if (c->at + 4 >= c->limit)
+                c->overflow = 1;
+            else
+                c->out[c->at] = (uchar)(c->high >> 24);
+            c->at++;
+        } else {
+            uchar next = c->at < c->length ? c->in[c->at] : 0;
+            c->at++;
+            c->x = (c->x << 8) | next;
+        }
+        c->low <<= 8;
+        c->high = (c->high << 8) | 0xFFu;
+    }
+    return (uint)bit;
+}
+
+static int squash(int d, constant short *knots)
+{
+    d = clamp(d, -2047, 2047);
+    int t = d + 2048;
+    int i = t >> 7, w = t & 127;
+    return (knots[i] * (128 - w) + knots[i + 1] * w + 64) >> 7;
+}
+
+/* p moves toward the bit by about 1 / (n + 2); n counts up to COUNT_LIMIT (5.3.4). */
+static void counter_update(global uint *counter, int bit, constant uint *reciprocals)
+{
+    uint state = *counter;
+    uint p = state & 0xFFFFu, n = state >> 16;
+    uint r = reciprocals[n];
+    if (bit)
+        p += ((65536u - p) * r) >> 16;
+    else
+        p -= (p * r) >> 16;
+    if (n < COUNT_LIMIT)
+        n++;
+    *counter = p | (n << 16);
+}
+
+static uint hash_values(const uint *values, int count)
+{
+    uint h = HASH_START;
+    for (int i = 0; i < count; i++)
+        h = (h ^ values[i]) * HASH_MULTIPLIER;
+    return h >> (32 - HASH_BITS);
+}
+
+static void reset_scratch(global uint *scratch)
+{
+    for (uint i = 0; i < MATCH_AT; i++)
+        scratch[i] = PROBABILITY_START;
+    for (uint i = MATCH_AT; i < WEIGHTS_AT; i++)
+        scratch[i] = MATCH_EMPTY;
+    for (uint i = 0; i < MIXER_SETS * MIXER_INPUTS; i++)
+        scratch[WEIGHTS_AT + i] = (i % MIXER_INPUTS) < MODEL_COUNT ? WEIGHT_START : 0;
+    for (uint i = RANKS_AT; i < SCRATCH_WORDS; i++)
+        scratch[i] = PROBABILITY_START;
+}
+
+/* One "is it this candidate?" decision: four counters mixed, coded, learnt (5.3.4). */
+static int code_candidate(Coder *c, global uint *scratch, int bit, const uint *contexts,
+                          uint mixer, const Palette *pal)
+{
+    global uint *counters[MODEL_COUNT];
+    int s[MIXER_INPUTS];
+    counters[0] = scratch + DIRECT_AT + contexts[0];
+    for (int m = 1; m < MODEL_COUNT; m++)
+        counters[m] = scratch + HASHED_AT + (uint)(m - 1) * HASH_SIZE + contexts[m];
+    for (int m = 0; m < MODEL_COUNT; m++)
+        s[m] = pal->stretch[(*counters[m] & 0xFFFFu) >> 4];
+    s[MODEL_COUNT] = BIAS_INPUT;
+    global int *weights = (global int *)(scratch + WEIGHTS_AT) + mixer * MIXER_INPUTS;
+    long dot = 0;
+    for (int i = 0; i < MIXER_INPUTS; i++)
+        dot += (long)weights[i] * s[i];
+    int p = clamp(squash((int)clamp(dot >> 16, -2048L, 2048L), pal->knots), 1, 4095);
+    bit = (int)coder_code(c, (uint)p, bit);
+    int error = ((bit << 12) - p) * MIXER_RATE;
+    for (int i = 0; i < MIXER_INPUTS; i++)
+        weights[i] = clamp(weights[i] + ((s[i] * error) >> MIXER_SHIFT),
+                           -WEIGHT_LIMIT, WEIGHT_LIMIT);
+    for (int m = 0; m < MODEL_COUNT; m++)
+        counter_update(counters[m], bit, pal->reciprocals);
+    return bit;
+}
+
+static int code_rank_bit(Coder *c, global uint *scratch, int bit, uint context,
+                         constant uint *reciprocals)
+{
+    global uint *counter = scratch + RANKS_AT + context;
+    int p = clamp((int)((*counter & 0xFFFFu) >> 4), 1, 4095);
+    bit = (int)coder_code(c, (uint)p, bit);
+    counter_update(counter, bit, reciprocals);
+    return bit;
+}
+
+static int bit_length(uint v)
+{
+    return v ? 32 - clz(v) : 0;
+}
+
+/* The colour nearest the MED prediction from the colours of L, U and UL; ties to the
+ * one first in L's order (5.3.5). */
+static uint choose_anchor(const uint *near, const Palette *pal)
+{
+    uint left = near[0], channels = pal->channels;
+    global const uchar *pl = pal->colours + left * channels;
+    global const uchar *pu = pal->colours + near[1] * channels;
+    global const uchar *pul = pal->colours + near[3] * channels;
+    int predicted[4];
+    uint to_prediction = 0;
+    for (uint ch = 0; ch < channels; ch++) {
+        int a = pl[ch], b = pu[ch], corner = pul[ch];
+        int high = max(a, b), low = min(a, b);
+        predicted[ch] = corner >= high ? low : (corner <= low ? high : a + b - corner);
+        to_prediction += (uint)((a - predicted[ch]) * (a - predicted[ch]));
+    }
+    global const uchar *order = pal->order + (ulong)left * pal->size;
+    global const uint *from_left = pal->distances + (ulong)left * pal->size;
+    /* Colours come by distance from L: past (sqrt(best) + sqrt(to_prediction))^2 none can
+     * be nearer the prediction (triangle inequality); the margin covers float rounding. */
+    float reach = sqrt((float)to_prediction) + 0.01f;
+    float bound = INFINITY;
+    uint best = 0xFFFFFFFFu, anchor = left;
+    for (uint j = 0; j < pal->size; j++) {
+        if ((float)from_left[j] > bound)
+            break;
+        uint v = order[j];
+        uint d = 0;
+        for (uint ch = 0; ch < channels; ch++) {
+            int e = (int)pal->colours[v * channels + ch] - predicted[ch];
+            d += (uint)(e * e);
+        }
+        if (d < best) {
+            best = d;
+            anchor = v;
+            float r = sqrt((float)best) + reach;
+            bound = r * r;
+        }
+    }
+    return anchor;
+}
+
+/* A pixel that is none of the candidates: its rank among the other colours by distance
+ * from the anchor (5.3.5). Returns the index, or -1 for a rank past the colours left. */
+static int code_rank(Coder *c, global uint *scratch, int actual, const uint *near,
+                     const uint *candidates, uint candidate_count, const Palette *pal)
+{
+    uint available = pal->size - candidate_count;
+    int largest_bucket = bit_length(available);
+    uint anchor = choose_anchor(near, pal);
+    global const uchar *anchor_ranks = pal->ranks + (ulong)anchor * pal->size;
+    uint rank = 0;
+    int bucket = 1;
+    if (c->encoding) {
+        uint place = anchor_ranks[actual];
+        rank = place;
+        for (uint j = 0; j < candidate_count; j++)
+            rank -= anchor_ranks[candidates[j]] < place;
+        bucket = bit_length(rank + 1);
+    }
+    uint spread = min(candidate_count - 1, (uint)(RANK_SPREAD - 1));
+    uint activity = (uint)min(bit_length(pal->ranks[(ulong)near[0] * pal->size + near[1]]),
+                              ACTIVITY_LEVELS - 1);
+    int i = 1;
+    while (i < largest_bucket) {
+        uint context = ((uint)(i - 1) * RANK_SPREAD + spread) * ACTIVITY_LEVELS + activity;
+        if (!code_rank_bit(c, scratch, bucket > i, context, pal->reciprocals))
+            break;
+        i++;
+    }
+    bucket = i;
+    uint value = 1;
+    for (int j = bucket - 2; j >= 0; j--) {
+        uint position = (uint)min(bucket - 2 - j, RANK_SPREAD - 1);
+        uint context = UNARY_CONTEXTS
+            + ((uint)(bucket - 2) * RANK_SPREAD + position) * ACTIVITY_LEVELS + activity;
+        int want = (int)((rank + 1) >> j) & 1;
+        value = (value << 1) | (uint)code_rank_bit(c, scratch, want, context,
+                                                   pal->reciprocals);
+    }
+    if (c->encoding)
+        return actual;
+    rank = value - 1;
+    if (rank >= available)
+        return -1;
+    global const uchar *order = pal->order + (ulong)anchor * pal->size;
+    uint seen = 0;
+    for (uint j = 0; j < pal->size; j++) {
+        uint v = order[j];
+        int taken = 0;
+        for (uint t = 0; t < candidate_count; t++)
+            taken |= candidates[t] == v;
+        if (taken)
+            continue;
+        if (seen == rank)
+            return (int)v;
+        seen++;
+    }
+    return -1;
+}
+
+/* Codes (encoding) or fills in (decoding) the row_count x width indices at ``rows``.
+ * Returns STATUS_OK, STATUS_BAD_RANK or (decoding past the data's end) STATUS_BAD_LENGTH. */
+static int code_stripe(Coder *c, global uchar *rows, uint width, uint row_count,
+                       const Palette *pal, global uint *scratch)
+{
+    for (uint yy = 0; yy < row_count; yy++) {
+        global uchar *row = rows + (ulong)yy * width;
+        global uchar *above = yy >= 1 ? row - width : 0;
+        for (uint x = 0; x < width; x++) {
+            /* The neighbours and their equality pattern (5.3.2). */
+            uint near[NEIGHBOURS];
+            uint u = above ? above[x] : (x >= 1 ? row[x - 1] : 0u);
+            uint left = x >= 1 ? row[x - 1] : u;
+            near[0] = left;
+            near[1] = u;
+            near[2] = above && x + 1 < width ? above[x + 1] : u;
+            near[3] = above && x >= 1 ? above[x - 1] : u;
+            near[4] = x >= 2 ? row[x - 2] : left;
+            near[5] = yy >= 2 ? (row - 2 * (ulong)width)[x] : u;
+            uint pattern = (near[0] == near[1]) | (near[0] == near[3]) << 1
+                | (near[1] == near[2]) << 2 | (near[1] == near[3]) << 3
+                | (near[0] == near[4]) << 4 | (near[1] == near[5]) << 5;
+            /* The match table's prediction and the candidates (5.3.3). */
+            uint keyed[1 + NEIGHBOURS] = {4, near[0], near[1], near[2], near[3], near[4],
+                                          near[5]};
+            global uint *match = scratch + MATCH_AT + hash_values(keyed, 1 + NEIGHBOURS);
+            uint entry = *match;
+            int count = entry == MATCH_EMPTY ? -1 : (int)(entry >> 8);
+            int predicted = count >= 0 ? (int)(entry & 0xFFu) : -1;
+            uint candidates[SLOT_COUNT], slots[SLOT_COUNT];
+            uint candidate_count = 0;
+            for (uint slot = 0; slot < SLOT_COUNT; slot++) {
+                int value = slot < NEIGHBOURS ? (int)near[slot] : predicted;
+                if (value < 0)
+                    continue;
+                int seen = 0;
+                for (uint j = 0; j < candidate_count; j++)
+                    seen |= candidates[j] == (uint)value;
+                if (!seen) {
+                    candidates[candidate_count] = (uint)value;
+                    slots[candidate_count++] = slot;
+                }
+            }
+            /* One decision per candidate until one is the pixel (5.3.4). */
+            int actual = c->encoding ? row[x] : -1;
+            int found = -1;
+            for (uint j = 0; j < candidate_count && found < 0; j++) {
+                uint value = candidates[j], slot = slots[j];
+                if (j == candidate_count - 1 && candidate_count == pal->size) {
+                    found = (int)value;
+                    break;
+                }
+                uint state = count < 0 ? 0u
+                    : 1u + (uint)min(count, MATCH_COUNT_LIMIT)
+                      + ((int)value == predicted ? 0u : 4u);
+                uint contexts[MODEL_COUNT];
+                contexts[0] = (slot * MATCH_STATES + state) * PATTERN_COUNT + pattern;
+                uint by_pair[4] = {1, slot, near[0], near[1]};
+                contexts[1] = hash_values(by_pair, 4);
+                uint by_value[4] = {2, slot, value, pattern};
+                contexts[2] = hash_values(by_value, 4);
+                uint by_all[2 + NEIGHBOURS] = {3, slot, near[0], near[1], near[2], near[3],
+                                               near[4], near[5]};
+                contexts[3] = hash_values(by_all, 2 + NEIGHBOURS);
+                if (code_candidate(c, scratch, actual == (int)value, contexts,
+                                   slot * MATCH_STATES + state, pal))
+                    found = (int)value;
+            }
+            if (found < 0) {
+                found = code_rank(c, scratch, actual, near, candidates, candidate_count, pal);
+                if (found < 0)
+                    return STATUS_BAD_RANK;
+            }
+            if (!c->encoding) {
+                /* Reading past the data's end already breaks rule 28: stop there, so a
+                 * small file cannot make the decoder run through a huge image. */
+                if (c->at > c->length)
+                    return STATUS_BAD_LENGTH;
+                row[x] = (uchar)found;
+            }
+            if (count >= 0 && predicted == found)
+                *match = (entry & 0xFFu) | ((uint)min(count + 1, MATCH_COUNT_LIMIT) << 8);
+            else
+                *match = (uint)found;
+        }
+    }
+    return STATUS_OK;
+}
+
+/* Encode: stripe s's bytes go to out + offsets[s], which has room for its pixel count;
+ * its coded length and status to lengths[s] and statuses[s]. */
+kernel void cm_encode(global const uchar *indices, uint width, uint height,
+                      uint stripe_height, uint stripe_count, uint palette_size,
+                      uint channels, global const uchar *colours,
+                      global const uchar *order, global const uchar *ranks,
+                      global const uint *distances, constant short *stretch,
+                      constant short *knots, constant uint *reciprocals,
+                      global uint *scratch_all, global uchar *out,
+                      global const ulong *offsets, global ulong *lengths,
+                      global int *statuses)
+{
+    Palette pal = {palette_size, channels, colours, order, ranks, distances, stretch, knots,
+                   reciprocals};
+    uint gid = get_global_id(0);
+    global uint *scratch = scratch_all + (ulong)gid * SCRATCH_WORDS;
+    for (uint s = gid; s < stripe_count; s += get_global_size(0)) {
+        uint top = s * stripe_height;
+        uint row_count = min(stripe_height, height - top);
+        Coder c = {0, 0xFFFFFFFFu, 0, out + offsets[s], 0, 0, 0,
+                   (ulong)row_count * width, 1, 0};
+        reset_scratch(scratch);
+        code_stripe(&c, (global uchar *)(indices + (ulong)top * width), width, row_count,
+                    &pal, scratch);
+        /* Flush: the four bytes of low, most significant first. */
+        for (int i = 0; i < 4; i++) {
+            if (c.at + 4 >= c.limit)
+                c.overflow = 1;
+            else
+                c.out[c.at + i] = (uchar)(c.low >> (24 - 8 * i));
+        }
+        lengths[s] = c.at + 4;
+        statuses[s] = c.overflow ? STATUS_OVERFLOW : STATUS_OK;
+    }
+}
+
+/* Decode the coded stripes listed in ``which``: stripe which[i]'s data (mode byte
+ * excluded) is lengths[i] bytes at body + offsets[i]. */
+kernel void cm_decode(global const uchar *body, global const ulong *offsets,
+                      global const ulong *lengths, global const uint *which,
+                      uint work_count, uint width, uint height, uint stripe_height,
+                      uint palette_size, uint channels, global const uchar *colours,
+                      global const uchar *order, global const uchar *ranks,
+                      global const uint *distances, constant short *stretch,
+                      constant short *knots, constant uint *reciprocals,
+                      global uint *scratch_all, global uchar *indices, global int *statuses)
+{
+    Palette pal = {palette_size, channels, colours, order, ranks, distances, stretch, knots,
+                   reciprocals};
+    uint gid = get_global_id(0);
+    global uint *scratch = scratch_all + (ulong)gid * SCRATCH_WORDS;
+    for (uint i = gid; i < work_count; i += get_global_size(0)) {
+        uint s = which[i];
+        uint top = s * stripe_height;
+        uint row_count = min(stripe_height, height - top);
+        Coder c = {0, 0xFFFFFFFFu, 0, 0, body + offsets[i], 0, lengths[i], 0, 0, 0};
+        for (int b = 0; b < 4; b++) {
+            uchar next = c.at < c.length ? c.in[c.at] : 0;
+            c.at++;
+            c.x = (c.x << 8) | next;
+        }
+        reset_scratch(scratch);
+        int status = code_stripe(&c, indices + (ulong)top * width, width, row_count, &pal,
+                                 scratch);
+        if (status == STATUS_OK && c.at != c.length)
+            status = STATUS_BAD_LENGTH;
+        statuses[i] = status;
+    }
+}

@@ -1,0 +1,213 @@
+"""Method cm's coder as OpenCL kernels (``cm.cl``): the fast path of ``gcp/cm.py``.
+
+One work-item codes one stripe at a time, so stripes run in parallel; each work-item has
+its own model tables (``SCRATCH_WORDS`` words), reset per stripe. The bytes and the
+indices are the reference's (tests/test_cm.py).
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from contextlib import contextmanager
+from importlib import resources
+
+import numpy as np
+
+from .. import cm
+from ..errors import BackendError, FormatError, LimitError
+
+STATUS_OK, STATUS_OVERFLOW, STATUS_BAD_RANK, STATUS_BAD_LENGTH = range(4)
+SCRATCH_WORDS = (cm.DIRECT_CONTEXTS + cm.MODEL_COUNT * (1 << cm.HASH_BITS)
+                 + cm.MIXER_SETS * cm.MIXER_INPUTS + cm.RANK_CONTEXTS)
+# Work-items per compute unit of a CPU device: more would only add scratch memory.
+CPU_ITEMS_PER_UNIT = 2
+# A GPU takes every stripe at once, up to this many (4 MiB of scratch each).
+MAX_GPU_ITEMS = 256
+
+_programs: dict[int, tuple[object, object]] = {}
+
+
+def build_options() -> list[str]:
+    """The model's constants, from ``gcp/cm.py``, for the kernel's build."""
+    return [f"-DHASH_BITS={cm.HASH_BITS}", f"-DCOUNT_LIMIT={cm.COUNT_LIMIT}",
+            f"-DMIXER_RATE={cm.MIXER_RATE}", f"-DMIXER_SHIFT={cm.MIXER_SHIFT}",
+            f"-DWEIGHT_START={cm.WEIGHT_START}", f"-DWEIGHT_LIMIT={cm.WEIGHT_LIMIT}"]
+
+
+def kernels(backend) -> tuple[object, object]:
+    """``(cm_encode, cm_decode)`` for ``backend``'s context, built once."""
+    with backend.lock:
+        key = id(backend)
+        if key not in _programs:
+            source = resources.files("gcp.backends").joinpath("cm.cl").read_text()
+            started = time.perf_counter()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # build logs full of harmless notes
+                try:
+                    built = backend.cl.Program(backend.context, source).build(
+                        options=build_options())
+                except backend.cl.Error as error:
+                    raise BackendError(f"OpenCL build of cm.cl failed on {backend.device}: "
+                                       f"{error}") from None
+            _programs[key] = (built.cm_encode, built.cm_decode)
+            backend.build_seconds["cm"] = time.perf_counter() - started
+        return _programs[key]
+
+
+class _Session:
+    """Buffers for one call on ``backend``: uploads, outputs, the palette's tables."""
+
+    def __init__(self, backend) -> None:
+        self.backend, self.cl = backend, backend.cl
+        self.flags = backend.cl.mem_flags
+
+    def upload(self, array: np.ndarray):
+        return self.cl.Buffer(self.backend.context,
+                              self.flags.READ_ONLY | self.flags.COPY_HOST_PTR,
+                              hostbuf=np.ascontiguousarray(array))
+
+    def output(self, nbytes: int):
+        return self.cl.Buffer(self.backend.context, self.flags.READ_WRITE, size=max(nbytes, 1))
+
+    def palette_arguments(self, palette: np.ndarray) -> list:
+        """size, channels, colours, order, ranks, distances, stretch, knots, reciprocals."""
+        order = cm.colour_order(palette)
+        return [np.uint32(len(palette)), np.uint32(palette.shape[1]), self.upload(palette),
+                self.upload(order), self.upload(cm.colour_ranks(order)),
+                self.upload(cm.ordered_distances(palette, order)),
+                self.upload(np.array(cm.STRETCH, np.int16)),
+                self.upload(np.array(cm.SQUASH_KNOTS, np.int16)),
+                self.upload(np.array(cm.RECIPROCALS, np.uint32))]
+
+    def scratch(self, items: int):
+        return self.output(items * SCRATCH_WORDS * 4)
+
+    def fetch(self, buffers_and_arrays) -> None:
+        for buffer, array in buffers_and_arrays:
+            self.cl.enqueue_copy(self.backend.queue, array, buffer)
+        self.backend.queue.finish()
+
+
+def _item_count(backend, stripes: int) -> int:
+    if backend.shares_host_memory:
+        units = backend.context.devices[0].max_compute_units
+        return max(1, min(stripes, units * CPU_ITEMS_PER_UNIT))
+    return max(1, min(stripes, MAX_GPU_ITEMS))
+
+
+def encode_stripes(backend, indices: np.ndarray, palette: np.ndarray, stripe_height: int
+                   ) -> list[bytes]:
+    """Every stripe's bytes, mode byte first, as ``cm.encode_stripe`` gives them.
+    ``indices`` is uint8 (height, width), ``palette`` uint8 (K, C)."""
+    height, width = indices.shape
+    rows = cm.stripe_rows(height, stripe_height)
+    room = np.array([count * width for _, count in rows], np.uint64)
+    offsets = np.zeros(len(rows), np.uint64)
+    offsets[1:] = np.cumsum(room)[:-1]
+    out = np.empty(int(room.sum()), np.uint8)
+    lengths = np.empty(len(rows), np.uint64)
+    statuses = np.empty(len(rows), np.int32)
+    indices = np.ascontiguousarray(indices, np.uint8)
+    items = _item_count(backend, len(rows))
+    encode, _ = kernels(backend)
+    with backend.lock:
+        session = _Session(backend)
+        out_buffer = session.output(out.nbytes)
+        length_buffer = session.output(lengths.nbytes)
+        status_buffer = session.output(statuses.nbytes)
+        encode(backend.queue, (items,), (1,), session.upload(indices), np.uint32(width),
+               np.uint32(height), np.uint32(stripe_height), np.uint32(len(rows)),
+               *session.palette_arguments(palette), session.scratch(items), out_buffer,
+               session.upload(offsets), length_buffer, status_buffer)
+        session.fetch([(out_buffer, out), (length_buffer, lengths),
+                       (status_buffer, statuses)])
+    stripes = []
+    for s, (top, count) in enumerate(rows):
+        if statuses[s] == STATUS_OVERFLOW:
+            stripes.append(bytes([cm.STRIPE_STORED]) + indices[top:top + count].tobytes())
+        else:
+            start = int(offsets[s])
+            coded = out[start:start + int(lengths[s])].tobytes()
+            stripes.append(bytes([cm.STRIPE_CODED]) + coded)
+    return stripes
+
+
+def decode_stripes(backend, stripes: list[memoryview], width: int, height: int,
+                   stripe_height: int, palette: np.ndarray) -> np.ndarray:
+    """uint8 (height, width) indices of stripes that ``cm.split_stripes`` has checked.
+    A corrupt stripe raises ``FormatError``: the first in stripe order, as the reference
+    reports it."""
+    rows = cm.stripe_rows(height, stripe_height)
+    coded = [s for s, stripe in enumerate(stripes) if stripe[0] == cm.STRIPE_CODED]
+    statuses = np.zeros(len(stripes), np.int32)
+    indices = np.empty((height, width), np.uint8)
+    if coded:
+        with backend.lock, _device_memory_is_a_limit(backend, width, height):
+            finish = _run_decode(backend, [stripes[s][1:] for s in coded], coded, width,
+                                 height, stripe_height, palette)
+            statuses[coded] = finish(None)
+            _check_in_order(statuses, stripes, rows, width, len(palette))
+            # Only a valid body's indices are copied back: a corrupt one never makes the
+            # host touch the whole image's memory.
+            finish(indices)
+    for s, stripe in enumerate(stripes):
+        if stripe[0] == cm.STRIPE_STORED:
+            top, count = rows[s]
+            indices[top:top + count] = cm.stored_indices(stripe, count, width, len(palette))
+    return indices
+
+
+def _run_decode(backend, datas: list, coded: list[int], width: int, height: int,
+                stripe_height: int, palette: np.ndarray):
+    """Start the decode kernel on the coded stripes; returns ``finish(out)``, which gives
+    the statuses (``out`` None) or copies the indices into ``out``."""
+    lengths = np.array([len(data) for data in datas], np.uint64)
+    offsets = np.zeros(len(coded), np.uint64)
+    offsets[1:] = np.cumsum(lengths)[:-1]
+    body = np.frombuffer(b"".join(datas), np.uint8)
+    items = _item_count(backend, len(coded))
+    _, decode = kernels(backend)
+    session = _Session(backend)
+    out_buffer = session.output(width * height)
+    status_buffer = session.output(4 * len(coded))
+    decode(backend.queue, (items,), (1,), session.upload(body if body.size else
+                                                         np.zeros(1, np.uint8)),
+           session.upload(offsets), session.upload(lengths),
+           session.upload(np.array(coded, np.uint32)), np.uint32(len(coded)),
+           np.uint32(width), np.uint32(height), np.uint32(stripe_height),
+           *session.palette_arguments(palette), session.scratch(items), out_buffer,
+           status_buffer)
+
+    def finish(out: np.ndarray | None) -> np.ndarray | None:
+        if out is None:
+            statuses = np.empty(len(coded), np.int32)
+            session.fetch([(status_buffer, statuses)])
+            return statuses
+        session.fetch([(out_buffer, out)])
+        return None
+    return finish
+
+
+def _check_in_order(statuses: np.ndarray, stripes: list[memoryview],
+                    rows: list[tuple[int, int]], width: int, palette_size: int) -> None:
+    """Raise for the first bad stripe, coded or stored, in stripe order."""
+    for s, status in enumerate(statuses):
+        if stripes[s][0] == cm.STRIPE_STORED:
+            cm.stored_indices(stripes[s], rows[s][1], width, palette_size)
+        elif status == STATUS_BAD_RANK:
+            raise FormatError(f"cm stripe {s} codes a rank past the colours left",
+                              field="cm_rank")
+        elif status != STATUS_OK:
+            raise FormatError(f"cm stripe {s}'s coder did not end at the last of its "
+                              f"{len(stripes[s]) - 1} bytes", field="cm_data")
+
+
+@contextmanager
+def _device_memory_is_a_limit(backend, width: int, height: int):
+    """An OpenCL allocation failure is a ``LimitError``, as a host ``MemoryError`` is."""
+    try:
+        yield
+    except backend.cl.MemoryError:
+        raise LimitError(f"not enough OpenCL device memory for a {width}x{height} image",
+                         field="memory") from None

@@ -1,0 +1,558 @@
+"""Method 2, cm: palette indices coded from their 2-D neighbourhood (spec/format.md, 5.3).
+
+The pure-Python reference of the context-mixing coder; ``backends/cm.cl`` is the same
+machine as OpenCL kernels, and both write the same bytes (tests/test_cm.py). This module
+is written to be read beside the spec, not for speed: the kernels are the fast path.
+
+The image is cut into stripes of ``stripe_height`` rows, each coded on its own so that
+stripes code and decode in parallel. In a stripe, each pixel's index is found by a series
+of binary decisions, each coded by an adaptive binary arithmetic coder:
+
+    neighbours L U UR UL LL UU (stripe-local, 5.3.2)   match table: six neighbours -> index
+         |                                                  |
+         v                                                  v
+    candidates L, U, UR, UL, LL, UU, M: distinct, in that order (5.3.3)
+         |  for each, "is the pixel this one?": 4 counters -> stretch -> mixer -> squash
+         |  -> binary arithmetic coder (5.3.4, 5.3.6, 5.3.7)
+         v
+    none of them: the anchor, the colour nearest the MED prediction from L, U, UL; the
+    pixel's rank among the other colours by distance from the anchor, as a unary bucket
+    and the bits below its leading one, each from one counter (5.3.5)
+
+Every quantity is an integer; rounding and evaluation order are the spec's, so every
+device writes the same bytes.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+import numpy as np
+
+from .errors import BackendError, FormatError, ParameterError
+
+logger = logging.getLogger("gcp")
+ENGINES = ("auto", "opencl", "reference")
+
+# --- Body layout (5.3.1) -----------------------------------------------------------------
+CM_STRIPE_HEADER_SIZE = 4          # stripe_height, u32
+CM_STRIPE_LENGTH_SIZE = 8          # stripe_length, u64, one per stripe
+STRIPE_CODED = 0                   # stripe_mode: coded by the model
+STRIPE_STORED = 1                  # stripe_mode: the indices as bytes
+# The encoder's stripes hold about this many pixels: 16 stripes on a 16.8-MP image to
+# share among cores, each long enough for the models to learn. Stripes of 2^18 pixels made
+# 16.8-MP files 3.4-7.9% larger than one stripe; these, 1.6-3.6% (spec 12).
+TARGET_STRIPE_PIXELS = 1 << 20
+
+# --- Neighbours and candidates (5.3.2, 5.3.3) --------------------------------------------
+SLOT_L, SLOT_U, SLOT_UR, SLOT_UL, SLOT_LL, SLOT_UU, SLOT_M = range(7)
+NEIGHBOURS = 6
+SLOT_COUNT = 7
+MATCH_COUNT_LIMIT = 3
+MATCH_STATES = 9                   # 0: no prediction; 1-4 agrees, 5-8 differs, by count
+
+# --- Models and mixer (5.3.4) ------------------------------------------------------------
+PATTERN_COUNT = 64
+DIRECT_CONTEXTS = SLOT_COUNT * MATCH_STATES * PATTERN_COUNT
+MODEL_COUNT = 4                    # direct; hashed: (L, U), (candidate, pattern), six
+HASH_BITS = 18                     # entries of each hashed model and the match table
+HASH_START = 0x9E3779B1
+HASH_MULTIPLIER = 0x2545F491
+MASK32 = 0xFFFF_FFFF
+PROBABILITY_ONE = 1 << 16          # a counter's p is P(bit = 1) * 2^16, from 1 to 65535
+PROBABILITY_START = 1 << 15
+COUNT_LIMIT = 60                   # the step toward each bit falls to 1 / (COUNT_LIMIT + 2)
+RECIPROCALS = [PROBABILITY_ONE // (n + 2) for n in range(COUNT_LIMIT + 1)]
+MIXER_INPUTS = MODEL_COUNT + 1     # and a bias
+MIXER_SETS = SLOT_COUNT * MATCH_STATES
+BIAS_INPUT = 256
+WEIGHT_START = 1 << 14             # 0.25 in 16-bit fixed point; the bias's starts at 0
+WEIGHT_LIMIT = 1 << 20             # weights stay within +-16.0
+MIXER_RATE = 6
+MIXER_SHIFT = 14
+
+# --- Ranks (5.3.5) -----------------------------------------------------------------------
+MAX_BUCKET = 9                     # rank + 1 is at most 256: 9 bits
+RANK_SPREAD = 8
+ACTIVITY_LEVELS = 8
+UNARY_CONTEXTS = (MAX_BUCKET - 1) * RANK_SPREAD * ACTIVITY_LEVELS
+RANK_CONTEXTS = 2 * UNARY_CONTEXTS
+
+# --- Logistic tables (5.3.6) -------------------------------------------------------------
+# round(4096 / (1 + exp(-(i - 16) / 2))) for i = 0..32, written out so that no float
+# arithmetic is involved.
+SQUASH_KNOTS = [1, 2, 4, 6, 10, 17, 27, 45, 74, 120, 194, 311, 488, 747, 1102, 1546, 2048,
+                2550, 2994, 3349, 3608, 3785, 3902, 3976, 4022, 4051, 4069, 4079, 4086, 4090,
+                4092, 4094, 4095]
+
+
+def squash(d: int) -> int:
+    """The 12-bit probability of a logit ``d`` in 1/256 units (clamped to +-2047)."""
+    d = min(max(d, -2047), 2047)
+    t = d + 2048
+    i, w = t >> 7, t & 127
+    return (SQUASH_KNOTS[i] * (128 - w) + SQUASH_KNOTS[i + 1] * w + 64) >> 7
+
+
+def _stretch_table() -> list[int]:
+    """STRETCH[p] is the least d in -2047..2047 with squash(d) >= p, else 2047."""
+    table, d = [], -2047
+    for p in range(4096):
+        while d < 2047 and squash(d) < p:
+            d += 1
+        table.append(d)
+    return table
+
+
+STRETCH = _stretch_table()
+
+
+def stripe_height_for(width: int, height: int) -> int:
+    """Rows per stripe: about TARGET_STRIPE_PIXELS pixels, at least one row."""
+    return max(1, min(height, TARGET_STRIPE_PIXELS // width))
+
+
+def stripe_rows(height: int, stripe_height: int) -> list[tuple[int, int]]:
+    """(first row, row count) of every stripe."""
+    return [(top, min(stripe_height, height - top)) for top in range(0, height, stripe_height)]
+
+
+# --- The palette's tables (5.3.5) --------------------------------------------------------
+def colour_order(palette: np.ndarray) -> np.ndarray:
+    """uint8 (K, K): row a lists every index by squared distance from colour a, ties to
+    the lower index. ``palette`` is uint8 (K, channels)."""
+    colours = palette.astype(np.int64)
+    distances = ((colours[:, None, :] - colours[None, :, :]) ** 2).sum(axis=2)
+    return np.argsort(distances, axis=1, kind="stable").astype(np.uint8)
+
+
+def ordered_distances(palette: np.ndarray, order: np.ndarray) -> np.ndarray:
+    """uint32 (K, K): [a, j] is the squared distance from colour a to colour order[a, j]."""
+    colours = palette.astype(np.int64)
+    distances = ((colours[:, None, :] - colours[order]) ** 2).sum(axis=2)
+    return distances.astype(np.uint32)
+
+
+def colour_ranks(order: np.ndarray) -> np.ndarray:
+    """uint8 (K, K), the inverse of ``colour_order``: ranks[a, b] is b's place in row a."""
+    ranks = np.empty_like(order)
+    rows = np.arange(order.shape[0])[:, None]
+    ranks[rows, order] = np.arange(order.shape[1], dtype=np.uint8)[None, :]
+    return ranks
+
+
+class PaletteTables:
+    """What the model reads of the palette: its colours as tuples, order and ranks as
+    lists of lists (fast to index in pure Python)."""
+
+    def __init__(self, palette: np.ndarray) -> None:
+        order = colour_order(palette)
+        self.size = len(palette)
+        self.colours = [tuple(int(v) for v in colour) for colour in palette]
+        self.order = order.tolist()
+        self.ranks = colour_ranks(order).tolist()
+
+
+# --- Binary arithmetic coder (5.3.7) -----------------------------------------------------
+class Encoder:
+    """Carry-less binary arithmetic coder: ``code(p, bit)`` codes a bit of P(1) = p/4096."""
+
+    def __init__(self) -> None:
+        self.low, self.high = 0, MASK32
+        self.out = bytearray()
+
+    def code(self, p: int, bit: int | None) -> int:
+        mid = self.low + ((self.high - self.low) >> 12) * p
+        if bit:
+            self.high = mid
+        else:
+            self.low = mid + 1
+        while ((self.low ^ self.high) & 0xFF00_0000) == 0:
+            self.out.append(self.high >> 24)
+            self.low = (self.low << 8) & MASK32
+            self.high = ((self.high << 8) & MASK32) | 0xFF
+        return 1 if bit else 0
+
+    def finish(self) -> bytes:
+        """The coded bytes: those shifted out, then the four bytes of ``low``."""
+        return bytes(self.out) + self.low.to_bytes(4, "big")
+
+
+class Decoder:
+    """The decoder of ``Encoder``. Reads past the data's end give 0; ``read`` counts every
+    byte read, so that a decoder can check it ended exactly at the data's end."""
+
+    def __init__(self, data: bytes | memoryview) -> None:
+        self.data, self.read = data, 0
+        self.low, self.high, self.x = 0, MASK32, 0
+        for _ in range(4):
+            self.x = (self.x << 8) | self._next()
+
+    def _next(self) -> int:
+        byte = self.data[self.read] if self.read < len(self.data) else 0
+        self.read += 1
+        return byte
+
+    def code(self, p: int, bit: int | None = None) -> int:
+        mid = self.low + ((self.high - self.low) >> 12) * p
+        if self.x <= mid:
+            self.high, bit = mid, 1
+        else:
+            self.low, bit = mid + 1, 0
+        while ((self.low ^ self.high) & 0xFF00_0000) == 0:
+            self.low = (self.low << 8) & MASK32
+            self.high = ((self.high << 8) & MASK32) | 0xFF
+            self.x = ((self.x << 8) & MASK32) | self._next()
+        return bit
+
+
+# --- The model (5.3.2 - 5.3.6) -----------------------------------------------------------
+def hash_values(values: Sequence[int]) -> int:
+    """A HASH_BITS-bit table index for a tuple of small integers (5.3.4)."""
+    h = HASH_START
+    for v in values:
+        h = ((h ^ v) * HASH_MULTIPLIER) & MASK32
+    return h >> (32 - HASH_BITS)
+
+
+def counter_update(p: int, n: int, bit: int) -> tuple[int, int]:
+    """A counter's (p, n) after a bit: p moves toward it by about 1 / (n + 2)."""
+    r = RECIPROCALS[n]
+    if bit:
+        p += ((PROBABILITY_ONE - p) * r) >> 16
+    else:
+        p -= (p * r) >> 16
+    return p, min(n + 1, COUNT_LIMIT)
+
+
+class StripeModel:
+    """Every table one stripe's coder learns, fresh at the stripe's start."""
+
+    def __init__(self) -> None:
+        size = 1 << HASH_BITS
+        lengths = [DIRECT_CONTEXTS] + [size] * (MODEL_COUNT - 1)
+        self.p = [[PROBABILITY_START] * length for length in lengths]
+        self.n = [[0] * length for length in lengths]
+        self.weights = [[WEIGHT_START] * MODEL_COUNT + [0] for _ in range(MIXER_SETS)]
+        self.match_value = [0] * size
+        self.match_count = [-1] * size  # -1: empty
+        self.rank_p = [PROBABILITY_START] * RANK_CONTEXTS
+        self.rank_n = [0] * RANK_CONTEXTS
+
+    def code_candidate(self, coder, bit: int | None, contexts: list[int], mixer: int) -> int:
+        """One "is it this candidate?" decision through the four models and the mixer."""
+        inputs = [STRETCH[self.p[m][contexts[m]] >> 4] for m in range(MODEL_COUNT)]
+        inputs.append(BIAS_INPUT)
+        weights = self.weights[mixer]
+        dot = 0
+        for w, s in zip(weights, inputs, strict=True):
+            dot += w * s
+        p = min(max(squash(dot >> 16), 1), 4095)
+        bit = coder.code(p, bit)
+        error = ((bit << 12) - p) * MIXER_RATE
+        for i, s in enumerate(inputs):
+            weights[i] = min(max(weights[i] + ((s * error) >> MIXER_SHIFT), -WEIGHT_LIMIT),
+                             WEIGHT_LIMIT)
+        for m in range(MODEL_COUNT):
+            c = contexts[m]
+            self.p[m][c], self.n[m][c] = counter_update(self.p[m][c], self.n[m][c], bit)
+        return bit
+
+    def code_rank_bit(self, coder, bit: int | None, context: int) -> int:
+        """One bit of a rank, from one counter."""
+        p = min(max(self.rank_p[context] >> 4, 1), 4095)
+        bit = coder.code(p, bit)
+        self.rank_p[context], self.rank_n[context] = counter_update(
+            self.rank_p[context], self.rank_n[context], bit)
+        return bit
+
+
+def neighbours(rows: list[bytearray], yy: int, x: int, width: int) -> tuple[int, ...]:
+    """(L, U, UR, UL, LL, UU) of pixel x in stripe row yy, with the edge rules of 5.3.2."""
+    row = rows[yy]
+    above = rows[yy - 1] if yy >= 1 else None
+    u = above[x] if above is not None else row[x - 1] if x >= 1 else 0
+    left = row[x - 1] if x >= 1 else u
+    up_right = above[x + 1] if above is not None and x + 1 < width else u
+    up_left = above[x - 1] if above is not None and x >= 1 else u
+    left2 = row[x - 2] if x >= 2 else left
+    up2 = rows[yy - 2][x] if yy >= 2 else u
+    return left, u, up_right, up_left, left2, up2
+
+
+def pattern_of(near: tuple[int, ...]) -> int:
+    """The 6-bit equality pattern of the neighbours (5.3.2)."""
+    left, u, up_right, up_left, left2, up2 = near
+    return ((left == u) | (left == up_left) << 1 | (u == up_right) << 2
+            | (u == up_left) << 3 | (left == left2) << 4 | (u == up2) << 5)
+
+
+def code_stripe(coder, rows: list[bytearray], width: int, tables: PaletteTables,
+                model: StripeModel, encoding: bool) -> None:
+    """Code the indices of one stripe (``encoding``), or decode them into ``rows``.
+
+    ``rows`` are bytearrays of ``width`` indices (a decoder's start zeroed). A decoder
+    raises ``FormatError`` (field cm_rank) for a rank past the colours left.
+    """
+    for yy, row in enumerate(rows):
+        for x in range(width):
+            near = neighbours(rows, yy, x, width)
+            pattern = pattern_of(near)
+            key = hash_values((4, *near))
+            count = model.match_count[key]
+            predicted = model.match_value[key] if count >= 0 else -1
+            candidates: list[tuple[int, int]] = []
+            for slot, value in enumerate((*near, predicted)):
+                if value >= 0 and all(value != c for _, c in candidates):
+                    candidates.append((slot, value))
+            actual = row[x] if encoding else None
+            found = -1
+            for j, (slot, value) in enumerate(candidates):
+                if j == len(candidates) - 1 and len(candidates) == tables.size:
+                    found = value  # every colour is a candidate: the last needs no bit
+                    break
+                state = 0 if count < 0 else \
+                    1 + min(count, MATCH_COUNT_LIMIT) + (0 if value == predicted else 4)
+                contexts = [(slot * MATCH_STATES + state) * PATTERN_COUNT + pattern,
+                            hash_values((1, slot, near[0], near[1])),
+                            hash_values((2, slot, value, pattern)),
+                            hash_values((3, slot, *near))]
+                bit = None if actual is None else int(actual == value)
+                if model.code_candidate(coder, bit, contexts, slot * MATCH_STATES + state):
+                    found = value
+                    break
+            if found < 0:
+                found = code_rank(coder, model, actual, near, [c for _, c in candidates],
+                                  tables)
+            row[x] = found
+            if not encoding and coder.read > len(coder.data):
+                # Already past the data's end (rule 28): stop before decoding more pixels.
+                raise FormatError("a cm stripe's coder read past its data",
+                                  field="cm_data")
+            if count >= 0 and predicted == found:
+                model.match_count[key] = min(count + 1, MATCH_COUNT_LIMIT)
+            else:
+                model.match_value[key], model.match_count[key] = found, 0
+
+
+def choose_anchor(near: tuple[int, ...], tables: PaletteTables) -> int:
+    """The colour nearest the MED prediction from the colours of L, U and UL; ties to the
+    one first in L's order (5.3.5)."""
+    left, u, up_left = tables.colours[near[0]], tables.colours[near[1]], \
+        tables.colours[near[3]]
+    predicted = []
+    for a, b, corner in zip(left, u, up_left, strict=True):
+        if corner >= max(a, b):
+            predicted.append(min(a, b))
+        elif corner <= min(a, b):
+            predicted.append(max(a, b))
+        else:
+            predicted.append(a + b - corner)
+    best, anchor = -1, near[0]
+    for v in tables.order[near[0]]:
+        d = sum((c - q) ** 2 for c, q in zip(tables.colours[v], predicted, strict=True))
+        if best < 0 or d < best:
+            best, anchor = d, v
+    return anchor
+
+
+def code_rank(coder, model: StripeModel, actual: int | None, near: tuple[int, ...],
+              candidates: list[int], tables: PaletteTables) -> int:
+    """A pixel that is none of the candidates: its rank among the other colours by
+    distance from the anchor, as a unary bucket and the bits below its leading one."""
+    available = tables.size - len(candidates)
+    largest_bucket = available.bit_length()
+    anchor = choose_anchor(near, tables)
+    anchor_ranks = tables.ranks[anchor]
+    rank, bucket = 0, 1
+    if actual is not None:
+        place = anchor_ranks[actual]
+        rank = place - sum(1 for v in candidates if anchor_ranks[v] < place)
+        bucket = (rank + 1).bit_length()
+    spread = min(len(candidates) - 1, RANK_SPREAD - 1)
+    activity = min(tables.ranks[near[0]][near[1]].bit_length(), ACTIVITY_LEVELS - 1)
+    i = 1
+    while i < largest_bucket:
+        context = ((i - 1) * RANK_SPREAD + spread) * ACTIVITY_LEVELS + activity
+        if not model.code_rank_bit(coder, None if actual is None else int(bucket > i),
+                                   context):
+            break
+        i += 1
+    bucket = i
+    value = 1
+    for j in range(bucket - 2, -1, -1):
+        position = min(bucket - 2 - j, RANK_SPREAD - 1)
+        context = UNARY_CONTEXTS + ((bucket - 2) * RANK_SPREAD + position) \
+            * ACTIVITY_LEVELS + activity
+        bit = None if actual is None else (rank + 1) >> j & 1
+        value = (value << 1) | model.code_rank_bit(coder, bit, context)
+    if actual is not None:
+        return actual
+    rank = value - 1
+    if rank >= available:
+        raise FormatError(f"a cm rank of {rank} where {available} colours are left",
+                          field="cm_rank")
+    others = [v for v in tables.order[anchor] if v not in candidates]
+    return others[rank]
+
+
+# --- The body (5.3.1) --------------------------------------------------------------------
+def encode_stripe(indices: np.ndarray, tables: PaletteTables) -> bytes:
+    """One stripe's bytes, mode byte first: coded, or stored where that is no longer.
+    ``indices`` is uint8 (rows, width)."""
+    rows = [bytearray(row.tobytes()) for row in indices]
+    coder = Encoder()
+    code_stripe(coder, rows, indices.shape[1], tables, StripeModel(), encoding=True)
+    coded = coder.finish()
+    if len(coded) >= indices.size:
+        return bytes([STRIPE_STORED]) + indices.tobytes()
+    return bytes([STRIPE_CODED]) + coded
+
+
+def encode_body(indices: np.ndarray, palette: np.ndarray, stripe_height: int | None = None
+                ) -> bytes:
+    """Method cm's body for uint8 indices (height, width) of a uint8 (K, C) palette."""
+    indices = np.ascontiguousarray(indices, np.uint8)
+    height, width = indices.shape
+    stripe_height = min(stripe_height or stripe_height_for(width, height), height)
+    tables = PaletteTables(palette)
+    stripes = [encode_stripe(indices[top:top + count], tables)
+               for top, count in stripe_rows(height, stripe_height)]
+    return join_stripes(stripe_height, stripes)
+
+
+def join_stripes(stripe_height: int, stripes: Sequence[bytes]) -> bytes:
+    """stripe_height, the stripe lengths, then the stripes (5.3.1)."""
+    table = b"".join(len(s).to_bytes(CM_STRIPE_LENGTH_SIZE, "little") for s in stripes)
+    return stripe_height.to_bytes(CM_STRIPE_HEADER_SIZE, "little") + table + b"".join(stripes)
+
+
+def split_stripes(body: memoryview | bytes, width: int, height: int
+                  ) -> tuple[int, list[memoryview]]:
+    """(stripe_height, each stripe's bytes) after the checks of 5.3.1: rule cm_stripes."""
+    body = memoryview(body)
+    if len(body) < CM_STRIPE_HEADER_SIZE:
+        raise FormatError(f"cm body is {len(body)} bytes, too short for stripe_height",
+                          field="cm_stripes")
+    stripe_height = int.from_bytes(body[:CM_STRIPE_HEADER_SIZE], "little")
+    if not 1 <= stripe_height <= height:
+        raise FormatError(f"cm stripe_height is {stripe_height}; it must be 1 to {height}",
+                          field="cm_stripes")
+    count = -(-height // stripe_height)
+    offset = CM_STRIPE_HEADER_SIZE + count * CM_STRIPE_LENGTH_SIZE
+    if offset > len(body):
+        raise FormatError(f"cm body of {len(body)} bytes cannot hold {count} stripe lengths",
+                          field="cm_stripes")
+    stripes = []
+    for index in range(count):
+        at = CM_STRIPE_HEADER_SIZE + index * CM_STRIPE_LENGTH_SIZE
+        length = int.from_bytes(body[at:at + CM_STRIPE_LENGTH_SIZE], "little")
+        rows = min(stripe_height, height - index * stripe_height)
+        if length < 1 or length > len(body) - offset:
+            raise FormatError(f"cm stripe {index} is {length} bytes; it must be at least 1 "
+                              f"and fit the {len(body) - offset} bytes left",
+                              field="cm_stripes")
+        stripe = body[offset:offset + length]
+        if stripe[0] not in (STRIPE_CODED, STRIPE_STORED):
+            raise FormatError(f"cm stripe {index} mode is {stripe[0]}; 0 or 1",
+                              field="cm_stripes")
+        if stripe[0] == STRIPE_STORED and length != 1 + rows * width:
+            raise FormatError(f"cm stripe {index} is stored in {length} bytes, not the "
+                              f"{1 + rows * width} its {rows} rows take", field="cm_stripes")
+        stripes.append(stripe)
+        offset += length
+    if offset != len(body):
+        raise FormatError(f"cm body has {len(body) - offset} bytes after its stripes",
+                          field="cm_stripes")
+    return stripe_height, stripes
+
+
+def stored_indices(stripe: memoryview, rows: int, width: int, palette_size: int
+                   ) -> np.ndarray:
+    """uint8 (rows, width): a stored stripe's indices (mode byte included in ``stripe``),
+    each checked against the palette (rule index)."""
+    indices = np.frombuffer(stripe[1:], np.uint8).reshape(rows, width)
+    if int(indices.max()) >= palette_size:
+        raise FormatError(f"a stored cm stripe holds index {int(indices.max())} of a "
+                          f"{palette_size}-colour palette", field="index")
+    return indices
+
+
+def decode_stripe(stripe: memoryview, rows: int, width: int, tables: PaletteTables
+                  ) -> np.ndarray:
+    """uint8 (rows, width) indices of one stripe (mode byte included in ``stripe``)."""
+    if stripe[0] == STRIPE_STORED:
+        return stored_indices(stripe, rows, width, tables.size)
+    data = stripe[1:]
+    decoder = Decoder(data)
+    lines = [bytearray(width) for _ in range(rows)]
+    code_stripe(decoder, lines, width, tables, StripeModel(), encoding=False)
+    if decoder.read != len(data):
+        raise FormatError(f"a cm stripe's coder read {decoder.read} bytes, not its "
+                          f"{len(data)}", field="cm_data")
+    return np.frombuffer(b"".join(lines), np.uint8).reshape(rows, width)
+
+
+def decode_body(body: memoryview | bytes, width: int, height: int, palette: np.ndarray
+                ) -> np.ndarray:
+    """uint8 (height, width) indices from method cm's body."""
+    stripe_height, stripes = split_stripes(body, width, height)
+    tables = PaletteTables(palette)
+    parts = [decode_stripe(stripe, rows, width, tables)
+             for stripe, (_, rows) in zip(stripes, stripe_rows(height, stripe_height),
+                                             strict=True)]
+    return np.concatenate(parts)
+
+
+# --- Which engine codes (OpenCL, or this module) -----------------------------------------
+_notified: set[str] = set()
+
+
+def _opencl_backend(engine: str, device: str | None):
+    """The OpenCL backend to code with, or None for the reference (with a notice, once)."""
+    if engine not in ENGINES:
+        raise ParameterError(f"cm engine is {engine!r}; choose one of {', '.join(ENGINES)}",
+                             field="engine")
+    if engine == "reference":
+        return None
+    from .backends import select_backend
+
+    try:
+        return select_backend("opencl", device)
+    except BackendError as error:
+        if engine == "opencl":
+            raise
+        key = str(device)
+        if key not in _notified:
+            _notified.add(key)
+            logger.warning("OpenCL is not available (%s); method cm uses its pure-Python "
+                           "reference, which is slow", error)
+        return None
+
+
+def encode(indices: np.ndarray, palette: np.ndarray, *, engine: str = "auto",
+           device: str | None = None, stripe_height: int | None = None) -> bytes:
+    """Method cm's body for uint8 indices (height, width) of a uint8 (K, C) palette: on
+    an OpenCL device where one opens, else with the reference; the bytes are the same."""
+    backend = _opencl_backend(engine, device)
+    if backend is None:
+        return encode_body(indices, palette, stripe_height)
+    from .backends import cm_opencl
+
+    height, width = indices.shape
+    stripe_height = min(stripe_height or stripe_height_for(width, height), height)
+    return join_stripes(stripe_height, cm_opencl.encode_stripes(backend, indices, palette,
+                                                                stripe_height))
+
+
+def decode(body: memoryview | bytes, width: int, height: int, palette: np.ndarray, *,
+           engine: str = "auto", device: str | None = None) -> np.ndarray:
+    """uint8 (height, width) indices from method cm's body; ``FormatError`` if invalid."""
+    stripe_height, stripes = split_stripes(body, width, height)
+    backend = _opencl_backend(engine, device)
+    if backend is None:
+        return decode_body(body, width, height, palette)
+    from .backends import cm_opencl
+
+    return cm_opencl.decode_stripes(backend, stripes, width, height, stripe_height, palette)

@@ -1,0 +1,162 @@
+"""Method cm (spec 5.3): the OpenCL kernels and the pure-Python reference write the same
+bytes and read the same indices; the layout's rules; the engine fallback."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pytest
+
+import gcp
+from gcp import cm, codec
+from gcp.backends import opencl
+from gcp.errors import BackendError, FormatError
+
+RNG = np.random.default_rng(11)
+
+
+def opencl_backend():
+    try:
+        return opencl.OpenCLBackend.for_device(None)
+    except BackendError as error:  # pragma: no cover - POCL is a dependency
+        pytest.fail(f"no OpenCL device: {error}")
+
+
+def quantized(real_images, name: str, k: int, crop: tuple[int, int]) -> tuple:
+    """(palette, indices) of a real image's crop at k colours, as the encoder stores them."""
+    height, width = crop
+    image = real_images[name][100:100 + height, 120:120 + width]
+    _, palette, indices = codec.decode_indices(gcp.encode(np.ascontiguousarray(image), k,
+                                                          backend="numpy"))
+    return palette, indices
+
+
+def both_engines(indices: np.ndarray, palette: np.ndarray, stripe_height: int) -> bytes:
+    """The body from each engine, checked equal; then both decode it to ``indices``."""
+    reference = cm.encode(indices, palette, engine="reference", stripe_height=stripe_height)
+    kernel = cm.encode(indices, palette, engine="opencl", stripe_height=stripe_height)
+    assert kernel == reference
+    height, width = indices.shape
+    for engine in ("reference", "opencl"):
+        decoded = cm.decode(reference, width, height, palette, engine=engine)
+        assert np.array_equal(decoded, indices), engine
+    return reference
+
+
+@pytest.mark.parametrize(("name", "k", "crop", "stripe_height"), [
+    ("astronaut", 16, (24, 40), 24),      # one stripe
+    ("astronaut", 17, (24, 40), 5),       # stripes of 5 rows, the last of 4
+    ("coffee", 256, (20, 36), 20),        # 256 colours: ranks of many bits
+    ("camera", 2, (30, 30), 1),           # grey, 2 colours, a stripe per row
+    ("logo", 16, (20, 30), 7),            # RGBA, flat areas and edges
+    ("color", 16, (20, 30), 20),
+])
+def test_opencl_and_the_reference_agree_on_real_images(real_images, name, k, crop,
+                                                        stripe_height):
+    palette, indices = quantized(real_images, name, k, crop)
+    body = both_engines(indices, palette, stripe_height)
+    assert body[cm.CM_STRIPE_HEADER_SIZE + 8 * -(-crop[0] // stripe_height)] == \
+        cm.STRIPE_CODED
+
+
+@pytest.mark.parametrize("channels", [1, 2, 3, 4])
+@pytest.mark.parametrize("k", [1, 2, 16, 17, 256])
+def test_opencl_and_the_reference_agree_on_every_palette_form(channels, k):
+    """Structured indices (flat runs, a diagonal texture, jumps) for 1 to 4 channels."""
+    ys, xs = np.mgrid[0:13, 0:19]
+    indices = ((xs // 4 + ys // 3) * 5 + (xs + 2 * ys) % 7 * (k // 7 + 1)) % k
+    palette = RNG.integers(0, 256, (k, channels)).astype(np.uint8)
+    both_engines(indices.astype(np.uint8), palette, 6)
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (1, 37), (37, 1), (2, 2), (3, 50)])
+def test_edges_one_by_n_and_n_by_one(shape):
+    indices = (np.arange(shape[0] * shape[1]).reshape(shape) // 3 % 5).astype(np.uint8)
+    palette = np.array([[0, 0, 0], [255, 0, 0], [0, 255, 0], [0, 0, 255], [9, 9, 9]],
+                       np.uint8)
+    both_engines(indices, palette, min(2, shape[0]))
+
+
+def test_noise_is_stored_and_reads_back():
+    indices = RNG.integers(0, 256, (9, 11)).astype(np.uint8)
+    palette = RNG.integers(0, 256, (256, 3)).astype(np.uint8)
+    body = both_engines(indices, palette, 9)
+    assert body[cm.CM_STRIPE_HEADER_SIZE + 8] == cm.STRIPE_STORED
+    assert len(body) == cm.CM_STRIPE_HEADER_SIZE + 8 + 1 + indices.size
+
+
+def test_a_file_coded_by_one_engine_decodes_through_gcp(real_images):
+    image = real_images["astronaut"][:64, :96]
+    data = gcp.encode(image, 16, method="cm")
+    assert gcp.read_info(data).method == "cm"
+    assert np.array_equal(gcp.decode(data),
+                          gcp.decode(gcp.encode(image, 16, method="lzma")))
+
+
+def test_cm_is_smaller_than_lzma_on_a_photo(real_images):
+    image = real_images["astronaut"]
+    assert len(gcp.encode(image, 16, method="cm")) < 0.8 * len(gcp.encode(image, 16))
+
+
+def test_without_opencl_the_reference_codes_with_a_notice(monkeypatch, caplog):
+    def no_device(*_, **__):
+        raise BackendError("no OpenCL device (simulated)")
+
+    monkeypatch.setattr("gcp.backends.select_backend", no_device)
+    monkeypatch.setattr(cm, "_notified", set())
+    indices = (np.arange(60).reshape(6, 10) % 3).astype(np.uint8)
+    palette = np.array([[0], [100], [200]], np.uint8)
+    with caplog.at_level(logging.WARNING, logger="gcp"):
+        body = cm.encode(indices, palette)
+        decoded = cm.decode(body, 10, 6, palette)
+    assert np.array_equal(decoded, indices)
+    notices = [record.getMessage() for record in caplog.records]
+    assert len(notices) == 1 and "pure-Python reference" in notices[0]
+    assert body == cm.encode(indices, palette, engine="reference")
+    with pytest.raises(BackendError):
+        cm.encode(indices, palette, engine="opencl")
+
+
+def test_an_unknown_engine_is_a_parameter_error():
+    with pytest.raises(gcp.ParameterError):
+        cm.encode(np.zeros((1, 1), np.uint8), np.zeros((1, 3), np.uint8), engine="gpu")
+
+
+def corrupted(body: bytes, at: int) -> bytes:
+    changed = bytearray(body)
+    changed[at] ^= 0x5A
+    return bytes(changed)
+
+
+def test_both_engines_reject_corrupt_stripes_alike(real_images):
+    """Every byte of the coded data changed in turn: both engines accept it or both
+    reject it naming the same field, and never decode different indices."""
+    palette, indices = quantized(real_images, "coffee", 16, (12, 20))
+    body = cm.encode(indices, palette, engine="reference", stripe_height=4)
+    data_start = cm.CM_STRIPE_HEADER_SIZE + 3 * cm.CM_STRIPE_LENGTH_SIZE
+    for at in range(data_start, len(body)):
+        outcomes = []
+        for engine in ("reference", "opencl"):
+            try:
+                outcomes.append(cm.decode(corrupted(body, at), 20, 12, palette,
+                                          engine=engine).tobytes())
+            except FormatError as error:
+                outcomes.append(error.field)
+        assert outcomes[0] == outcomes[1], at
+
+
+def test_the_decoder_stops_at_the_data_end_of_a_huge_image():
+    """Five bytes of data declared as 20000 x 20000 pixels in 2 colours: the decoder
+    stops once it has read past them (rule 28) instead of decoding 400 MP."""
+    body = cm.join_stripes(20000, [bytes([cm.STRIPE_CODED, 0x12, 0x34, 0x56, 0x78])])
+    palette = np.array([[0], [255]], np.uint8)
+    with pytest.raises(FormatError) as raised:
+        cm.decode(body, 20000, 20000, palette, engine="opencl")
+    assert raised.value.field == "cm_data"
+
+
+def test_the_stretch_table_has_the_values_the_spec_gives():
+    assert cm.STRETCH[0] == -2047 and cm.STRETCH[2048] == 0 and cm.STRETCH[4095] == 1984
+    assert all(a <= b for a, b in zip(cm.STRETCH, cm.STRETCH[1:], strict=False))
+    assert all(cm.squash(cm.STRETCH[p]) >= p for p in range(1, 4095))
