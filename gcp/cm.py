@@ -17,7 +17,7 @@ of binary decisions, each coded by an adaptive binary arithmetic coder:
          v
     none of them: the anchor, the colour nearest the MED prediction from L, U, UL; the
     pixel's rank among the other colours by distance from the anchor, as a unary bucket
-    and the bits below its leading one, each from one counter (5.3.5)
+    and the bits below its leading one, each from 3 counters mixed (5.3.5)
 
 Every quantity is an integer; rounding and evaluation order are the spec's, so every
 device writes the same bytes.
@@ -78,6 +78,10 @@ RANK_SPREAD = 8
 ACTIVITY_LEVELS = 8
 UNARY_CONTEXTS = (MAX_BUCKET - 1) * RANK_SPREAD * ACTIVITY_LEVELS
 RANK_CONTEXTS = 2 * UNARY_CONTEXTS
+RANK_STEPS = 72                    # 8 unary bits, then 8 buckets x 8 bit positions
+RANK_INPUTS = 4                    # the rank counter, two hashed ones, a bias
+RANK_WEIGHT_START = 21845          # about 1/3 in 16-bit fixed point; the bias's starts at 0
+RANK_NEAR_LIMIT = 15
 
 # --- Logistic tables (5.3.6) -------------------------------------------------------------
 # round(4096 / (1 + exp(-(i - 16) / 2))) for i = 0..32, written out so that no float
@@ -239,6 +243,8 @@ class StripeModel:
         self.match_count = [-1] * size  # -1: empty
         self.rank_p = [PROBABILITY_START] * RANK_CONTEXTS
         self.rank_n = [0] * RANK_CONTEXTS
+        self.rank_weights = [[RANK_WEIGHT_START] * (RANK_INPUTS - 1) + [0]
+                             for _ in range(RANK_STEPS)]
 
     def code_candidate(self, coder, bit: int | None, contexts: list[int], mixer: int) -> int:
         """One "is it this candidate?" decision through the four models and the mixer."""
@@ -259,13 +265,33 @@ class StripeModel:
             self.p[m][c], self.n[m][c] = counter_update(self.p[m][c], self.n[m][c], bit)
         return bit
 
-    def code_rank_bit(self, coder, bit: int | None, context: int) -> int:
-        """One bit of a rank, from one counter."""
-        p = min(max(self.rank_p[context] >> 4, 1), 4095)
+    def code_rank_bit(self, coder, bit: int | None, contexts: list[int], step: int) -> int:
+        """One bit of a rank: the rank counter and two hashed counters, in the tables of
+        models 1 and 3, mixed by the step's weights."""
+        tables = [(self.rank_p, self.rank_n), (self.p[1], self.n[1]), (self.p[3], self.n[3])]
+        inputs = [STRETCH[p[c] >> 4] for (p, _), c in zip(tables, contexts, strict=True)]
+        inputs.append(BIAS_INPUT)
+        weights = self.rank_weights[step]
+        dot = 0
+        for w, s in zip(weights, inputs, strict=True):
+            dot += w * s
+        p = min(max(squash(dot >> 16), 1), 4095)
         bit = coder.code(p, bit)
-        self.rank_p[context], self.rank_n[context] = counter_update(
-            self.rank_p[context], self.rank_n[context], bit)
+        error = ((bit << 12) - p) * MIXER_RATE
+        for i, s in enumerate(inputs):
+            weights[i] = min(max(weights[i] + ((s * error) >> MIXER_SHIFT), -WEIGHT_LIMIT),
+                             WEIGHT_LIMIT)
+        for (probabilities, counts), c in zip(tables, contexts, strict=True):
+            probabilities[c], counts[c] = counter_update(probabilities[c], counts[c], bit)
         return bit
+
+
+def rank_contexts(direct: int, step: int, partial: int, anchor: int,
+                  near_ranks: tuple[int, int, int]) -> list[int]:
+    """The three contexts of a rank bit; ``partial`` is the value's bits so far (0 for a
+    unary bit), ``near_ranks`` where U, L and UR lie in the anchor's order (capped)."""
+    return [direct, hash_values((5, step, near_ranks[0], near_ranks[1])),
+            hash_values((6, step, anchor, partial, near_ranks[2]))]
 
 
 def neighbours(rows: list[bytearray], yy: int, x: int, width: int) -> tuple[int, ...]:
@@ -372,21 +398,27 @@ def code_rank(coder, model: StripeModel, actual: int | None, near: tuple[int, ..
         bucket = (rank + 1).bit_length()
     spread = min(len(candidates) - 1, RANK_SPREAD - 1)
     activity = min(tables.ranks[near[0]][near[1]].bit_length(), ACTIVITY_LEVELS - 1)
+    near_ranks = (min(anchor_ranks[near[1]], RANK_NEAR_LIMIT),
+                  min(anchor_ranks[near[0]], RANK_NEAR_LIMIT),
+                  min(anchor_ranks[near[2]], RANK_NEAR_LIMIT))
     i = 1
     while i < largest_bucket:
-        context = ((i - 1) * RANK_SPREAD + spread) * ACTIVITY_LEVELS + activity
+        step = i - 1
+        contexts = rank_contexts((step * RANK_SPREAD + spread) * ACTIVITY_LEVELS + activity,
+                                 step, 0, anchor, near_ranks)
         if not model.code_rank_bit(coder, None if actual is None else int(bucket > i),
-                                   context):
+                                   contexts, step):
             break
         i += 1
     bucket = i
     value = 1
     for j in range(bucket - 2, -1, -1):
-        position = min(bucket - 2 - j, RANK_SPREAD - 1)
-        context = UNARY_CONTEXTS + ((bucket - 2) * RANK_SPREAD + position) \
-            * ACTIVITY_LEVELS + activity
+        node = (bucket - 2) * RANK_SPREAD + min(bucket - 2 - j, RANK_SPREAD - 1)
+        step = MAX_BUCKET - 1 + node
+        contexts = rank_contexts(UNARY_CONTEXTS + node * ACTIVITY_LEVELS + activity, step,
+                                 value, anchor, near_ranks)
         bit = None if actual is None else (rank + 1) >> j & 1
-        value = (value << 1) | model.code_rank_bit(coder, bit, context)
+        value = (value << 1) | model.code_rank_bit(coder, bit, contexts, step)
     if actual is not None:
         return actual
     rank = value - 1

@@ -333,15 +333,36 @@ class Counters:
         self.n[at] = min(n + 1, COUNT_LIMIT)
 
 
+class Mixer:
+    """Weight sets of a mixer (5.3.4): predict from counters, then learn the bit."""
+
+    def __init__(self, sets: int, start: list[int]) -> None:
+        self.weights = [list(start) for _ in range(sets)]
+
+    def bit(self, coder: BitDecoder, weight_set: int, counters: list[tuple], stretch) -> int:
+        """``counters``: (Counters, context) pairs; their inputs, then the bias's."""
+        inputs = [stretch[table.p[at] >> 4] for table, at in counters] + [256]
+        w = self.weights[weight_set]
+        dot = sum(wi * xi for wi, xi in zip(w, inputs, strict=True))
+        probability = min(max(squash(dot >> 16), 1), 4095)
+        bit = coder.bit(probability)
+        error = ((bit << 12) - probability) * 6
+        for i, x in enumerate(inputs):
+            w[i] = min(max(w[i] + ((x * error) >> 14), -(1 << 20)), 1 << 20)
+        for table, at in counters:
+            table.learn(at, bit)
+        return bit
+
+
 def decode_stripe(data: bytes, width: int, rows: int, tables) -> list[int]:
     """One coded stripe (5.3.2 to 5.3.7): its rows x width indices."""
     colours, order, stretch = tables
     size = len(colours)
     coder = BitDecoder(data)
     models = [Counters(DIRECT_CONTEXTS)] + [Counters(1 << HASH_BITS) for _ in range(3)]
-    weights = [[16384, 16384, 16384, 16384, 0] for _ in range(63)]
+    mixer = Mixer(63, [16384, 16384, 16384, 16384, 0])
     match: dict[int, tuple[int, int]] = {}  # key: (value, count); absent = empty
-    rank_counters = Counters(RANK_CONTEXTS)
+    ranks = (Counters(RANK_CONTEXTS), models[1], models[3], Mixer(72, [21845] * 3 + [0]))
     image = [[0] * width for _ in range(rows)]
     for y in range(rows):
         for x in range(width):
@@ -372,22 +393,13 @@ def decode_stripe(data: bytes, width: int, rows: int, tables) -> list[int]:
                             table_index(1, slot, left, u),
                             table_index(2, slot, value, pattern),
                             table_index(3, slot, *near))
-                inputs = [stretch[models[m].p[contexts[m]] >> 4] for m in range(4)] + [256]
-                w = weights[slot * 9 + state]
-                dot = sum(wi * xi for wi, xi in zip(w, inputs, strict=True))
-                probability = min(max(squash(dot >> 16), 1), 4095)
-                bit = coder.bit(probability)
-                error = ((bit << 12) - probability) * 6
-                for i in range(5):
-                    w[i] = min(max(w[i] + ((inputs[i] * error) >> 14), -(1 << 20)), 1 << 20)
-                for m in range(4):
-                    models[m].learn(contexts[m], bit)
-                if bit:
+                if mixer.bit(coder, slot * 9 + state, list(zip(models, contexts, strict=True)),
+                             stretch):
                     index = value
                     break
             if index is None:
-                index = decode_rank(coder, rank_counters, near, [c for _, c in candidates],
-                                    colours, order)
+                index = decode_rank(coder, ranks, near, [c for _, c in candidates], colours,
+                                    order, stretch)
             row[x] = index
             if coder.read > len(data):  # already past the end: rule 28 fails; stop now
                 raise InvalidFile("cm_data", "the coder read past the stripe's data")
@@ -400,8 +412,9 @@ def decode_stripe(data: bytes, width: int, rows: int, tables) -> list[int]:
     return [index for row in image for index in row]
 
 
-def decode_rank(coder: BitDecoder, counters: Counters, near: tuple[int, ...],
-                candidates: list[int], colours: list, order: list[list[int]]) -> int:
+def decode_rank(coder: BitDecoder, ranks: tuple, near: tuple[int, ...],
+                candidates: list[int], colours: list, order: list[list[int]],
+                stretch: list[int]) -> int:
     """Section 5.3.5: a colour that is no candidate; rule 27."""
     left, u, up_left = colours[near[0]], colours[near[1]], colours[near[3]]
     predicted = []
@@ -413,18 +426,21 @@ def decode_rank(coder: BitDecoder, counters: Counters, near: tuple[int, ...],
     largest = available.bit_length()
     spread = min(len(candidates) - 1, 7)
     activity = min(order[near[0]].index(near[1]).bit_length(), 7)
+    rank_counters, model_1, model_3, mixer = ranks
+    r_u, r_l, r_ur = (min(order[anchor].index(near[i]), 15) for i in (1, 0, 2))
 
-    def bit(context: int) -> int:
-        result = coder.bit(min(max(counters.p[context] >> 4, 1), 4095))
-        counters.learn(context, result)
-        return result
+    def bit(step: int, direct: int, partial: int) -> int:
+        counters = [(rank_counters, direct), (model_1, table_index(5, step, r_u, r_l)),
+                    (model_3, table_index(6, step, anchor, partial, r_ur))]
+        return mixer.bit(coder, step, counters, stretch)
 
     bucket = 1
-    while bucket < largest and bit(((bucket - 1) * 8 + spread) * 8 + activity):
+    while bucket < largest and bit(bucket - 1, ((bucket - 1) * 8 + spread) * 8 + activity, 0):
         bucket += 1
     value = 1
     for j in range(bucket - 1):
-        value = (value << 1) | bit(512 + ((bucket - 2) * 8 + min(j, 7)) * 8 + activity)
+        node = (bucket - 2) * 8 + min(j, 7)
+        value = (value << 1) | bit(8 + node, 512 + node * 8 + activity, value)
     rank = value - 1
     if rank >= available:
         raise InvalidFile("cm_rank", f"rank {rank} of {available} colours left")

@@ -355,7 +355,7 @@ def test_save_rejects_an_out_of_range_option_as_gcp_does(tmp_path):
 # codec.decode_indices, which the plugin reads P images with --------------------------
 
 
-@pytest.mark.parametrize("method", ["rle", "lzma"])
+@pytest.mark.parametrize("method", ["rle", "lzma", "cm"])
 def test_decode_indices_gives_the_stored_palette_and_indices(real_images, method):
     data = gcp.encode(real_images["coffee"], 16, method=method, backend="numpy")
     header, palette, indices = gcp.codec.decode_indices(data)

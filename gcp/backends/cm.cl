@@ -9,7 +9,7 @@
  *        v
  *   none of them: the anchor, the colour nearest the MED prediction from L, U, UL; the
  *   pixel's rank among the other colours by distance from the anchor, as a unary bucket
- *   and the bits below its leading one, each from one counter (5.3.5)
+ *   and the bits below its leading one, each from 3 counters mixed (5.3.5)
  *
  * gcp/cm.py is the reference: the same steps in the same order, so the bytes are equal.
  * Every quantity is an integer but the anchor search's pruning bound, which only skips
@@ -38,19 +38,24 @@
 #define ACTIVITY_LEVELS 8
 #define UNARY_CONTEXTS ((MAX_BUCKET - 1) * RANK_SPREAD * ACTIVITY_LEVELS)
 #define RANK_CONTEXTS (2 * UNARY_CONTEXTS)
+#define RANK_STEPS 72        /* 8 unary bits, then 8 buckets x 8 bit positions */
+#define RANK_INPUTS 4        /* 3 counters and a bias */
+#define RANK_WEIGHT_START 21845
+#define RANK_NEAR_LIMIT 15
 #define HASH_START 0x9E3779B1u
 #define HASH_MULTIPLIER 0x2545F491u
 #define MATCH_EMPTY 0xFFFFFFFFu
 
 /* Scratch, in 32-bit words: counters (p | n << 16) of the direct model, then of the three
  * hashed models; the match table (value | count << 8, or MATCH_EMPTY); the mixer's
- * weights; the rank counters. */
+ * weights; the rank counters; the rank mixer's weights. */
 #define DIRECT_AT 0
 #define HASHED_AT DIRECT_CONTEXTS
 #define MATCH_AT (HASHED_AT + (MODEL_COUNT - 1) * HASH_SIZE)
 #define WEIGHTS_AT (MATCH_AT + HASH_SIZE)
 #define RANKS_AT (WEIGHTS_AT + MIXER_SETS * MIXER_INPUTS)
-#define SCRATCH_WORDS (RANKS_AT + RANK_CONTEXTS)
+#define RANK_WEIGHTS_AT (RANKS_AT + RANK_CONTEXTS)
+#define SCRATCH_WORDS (RANK_WEIGHTS_AT + RANK_STEPS * RANK_INPUTS)
 
 #define STATUS_OK 0
 #define STATUS_OVERFLOW 1   /* encoder: coded is no shorter than stored */
@@ -143,8 +148,10 @@ static void reset_scratch(global uint *scratch)
         scratch[i] = MATCH_EMPTY;
     for (uint i = 0; i < MIXER_SETS * MIXER_INPUTS; i++)
         scratch[WEIGHTS_AT + i] = (i % MIXER_INPUTS) < MODEL_COUNT ? WEIGHT_START : 0;
-    for (uint i = RANKS_AT; i < SCRATCH_WORDS; i++)
+    for (uint i = RANKS_AT; i < RANK_WEIGHTS_AT; i++)
         scratch[i] = PROBABILITY_START;
+    for (uint i = 0; i < RANK_STEPS * RANK_INPUTS; i++)
+        scratch[RANK_WEIGHTS_AT + i] = (i % RANK_INPUTS) < RANK_INPUTS - 1 ? RANK_WEIGHT_START : 0;
 }
 
 /* One "is it this candidate?" decision: four counters mixed, coded, learnt (5.3.4). */
@@ -174,14 +181,44 @@ static int code_candidate(Coder *c, global uint *scratch, int bit, const uint *c
     return bit;
 }
 
-static int code_rank_bit(Coder *c, global uint *scratch, int bit, uint context,
-                         constant uint *reciprocals)
+/* One bit of a rank: the rank counter and two hashed counters (in the tables of models 1
+ * and 3) mixed by the step's weights (5.3.5). */
+static int code_rank_bit(Coder *c, global uint *scratch, int bit, const uint *contexts,
+                         uint step, const Palette *pal)
 {
-    global uint *counter = scratch + RANKS_AT + context;
-    int p = clamp((int)((*counter & 0xFFFFu) >> 4), 1, 4095);
+    global uint *counters[RANK_INPUTS - 1];
+    counters[0] = scratch + RANKS_AT + contexts[0];
+    counters[1] = scratch + HASHED_AT + contexts[1];
+    counters[2] = scratch + HASHED_AT + 2 * HASH_SIZE + contexts[2];
+    int s[RANK_INPUTS];
+    for (int m = 0; m < RANK_INPUTS - 1; m++)
+        s[m] = pal->stretch[(*counters[m] & 0xFFFFu) >> 4];
+    s[RANK_INPUTS - 1] = BIAS_INPUT;
+    global int *weights = (global int *)(scratch + RANK_WEIGHTS_AT) + step * RANK_INPUTS;
+    long dot = 0;
+    for (int i = 0; i < RANK_INPUTS; i++)
+        dot += (long)weights[i] * s[i];
+    int p = clamp(squash((int)clamp(dot >> 16, -2048L, 2048L), pal->knots), 1, 4095);
     bit = (int)coder_code(c, (uint)p, bit);
-    counter_update(counter, bit, reciprocals);
+    int error = ((bit << 12) - p) * MIXER_RATE;
+    for (int i = 0; i < RANK_INPUTS; i++)
+        weights[i] = clamp(weights[i] + ((s[i] * error) >> MIXER_SHIFT),
+                           -WEIGHT_LIMIT, WEIGHT_LIMIT);
+    for (int m = 0; m < RANK_INPUTS - 1; m++)
+        counter_update(counters[m], bit, pal->reciprocals);
     return bit;
+}
+
+/* The three contexts of a rank bit at ``step``; ``partial`` is the value's bits so far
+ * (0 for a unary bit). */
+static void rank_contexts(uint *contexts, uint direct, uint step, uint partial,
+                          uint anchor, const uint *near_ranks)
+{
+    uint by_neighbours[4] = {5, step, near_ranks[0], near_ranks[1]};
+    uint by_anchor[5] = {6, step, anchor, partial, near_ranks[2]};
+    contexts[0] = direct;
+    contexts[1] = hash_values(by_neighbours, 4);
+    contexts[2] = hash_values(by_anchor, 5);
 }
 
 static int bit_length(uint v)
@@ -249,13 +286,20 @@ static int code_rank(Coder *c, global uint *scratch, int actual, const uint *nea
             rank -= anchor_ranks[candidates[j]] < place;
         bucket = bit_length(rank + 1);
     }
+    /* Where U, L and UR lie in the anchor's order, up to RANK_NEAR_LIMIT. */
+    uint near_ranks[3] = {min((uint)anchor_ranks[near[1]], (uint)RANK_NEAR_LIMIT),
+                          min((uint)anchor_ranks[near[0]], (uint)RANK_NEAR_LIMIT),
+                          min((uint)anchor_ranks[near[2]], (uint)RANK_NEAR_LIMIT)};
+    uint contexts[RANK_INPUTS - 1];
     uint spread = min(candidate_count - 1, (uint)(RANK_SPREAD - 1));
     uint activity = (uint)min(bit_length(pal->ranks[(ulong)near[0] * pal->size + near[1]]),
                               ACTIVITY_LEVELS - 1);
     int i = 1;
     while (i < largest_bucket) {
-        uint context = ((uint)(i - 1) * RANK_SPREAD + spread) * ACTIVITY_LEVELS + activity;
-        if (!code_rank_bit(c, scratch, bucket > i, context, pal->reciprocals))
+        uint step = (uint)(i - 1);
+        rank_contexts(contexts, (step * RANK_SPREAD + spread) * ACTIVITY_LEVELS + activity,
+                      step, 0, anchor, near_ranks);
+        if (!code_rank_bit(c, scratch, bucket > i, contexts, step, pal))
             break;
         i++;
     }
@@ -263,11 +307,12 @@ static int code_rank(Coder *c, global uint *scratch, int actual, const uint *nea
     uint value = 1;
     for (int j = bucket - 2; j >= 0; j--) {
         uint position = (uint)min(bucket - 2 - j, RANK_SPREAD - 1);
-        uint context = UNARY_CONTEXTS
-            + ((uint)(bucket - 2) * RANK_SPREAD + position) * ACTIVITY_LEVELS + activity;
+        uint node = (uint)(bucket - 2) * RANK_SPREAD + position;
+        rank_contexts(contexts, UNARY_CONTEXTS + node * ACTIVITY_LEVELS + activity,
+                      MAX_BUCKET - 1 + node, value, anchor, near_ranks);
         int want = (int)((rank + 1) >> j) & 1;
-        value = (value << 1) | (uint)code_rank_bit(c, scratch, want, context,
-                                                   pal->reciprocals);
+        value = (value << 1) | (uint)code_rank_bit(c, scratch, want, contexts,
+                                                   MAX_BUCKET - 1 + node, pal);
     }
     if (c->encoding)
         return actual;

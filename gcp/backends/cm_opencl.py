@@ -19,7 +19,8 @@ from ..errors import BackendError, FormatError, LimitError
 
 STATUS_OK, STATUS_OVERFLOW, STATUS_BAD_RANK, STATUS_BAD_LENGTH = range(4)
 SCRATCH_WORDS = (cm.DIRECT_CONTEXTS + cm.MODEL_COUNT * (1 << cm.HASH_BITS)
-                 + cm.MIXER_SETS * cm.MIXER_INPUTS + cm.RANK_CONTEXTS)
+                 + cm.MIXER_SETS * cm.MIXER_INPUTS + cm.RANK_CONTEXTS
+                 + cm.RANK_STEPS * cm.RANK_INPUTS)
 # Work-items per compute unit of a CPU device: more would only add scratch memory.
 CPU_ITEMS_PER_UNIT = 2
 # A GPU takes every stripe at once, up to this many (4 MiB of scratch each).
