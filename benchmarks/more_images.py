@@ -7,7 +7,9 @@
   tissue section, textures (brick, grass, gravel) and the moon in grey.
 - Synthetic ones, made from a seed: a dark copy of samples/astronaut.png (12% of its
   levels), a low-contrast copy of samples/coffee.bmp (levels 100 to 140), a deep-sky
-  render (dim nebulae, noise, 400 stars) and a foggy low-contrast gradient.
+  render (dim nebulae, noise, 400 stars) and a foggy low-contrast gradient; a screenshot
+  (windows, text, icons, anti-aliased edges) and pixel art (a 96 x 64 sprite sheet of
+  12 colours, tiles repeated, scaled 6x by nearest neighbour).
 
 Dark and low-contrast images are where a palette fitted on a coarse colour grid loses
 most (issue 12); the photos are ones the fit was not tuned on.
@@ -71,6 +73,46 @@ def fog(rng: np.random.Generator, height: int = 600, width: int = 800) -> np.nda
     return np.clip(image, 0, 255).round().astype(np.uint8)
 
 
+LOREM = ("lorem", "ipsum", "dolor", "sit", "amet")
+
+
+def screenshot(rng: np.random.Generator, height: int = 720, width: int = 1280) -> np.ndarray:
+    """uint8 (H, W, 3): flat windows with title bars, anti-aliased text and icons."""
+    image = np.full((height, width, 3), (236, 236, 236), np.uint8)
+    for _ in range(6):
+        top, left = int(rng.integers(0, height - 200)), int(rng.integers(0, width - 300))
+        bottom = top + int(rng.integers(150, 400))
+        right = left + int(rng.integers(250, 600))
+        cv2.rectangle(image, (left, top), (right, bottom), (255, 255, 255), -1)
+        cv2.rectangle(image, (left, top), (right, top + 24), (200, 120, 40), -1)
+        cv2.rectangle(image, (left, top), (right, bottom), (120, 120, 120), 1)
+        cv2.putText(image, "Window", (left + 8, top + 17), cv2.FONT_HERSHEY_SIMPLEX, 0.5,
+                    (255, 255, 255), 1, cv2.LINE_AA)
+        for line in range(top + 44, min(bottom, height) - 8, 18):
+            words = " ".join(LOREM[:int(rng.integers(2, 6))])
+            cv2.putText(image, words * 2, (left + 10, line), cv2.FONT_HERSHEY_SIMPLEX, 0.45,
+                        (30, 30, 30), 1, cv2.LINE_AA)
+        for icon in range(3):
+            centre = (right - 20 - 22 * icon, bottom - 20)
+            cv2.circle(image, centre, 8, (int(rng.integers(0, 255)), 90, 200), -1, cv2.LINE_AA)
+    return image
+
+
+def pixel_art(rng: np.random.Generator) -> np.ndarray:
+    """uint8 (384, 576, 3): 8 x 8 tiles of a 12-colour palette in a 96 x 64 sheet, some
+    repeated, scaled 6x by nearest neighbour."""
+    palette = rng.integers(0, 256, (12, 3)).astype(np.uint8)
+    tiles = [rng.integers(0, 12, (8, 8)) for _ in range(10)]
+    for tile in tiles[:4]:
+        tile[:] = np.maximum(tile, tile[:, ::-1])  # symmetric sprites
+    sheet = np.zeros((64, 96), np.int64)
+    for row in range(8):
+        for column in range(12):
+            sheet[row * 8:row * 8 + 8, column * 8:column * 8 + 8] = \
+                tiles[int(rng.integers(0, len(tiles)))]
+    return np.repeat(np.repeat(palette[sheet], 6, axis=0), 6, axis=1)
+
+
 def synthetic_images(folder: Path) -> None:
     rng = np.random.default_rng(1)
     astronaut = cv2.imread(str(ROOT / "samples" / "astronaut.png"))
@@ -80,6 +122,8 @@ def synthetic_images(folder: Path) -> None:
         "syn-lowcontrast-coffee.png": np.rint(100 + coffee * (40 / 255)).astype(np.uint8),
         "syn-deepsky.png": deep_sky(rng),
         "syn-fog.png": fog(rng),
+        "syn-screenshot.png": screenshot(rng),
+        "syn-pixel-art.png": pixel_art(rng),
     }
     for name, image in images.items():
         cv2.imwrite(str(folder / name), image)

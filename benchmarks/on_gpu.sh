@@ -2,6 +2,8 @@
 # Issue 3, must-have 6, in one go on a machine with an NVIDIA GPU: does pyopencl see
 # NVIDIA's OpenCL driver (and if not, why), do the OpenCL tests pass there, and the
 # figures of benchmarks/backends.py (assignment MP/s at k = 16 and 256, whole encodes).
+# Issue 11: method cm's kernels there: the parity tests against the reference, and
+# encode and decode throughput at 16.8 MP (benchmarks/cm_speed.py).
 #
 #   bash benchmarks/on_gpu.sh [LARGE_DIR] [OUT_DIR]
 #
@@ -50,3 +52,14 @@ python3 -m pytest -q -p no:cacheprovider tests/test_backends.py 2>&1 | tail -15
 
 echo "== benchmarks/backends.py"
 python3 benchmarks/backends.py "$large" --runs 3 --k 16 256 --out "$out" --name backends-gpu 2>&1
+
+echo "== method cm: kernels against the reference (tests/test_cm.py, on the GPU)"
+python3 -m pytest -q -p no:cacheprovider tests/test_cm.py 2>&1 | tail -5
+
+echo "== method cm: throughput at 16.8 MP (benchmarks/cm_speed.py)"
+if command -v pngquant >/dev/null && command -v djxl >/dev/null; then
+  python3 benchmarks/cm_speed.py "$large" --runs 2 --k 16 256 --results "$out" \
+    --out cm_speed-gpu 2>&1
+else
+  python3 benchmarks/cm_speed.py "$large" --k 16 256 --body-only 2>&1
+fi
