@@ -4,6 +4,9 @@ bytes and read the same indices; the layout's rules; the engine fallback."""
 from __future__ import annotations
 
 import logging
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -160,3 +163,29 @@ def test_the_stretch_table_has_the_values_the_spec_gives():
     assert cm.STRETCH[0] == -2047 and cm.STRETCH[2048] == 0 and cm.STRETCH[4095] == 1984
     assert all(a <= b for a, b in zip(cm.STRETCH, cm.STRETCH[1:], strict=False))
     assert all(cm.squash(cm.STRETCH[p]) >= p for p in range(1, 4095))
+
+
+def test_the_cli_without_opencl_writes_the_same_bytes_with_one_notice(tmp_path, real_images):
+    """No OpenCL platform at all (the ICD loader pointed at nothing): encode and decode
+    still work, through the reference, each saying so in one line."""
+    source = tmp_path / "crop.png"
+    source.write_bytes(gcp.imageio.encode_image(real_images["logo"][200:240, 180:236], ".png"))
+    with_opencl = tmp_path / "opencl.gcp"
+    assert run_gcp("encode", source, with_opencl, "--method", "cm").returncode == 0
+    without = {**os.environ, "OCL_ICD_VENDORS": str(tmp_path / "no-vendors")}
+    encoded = run_gcp("encode", source, tmp_path / "reference.gcp", "--method", "cm",
+                      env=without)
+    decoded = run_gcp("decode", tmp_path / "reference.gcp", tmp_path / "back.png",
+                      env=without)
+    for result in (encoded, decoded):
+        assert result.returncode == 0
+        notice = result.stderr.strip().splitlines()
+        assert len(notice) == 1 and "pure-Python reference" in notice[0]
+    assert (tmp_path / "reference.gcp").read_bytes() == with_opencl.read_bytes()
+    assert np.array_equal(gcp.imageio.decode_image((tmp_path / "back.png").read_bytes()),
+                          gcp.decode(with_opencl.read_bytes()))
+
+
+def run_gcp(*arguments, env=None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "gcp", *map(str, arguments)],
+                          capture_output=True, text=True, env=env, timeout=300)
