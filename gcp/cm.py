@@ -112,9 +112,13 @@ def _stretch_table() -> list[int]:
 STRETCH = _stretch_table()
 
 
-def stripe_height_for(width: int, height: int) -> int:
-    """Rows per stripe: about TARGET_STRIPE_PIXELS pixels, at least one row."""
-    return max(1, min(height, TARGET_STRIPE_PIXELS // width))
+def stripe_height_for(width: int, height: int,
+                      stripe_pixels: int | None = TARGET_STRIPE_PIXELS) -> int:
+    """Rows per stripe: about ``stripe_pixels`` pixels (None: the whole image), at least
+    one row."""
+    if stripe_pixels is None:
+        return height
+    return max(1, min(height, stripe_pixels // width))
 
 
 def stripe_rows(height: int, stripe_height: int) -> list[tuple[int, int]]:

@@ -36,6 +36,10 @@ ALGORITHMS = ("kmeans", "kmedoids")
 LZMA_SETTING_BY_EFFORT = {1: "fast", 2: "fast", 3: "normal", 4: "normal", 5: "normal",
                           6: "normal", 7: "normal", 8: "max", 9: "max"}
 
+# Efforts 8 and 9 code method cm in longer stripes (9: the whole image in one): files
+# 1.6-3.6% smaller on 16.8-MP renders, coded on fewer cores (spec section 12).
+CM_STRIPE_PIXELS_BY_EFFORT: dict[int, int | None] = {8: 1 << 22, 9: None}
+
 Progress = Callable[[str, float], None]
 
 
@@ -299,7 +303,9 @@ def _pack(chosen: _Chosen, shape: tuple[int, int, int], method: str, effort: int
     method_id = METHOD_IDS[method]
     tokens_length = 0
     if method_id == METHOD_CM:
-        body = cm.encode(chosen.labels.reshape(height, width), palette, device=device)
+        stripe_pixels = CM_STRIPE_PIXELS_BY_EFFORT.get(effort, cm.TARGET_STRIPE_PIXELS)
+        body = cm.encode(chosen.labels.reshape(height, width), palette, device=device,
+                         stripe_height=cm.stripe_height_for(width, height, stripe_pixels))
     else:
         tokens = rle.encode_runs(chosen.labels, len(palette))
         tokens_length = len(tokens)

@@ -189,3 +189,17 @@ def test_the_cli_without_opencl_writes_the_same_bytes_with_one_notice(tmp_path, 
 def run_gcp(*arguments, env=None) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "gcp", *map(str, arguments)],
                           capture_output=True, text=True, env=env, timeout=300)
+
+
+@pytest.mark.parametrize(("effort", "stripes"), [(5, 3), (8, 2), (9, 1)])
+def test_effort_sets_the_stripes(monkeypatch, real_images, effort, stripes):
+    """Stripes of TARGET_STRIPE_PIXELS (2^12 here), twice that at effort 8 (here), one
+    at 9."""
+    monkeypatch.setattr(cm, "TARGET_STRIPE_PIXELS", 1 << 12)
+    monkeypatch.setitem(codec.CM_STRIPE_PIXELS_BY_EFFORT, 8, 1 << 13)
+    image = np.ascontiguousarray(real_images["coffee"][:120, :100])
+    data = gcp.encode(image, 16, method="cm", effort=effort, backend="numpy")
+    header, _, body = gcp.container.unpack(data)
+    assert len(cm.split_stripes(body, header.width, header.height)[1]) == stripes
+    assert np.array_equal(gcp.decode(data), gcp.decode(gcp.encode(image, 16, effort=effort,
+                                                                   backend="numpy")))
