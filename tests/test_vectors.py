@@ -11,7 +11,10 @@ import numpy as np
 import pytest
 
 import gcp
-from tests.conftest import VECTORS, spec_decoder_rules
+from gcp import cm
+from tests.conftest import SPEC, VECTORS, spec_decoder_rules
+
+SPEC_TEXT = SPEC.read_text()
 
 MANIFEST = json.loads((VECTORS / "manifest.json").read_text())
 
@@ -61,6 +64,33 @@ def test_worked_example_bytes_match_the_spec():
     assert lzma_example[-33:] == bytes.fromhex(
         "19000000 04 00100000 ffffffffffffffff 000105e507603fffef8c8000 7720f07c"
         .replace(" ", ""))
+
+
+def test_the_cm_worked_example_matches_the_spec():
+    """spec/format.md section 5.3.8: the file's bytes, and the coder's state after each
+    decision as the table gives it."""
+    spec_hex = SPEC_TEXT.split("#### 5.3.8 Example", 1)[1].split("\n### ", 1)[0]
+    dump = spec_hex.split("coded data\n\n", 1)[1].split("\n\n", 1)[0]
+    assert (VECTORS / "cm-example.gcp").read_bytes() == bytes.fromhex(dump)
+    blue, red = [0, 0, 255], [255, 0, 0]
+    image = np.array([[blue, blue, blue, red], [red, red, red, red]], np.uint8)
+    assert gcp.encode(image, k=2, method="cm") == bytes.fromhex(dump)
+    states = []
+
+    class Tracing(cm.Encoder):
+        def code(self, p, bit):
+            bit = super().code(p, bit)
+            states.append(f"| {p} | {bit} | {self.low:08X} | {self.high:08X} |")
+            return bit
+
+    coder = Tracing()
+    rows = [bytearray([0, 0, 0, 1]), bytearray([1, 1, 1, 1])]
+    cm.code_stripe(coder, rows, 4, cm.PaletteTables(np.array([blue, red], np.uint8)),
+                   cm.StripeModel(), encoding=True)
+    assert coder.finish() == bytes.fromhex("3FE41062")
+    assert len(states) == 8
+    for state in states:
+        assert state in spec_hex, state
 
 
 def _vector_generator():
