@@ -8,7 +8,8 @@ The image is cut into stripes of ``stripe_height`` rows, each coded on its own s
 stripes code and decode in parallel. In a stripe, each pixel's index is found by a series
 of binary decisions, each coded by an adaptive binary arithmetic coder:
 
-    neighbours L U UR UL LL UU (stripe-local, 5.3.2)   match table: six neighbours -> index
+    neighbours L U UR UL LL UU (stripe-local, 5.3.2)   match: a pointer to an earlier
+                                                        pixel with the same neighbours
          |                                                  |
          v                                                  v
     candidates L, U, UR, UL, LL, UU, M: distinct, in that order (5.3.3)
@@ -49,8 +50,9 @@ TARGET_STRIPE_PIXELS = 1 << 20
 SLOT_L, SLOT_U, SLOT_UR, SLOT_UL, SLOT_LL, SLOT_UU, SLOT_M = range(7)
 NEIGHBOURS = 6
 SLOT_COUNT = 7
-MATCH_COUNT_LIMIT = 3
-MATCH_STATES = 9                   # 0: no prediction; 1-4 agrees, 5-8 differs, by count
+MATCH_COUNT_LIMIT = 3              # the match's length counts to MATCH_COUNT_LIMIT + 1
+MATCH_STATES = 9                   # 0: no prediction; 1-4 agrees, 5-8 differs, by length
+MAX_STRIPE_PIXELS = (1 << 32) - 2  # a match position is a u32; all ones means empty
 
 # --- Models and mixer (5.3.4) ------------------------------------------------------------
 PATTERN_COUNT = 64
@@ -116,9 +118,14 @@ def stripe_height_for(width: int, height: int,
                       stripe_pixels: int | None = TARGET_STRIPE_PIXELS) -> int:
     """Rows per stripe: about ``stripe_pixels`` pixels (None: the whole image), at least
     one row."""
+    most_rows = MAX_STRIPE_PIXELS // width
+    if most_rows == 0:
+        raise ParameterError(f"an image {width} pixels wide is too wide for method cm "
+                             f"(a stripe holds at most {MAX_STRIPE_PIXELS} pixels)",
+                             field="method")
     if stripe_pixels is None:
-        return height
-    return max(1, min(height, stripe_pixels // width))
+        return min(height, most_rows)
+    return max(1, min(height, most_rows, stripe_pixels // width))
 
 
 def stripe_rows(height: int, stripe_height: int) -> list[tuple[int, int]]:
@@ -243,8 +250,9 @@ class StripeModel:
         self.p = [[PROBABILITY_START] * length for length in lengths]
         self.n = [[0] * length for length in lengths]
         self.weights = [[WEIGHT_START] * MODEL_COUNT + [0] for _ in range(MIXER_SETS)]
-        self.match_value = [0] * size
-        self.match_count = [-1] * size  # -1: empty
+        self.match_position = [-1] * size  # -1: empty
+        self.match_pointer = 0  # the pixel the match predicts from, while match_length > 0
+        self.match_length = 0
         self.rank_p = [PROBABILITY_START] * RANK_CONTEXTS
         self.rank_n = [0] * RANK_CONTEXTS
         self.rank_weights = [[RANK_WEIGHT_START] * (RANK_INPUTS - 1) + [0]
@@ -330,8 +338,11 @@ def code_stripe(coder, rows: list[bytearray], width: int, tables: PaletteTables,
             near = neighbours(rows, yy, x, width)
             pattern = pattern_of(near)
             key = hash_values((4, *near))
-            count = model.match_count[key]
-            predicted = model.match_value[key] if count >= 0 else -1
+            if model.match_length == 0 and model.match_position[key] >= 0:
+                model.match_pointer, model.match_length = model.match_position[key], 1
+            count = min(model.match_length - 1, MATCH_COUNT_LIMIT)  # -1: no prediction
+            pointer = model.match_pointer
+            predicted = rows[pointer // width][pointer % width] if count >= 0 else -1
             candidates: list[tuple[int, int]] = []
             for slot, value in enumerate((*near, predicted)):
                 if value >= 0 and all(value != c for _, c in candidates):
@@ -360,10 +371,12 @@ def code_stripe(coder, rows: list[bytearray], width: int, tables: PaletteTables,
                 # Already past the data's end (rule 28): stop before decoding more pixels.
                 raise FormatError("a cm stripe's coder read past its data",
                                   field="cm_data")
-            if count >= 0 and predicted == found:
-                model.match_count[key] = min(count + 1, MATCH_COUNT_LIMIT)
+            if count >= 0 and predicted == found:  # follow the match to the next pixel
+                model.match_length = min(model.match_length + 1, MATCH_COUNT_LIMIT + 1)
+                model.match_pointer += 1
             else:
-                model.match_value[key], model.match_count[key] = found, 0
+                model.match_length = 0
+            model.match_position[key] = yy * width + x
 
 
 def choose_anchor(near: tuple[int, ...], tables: PaletteTables) -> int:
@@ -475,6 +488,9 @@ def split_stripes(body: memoryview | bytes, width: int, height: int
     if not 1 <= stripe_height <= height:
         raise FormatError(f"cm stripe_height is {stripe_height}; it must be 1 to {height}",
                           field="cm_stripes")
+    if stripe_height * width > MAX_STRIPE_PIXELS:
+        raise FormatError(f"cm stripes of {stripe_height} rows of {width} pixels are over "
+                          f"MAX_STRIPE_PIXELS ({MAX_STRIPE_PIXELS})", field="cm_stripes")
     count = -(-height // stripe_height)
     offset = CM_STRIPE_HEADER_SIZE + count * CM_STRIPE_LENGTH_SIZE
     if offset > len(body):

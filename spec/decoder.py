@@ -37,6 +37,7 @@ HASH_BITS = 18
 HASH_START = 0x9E3779B1
 HASH_MULTIPLIER = 0x2545F491
 MATCH_COUNT_LIMIT = 3
+MAX_STRIPE_PIXELS = (1 << 32) - 2
 COUNT_LIMIT = 60
 DIRECT_CONTEXTS = 7 * 9 * 64
 RANK_CONTEXTS = 1024
@@ -239,6 +240,8 @@ def read_stripes(body: bytes, width: int, height: int) -> tuple[int, list[bytes]
     stripe_height = struct.unpack("<I", body[:4])[0]
     if not 1 <= stripe_height <= height:
         raise InvalidFile("cm_stripes", f"stripe_height {stripe_height}")
+    if stripe_height * width > MAX_STRIPE_PIXELS:
+        raise InvalidFile("cm_stripes", f"stripes of {stripe_height} x {width} pixels")
     count = -(-height // stripe_height)
     position = 4 + 8 * count
     if position > len(body):
@@ -361,7 +364,8 @@ def decode_stripe(data: bytes, width: int, rows: int, tables) -> list[int]:
     coder = BitDecoder(data)
     models = [Counters(DIRECT_CONTEXTS)] + [Counters(1 << HASH_BITS) for _ in range(3)]
     mixer = Mixer(63, [16384, 16384, 16384, 16384, 0])
-    match: dict[int, tuple[int, int]] = {}  # key: (value, count); absent = empty
+    positions: dict[int, int] = {}  # the match table (5.3.3): key -> position; absent = empty
+    pointer = length = 0  # the match: the pixel it predicts from, and its length
     ranks = (Counters(RANK_CONTEXTS), models[1], models[3], Mixer(72, [21845] * 3 + [0]))
     image = [[0] * width for _ in range(rows)]
     for y in range(rows):
@@ -377,9 +381,11 @@ def decode_stripe(data: bytes, width: int, rows: int, tables) -> list[int]:
             pattern = ((left == u) | (left == up_left) << 1 | (u == up_right) << 2
                        | (u == up_left) << 3 | (left == left2) << 4 | (u == up2) << 5)
             key = table_index(4, *near)
-            entry = match.get(key)
+            if length == 0 and key in positions:
+                pointer, length = positions[key], 1
+            prediction = image[pointer // width][pointer % width] if length else None
             candidates: list[tuple[int, int]] = []  # (slot, index)
-            for slot, value in enumerate(near + ((entry[0],) if entry else ())):
+            for slot, value in enumerate(near + ((prediction,) if length else ())):
                 if all(value != c for _, c in candidates):
                     candidates.append((slot, value))
             index = None
@@ -387,8 +393,8 @@ def decode_stripe(data: bytes, width: int, rows: int, tables) -> list[int]:
                 if j == len(candidates) - 1 and len(candidates) == size:
                     index = value
                     break
-                state = 0 if entry is None else \
-                    1 + min(entry[1], 3) + (0 if value == entry[0] else 4)
+                state = 0 if length == 0 else \
+                    length + (0 if value == prediction else 4)
                 contexts = ((slot * 9 + state) * 64 + pattern,
                             table_index(1, slot, left, u),
                             table_index(2, slot, value, pattern),
@@ -403,10 +409,11 @@ def decode_stripe(data: bytes, width: int, rows: int, tables) -> list[int]:
             row[x] = index
             if coder.read > len(data):  # already past the end: rule 28 fails; stop now
                 raise InvalidFile("cm_data", "the coder read past the stripe's data")
-            if entry is not None and entry[0] == index:
-                match[key] = (index, min(entry[1] + 1, MATCH_COUNT_LIMIT))
+            if length and prediction == index:
+                pointer, length = pointer + 1, min(length + 1, MATCH_COUNT_LIMIT + 1)
             else:
-                match[key] = (index, 0)
+                length = 0
+            positions[key] = y * width + x
     if coder.read != len(data):
         raise InvalidFile("cm_data", f"the coder read {coder.read} of {len(data)} bytes")
     return [index for row in image for index in row]

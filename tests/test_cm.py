@@ -203,3 +203,14 @@ def test_effort_sets_the_stripes(monkeypatch, real_images, effort, stripes):
     assert len(cm.split_stripes(body, header.width, header.height)[1]) == stripes
     assert np.array_equal(gcp.decode(data), gcp.decode(gcp.encode(image, 16, effort=effort,
                                                                    backend="numpy")))
+
+
+def test_a_stripe_over_max_stripe_pixels_is_refused():
+    """Reachable only under a raised pixel limit: 2^16 rows of 2^17 pixels."""
+    body = cm.join_stripes(1 << 16, [bytes([cm.STRIPE_CODED, 0, 0, 0, 0])])
+    with pytest.raises(FormatError) as raised:
+        cm.split_stripes(body, 1 << 17, 1 << 16)
+    assert raised.value.field == "cm_stripes"
+    assert cm.stripe_height_for(1 << 17, 1 << 16, None) == cm.MAX_STRIPE_PIXELS >> 17
+    with pytest.raises(gcp.ParameterError):
+        cm.stripe_height_for(1 << 32, 1)

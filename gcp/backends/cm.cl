@@ -1,6 +1,7 @@
 /* Method cm's coder (spec/format.md, 5.3): one work-item codes or decodes whole stripes.
  *
- *   neighbours L U UR UL LL UU (stripe-local, 5.3.2)   match table: six neighbours -> index
+ *   neighbours L U UR UL LL UU (stripe-local, 5.3.2)   match: a pointer to an earlier
+ *                                                       pixel with the same neighbours
  *        |                                                   |
  *        v                                                   v
  *   candidates L, U, UR, UL, LL, UU, M: distinct, in that order (5.3.3)
@@ -47,7 +48,7 @@
 #define MATCH_EMPTY 0xFFFFFFFFu
 
 /* Scratch, in 32-bit words: counters (p | n << 16) of the direct model, then of the three
- * hashed models; the match table (value | count << 8, or MATCH_EMPTY); the mixer's
+ * hashed models; the match table (a position in the stripe, or MATCH_EMPTY); the mixer's
  * weights; the rank counters; the rank mixer's weights. */
 #define DIRECT_AT 0
 #define HASHED_AT DIRECT_CONTEXTS
@@ -340,6 +341,7 @@ static int code_rank(Coder *c, global uint *scratch, int actual, const uint *nea
 static int code_stripe(Coder *c, global uchar *rows, uint width, uint row_count,
                        const Palette *pal, global uint *scratch)
 {
+    uint match_length = 0, match_pointer = 0;
     for (uint yy = 0; yy < row_count; yy++) {
         global uchar *row = rows + (ulong)yy * width;
         global uchar *above = yy >= 1 ? row - width : 0;
@@ -361,9 +363,13 @@ static int code_stripe(Coder *c, global uchar *rows, uint width, uint row_count,
             uint keyed[1 + NEIGHBOURS] = {4, near[0], near[1], near[2], near[3], near[4],
                                           near[5]};
             global uint *match = scratch + MATCH_AT + hash_values(keyed, 1 + NEIGHBOURS);
-            uint entry = *match;
-            int count = entry == MATCH_EMPTY ? -1 : (int)(entry >> 8);
-            int predicted = count >= 0 ? (int)(entry & 0xFFu) : -1;
+            uint position = yy * width + x;  /* below MAX_STRIPE_PIXELS (host-checked) */
+            if (match_length == 0 && *match != MATCH_EMPTY) {
+                match_pointer = *match;  /* the last pixel with these neighbours */
+                match_length = 1;
+            }
+            int count = match_length ? (int)min(match_length - 1, (uint)MATCH_COUNT_LIMIT) : -1;
+            int predicted = match_length ? (int)rows[match_pointer] : -1;
             uint candidates[SLOT_COUNT], slots[SLOT_COUNT];
             uint candidate_count = 0;
             for (uint slot = 0; slot < SLOT_COUNT; slot++) {
@@ -415,10 +421,14 @@ static int code_stripe(Coder *c, global uchar *rows, uint width, uint row_count,
                     return STATUS_BAD_LENGTH;
                 row[x] = (uchar)found;
             }
-            if (count >= 0 && predicted == found)
-                *match = (entry & 0xFFu) | ((uint)min(count + 1, MATCH_COUNT_LIMIT) << 8);
-            else
-                *match = (uint)found;
+            /* The pointer follows a match pixel by pixel while it predicts right. */
+            if (match_length && predicted == found) {
+                match_length = min(match_length + 1, (uint)MATCH_COUNT_LIMIT + 1);
+                match_pointer++;
+            } else {
+                match_length = 0;
+            }
+            *match = position;
         }
     }
     return STATUS_OK;
