@@ -189,7 +189,8 @@ def encode_report(
     ``gcp.backends.opencl.choose_device``). ``progress``, if given, is called as
     ``progress(stage, fraction)`` when a stage begins (fraction 0) and, for long ones, as
     it goes. ``algorithm`` is "kmeans" or "kmedoids" (every palette colour is one of the
-    image's own).
+    image's own). ``method`` is "lzma", "rle" or "cm" (spec section 5; cm codes on the
+    OpenCL device ``device`` picks, or with its pure-Python reference where there is none).
 
     ``target_psnr`` (dB): use the fewest colours, up to ``k``, whose palette reaches it
     (``gcp.target``; the search ignores dithering); ``k`` when none does. ``min_psnr``
