@@ -31,7 +31,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from common import RESULTS, environment_note, have, image_paths, load, scratch
+from common import RESULTS, environment_note, have, image_paths, load, median_time, scratch
 from PIL import Image
 
 import gcp
@@ -61,19 +61,10 @@ def timed(command: list[str], runs: int) -> float:
     return statistics.median(times)
 
 
-def timed_call(function, runs: int) -> tuple[float, object]:
-    times, result = [], None
-    for _ in range(runs):
-        started = time.perf_counter()
-        result = function()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times), result
-
-
 def cm_file(header, palette: np.ndarray, indices: np.ndarray, runs: int
             ) -> tuple[bytes, float]:
     """The same image as a method-cm file, and the median time of coding its body."""
-    seconds, body = timed_call(lambda: cm.encode(indices, palette), runs)
+    seconds, body = median_time(lambda: cm.encode(indices, palette), runs)
     fields = dict(vars(header), method=container.METHOD_CM, tokens_length=0,
                   body_length=len(body))
     return container.pack(container.Header(**fields), palette, body), seconds
@@ -92,7 +83,7 @@ def peers(header, palette: np.ndarray, indices: np.ndarray, pixels: np.ndarray, 
         row["png8_encode_s"] = timed(optimizer, 1)
         data = np.frombuffer(png8.read_bytes(), np.uint8)
         row["png8"] = data.size
-        row["png8_decode_s"], _ = timed_call(
+        row["png8_decode_s"], _ = median_time(
             lambda: cv2.imdecode(data, cv2.IMREAD_UNCHANGED), runs)
         full = folder / "full.png"
         full.write_bytes(gcp.imageio.encode_image(pixels, ".png"))
@@ -117,7 +108,7 @@ def measure(path: Path, k: int, dither: bool, runs: int, large_pixels: int) -> d
     header, palette, indices = decode_indices(lzma_data)
     pixels = gcp.decode(lzma_data)
     cm_data, cm_encode_s = cm_file(header, palette, indices, runs)
-    decode_s, decoded = timed_call(lambda: gcp.decode(cm_data), runs)
+    decode_s, decoded = median_time(lambda: gcp.decode(cm_data), runs)
     assert np.array_equal(decoded, pixels), f"{path.name}: method cm changed the pixels"
     large = indices.size > large_pixels
     row = {"image": path.name, "pixels": int(indices.size), "k": k, "dither": dither,

@@ -260,42 +260,35 @@ class StripeModel:
 
     def code_candidate(self, coder, bit: int | None, contexts: list[int], mixer: int) -> int:
         """One "is it this candidate?" decision through the four models and the mixer."""
-        inputs = [STRETCH[self.p[m][contexts[m]] >> 4] for m in range(MODEL_COUNT)]
-        inputs.append(BIAS_INPUT)
-        weights = self.weights[mixer]
-        dot = 0
-        for w, s in zip(weights, inputs, strict=True):
-            dot += w * s
-        p = min(max(squash(dot >> 16), 1), 4095)
-        bit = coder.code(p, bit)
-        error = ((bit << 12) - p) * MIXER_RATE
-        for i, s in enumerate(inputs):
-            weights[i] = min(max(weights[i] + ((s * error) >> MIXER_SHIFT), -WEIGHT_LIMIT),
-                             WEIGHT_LIMIT)
-        for m in range(MODEL_COUNT):
-            c = contexts[m]
-            self.p[m][c], self.n[m][c] = counter_update(self.p[m][c], self.n[m][c], bit)
-        return bit
+        counters = [(self.p[m], self.n[m], contexts[m]) for m in range(MODEL_COUNT)]
+        return mix_and_code(coder, bit, counters, self.weights[mixer])
 
     def code_rank_bit(self, coder, bit: int | None, contexts: list[int], step: int) -> int:
         """One bit of a rank: the rank counter and two hashed counters, in the tables of
         models 1 and 3, mixed by the step's weights."""
         tables = [(self.rank_p, self.rank_n), (self.p[1], self.n[1]), (self.p[3], self.n[3])]
-        inputs = [STRETCH[p[c] >> 4] for (p, _), c in zip(tables, contexts, strict=True)]
-        inputs.append(BIAS_INPUT)
-        weights = self.rank_weights[step]
-        dot = 0
-        for w, s in zip(weights, inputs, strict=True):
-            dot += w * s
-        p = min(max(squash(dot >> 16), 1), 4095)
-        bit = coder.code(p, bit)
-        error = ((bit << 12) - p) * MIXER_RATE
-        for i, s in enumerate(inputs):
-            weights[i] = min(max(weights[i] + ((s * error) >> MIXER_SHIFT), -WEIGHT_LIMIT),
-                             WEIGHT_LIMIT)
-        for (probabilities, counts), c in zip(tables, contexts, strict=True):
-            probabilities[c], counts[c] = counter_update(probabilities[c], counts[c], bit)
-        return bit
+        counters = [(p, n, c) for (p, n), c in zip(tables, contexts, strict=True)]
+        return mix_and_code(coder, bit, counters, self.rank_weights[step])
+
+
+def mix_and_code(coder, bit: int | None, counters: list[tuple[list, list, int]],
+                 weights: list[int]) -> int:
+    """Code a bit with the counters' predictions mixed by ``weights`` (5.3.4), then let
+    the weights and the counters learn it. ``counters``: (p table, n table, index)."""
+    inputs = [STRETCH[p[c] >> 4] for p, _, c in counters]
+    inputs.append(BIAS_INPUT)
+    dot = 0
+    for w, s in zip(weights, inputs, strict=True):
+        dot += w * s
+    p = min(max(squash(dot >> 16), 1), 4095)
+    bit = coder.code(p, bit)
+    error = ((bit << 12) - p) * MIXER_RATE
+    for i, s in enumerate(inputs):
+        weights[i] = min(max(weights[i] + ((s * error) >> MIXER_SHIFT), -WEIGHT_LIMIT),
+                         WEIGHT_LIMIT)
+    for probabilities, counts, c in counters:
+        probabilities[c], counts[c] = counter_update(probabilities[c], counts[c], bit)
+    return bit
 
 
 def rank_contexts(direct: int, step: int, partial: int, anchor: int,

@@ -155,31 +155,39 @@ static void reset_scratch(global uint *scratch)
         scratch[RANK_WEIGHTS_AT + i] = (i % RANK_INPUTS) < RANK_INPUTS - 1 ? RANK_WEIGHT_START : 0;
 }
 
+/* Code a bit with ``count`` counters' predictions and a bias mixed by ``weights``
+ * (count + 1 of them), then let the weights and the counters learn it (5.3.4). */
+static int mix_and_code(Coder *c, int bit, global uint *const *counters, int count,
+                        global int *weights, const Palette *pal)
+{
+    int s[MIXER_INPUTS];
+    for (int m = 0; m < count; m++)
+        s[m] = pal->stretch[(*counters[m] & 0xFFFFu) >> 4];
+    s[count] = BIAS_INPUT;
+    long dot = 0;
+    for (int i = 0; i <= count; i++)
+        dot += (long)weights[i] * s[i];
+    int p = clamp(squash((int)clamp(dot >> 16, -2048L, 2048L), pal->knots), 1, 4095);
+    bit = (int)coder_code(c, (uint)p, bit);
+    int error = ((bit << 12) - p) * MIXER_RATE;
+    for (int i = 0; i <= count; i++)
+        weights[i] = clamp(weights[i] + ((s[i] * error) >> MIXER_SHIFT),
+                           -WEIGHT_LIMIT, WEIGHT_LIMIT);
+    for (int m = 0; m < count; m++)
+        counter_update(counters[m], bit, pal->reciprocals);
+    return bit;
+}
+
 /* One "is it this candidate?" decision: four counters mixed, coded, learnt (5.3.4). */
 static int code_candidate(Coder *c, global uint *scratch, int bit, const uint *contexts,
                           uint mixer, const Palette *pal)
 {
     global uint *counters[MODEL_COUNT];
-    int s[MIXER_INPUTS];
     counters[0] = scratch + DIRECT_AT + contexts[0];
     for (int m = 1; m < MODEL_COUNT; m++)
         counters[m] = scratch + HASHED_AT + (uint)(m - 1) * HASH_SIZE + contexts[m];
-    for (int m = 0; m < MODEL_COUNT; m++)
-        s[m] = pal->stretch[(*counters[m] & 0xFFFFu) >> 4];
-    s[MODEL_COUNT] = BIAS_INPUT;
     global int *weights = (global int *)(scratch + WEIGHTS_AT) + mixer * MIXER_INPUTS;
-    long dot = 0;
-    for (int i = 0; i < MIXER_INPUTS; i++)
-        dot += (long)weights[i] * s[i];
-    int p = clamp(squash((int)clamp(dot >> 16, -2048L, 2048L), pal->knots), 1, 4095);
-    bit = (int)coder_code(c, (uint)p, bit);
-    int error = ((bit << 12) - p) * MIXER_RATE;
-    for (int i = 0; i < MIXER_INPUTS; i++)
-        weights[i] = clamp(weights[i] + ((s[i] * error) >> MIXER_SHIFT),
-                           -WEIGHT_LIMIT, WEIGHT_LIMIT);
-    for (int m = 0; m < MODEL_COUNT; m++)
-        counter_update(counters[m], bit, pal->reciprocals);
-    return bit;
+    return mix_and_code(c, bit, counters, MODEL_COUNT, weights, pal);
 }
 
 /* One bit of a rank: the rank counter and two hashed counters (in the tables of models 1
@@ -191,23 +199,8 @@ static int code_rank_bit(Coder *c, global uint *scratch, int bit, const uint *co
     counters[0] = scratch + RANKS_AT + contexts[0];
     counters[1] = scratch + HASHED_AT + contexts[1];
     counters[2] = scratch + HASHED_AT + 2 * HASH_SIZE + contexts[2];
-    int s[RANK_INPUTS];
-    for (int m = 0; m < RANK_INPUTS - 1; m++)
-        s[m] = pal->stretch[(*counters[m] & 0xFFFFu) >> 4];
-    s[RANK_INPUTS - 1] = BIAS_INPUT;
     global int *weights = (global int *)(scratch + RANK_WEIGHTS_AT) + step * RANK_INPUTS;
-    long dot = 0;
-    for (int i = 0; i < RANK_INPUTS; i++)
-        dot += (long)weights[i] * s[i];
-    int p = clamp(squash((int)clamp(dot >> 16, -2048L, 2048L), pal->knots), 1, 4095);
-    bit = (int)coder_code(c, (uint)p, bit);
-    int error = ((bit << 12) - p) * MIXER_RATE;
-    for (int i = 0; i < RANK_INPUTS; i++)
-        weights[i] = clamp(weights[i] + ((s[i] * error) >> MIXER_SHIFT),
-                           -WEIGHT_LIMIT, WEIGHT_LIMIT);
-    for (int m = 0; m < RANK_INPUTS - 1; m++)
-        counter_update(counters[m], bit, pal->reciprocals);
-    return bit;
+    return mix_and_code(c, bit, counters, RANK_INPUTS - 1, weights, pal);
 }
 
 /* The three contexts of a rank bit at ``step``; ``partial`` is the value's bits so far

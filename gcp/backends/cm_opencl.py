@@ -143,19 +143,22 @@ def decode_stripes(backend, stripes: list[memoryview], width: int, height: int,
     coded = [s for s, stripe in enumerate(stripes) if stripe[0] == cm.STRIPE_CODED]
     statuses = np.zeros(len(stripes), np.int32)
     indices = np.empty((height, width), np.uint8)
-    if coded:
-        with backend.lock, _device_memory_is_a_limit(backend, width, height):
+    with backend.lock, _device_memory_is_a_limit(backend, width, height):
+        finish = None
+        if coded:
             finish = _run_decode(backend, [stripes[s][1:] for s in coded], coded, width,
                                  height, stripe_height, palette)
             statuses[coded] = finish(None)
-            _check_in_order(statuses, stripes, rows, width, len(palette))
-            # Only a valid body's indices are copied back: a corrupt one never makes the
-            # host touch the whole image's memory.
+        _check_in_order(statuses, stripes, rows, width, len(palette))
+        # Only a valid body's indices are copied back: a corrupt one never makes the
+        # host touch the whole image's memory.
+        if finish is not None:
             finish(indices)
     for s, stripe in enumerate(stripes):
-        if stripe[0] == cm.STRIPE_STORED:
+        if stripe[0] == cm.STRIPE_STORED:  # its indices were checked in order above
             top, count = rows[s]
-            indices[top:top + count] = cm.stored_indices(stripe, count, width, len(palette))
+            indices[top:top + count] = np.frombuffer(stripe[1:], np.uint8).reshape(count,
+                                                                                   width)
     return indices
 
 
