@@ -13,12 +13,13 @@ of binary decisions, each coded by an adaptive binary arithmetic coder:
          |                                                  |
          v                                                  v
     candidates L, U, UR, UL, LL, UU, M: distinct, in that order (5.3.3)
-         |  for each, "is the pixel this one?": 4 counters -> stretch -> mixer -> squash
+         |  for each, "is the pixel this one?": 5 counters -> stretch -> mixer -> squash
          |  -> binary arithmetic coder (5.3.4, 5.3.6, 5.3.7)
          v
-    none of them: the anchor, the colour nearest the MED prediction from L, U, UL; the
-    pixel's rank among the other colours by distance from the anchor, as a unary bucket
-    and the bits below its leading one, each from 3 counters mixed (5.3.5)
+    none of them: the anchor, the colour nearest the MED prediction from L, U, UL
+    (bias-corrected while ranks are common); the pixel's rank among the other colours by
+    distance from the anchor, as a unary bucket and the bits below its leading one, each
+    from 3 counters mixed (5.3.5)
 
 Every quantity is an integer; rounding and evaluation order are the spec's, so every
 device writes the same bytes.
@@ -57,7 +58,10 @@ MAX_STRIPE_PIXELS = (1 << 32) - 2  # a match position is a u32; all ones means e
 # --- Models and mixer (5.3.4) ------------------------------------------------------------
 PATTERN_COUNT = 64
 DIRECT_CONTEXTS = SLOT_COUNT * MATCH_STATES * PATTERN_COUNT
-MODEL_COUNT = 4                    # direct; hashed: (L, U), (candidate, pattern), six
+ANCHOR_PLACES = 16                 # a candidate's place in the anchor's order, capped
+ANCHOR_CONTEXTS = SLOT_COUNT * ANCHOR_PLACES * PATTERN_COUNT
+MODEL_COUNT = 5                    # direct; hashed: (L, U), (candidate, pattern), six;
+#                                    the candidate's place by the anchor
 HASH_BITS = 18                     # entries of each hashed model and the match table
 HASH_START = 0x9E3779B1
 HASH_MULTIPLIER = 0x2545F491
@@ -84,6 +88,14 @@ RANK_STEPS = 72                    # 8 unary bits, then 8 buckets x 8 bit positi
 RANK_INPUTS = 4                    # the rank counter, two hashed ones, a bias
 RANK_WEIGHT_START = 21845          # about 1/3 in 16-bit fixed point; the bias's starts at 0
 RANK_NEAR_LIMIT = 15
+
+# --- Bias correction of the anchor's prediction (5.3.5) ----------------------------------
+GRADIENT_LEVELS = 9                # each of three gradients, signed, in 9 levels
+GRADIENT_STEPS = (3, 7, 21)        # per channel: |g| below these is level 1, 2, 3; else 4
+BIAS_CONTEXTS = GRADIENT_LEVELS ** 3
+BIAS_COUNT_LIMIT = 64              # at this count, a context's error sum and count halve
+BIAS_LIMIT = 127                   # the correction stays within +-BIAS_LIMIT
+BIAS_SHARE = 8                     # corrected while at least 1 pixel in 8 took a rank
 
 # --- Logistic tables (5.3.6) -------------------------------------------------------------
 # round(4096 / (1 + exp(-(i - 16) / 2))) for i = 0..32, written out so that no float
@@ -163,7 +175,7 @@ class PaletteTables:
 
     def __init__(self, palette: np.ndarray) -> None:
         order = colour_order(palette)
-        self.size = len(palette)
+        self.size, self.channels = palette.shape
         self.colours = [tuple(int(v) for v in colour) for colour in palette]
         self.order = order.tolist()
         self.ranks = colour_ranks(order).tolist()
@@ -244,9 +256,9 @@ def counter_update(p: int, n: int, bit: int) -> tuple[int, int]:
 class StripeModel:
     """Every table one stripe's coder learns, fresh at the stripe's start."""
 
-    def __init__(self) -> None:
+    def __init__(self, channels: int = 1) -> None:
         size = 1 << HASH_BITS
-        lengths = [DIRECT_CONTEXTS] + [size] * (MODEL_COUNT - 1)
+        lengths = [DIRECT_CONTEXTS] + [size] * 3 + [ANCHOR_CONTEXTS]
         self.p = [[PROBABILITY_START] * length for length in lengths]
         self.n = [[0] * length for length in lengths]
         self.weights = [[WEIGHT_START] * MODEL_COUNT + [0] for _ in range(MIXER_SETS)]
@@ -257,9 +269,12 @@ class StripeModel:
         self.rank_n = [0] * RANK_CONTEXTS
         self.rank_weights = [[RANK_WEIGHT_START] * (RANK_INPUTS - 1) + [0]
                              for _ in range(RANK_STEPS)]
+        # Per bias context and channel: the error sum B, count N and correction C.
+        self.bias = [[[0, 1, 0] for _ in range(channels)] for _ in range(BIAS_CONTEXTS)]
+        self.ranked = 0  # pixels of the stripe coded by rank so far
 
     def code_candidate(self, coder, bit: int | None, contexts: list[int], mixer: int) -> int:
-        """One "is it this candidate?" decision through the four models and the mixer."""
+        """One "is it this candidate?" decision through the five models and the mixer."""
         counters = [(self.p[m], self.n[m], contexts[m]) for m in range(MODEL_COUNT)]
         return mix_and_code(coder, bit, counters, self.weights[mixer])
 
@@ -336,6 +351,8 @@ def code_stripe(coder, rows: list[bytearray], width: int, tables: PaletteTables,
             count = min(model.match_length - 1, MATCH_COUNT_LIMIT)  # -1: no prediction
             pointer = model.match_pointer
             predicted = rows[pointer // width][pointer % width] if count >= 0 else -1
+            prediction = med_prediction(near, tables)
+            places = tables.ranks[nearest_colour(prediction, near[0], tables)]
             candidates: list[tuple[int, int]] = []
             for slot, value in enumerate((*near, predicted)):
                 if value >= 0 and all(value != c for _, c in candidates):
@@ -351,14 +368,16 @@ def code_stripe(coder, rows: list[bytearray], width: int, tables: PaletteTables,
                 contexts = [(slot * MATCH_STATES + state) * PATTERN_COUNT + pattern,
                             hash_values((1, slot, near[0], near[1])),
                             hash_values((2, slot, value, pattern)),
-                            hash_values((3, slot, *near))]
+                            hash_values((3, slot, *near)),
+                            (slot * ANCHOR_PLACES + min(places[value], ANCHOR_PLACES - 1))
+                            * PATTERN_COUNT + pattern]
                 bit = None if actual is None else int(actual == value)
                 if model.code_candidate(coder, bit, contexts, slot * MATCH_STATES + state):
                     found = value
                     break
             if found < 0:
                 found = code_rank(coder, model, actual, near, [c for _, c in candidates],
-                                  tables)
+                                  tables, prediction, yy * width + x)
             row[x] = found
             if not encoding and coder.read > len(coder.data):
                 # Already past the data's end (rule 28): stop before decoding more pixels.
@@ -372,9 +391,8 @@ def code_stripe(coder, rows: list[bytearray], width: int, tables: PaletteTables,
             model.match_position[key] = yy * width + x
 
 
-def choose_anchor(near: tuple[int, ...], tables: PaletteTables) -> int:
-    """The colour nearest the MED prediction from the colours of L, U and UL; ties to the
-    one first in L's order (5.3.5)."""
+def med_prediction(near: tuple[int, ...], tables: PaletteTables) -> list[int]:
+    """Per channel, the MED prediction from the colours of L, U and UL (5.3.5)."""
     left, u, up_left = tables.colours[near[0]], tables.colours[near[1]], \
         tables.colours[near[3]]
     predicted = []
@@ -385,21 +403,77 @@ def choose_anchor(near: tuple[int, ...], tables: PaletteTables) -> int:
             predicted.append(max(a, b))
         else:
             predicted.append(a + b - corner)
-    best, anchor = -1, near[0]
-    for v in tables.order[near[0]]:
+    return predicted
+
+
+def nearest_colour(predicted: list[int], left: int, tables: PaletteTables) -> int:
+    """The colour nearest ``predicted``; ties to the one first in L's order (5.3.5)."""
+    best, anchor = -1, left
+    for v in tables.order[left]:
         d = sum((c - q) ** 2 for c, q in zip(tables.colours[v], predicted, strict=True))
         if best < 0 or d < best:
             best, anchor = d, v
     return anchor
 
 
+def gradient_level(g: int, channels: int) -> int:
+    """A gradient summed over ``channels`` as one of GRADIENT_LEVELS, 4 for 0 (5.3.5)."""
+    size = abs(g)
+    level = 0 if size == 0 else 1 + sum(size >= step * channels for step in GRADIENT_STEPS)
+    return 4 + level if g > 0 else 4 - level
+
+
+def bias_context(near: tuple[int, ...], tables: PaletteTables) -> int:
+    """The bias context, 0 to BIAS_CONTEXTS - 1, from the gradients UR - U, U - UL and
+    UL - L, each summed over the channels (5.3.5)."""
+    left, u, up_right, up_left = (tables.colours[near[i]] for i in (0, 1, 2, 3))
+    channels = len(left)
+    g1, g2, g3 = (sum(a) - sum(b) for a, b in ((up_right, u), (u, up_left), (up_left, left)))
+    return ((gradient_level(g1, channels) * GRADIENT_LEVELS + gradient_level(g2, channels))
+            * GRADIENT_LEVELS + gradient_level(g3, channels))
+
+
+def bias_update(bias: list[int], error: int) -> None:
+    """LOCO-I's bias cancellation: the correction C moves by one toward the mean error
+    once the error sum B reaches a count's worth (5.3.5). ``bias`` is [B, N, C]."""
+    b, n, c = bias
+    b += error
+    if n == BIAS_COUNT_LIMIT:
+        b, n = b >> 1, n >> 1
+    n += 1
+    if b <= -n:
+        c, b = max(c - 1, -BIAS_LIMIT), b + n
+        b = max(b, -n + 1)
+    elif b > 0:
+        c, b = min(c + 1, BIAS_LIMIT), b - n
+        b = min(b, 0)
+    bias[:] = [b, n, c]
+
+
 def code_rank(coder, model: StripeModel, actual: int | None, near: tuple[int, ...],
-              candidates: list[int], tables: PaletteTables) -> int:
-    """A pixel that is none of the candidates: its rank among the other colours by
-    distance from the anchor, as a unary bucket and the bits below its leading one."""
+              candidates: list[int], tables: PaletteTables, prediction: list[int],
+              position: int) -> int:
+    """A pixel that is none of the candidates: the anchor is the colour nearest the MED
+    ``prediction``, bias-corrected while ranks are common; the pixel's rank among the
+    other colours by distance from the anchor is coded by ``code_rank_from``."""
+    biases = model.bias[bias_context(near, tables)]
+    corrected = [min(max(v + bias[2], 0), 255)
+                 for v, bias in zip(prediction, biases, strict=True)]
+    use = corrected if model.ranked * BIAS_SHARE >= position else prediction
+    found = code_rank_from(coder, model, actual, near, candidates, tables,
+                           nearest_colour(use, near[0], tables))
+    for colour, guess, bias in zip(tables.colours[found], corrected, biases, strict=True):
+        bias_update(bias, colour - guess)
+    model.ranked += 1
+    return found
+
+
+def code_rank_from(coder, model: StripeModel, actual: int | None, near: tuple[int, ...],
+                   candidates: list[int], tables: PaletteTables, anchor: int) -> int:
+    """The pixel's rank among the colours not candidates by distance from ``anchor``, as
+    a unary bucket and the bits below its leading one."""
     available = tables.size - len(candidates)
     largest_bucket = available.bit_length()
-    anchor = choose_anchor(near, tables)
     anchor_ranks = tables.ranks[anchor]
     rank, bucket = 0, 1
     if actual is not None:
@@ -445,7 +519,8 @@ def encode_stripe(indices: np.ndarray, tables: PaletteTables) -> bytes:
     ``indices`` is uint8 (rows, width)."""
     rows = [bytearray(row.tobytes()) for row in indices]
     coder = Encoder()
-    code_stripe(coder, rows, indices.shape[1], tables, StripeModel(), encoding=True)
+    code_stripe(coder, rows, indices.shape[1], tables, StripeModel(tables.channels),
+                encoding=True)
     coded = coder.finish()
     if len(coded) >= indices.size:
         return bytes([STRIPE_STORED]) + indices.tobytes()
@@ -532,7 +607,8 @@ def decode_stripe(stripe: memoryview, rows: int, width: int, tables: PaletteTabl
     data = stripe[1:]
     decoder = Decoder(data)
     lines = [bytearray(width) for _ in range(rows)]
-    code_stripe(decoder, lines, width, tables, StripeModel(), encoding=False)
+    code_stripe(decoder, lines, width, tables, StripeModel(tables.channels),
+                encoding=False)
     if decoder.read != len(data):
         raise FormatError(f"a cm stripe's coder read {decoder.read} bytes, not its "
                           f"{len(data)}", field="cm_data")

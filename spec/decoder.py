@@ -362,11 +362,15 @@ def decode_stripe(data: bytes, width: int, rows: int, tables) -> list[int]:
     colours, order, stretch = tables
     size = len(colours)
     coder = BitDecoder(data)
-    models = [Counters(DIRECT_CONTEXTS)] + [Counters(1 << HASH_BITS) for _ in range(3)]
-    mixer = Mixer(63, [16384, 16384, 16384, 16384, 0])
+    models = [Counters(DIRECT_CONTEXTS)] + [Counters(1 << HASH_BITS) for _ in range(3)] \
+        + [Counters(7 * 16 * 64)]
+    mixer = Mixer(63, [16384, 16384, 16384, 16384, 16384, 0])
     positions: dict[int, int] = {}  # the match table (5.3.3): key -> position; absent = empty
     pointer = length = 0  # the match: the pixel it predicts from, and its length
     ranks = (Counters(RANK_CONTEXTS), models[1], models[3], Mixer(72, [21845] * 3 + [0]))
+    channels = len(colours[0])
+    bias = [[[0, 1, 0] for _ in range(channels)] for _ in range(9 ** 3)]  # [B, N, C]
+    ranked = 0  # pixels decoded by their rank so far
     image = [[0] * width for _ in range(rows)]
     for y in range(rows):
         for x in range(width):
@@ -384,6 +388,8 @@ def decode_stripe(data: bytes, width: int, rows: int, tables) -> list[int]:
             if length == 0 and key in positions:
                 pointer, length = positions[key], 1
             prediction = image[pointer // width][pointer % width] if length else None
+            predicted = med(colours[left], colours[u], colours[up_left])
+            anchor = min(order[left], key=lambda v: distance(colours[v], predicted))
             candidates: list[tuple[int, int]] = []  # (slot, index)
             for slot, value in enumerate(near + ((prediction,) if length else ())):
                 if all(value != c for _, c in candidates):
@@ -398,14 +404,24 @@ def decode_stripe(data: bytes, width: int, rows: int, tables) -> list[int]:
                 contexts = ((slot * 9 + state) * 64 + pattern,
                             table_index(1, slot, left, u),
                             table_index(2, slot, value, pattern),
-                            table_index(3, slot, *near))
+                            table_index(3, slot, *near),
+                            (slot * 16 + min(order[anchor].index(value), 15)) * 64 + pattern)
                 if mixer.bit(coder, slot * 9 + state, list(zip(models, contexts, strict=True)),
                              stretch):
                     index = value
                     break
             if index is None:
+                contexts = bias[bias_context(*(colours[v] for v in near[:4]))]
+                corrected = [min(max(p + c, 0), 255)
+                             for p, (_, _, c) in zip(predicted, contexts, strict=True)]
+                if ranked * 8 >= y * width + x:
+                    anchor = min(order[left], key=lambda v: distance(colours[v], corrected))
                 index = decode_rank(coder, ranks, near, [c for _, c in candidates], colours,
-                                    order, stretch)
+                                    order, stretch, anchor)
+                for state, value, guess in zip(contexts, colours[index], corrected,
+                                               strict=True):
+                    learn_bias(state, value - guess)
+                ranked += 1
             row[x] = index
             if coder.read > len(data):  # already past the end: rule 28 fails; stop now
                 raise InvalidFile("cm_data", "the coder read past the stripe's data")
@@ -419,16 +435,42 @@ def decode_stripe(data: bytes, width: int, rows: int, tables) -> list[int]:
     return [index for row in image for index in row]
 
 
+def med(left: tuple, u: tuple, up_left: tuple) -> list[int]:
+    """Section 5.3.5: the MED prediction, per channel."""
+    return [min(a, b) if c >= max(a, b) else max(a, b) if c <= min(a, b) else a + b - c
+            for a, b, c in zip(left, u, up_left, strict=True)]
+
+
+def bias_context(left: tuple, u: tuple, up_right: tuple, up_left: tuple) -> int:
+    """Section 5.3.5: three gradients summed over channels, each in 9 levels."""
+    channels = len(left)
+
+    def level(g: int) -> int:
+        q = 0 if g == 0 else 1 + sum(abs(g) >= t * channels for t in (3, 7, 21))
+        return 4 + q if g > 0 else 4 - q
+
+    return (level(sum(up_right) - sum(u)) * 9 + level(sum(u) - sum(up_left))) * 9 \
+        + level(sum(up_left) - sum(left))
+
+
+def learn_bias(state: list[int], error: int) -> None:
+    """Section 5.3.5: the bias correction [B, N, C] of one context and channel learns."""
+    b, n, c = state
+    b += error
+    if n == 64:
+        b, n = b >> 1, n >> 1
+    n += 1
+    if b <= -n:
+        c, b = max(c - 1, -127), max(b + n, -n + 1)
+    elif b > 0:
+        c, b = min(c + 1, 127), min(b - n, 0)
+    state[:] = [b, n, c]
+
+
 def decode_rank(coder: BitDecoder, ranks: tuple, near: tuple[int, ...],
                 candidates: list[int], colours: list, order: list[list[int]],
-                stretch: list[int]) -> int:
-    """Section 5.3.5: a colour that is no candidate; rule 27."""
-    left, u, up_left = colours[near[0]], colours[near[1]], colours[near[3]]
-    predicted = []
-    for a, b, c in zip(left, u, up_left, strict=True):
-        predicted.append(min(a, b) if c >= max(a, b) else
-                         max(a, b) if c <= min(a, b) else a + b - c)
-    anchor = min(order[near[0]], key=lambda v: distance(colours[v], predicted))  # first least
+                stretch: list[int], anchor: int) -> int:
+    """Section 5.3.5: a colour that is no candidate, by its rank from ``anchor``; rule 27."""
     available = len(colours) - len(candidates)
     largest = available.bit_length()
     spread = min(len(candidates) - 1, 7)

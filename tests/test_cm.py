@@ -52,6 +52,7 @@ def both_engines(indices: np.ndarray, palette: np.ndarray, stripe_height: int) -
     ("astronaut", 17, (24, 40), 5),       # stripes of 5 rows, the last of 4
     ("coffee", 256, (20, 36), 20),        # 256 colours: ranks of many bits
     ("camera", 2, (30, 30), 1),           # grey, 2 colours, a stripe per row
+    ("camera", 256, (40, 48), 40),        # grey photo: mostly ranks, the bias corrected
     ("logo", 16, (20, 30), 7),            # RGBA, flat areas and edges
     ("color", 16, (20, 30), 20),
 ])

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import gcp
-from gcp import cm, container, imageio
+from gcp import cm, codec, container, imageio
 from tests.conftest import ROOT, SAMPLES, VECTORS
 
 MANIFEST = json.loads((VECTORS / "manifest.json").read_text())
@@ -65,6 +65,18 @@ def test_a_cm_file_of_several_stripes_decodes_alike(monkeypatch):
     stripe_height, stripes = cm.split_stripes(body, header.width, header.height)
     assert (stripe_height, len(stripes)) == (40, 3)
     assert spec_decoder.decode(data)[3] == gcp.decode(data).tobytes()
+
+
+def test_a_grey_photo_at_256_colours_decodes_alike(monkeypatch):
+    """camera at k = 256 codes most pixels by rank, so the bias-corrected anchor is in use
+    (without the correction the bytes differ), and the spec's decoder reads it."""
+    image = imageio.decode_image((SAMPLES / "camera.png").read_bytes())[100:140, 120:168]
+    data = gcp.encode(np.ascontiguousarray(image), 256, method="cm", backend="numpy")
+    assert spec_decoder.decode(data)[3] == gcp.decode(data).tobytes()
+    _, palette, indices = codec.decode_indices(data)
+    body = bytes(container.unpack(data)[2])
+    monkeypatch.setattr(cm, "BIAS_SHARE", 0)  # corrected at a stripe's first pixel only
+    assert cm.encode(indices, palette, engine="reference") != body
 
 
 def test_a_token_stream_of_two_chunks_decodes_alike():

@@ -86,8 +86,8 @@ def test_the_cm_worked_example_matches_the_spec():
     coder = Tracing()
     rows = [bytearray([0, 0, 0, 1]), bytearray([1, 1, 1, 1])]
     cm.code_stripe(coder, rows, 4, cm.PaletteTables(np.array([blue, red], np.uint8)),
-                   cm.StripeModel(), encoding=True)
-    assert coder.finish() == bytes.fromhex("3FE41062")
+                   cm.StripeModel(3), encoding=True)
+    assert coder.finish() == bytes.fromhex("4D04EBAA00")
     assert len(states) == 8
     for state in states:
         assert state in spec_hex, state

@@ -5,12 +5,13 @@
  *        |                                                   |
  *        v                                                   v
  *   candidates L, U, UR, UL, LL, UU, M: distinct, in that order (5.3.3)
- *        |  for each, "is the pixel this one?": 4 counters -> stretch -> mixer -> squash
+ *        |  for each, "is the pixel this one?": 5 counters -> stretch -> mixer -> squash
  *        |  -> binary arithmetic coder (5.3.4, 5.3.6, 5.3.7)
  *        v
- *   none of them: the anchor, the colour nearest the MED prediction from L, U, UL; the
- *   pixel's rank among the other colours by distance from the anchor, as a unary bucket
- *   and the bits below its leading one, each from 3 counters mixed (5.3.5)
+ *   none of them: the anchor, the colour nearest the MED prediction from L, U, UL
+ *   (bias-corrected while ranks are common); the pixel's rank among the other colours
+ *   by distance from the anchor, as a unary bucket and the bits below its leading one,
+ *   each from 3 counters mixed (5.3.5)
  *
  * gcp/cm.py is the reference: the same steps in the same order, so the bytes are equal.
  * Every quantity is an integer but the anchor search's pruning bound, which only skips
@@ -27,8 +28,10 @@
 #define MATCH_STATES 9
 #define PATTERN_COUNT 64
 #define DIRECT_CONTEXTS (SLOT_COUNT * MATCH_STATES * PATTERN_COUNT)
+#define ANCHOR_PLACES 16
+#define ANCHOR_CONTEXTS (SLOT_COUNT * ANCHOR_PLACES * PATTERN_COUNT)
 #define HASH_SIZE (1u << HASH_BITS)
-#define MODEL_COUNT 4
+#define MODEL_COUNT 5
 #define MIXER_INPUTS (MODEL_COUNT + 1)
 #define MIXER_SETS (SLOT_COUNT * MATCH_STATES)
 #define MATCH_COUNT_LIMIT 3
@@ -43,20 +46,29 @@
 #define RANK_INPUTS 4        /* 3 counters and a bias */
 #define RANK_WEIGHT_START 21845
 #define RANK_NEAR_LIMIT 15
+#define GRADIENT_LEVELS 9
+#define BIAS_CONTEXTS (GRADIENT_LEVELS * GRADIENT_LEVELS * GRADIENT_LEVELS)
+#define BIAS_COUNT_LIMIT 64
+#define BIAS_LIMIT 127
+#define BIAS_SHARE 8
+#define MAX_CHANNELS 4
 #define HASH_START 0x9E3779B1u
 #define HASH_MULTIPLIER 0x2545F491u
 #define MATCH_EMPTY 0xFFFFFFFFu
 
 /* Scratch, in 32-bit words: counters (p | n << 16) of the direct model, then of the three
- * hashed models; the match table (a position in the stripe, or MATCH_EMPTY); the mixer's
- * weights; the rank counters; the rank mixer's weights. */
+ * hashed models, then of the anchor model; the match table (a position in the stripe, or
+ * MATCH_EMPTY); the mixer's weights; the rank counters; the rank mixer's weights; the
+ * bias table (B, N, C per context and channel, as ints). */
 #define DIRECT_AT 0
 #define HASHED_AT DIRECT_CONTEXTS
-#define MATCH_AT (HASHED_AT + (MODEL_COUNT - 1) * HASH_SIZE)
+#define ANCHOR_MODEL_AT (HASHED_AT + 3 * HASH_SIZE)
+#define MATCH_AT (ANCHOR_MODEL_AT + ANCHOR_CONTEXTS)
 #define WEIGHTS_AT (MATCH_AT + HASH_SIZE)
 #define RANKS_AT (WEIGHTS_AT + MIXER_SETS * MIXER_INPUTS)
 #define RANK_WEIGHTS_AT (RANKS_AT + RANK_CONTEXTS)
-#define SCRATCH_WORDS (RANK_WEIGHTS_AT + RANK_STEPS * RANK_INPUTS)
+#define BIAS_AT (RANK_WEIGHTS_AT + RANK_STEPS * RANK_INPUTS)
+#define SCRATCH_WORDS (BIAS_AT + BIAS_CONTEXTS * MAX_CHANNELS * 3)
 
 #define STATUS_OK 0
 #define STATUS_OVERFLOW 1   /* encoder: coded is no shorter than stored */
@@ -153,6 +165,8 @@ static void reset_scratch(global uint *scratch)
         scratch[i] = PROBABILITY_START;
     for (uint i = 0; i < RANK_STEPS * RANK_INPUTS; i++)
         scratch[RANK_WEIGHTS_AT + i] = (i % RANK_INPUTS) < RANK_INPUTS - 1 ? RANK_WEIGHT_START : 0;
+    for (uint i = 0; i < BIAS_CONTEXTS * MAX_CHANNELS * 3; i++)
+        scratch[BIAS_AT + i] = i % 3 == 1;  /* B = 0, N = 1, C = 0 */
 }
 
 /* Code a bit with ``count`` counters' predictions and a bias mixed by ``weights``
@@ -178,14 +192,15 @@ static int mix_and_code(Coder *c, int bit, global uint *const *counters, int cou
     return bit;
 }
 
-/* One "is it this candidate?" decision: four counters mixed, coded, learnt (5.3.4). */
+/* One "is it this candidate?" decision: five counters mixed, coded, learnt (5.3.4). */
 static int code_candidate(Coder *c, global uint *scratch, int bit, const uint *contexts,
                           uint mixer, const Palette *pal)
 {
     global uint *counters[MODEL_COUNT];
     counters[0] = scratch + DIRECT_AT + contexts[0];
-    for (int m = 1; m < MODEL_COUNT; m++)
+    for (int m = 1; m < 4; m++)
         counters[m] = scratch + HASHED_AT + (uint)(m - 1) * HASH_SIZE + contexts[m];
+    counters[4] = scratch + ANCHOR_MODEL_AT + contexts[4];
     global int *weights = (global int *)(scratch + WEIGHTS_AT) + mixer * MIXER_INPUTS;
     return mix_and_code(c, bit, counters, MODEL_COUNT, weights, pal);
 }
@@ -220,22 +235,76 @@ static int bit_length(uint v)
     return v ? 32 - clz(v) : 0;
 }
 
-/* The colour nearest the MED prediction from the colours of L, U and UL; ties to the
- * one first in L's order (5.3.5). */
-static uint choose_anchor(const uint *near, const Palette *pal)
+/* Per channel, the MED prediction from the colours of L, U and UL (5.3.5). */
+static void med_prediction(const uint *near, const Palette *pal, int *predicted)
 {
-    uint left = near[0], channels = pal->channels;
-    global const uchar *pl = pal->colours + left * channels;
+    uint channels = pal->channels;
+    global const uchar *pl = pal->colours + near[0] * channels;
     global const uchar *pu = pal->colours + near[1] * channels;
     global const uchar *pul = pal->colours + near[3] * channels;
-    int predicted[4];
-    uint to_prediction = 0;
     for (uint ch = 0; ch < channels; ch++) {
         int a = pl[ch], b = pu[ch], corner = pul[ch];
         int high = max(a, b), low = min(a, b);
         predicted[ch] = corner >= high ? low : (corner <= low ? high : a + b - corner);
-        to_prediction += (uint)((a - predicted[ch]) * (a - predicted[ch]));
     }
+}
+
+/* A gradient summed over ``channels``, as one of GRADIENT_LEVELS (4 for 0). */
+static uint gradient_level(int g, int channels)
+{
+    int size = abs(g);
+    int level = size == 0 ? 0 : 1 + (size >= 3 * channels) + (size >= 7 * channels)
+                                  + (size >= 21 * channels);
+    return (uint)(g > 0 ? 4 + level : 4 - level);
+}
+
+/* The bias context from the gradients UR - U, U - UL and UL - L summed over channels. */
+static uint bias_context(const uint *near, const Palette *pal)
+{
+    uint channels = pal->channels;
+    int g1 = 0, g2 = 0, g3 = 0;
+    for (uint ch = 0; ch < channels; ch++) {
+        int l = pal->colours[near[0] * channels + ch], u = pal->colours[near[1] * channels + ch];
+        int ur = pal->colours[near[2] * channels + ch];
+        int ul = pal->colours[near[3] * channels + ch];
+        g1 += ur - u;
+        g2 += u - ul;
+        g3 += ul - l;
+    }
+    return (gradient_level(g1, (int)channels) * GRADIENT_LEVELS
+            + gradient_level(g2, (int)channels)) * GRADIENT_LEVELS
+           + gradient_level(g3, (int)channels);
+}
+
+/* LOCO-I's bias cancellation on one context and channel: bias = {B, N, C} (5.3.5). */
+static void bias_update(global int *bias, int error)
+{
+    int b = bias[0] + error, n = bias[1], c = bias[2];
+    if (n == BIAS_COUNT_LIMIT) {
+        b >>= 1;
+        n >>= 1;
+    }
+    n++;
+    if (b <= -n) {
+        c = max(c - 1, -BIAS_LIMIT);
+        b = max(b + n, -n + 1);
+    } else if (b > 0) {
+        c = min(c + 1, BIAS_LIMIT);
+        b = min(b - n, 0);
+    }
+    bias[0] = b;
+    bias[1] = n;
+    bias[2] = c;
+}
+
+/* The colour nearest ``predicted``; ties to the one first in L's order (5.3.5). */
+static uint nearest_colour(const int *predicted, uint left, const Palette *pal)
+{
+    uint channels = pal->channels;
+    global const uchar *pl = pal->colours + left * channels;
+    uint to_prediction = 0;
+    for (uint ch = 0; ch < channels; ch++)
+        to_prediction += (uint)((pl[ch] - predicted[ch]) * (pl[ch] - predicted[ch]));
     global const uchar *order = pal->order + (ulong)left * pal->size;
     global const uint *from_left = pal->distances + (ulong)left * pal->size;
     /* Colours come by distance from L: past (sqrt(best) + sqrt(to_prediction))^2 none can
@@ -262,14 +331,26 @@ static uint choose_anchor(const uint *near, const Palette *pal)
     return anchor;
 }
 
+/* The colour nearest the MED prediction. Where two of L, U and UL are equal the MED
+ * prediction is L's or U's colour, and the nearest colour is the first index of that
+ * colour, order[L][0] or order[U][0]: no search. */
+static uint med_anchor(const uint *near, const int *predicted, const Palette *pal)
+{
+    if (near[0] == near[1] || near[3] == near[1])
+        return pal->order[(ulong)near[0] * pal->size];
+    if (near[3] == near[0])
+        return pal->order[(ulong)near[1] * pal->size];
+    return nearest_colour(predicted, near[0], pal);
+}
+
 /* A pixel that is none of the candidates: its rank among the other colours by distance
  * from the anchor (5.3.5). Returns the index, or -1 for a rank past the colours left. */
 static int code_rank(Coder *c, global uint *scratch, int actual, const uint *near,
-                     const uint *candidates, uint candidate_count, const Palette *pal)
+                     const uint *candidates, uint candidate_count, const Palette *pal,
+                     uint anchor)
 {
     uint available = pal->size - candidate_count;
     int largest_bucket = bit_length(available);
-    uint anchor = choose_anchor(near, pal);
     global const uchar *anchor_ranks = pal->ranks + (ulong)anchor * pal->size;
     uint rank = 0;
     int bucket = 1;
@@ -334,7 +415,7 @@ static int code_rank(Coder *c, global uint *scratch, int actual, const uint *nea
 static int code_stripe(Coder *c, global uchar *rows, uint width, uint row_count,
                        const Palette *pal, global uint *scratch)
 {
-    uint match_length = 0, match_pointer = 0;
+    uint match_length = 0, match_pointer = 0, ranked = 0;
     for (uint yy = 0; yy < row_count; yy++) {
         global uchar *row = rows + (ulong)yy * width;
         global uchar *above = yy >= 1 ? row - width : 0;
@@ -380,6 +461,10 @@ static int code_stripe(Coder *c, global uchar *rows, uint width, uint row_count,
             /* One decision per candidate until one is the pixel (5.3.4). */
             int actual = c->encoding ? row[x] : -1;
             int found = -1;
+            int prediction[MAX_CHANNELS];
+            med_prediction(near, pal, prediction);
+            uint anchor = med_anchor(near, prediction, pal);
+            global const uchar *places = pal->ranks + (ulong)anchor * pal->size;
             for (uint j = 0; j < candidate_count && found < 0; j++) {
                 uint value = candidates[j], slot = slots[j];
                 if (j == candidate_count - 1 && candidate_count == pal->size) {
@@ -398,14 +483,32 @@ static int code_stripe(Coder *c, global uchar *rows, uint width, uint row_count,
                 uint by_all[2 + NEIGHBOURS] = {3, slot, near[0], near[1], near[2], near[3],
                                                near[4], near[5]};
                 contexts[3] = hash_values(by_all, 2 + NEIGHBOURS);
+                contexts[4] = (slot * ANCHOR_PLACES + min((uint)places[value],
+                                                          (uint)ANCHOR_PLACES - 1))
+                              * PATTERN_COUNT + pattern;
                 if (code_candidate(c, scratch, actual == (int)value, contexts,
                                    slot * MATCH_STATES + state, pal))
                     found = (int)value;
             }
             if (found < 0) {
-                found = code_rank(c, scratch, actual, near, candidates, candidate_count, pal);
+                /* The anchor's prediction, bias-corrected while ranks are common. */
+                global int *bias = (global int *)(scratch + BIAS_AT)
+                                   + bias_context(near, pal) * MAX_CHANNELS * 3;
+                int corrected[MAX_CHANNELS], moved = 0;
+                for (uint ch = 0; ch < pal->channels; ch++) {
+                    corrected[ch] = clamp(prediction[ch] + bias[3 * ch + 2], 0, 255);
+                    moved |= corrected[ch] != prediction[ch];
+                }
+                if (moved && ranked * BIAS_SHARE >= yy * width + x)
+                    anchor = nearest_colour(corrected, near[0], pal);
+                found = code_rank(c, scratch, actual, near, candidates, candidate_count, pal,
+                                  anchor);
                 if (found < 0)
                     return STATUS_BAD_RANK;
+                for (uint ch = 0; ch < pal->channels; ch++)
+                    bias_update(bias + 3 * ch,
+                                (int)pal->colours[found * pal->channels + ch] - corrected[ch]);
+                ranked++;
             }
             if (!c->encoding) {
                 /* Reading past the data's end already breaks rule 28: stop there, so a

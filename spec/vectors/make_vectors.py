@@ -269,7 +269,7 @@ def invalid_vectors() -> dict[str, tuple[bytes, str, str]]:
 
 def invalid_cm_vectors() -> dict[str, tuple[bytes, str, str]]:
     """Method cm's rules 11 and 20 to 28, each broken alone."""
-    good_body = cm.encode_body(EXAMPLE, BLUE_RED)  # one coded stripe: 4 + 8 + 1 + 4 bytes
+    good_body = cm.encode_body(EXAMPLE, BLUE_RED)  # one coded stripe: 4 + 8 + 1 + 5 bytes
 
     def cm_file(body: bytes, indices: np.ndarray = EXAMPLE, palette: np.ndarray = BLUE_RED
                 ) -> bytes:
@@ -291,7 +291,8 @@ def invalid_cm_vectors() -> dict[str, tuple[bytes, str, str]]:
                                "stripe_height 1: two stripe lengths, room for one."),
         "cm-stripe-length-0": (cm_file(good_body[:4] + bytes(8) + coded), "cm_stripes",
                                "A stripe_length of 0."),
-        "cm-stripe-past-end": (cm_file(good_body[:4] + struct.pack("<Q", 6) + coded),
+        "cm-stripe-past-end": (cm_file(good_body[:4] + struct.pack("<Q", len(coded) + 1)
+                                       + coded),
                                "cm_stripes", "A stripe_length 1 past the body's end."),
         "cm-bytes-after-stripes": (cm_file(good_body + b"\0"), "cm_stripes",
                                    "A byte after the last stripe."),
