@@ -89,6 +89,13 @@ RANK_INPUTS = 4                    # the rank counter, two hashed ones, a bias
 RANK_WEIGHT_START = 21845          # about 1/3 in 16-bit fixed point; the bias's starts at 0
 RANK_NEAR_LIMIT = 15
 
+# --- Flat pixels: L, U, UL and UR one index (5.3.4) --------------------------------------
+FLAT_PATTERN = 0b1111              # pattern bits L == U, L == UL, U == UR, U == UL
+FLAT_INPUTS = 4                    # model 0's counter, by (state, L), by (L, LL, UU); bias
+FLAT_VALUE_CONTEXTS = MATCH_STATES * 256
+FLAT_HASH_BITS = 12
+FLAT_WEIGHT_START = 21845          # about 1/3 in 16-bit fixed point; the bias's starts at 0
+
 # --- Bias correction of the anchor's prediction (5.3.5) ----------------------------------
 GRADIENT_LEVELS = 9                # each of three gradients, signed, in 9 levels
 GRADIENT_STEPS = (3, 7, 21)        # per channel: |g| below these is level 1, 2, 3; else 4
@@ -272,11 +279,28 @@ class StripeModel:
         # Per bias context and channel: the error sum B, count N and correction C.
         self.bias = [[[0, 1, 0] for _ in range(channels)] for _ in range(BIAS_CONTEXTS)]
         self.ranked = 0  # pixels of the stripe coded by rank so far
+        self.flat_p = [[PROBABILITY_START] * FLAT_VALUE_CONTEXTS,
+                       [PROBABILITY_START] * (1 << FLAT_HASH_BITS)]
+        self.flat_n = [[0] * FLAT_VALUE_CONTEXTS, [0] * (1 << FLAT_HASH_BITS)]
+        self.flat_weights = [[FLAT_WEIGHT_START] * (FLAT_INPUTS - 1) + [0]
+                             for _ in range(MATCH_STATES)]
 
     def code_candidate(self, coder, bit: int | None, contexts: list[int], mixer: int) -> int:
         """One "is it this candidate?" decision through the five models and the mixer."""
         counters = [(self.p[m], self.n[m], contexts[m]) for m in range(MODEL_COUNT)]
         return mix_and_code(coder, bit, counters, self.weights[mixer])
+
+    def code_flat(self, coder, bit: int | None, near: tuple[int, ...], state: int,
+                  pattern: int) -> int:
+        """A flat pixel's "is it L?": model 0's counter and two counters in small tables,
+        by (match state, L) and by hash (L, LL, UU), mixed by the state's weights."""
+        h = HASH_START
+        for v in (near[0], near[4], near[5]):
+            h = ((h ^ v) * HASH_MULTIPLIER) & MASK32
+        counters = [(self.p[0], self.n[0], state * PATTERN_COUNT + pattern),
+                    (self.flat_p[0], self.flat_n[0], state * 256 + near[0]),
+                    (self.flat_p[1], self.flat_n[1], h >> (32 - FLAT_HASH_BITS))]
+        return mix_and_code(coder, bit, counters, self.flat_weights[state])
 
     def code_rank_bit(self, coder, bit: int | None, contexts: list[int], step: int) -> int:
         """One bit of a rank: the rank counter and two hashed counters, in the tables of
@@ -365,13 +389,18 @@ def code_stripe(coder, rows: list[bytearray], width: int, tables: PaletteTables,
                     break
                 state = 0 if count < 0 else \
                     1 + min(count, MATCH_COUNT_LIMIT) + (0 if value == predicted else 4)
+                bit = None if actual is None else int(actual == value)
+                if j == 0 and pattern & FLAT_PATTERN == FLAT_PATTERN:
+                    if model.code_flat(coder, bit, near, state, pattern):
+                        found = value
+                        break
+                    continue
                 contexts = [(slot * MATCH_STATES + state) * PATTERN_COUNT + pattern,
                             hash_values((1, slot, near[0], near[1])),
                             hash_values((2, slot, value, pattern)),
                             hash_values((3, slot, *near)),
                             (slot * ANCHOR_PLACES + min(places[value], ANCHOR_PLACES - 1))
                             * PATTERN_COUNT + pattern]
-                bit = None if actual is None else int(actual == value)
                 if model.code_candidate(coder, bit, contexts, slot * MATCH_STATES + state):
                     found = value
                     break

@@ -365,6 +365,8 @@ def decode_stripe(data: bytes, width: int, rows: int, tables) -> list[int]:
     models = [Counters(DIRECT_CONTEXTS)] + [Counters(1 << HASH_BITS) for _ in range(3)] \
         + [Counters(7 * 16 * 64)]
     mixer = Mixer(63, [16384, 16384, 16384, 16384, 16384, 0])
+    flat_models = [models[0], Counters(9 * 256), Counters(1 << 12)]
+    flat_mixer = Mixer(9, [21845] * 3 + [0])
     positions: dict[int, int] = {}  # the match table (5.3.3): key -> position; absent = empty
     pointer = length = 0  # the match: the pixel it predicts from, and its length
     ranks = (Counters(RANK_CONTEXTS), models[1], models[3], Mixer(72, [21845] * 3 + [0]))
@@ -401,6 +403,16 @@ def decode_stripe(data: bytes, width: int, rows: int, tables) -> list[int]:
                     break
                 state = 0 if length == 0 else \
                     length + (0 if value == prediction else 4)
+                if j == 0 and pattern & 15 == 15:  # a flat pixel: L, U, UL, UR the same
+                    h = 0x9E3779B1
+                    for v in (left, left2, up2):
+                        h = ((h ^ v) * 0x2545F491) % (1 << 32)
+                    contexts = (state * 64 + pattern, state * 256 + left, h >> 20)
+                    if flat_mixer.bit(coder, state, list(zip(flat_models, contexts,
+                                                             strict=True)), stretch):
+                        index = value
+                        break
+                    continue
                 contexts = ((slot * 9 + state) * 64 + pattern,
                             table_index(1, slot, left, u),
                             table_index(2, slot, value, pattern),

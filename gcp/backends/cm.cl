@@ -6,6 +6,7 @@
  *        v                                                   v
  *   candidates L, U, UR, UL, LL, UU, M: distinct, in that order (5.3.3)
  *        |  for each, "is the pixel this one?": 5 counters -> stretch -> mixer -> squash
+ *        |  (a flat pixel's first, L: 3 counters in small tables, the fast path)
  *        |  -> binary arithmetic coder (5.3.4, 5.3.6, 5.3.7)
  *        v
  *   none of them: the anchor, the colour nearest the MED prediction from L, U, UL
@@ -52,6 +53,10 @@
 #define BIAS_LIMIT 127
 #define BIAS_SHARE 8
 #define MAX_CHANNELS 4
+#define FLAT_INPUTS 4        /* 3 counters and a bias */
+#define FLAT_VALUE_CONTEXTS (MATCH_STATES * 256)
+#define FLAT_HASH_BITS 12
+#define FLAT_WEIGHT_START 21845
 #define HASH_START 0x9E3779B1u
 #define HASH_MULTIPLIER 0x2545F491u
 #define MATCH_EMPTY 0xFFFFFFFFu
@@ -59,7 +64,8 @@
 /* Scratch, in 32-bit words: counters (p | n << 16) of the direct model, then of the three
  * hashed models, then of the anchor model; the match table (a position in the stripe, or
  * MATCH_EMPTY); the mixer's weights; the rank counters; the rank mixer's weights; the
- * bias table (B, N, C per context and channel, as ints). */
+ * bias table (B, N, C per context and channel, as ints); the flat pixels' weights and
+ * their two tables of counters. */
 #define DIRECT_AT 0
 #define HASHED_AT DIRECT_CONTEXTS
 #define ANCHOR_MODEL_AT (HASHED_AT + 3 * HASH_SIZE)
@@ -68,7 +74,10 @@
 #define RANKS_AT (WEIGHTS_AT + MIXER_SETS * MIXER_INPUTS)
 #define RANK_WEIGHTS_AT (RANKS_AT + RANK_CONTEXTS)
 #define BIAS_AT (RANK_WEIGHTS_AT + RANK_STEPS * RANK_INPUTS)
-#define SCRATCH_WORDS (BIAS_AT + BIAS_CONTEXTS * MAX_CHANNELS * 3)
+#define FLAT_WEIGHTS_AT (BIAS_AT + BIAS_CONTEXTS * MAX_CHANNELS * 3)
+#define FLAT_VALUES_AT (FLAT_WEIGHTS_AT + MATCH_STATES * FLAT_INPUTS)
+#define FLAT_HASHED_AT (FLAT_VALUES_AT + FLAT_VALUE_CONTEXTS)
+#define SCRATCH_WORDS (FLAT_HASHED_AT + (1u << FLAT_HASH_BITS))
 
 #define STATUS_OK 0
 #define STATUS_OVERFLOW 1   /* encoder: coded is no shorter than stored */
@@ -167,6 +176,10 @@ static void reset_scratch(global uint *scratch)
         scratch[RANK_WEIGHTS_AT + i] = (i % RANK_INPUTS) < RANK_INPUTS - 1 ? RANK_WEIGHT_START : 0;
     for (uint i = 0; i < BIAS_CONTEXTS * MAX_CHANNELS * 3; i++)
         scratch[BIAS_AT + i] = i % 3 == 1;  /* B = 0, N = 1, C = 0 */
+    for (uint i = 0; i < MATCH_STATES * FLAT_INPUTS; i++)
+        scratch[FLAT_WEIGHTS_AT + i] = (i % FLAT_INPUTS) < FLAT_INPUTS - 1 ? FLAT_WEIGHT_START : 0;
+    for (uint i = FLAT_VALUES_AT; i < SCRATCH_WORDS; i++)
+        scratch[i] = PROBABILITY_START;
 }
 
 /* Code a bit with ``count`` counters' predictions and a bias mixed by ``weights``
@@ -203,6 +216,24 @@ static int code_candidate(Coder *c, global uint *scratch, int bit, const uint *c
     counters[4] = scratch + ANCHOR_MODEL_AT + contexts[4];
     global int *weights = (global int *)(scratch + WEIGHTS_AT) + mixer * MIXER_INPUTS;
     return mix_and_code(c, bit, counters, MODEL_COUNT, weights, pal);
+}
+
+/* A flat pixel's "is it L?" (L, U, UL and UR all one index): model 0's counter and two
+ * counters in small tables, by L and by (L, LL, UU), mixed by the match state's weights:
+ * no hashed table, no anchor (5.3.4). */
+static int code_flat(Coder *c, global uint *scratch, int bit, const uint *near,
+                     uint state, uint pattern, const Palette *pal)
+{
+    uint by_neighbours[3] = {near[0], near[4], near[5]};
+    uint h = HASH_START;
+    for (int i = 0; i < 3; i++)
+        h = (h ^ by_neighbours[i]) * HASH_MULTIPLIER;
+    global uint *counters[FLAT_INPUTS - 1];
+    counters[0] = scratch + DIRECT_AT + state * PATTERN_COUNT + pattern;
+    counters[1] = scratch + FLAT_VALUES_AT + state * 256 + near[0];
+    counters[2] = scratch + FLAT_HASHED_AT + (h >> (32 - FLAT_HASH_BITS));
+    global int *weights = (global int *)(scratch + FLAT_WEIGHTS_AT) + state * FLAT_INPUTS;
+    return mix_and_code(c, bit, counters, FLAT_INPUTS - 1, weights, pal);
 }
 
 /* One bit of a rank: the rank counter and two hashed counters (in the tables of models 1
@@ -444,9 +475,22 @@ static int code_stripe(Coder *c, global uchar *rows, uint width, uint row_count,
             }
             int count = match_length ? (int)min(match_length - 1, (uint)MATCH_COUNT_LIMIT) : -1;
             int predicted = match_length ? (int)rows[match_pointer] : -1;
+            /* One decision per candidate until one is the pixel (5.3.4). */
+            int actual = c->encoding ? row[x] : -1;
+            int found = -1;
+            uint first = 0;
+            if ((pattern & 15) == 15 && pal->size > 1) {
+                /* A flat pixel: L first, by the fast path. */
+                uint state = count < 0 ? 0u
+                    : 1u + (uint)min(count, MATCH_COUNT_LIMIT)
+                      + ((int)near[0] == predicted ? 0u : 4u);
+                if (code_flat(c, scratch, actual == (int)near[0], near, state, pattern, pal))
+                    found = (int)near[0];
+                first = 1;
+            }
             uint candidates[SLOT_COUNT], slots[SLOT_COUNT];
             uint candidate_count = 0;
-            for (uint slot = 0; slot < SLOT_COUNT; slot++) {
+            for (uint slot = 0; slot < SLOT_COUNT && found < 0; slot++) {
                 int value = slot < NEIGHBOURS ? (int)near[slot] : predicted;
                 if (value < 0)
                     continue;
@@ -458,14 +502,15 @@ static int code_stripe(Coder *c, global uchar *rows, uint width, uint row_count,
                     slots[candidate_count++] = slot;
                 }
             }
-            /* One decision per candidate until one is the pixel (5.3.4). */
-            int actual = c->encoding ? row[x] : -1;
-            int found = -1;
             int prediction[MAX_CHANNELS];
-            med_prediction(near, pal, prediction);
-            uint anchor = med_anchor(near, prediction, pal);
-            global const uchar *places = pal->ranks + (ulong)anchor * pal->size;
-            for (uint j = 0; j < candidate_count && found < 0; j++) {
+            uint anchor = 0;
+            global const uchar *places = 0;
+            if (found < 0) {
+                med_prediction(near, pal, prediction);
+                anchor = med_anchor(near, prediction, pal);
+                places = pal->ranks + (ulong)anchor * pal->size;
+            }
+            for (uint j = first; j < candidate_count && found < 0; j++) {
                 uint value = candidates[j], slot = slots[j];
                 if (j == candidate_count - 1 && candidate_count == pal->size) {
                     found = (int)value;

@@ -269,7 +269,7 @@ def invalid_vectors() -> dict[str, tuple[bytes, str, str]]:
 
 def invalid_cm_vectors() -> dict[str, tuple[bytes, str, str]]:
     """Method cm's rules 11 and 20 to 28, each broken alone."""
-    good_body = cm.encode_body(EXAMPLE, BLUE_RED)  # one coded stripe: 4 + 8 + 1 + 5 bytes
+    good_body = cm.encode_body(EXAMPLE, BLUE_RED)  # one coded stripe: 4 + 8 + 1 + 4 bytes
 
     def cm_file(body: bytes, indices: np.ndarray = EXAMPLE, palette: np.ndarray = BLUE_RED
                 ) -> bytes:
