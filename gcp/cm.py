@@ -65,6 +65,7 @@ MODEL_COUNT = 5                    # direct; hashed: (L, U), (candidate, pattern
 HASH_BITS = 18                     # entries of each hashed model and the match table
 HASH_START = 0x9E3779B1
 HASH_MULTIPLIER = 0x2545F491
+LINE_MASK = 7                      # models 1 and 3 keep a context's slots in 8 counters
 MASK32 = 0xFFFF_FFFF
 PROBABILITY_ONE = 1 << 16          # a counter's p is P(bit = 1) * 2^16, from 1 to 65535
 PROBABILITY_START = 1 << 15
@@ -330,10 +331,21 @@ def mix_and_code(coder, bit: int | None, counters: list[tuple[list, list, int]],
     return bit
 
 
+def line_index(values: Sequence[int], within: int) -> int:
+    """Entry ``within`` (0 to 7) of the line of 8 counters that ``values`` hash to: the
+    slots of a candidate context, or the unary steps of a rank context, share one cache
+    line (5.3.4, 5.3.5)."""
+    return (hash_values(values) & ~LINE_MASK) + within
+
+
 def rank_contexts(direct: int, step: int, partial: int, anchor: int,
                   near_ranks: tuple[int, int, int]) -> list[int]:
     """The three contexts of a rank bit; ``partial`` is the value's bits so far (0 for a
-    unary bit), ``near_ranks`` where U, L and UR lie in the anchor's order (capped)."""
+    unary bit, and not used there), ``near_ranks`` where U, L and UR lie in the anchor's
+    order (capped)."""
+    if step < MAX_BUCKET - 1:
+        return [direct, line_index((5, near_ranks[0], near_ranks[1]), step),
+                line_index((6, anchor, near_ranks[2]), step)]
     return [direct, hash_values((5, step, near_ranks[0], near_ranks[1])),
             hash_values((6, step, anchor, partial, near_ranks[2]))]
 
@@ -396,9 +408,9 @@ def code_stripe(coder, rows: list[bytearray], width: int, tables: PaletteTables,
                         break
                     continue
                 contexts = [(slot * MATCH_STATES + state) * PATTERN_COUNT + pattern,
-                            hash_values((1, slot, near[0], near[1])),
+                            line_index((1, near[0], near[1]), slot),
                             hash_values((2, slot, value, pattern)),
-                            hash_values((3, slot, *near)),
+                            line_index((3, *near), slot),
                             (slot * ANCHOR_PLACES + min(places[value], ANCHOR_PLACES - 1))
                             * PATTERN_COUNT + pattern]
                 if model.code_candidate(coder, bit, contexts, slot * MATCH_STATES + state):

@@ -414,9 +414,9 @@ def decode_stripe(data: bytes, width: int, rows: int, tables) -> list[int]:
                         break
                     continue
                 contexts = ((slot * 9 + state) * 64 + pattern,
-                            table_index(1, slot, left, u),
+                            (table_index(1, left, u) & ~7) + slot,
                             table_index(2, slot, value, pattern),
-                            table_index(3, slot, *near),
+                            (table_index(3, *near) & ~7) + slot,
                             (slot * 16 + min(order[anchor].index(value), 15)) * 64 + pattern)
                 if mixer.bit(coder, slot * 9 + state, list(zip(models, contexts, strict=True)),
                              stretch):
@@ -491,8 +491,12 @@ def decode_rank(coder: BitDecoder, ranks: tuple, near: tuple[int, ...],
     r_u, r_l, r_ur = (min(order[anchor].index(near[i]), 15) for i in (1, 0, 2))
 
     def bit(step: int, direct: int, partial: int) -> int:
-        counters = [(rank_counters, direct), (model_1, table_index(5, step, r_u, r_l)),
-                    (model_3, table_index(6, step, anchor, partial, r_ur))]
+        if step < 8:  # a unary bit: a line of 8 counters per context
+            hashed = ((table_index(5, r_u, r_l) & ~7) + step,
+                      (table_index(6, anchor, r_ur) & ~7) + step)
+        else:
+            hashed = (table_index(5, step, r_u, r_l), table_index(6, step, anchor, partial, r_ur))
+        counters = [(rank_counters, direct), (model_1, hashed[0]), (model_3, hashed[1])]
         return mixer.bit(coder, step, counters, stretch)
 
     bucket = 1

@@ -59,6 +59,7 @@
 #define FLAT_WEIGHT_START 21845
 #define HASH_START 0x9E3779B1u
 #define HASH_MULTIPLIER 0x2545F491u
+#define LINE_MASK 7u         /* a line of 8 counters: 32 bytes, within a cache line */
 #define MATCH_EMPTY 0xFFFFFFFFu
 
 /* Scratch, in 32-bit words: counters (p | n << 16) of the direct model, then of the three
@@ -250,13 +251,21 @@ static int code_rank_bit(Coder *c, global uint *scratch, int bit, const uint *co
 }
 
 /* The three contexts of a rank bit at ``step``; ``partial`` is the value's bits so far
- * (0 for a unary bit). */
+ * (0 for a unary bit, and not used there). */
 static void rank_contexts(uint *contexts, uint direct, uint step, uint partial,
                           uint anchor, const uint *near_ranks)
 {
+    contexts[0] = direct;
+    if (step < MAX_BUCKET - 1) {
+        /* A unary bit: the eight steps of a context share a line of counters. */
+        uint unary_neighbours[3] = {5, near_ranks[0], near_ranks[1]};
+        uint unary_anchor[3] = {6, anchor, near_ranks[2]};
+        contexts[1] = (hash_values(unary_neighbours, 3) & ~LINE_MASK) + step;
+        contexts[2] = (hash_values(unary_anchor, 3) & ~LINE_MASK) + step;
+        return;
+    }
     uint by_neighbours[4] = {5, step, near_ranks[0], near_ranks[1]};
     uint by_anchor[5] = {6, step, anchor, partial, near_ranks[2]};
-    contexts[0] = direct;
     contexts[1] = hash_values(by_neighbours, 4);
     contexts[2] = hash_values(by_anchor, 5);
 }
@@ -521,13 +530,15 @@ static int code_stripe(Coder *c, global uchar *rows, uint width, uint row_count,
                       + ((int)value == predicted ? 0u : 4u);
                 uint contexts[MODEL_COUNT];
                 contexts[0] = (slot * MATCH_STATES + state) * PATTERN_COUNT + pattern;
-                uint by_pair[4] = {1, slot, near[0], near[1]};
-                contexts[1] = hash_values(by_pair, 4);
+                /* Models 1 and 3 keep a context's slots in one line of 8 counters: one
+                 * cache miss for all of a pixel's candidates. */
+                uint by_pair[3] = {1, near[0], near[1]};
+                contexts[1] = (hash_values(by_pair, 3) & ~LINE_MASK) + slot;
                 uint by_value[4] = {2, slot, value, pattern};
                 contexts[2] = hash_values(by_value, 4);
-                uint by_all[2 + NEIGHBOURS] = {3, slot, near[0], near[1], near[2], near[3],
+                uint by_all[1 + NEIGHBOURS] = {3, near[0], near[1], near[2], near[3],
                                                near[4], near[5]};
-                contexts[3] = hash_values(by_all, 2 + NEIGHBOURS);
+                contexts[3] = (hash_values(by_all, 1 + NEIGHBOURS) & ~LINE_MASK) + slot;
                 contexts[4] = (slot * ANCHOR_PLACES + min((uint)places[value],
                                                           (uint)ANCHOR_PLACES - 1))
                               * PATTERN_COUNT + pattern;
