@@ -19,7 +19,7 @@ of binary decisions, each coded by an adaptive binary arithmetic coder:
     none of them: the anchor, the colour nearest the MED prediction from L, U, UL
     (bias-corrected while ranks are common); the pixel's rank among the other colours by
     distance from the anchor, as a unary bucket and the bits below its leading one, each
-    from 3 counters mixed (5.3.5)
+    from 4 counters mixed (5.3.5)
 
 Every quantity is an integer; rounding and evaluation order are the spec's, so every
 device writes the same bytes.
@@ -86,7 +86,7 @@ ACTIVITY_LEVELS = 8
 UNARY_CONTEXTS = (MAX_BUCKET - 1) * RANK_SPREAD * ACTIVITY_LEVELS
 RANK_CONTEXTS = 2 * UNARY_CONTEXTS
 RANK_STEPS = 72                    # 8 unary bits, then 8 buckets x 8 bit positions
-RANK_INPUTS = 4                    # the rank counter, two hashed ones, a bias
+RANK_INPUTS = 5                    # the rank counter, two hashed, by gradients; a bias
 RANK_WEIGHT_START = 21845          # about 1/3 in 16-bit fixed point; the bias's starts at 0
 RANK_NEAR_LIMIT = 15
 
@@ -280,6 +280,8 @@ class StripeModel:
         # Per bias context and channel: the error sum B, count N and correction C.
         self.bias = [[[0, 1, 0] for _ in range(channels)] for _ in range(BIAS_CONTEXTS)]
         self.ranked = 0  # pixels of the stripe coded by rank so far
+        self.gradient_rank_p = [PROBABILITY_START] * (RANK_STEPS * BIAS_CONTEXTS)
+        self.gradient_rank_n = [0] * (RANK_STEPS * BIAS_CONTEXTS)
         self.flat_p = [[PROBABILITY_START] * FLAT_VALUE_CONTEXTS,
                        [PROBABILITY_START] * (1 << FLAT_HASH_BITS)]
         self.flat_n = [[0] * FLAT_VALUE_CONTEXTS, [0] * (1 << FLAT_HASH_BITS)]
@@ -304,9 +306,11 @@ class StripeModel:
         return mix_and_code(coder, bit, counters, self.flat_weights[state])
 
     def code_rank_bit(self, coder, bit: int | None, contexts: list[int], step: int) -> int:
-        """One bit of a rank: the rank counter and two hashed counters, in the tables of
-        models 1 and 3, mixed by the step's weights."""
-        tables = [(self.rank_p, self.rank_n), (self.p[1], self.n[1]), (self.p[3], self.n[3])]
+        """One bit of a rank: the rank counter, two hashed counters in the tables of
+        models 1 and 3, and a counter by step and bias context, mixed by the step's
+        weights."""
+        tables = [(self.rank_p, self.rank_n), (self.p[1], self.n[1]), (self.p[3], self.n[3]),
+                  (self.gradient_rank_p, self.gradient_rank_n)]
         counters = [(p, n, c) for (p, n), c in zip(tables, contexts, strict=True)]
         return mix_and_code(coder, bit, counters, self.rank_weights[step])
 
@@ -339,15 +343,16 @@ def line_index(values: Sequence[int], within: int) -> int:
 
 
 def rank_contexts(direct: int, step: int, partial: int, anchor: int,
-                  near_ranks: tuple[int, int, int]) -> list[int]:
-    """The three contexts of a rank bit; ``partial`` is the value's bits so far (0 for a
+                  near_ranks: tuple[int, int, int], gradients: int) -> list[int]:
+    """The four contexts of a rank bit; ``partial`` is the value's bits so far (0 for a
     unary bit, and not used there), ``near_ranks`` where U, L and UR lie in the anchor's
-    order (capped)."""
+    order (capped), ``gradients`` the pixel's bias context."""
+    by_gradients = step * BIAS_CONTEXTS + gradients
     if step < MAX_BUCKET - 1:
         return [direct, line_index((5, near_ranks[0], near_ranks[1]), step),
-                line_index((6, anchor, near_ranks[2]), step)]
+                line_index((6, anchor, near_ranks[2]), step), by_gradients]
     return [direct, hash_values((5, step, near_ranks[0], near_ranks[1])),
-            hash_values((6, step, anchor, partial, near_ranks[2]))]
+            hash_values((6, step, anchor, partial, near_ranks[2])), by_gradients]
 
 
 def neighbours(rows: list[bytearray], yy: int, x: int, width: int) -> tuple[int, ...]:
@@ -497,12 +502,13 @@ def code_rank(coder, model: StripeModel, actual: int | None, near: tuple[int, ..
     """A pixel that is none of the candidates: the anchor is the colour nearest the MED
     ``prediction``, bias-corrected while ranks are common; the pixel's rank among the
     other colours by distance from the anchor is coded by ``code_rank_from``."""
-    biases = model.bias[bias_context(near, tables)]
+    gradients = bias_context(near, tables)
+    biases = model.bias[gradients]
     corrected = [min(max(v + bias[2], 0), 255)
                  for v, bias in zip(prediction, biases, strict=True)]
     use = corrected if model.ranked * BIAS_SHARE >= position else prediction
     found = code_rank_from(coder, model, actual, near, candidates, tables,
-                           nearest_colour(use, near[0], tables))
+                           nearest_colour(use, near[0], tables), gradients)
     for colour, guess, bias in zip(tables.colours[found], corrected, biases, strict=True):
         bias_update(bias, colour - guess)
     model.ranked += 1
@@ -510,7 +516,8 @@ def code_rank(coder, model: StripeModel, actual: int | None, near: tuple[int, ..
 
 
 def code_rank_from(coder, model: StripeModel, actual: int | None, near: tuple[int, ...],
-                   candidates: list[int], tables: PaletteTables, anchor: int) -> int:
+                   candidates: list[int], tables: PaletteTables, anchor: int,
+                   gradients: int) -> int:
     """The pixel's rank among the colours not candidates by distance from ``anchor``, as
     a unary bucket and the bits below its leading one."""
     available = tables.size - len(candidates)
@@ -530,7 +537,7 @@ def code_rank_from(coder, model: StripeModel, actual: int | None, near: tuple[in
     while i < largest_bucket:
         step = i - 1
         contexts = rank_contexts((step * RANK_SPREAD + spread) * ACTIVITY_LEVELS + activity,
-                                 step, 0, anchor, near_ranks)
+                                 step, 0, anchor, near_ranks, gradients)
         if not model.code_rank_bit(coder, None if actual is None else int(bucket > i),
                                    contexts, step):
             break
@@ -541,7 +548,7 @@ def code_rank_from(coder, model: StripeModel, actual: int | None, near: tuple[in
         node = (bucket - 2) * RANK_SPREAD + min(bucket - 2 - j, RANK_SPREAD - 1)
         step = MAX_BUCKET - 1 + node
         contexts = rank_contexts(UNARY_CONTEXTS + node * ACTIVITY_LEVELS + activity, step,
-                                 value, anchor, near_ranks)
+                                 value, anchor, near_ranks, gradients)
         bit = None if actual is None else (rank + 1) >> j & 1
         value = (value << 1) | model.code_rank_bit(coder, bit, contexts, step)
     if actual is not None:

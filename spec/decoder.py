@@ -369,7 +369,8 @@ def decode_stripe(data: bytes, width: int, rows: int, tables) -> list[int]:
     flat_mixer = Mixer(9, [21845] * 3 + [0])
     positions: dict[int, int] = {}  # the match table (5.3.3): key -> position; absent = empty
     pointer = length = 0  # the match: the pixel it predicts from, and its length
-    ranks = (Counters(RANK_CONTEXTS), models[1], models[3], Mixer(72, [21845] * 3 + [0]))
+    ranks = (Counters(RANK_CONTEXTS), models[1], models[3], Counters(72 * 729),
+             Mixer(72, [21845] * 4 + [0]))
     channels = len(colours[0])
     bias = [[[0, 1, 0] for _ in range(channels)] for _ in range(9 ** 3)]  # [B, N, C]
     ranked = 0  # pixels decoded by their rank so far
@@ -423,13 +424,14 @@ def decode_stripe(data: bytes, width: int, rows: int, tables) -> list[int]:
                     index = value
                     break
             if index is None:
-                contexts = bias[bias_context(*(colours[v] for v in near[:4]))]
+                gradients = bias_context(*(colours[v] for v in near[:4]))
+                contexts = bias[gradients]
                 corrected = [min(max(p + c, 0), 255)
                              for p, (_, _, c) in zip(predicted, contexts, strict=True)]
                 if ranked * 8 >= y * width + x:
                     anchor = min(order[left], key=lambda v: distance(colours[v], corrected))
                 index = decode_rank(coder, ranks, near, [c for _, c in candidates], colours,
-                                    order, stretch, anchor)
+                                    order, stretch, anchor, gradients)
                 for state, value, guess in zip(contexts, colours[index], corrected,
                                                strict=True):
                     learn_bias(state, value - guess)
@@ -481,13 +483,13 @@ def learn_bias(state: list[int], error: int) -> None:
 
 def decode_rank(coder: BitDecoder, ranks: tuple, near: tuple[int, ...],
                 candidates: list[int], colours: list, order: list[list[int]],
-                stretch: list[int], anchor: int) -> int:
+                stretch: list[int], anchor: int, gradients: int) -> int:
     """Section 5.3.5: a colour that is no candidate, by its rank from ``anchor``; rule 27."""
     available = len(colours) - len(candidates)
     largest = available.bit_length()
     spread = min(len(candidates) - 1, 7)
     activity = min(order[near[0]].index(near[1]).bit_length(), 7)
-    rank_counters, model_1, model_3, mixer = ranks
+    rank_counters, model_1, model_3, by_gradients, mixer = ranks
     r_u, r_l, r_ur = (min(order[anchor].index(near[i]), 15) for i in (1, 0, 2))
 
     def bit(step: int, direct: int, partial: int) -> int:
@@ -496,7 +498,8 @@ def decode_rank(coder: BitDecoder, ranks: tuple, near: tuple[int, ...],
                       (table_index(6, anchor, r_ur) & ~7) + step)
         else:
             hashed = (table_index(5, step, r_u, r_l), table_index(6, step, anchor, partial, r_ur))
-        counters = [(rank_counters, direct), (model_1, hashed[0]), (model_3, hashed[1])]
+        counters = [(rank_counters, direct), (model_1, hashed[0]), (model_3, hashed[1]),
+                    (by_gradients, step * 729 + gradients)]
         return mixer.bit(coder, step, counters, stretch)
 
     bucket = 1

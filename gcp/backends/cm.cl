@@ -12,7 +12,7 @@
  *   none of them: the anchor, the colour nearest the MED prediction from L, U, UL
  *   (bias-corrected while ranks are common); the pixel's rank among the other colours
  *   by distance from the anchor, as a unary bucket and the bits below its leading one,
- *   each from 3 counters mixed (5.3.5)
+ *   each from 4 counters mixed (5.3.5)
  *
  * gcp/cm.py is the reference: the same steps in the same order, so the bytes are equal.
  * Every quantity is an integer but the anchor search's pruning bound, which only skips
@@ -44,7 +44,7 @@
 #define UNARY_CONTEXTS ((MAX_BUCKET - 1) * RANK_SPREAD * ACTIVITY_LEVELS)
 #define RANK_CONTEXTS (2 * UNARY_CONTEXTS)
 #define RANK_STEPS 72        /* 8 unary bits, then 8 buckets x 8 bit positions */
-#define RANK_INPUTS 4        /* 3 counters and a bias */
+#define RANK_INPUTS 5        /* 4 counters and a bias */
 #define RANK_WEIGHT_START 21845
 #define RANK_NEAR_LIMIT 15
 #define GRADIENT_LEVELS 9
@@ -66,7 +66,7 @@
  * hashed models, then of the anchor model; the match table (a position in the stripe, or
  * MATCH_EMPTY); the mixer's weights; the rank counters; the rank mixer's weights; the
  * bias table (B, N, C per context and channel, as ints); the flat pixels' weights and
- * their two tables of counters. */
+ * their two tables of counters; the rank counters by step and bias context. */
 #define DIRECT_AT 0
 #define HASHED_AT DIRECT_CONTEXTS
 #define ANCHOR_MODEL_AT (HASHED_AT + 3 * HASH_SIZE)
@@ -78,7 +78,8 @@
 #define FLAT_WEIGHTS_AT (BIAS_AT + BIAS_CONTEXTS * MAX_CHANNELS * 3)
 #define FLAT_VALUES_AT (FLAT_WEIGHTS_AT + MATCH_STATES * FLAT_INPUTS)
 #define FLAT_HASHED_AT (FLAT_VALUES_AT + FLAT_VALUE_CONTEXTS)
-#define SCRATCH_WORDS (FLAT_HASHED_AT + (1u << FLAT_HASH_BITS))
+#define GRADIENT_RANKS_AT (FLAT_HASHED_AT + (1u << FLAT_HASH_BITS))
+#define SCRATCH_WORDS (GRADIENT_RANKS_AT + RANK_STEPS * BIAS_CONTEXTS)
 
 #define STATUS_OK 0
 #define STATUS_OVERFLOW 1   /* encoder: coded is no shorter than stored */
@@ -237,8 +238,8 @@ static int code_flat(Coder *c, global uint *scratch, int bit, const uint *near,
     return mix_and_code(c, bit, counters, FLAT_INPUTS - 1, weights, pal);
 }
 
-/* One bit of a rank: the rank counter and two hashed counters (in the tables of models 1
- * and 3) mixed by the step's weights (5.3.5). */
+/* One bit of a rank: the rank counter, two hashed counters (in the tables of models 1
+ * and 3) and a counter by step and bias context, mixed by the step's weights (5.3.5). */
 static int code_rank_bit(Coder *c, global uint *scratch, int bit, const uint *contexts,
                          uint step, const Palette *pal)
 {
@@ -246,16 +247,18 @@ static int code_rank_bit(Coder *c, global uint *scratch, int bit, const uint *co
     counters[0] = scratch + RANKS_AT + contexts[0];
     counters[1] = scratch + HASHED_AT + contexts[1];
     counters[2] = scratch + HASHED_AT + 2 * HASH_SIZE + contexts[2];
+    counters[3] = scratch + GRADIENT_RANKS_AT + contexts[3];
     global int *weights = (global int *)(scratch + RANK_WEIGHTS_AT) + step * RANK_INPUTS;
     return mix_and_code(c, bit, counters, RANK_INPUTS - 1, weights, pal);
 }
 
-/* The three contexts of a rank bit at ``step``; ``partial`` is the value's bits so far
+/* The four contexts of a rank bit at ``step``; ``partial`` is the value's bits so far
  * (0 for a unary bit, and not used there). */
 static void rank_contexts(uint *contexts, uint direct, uint step, uint partial,
-                          uint anchor, const uint *near_ranks)
+                          uint anchor, const uint *near_ranks, uint gradients)
 {
     contexts[0] = direct;
+    contexts[3] = step * BIAS_CONTEXTS + gradients;
     if (step < MAX_BUCKET - 1) {
         /* A unary bit: the eight steps of a context share a line of counters. */
         uint unary_neighbours[3] = {5, near_ranks[0], near_ranks[1]};
@@ -387,7 +390,7 @@ static uint med_anchor(const uint *near, const int *predicted, const Palette *pa
  * from the anchor (5.3.5). Returns the index, or -1 for a rank past the colours left. */
 static int code_rank(Coder *c, global uint *scratch, int actual, const uint *near,
                      const uint *candidates, uint candidate_count, const Palette *pal,
-                     uint anchor)
+                     uint anchor, uint gradients)
 {
     uint available = pal->size - candidate_count;
     int largest_bucket = bit_length(available);
@@ -413,7 +416,7 @@ static int code_rank(Coder *c, global uint *scratch, int actual, const uint *nea
     while (i < largest_bucket) {
         uint step = (uint)(i - 1);
         rank_contexts(contexts, (step * RANK_SPREAD + spread) * ACTIVITY_LEVELS + activity,
-                      step, 0, anchor, near_ranks);
+                      step, 0, anchor, near_ranks, gradients);
         if (!code_rank_bit(c, scratch, bucket > i, contexts, step, pal))
             break;
         i++;
@@ -424,7 +427,7 @@ static int code_rank(Coder *c, global uint *scratch, int actual, const uint *nea
         uint position = (uint)min(bucket - 2 - j, RANK_SPREAD - 1);
         uint node = (uint)(bucket - 2) * RANK_SPREAD + position;
         rank_contexts(contexts, UNARY_CONTEXTS + node * ACTIVITY_LEVELS + activity,
-                      MAX_BUCKET - 1 + node, value, anchor, near_ranks);
+                      MAX_BUCKET - 1 + node, value, anchor, near_ranks, gradients);
         int want = (int)((rank + 1) >> j) & 1;
         value = (value << 1) | (uint)code_rank_bit(c, scratch, want, contexts,
                                                    MAX_BUCKET - 1 + node, pal);
@@ -548,8 +551,9 @@ static int code_stripe(Coder *c, global uchar *rows, uint width, uint row_count,
             }
             if (found < 0) {
                 /* The anchor's prediction, bias-corrected while ranks are common. */
+                uint gradients = bias_context(near, pal);
                 global int *bias = (global int *)(scratch + BIAS_AT)
-                                   + bias_context(near, pal) * MAX_CHANNELS * 3;
+                                   + gradients * MAX_CHANNELS * 3;
                 int corrected[MAX_CHANNELS], moved = 0;
                 for (uint ch = 0; ch < pal->channels; ch++) {
                     corrected[ch] = clamp(prediction[ch] + bias[3 * ch + 2], 0, 255);
@@ -558,7 +562,7 @@ static int code_stripe(Coder *c, global uchar *rows, uint width, uint row_count,
                 if (moved && ranked * BIAS_SHARE >= yy * width + x)
                     anchor = nearest_colour(corrected, near[0], pal);
                 found = code_rank(c, scratch, actual, near, candidates, candidate_count, pal,
-                                  anchor);
+                                  anchor, gradients);
                 if (found < 0)
                     return STATUS_BAD_RANK;
                 for (uint ch = 0; ch < pal->channels; ch++)

@@ -22,7 +22,7 @@ SCRATCH_WORDS = (cm.DIRECT_CONTEXTS + 4 * (1 << cm.HASH_BITS) + cm.ANCHOR_CONTEX
                  + cm.MIXER_SETS * cm.MIXER_INPUTS + cm.RANK_CONTEXTS
                  + cm.RANK_STEPS * cm.RANK_INPUTS + cm.BIAS_CONTEXTS * 4 * 3
                  + cm.MATCH_STATES * cm.FLAT_INPUTS + cm.FLAT_VALUE_CONTEXTS
-                 + (1 << cm.FLAT_HASH_BITS))
+                 + (1 << cm.FLAT_HASH_BITS) + cm.RANK_STEPS * cm.BIAS_CONTEXTS)
 # Work-items per compute unit of a CPU device: more would only add scratch memory.
 CPU_ITEMS_PER_UNIT = 2
 # A GPU takes every stripe at once, up to this many (4 MiB of scratch each).
