@@ -64,6 +64,19 @@ def test_opencl_and_the_reference_agree_on_real_images(real_images, name, k, cro
         cm.STRIPE_CODED
 
 
+@pytest.mark.parametrize("channels", [1, 3])
+def test_a_palette_with_repeated_colours_codes_alike(channels):
+    """The kernel finds the MED anchor without a search where two of L, U and UL are one
+    index; with colours repeated under other indices it must still pick the reference's
+    (the first index of the colour)."""
+    base = RNG.integers(0, 256, (6, channels), dtype=np.uint8)
+    palette = np.concatenate([base, base[::-1], base[:3]])
+    indices = RNG.integers(0, len(palette), (30, 40), dtype=np.uint8)
+    indices[10:20] = indices[10:11]
+    indices[:, 5:9] = 7
+    both_engines(indices, palette, 30)
+
+
 @pytest.mark.parametrize("channels", [1, 2, 3, 4])
 @pytest.mark.parametrize("k", [1, 2, 16, 17, 256])
 def test_opencl_and_the_reference_agree_on_every_palette_form(channels, k):
