@@ -48,6 +48,12 @@ _ys, _xs = np.mgrid[0:24, 0:32]
 CM_RAMP_256 = ((_xs * 8 + _ys * 3 + ((_xs * 7 + _ys * 13) % 17 == 0) * 128)
                % 256).astype(np.uint8)
 CM_NOISE = np.random.default_rng(5).integers(0, 256, (6, 9)).astype(np.uint8)
+# 24 x 32 grey levels of a 256-level grey ramp: a textured gradient, so that most pixels
+# take a rank and the bias correction moves the anchor (5.3.5) on one channel.
+_ys, _xs = np.mgrid[0:24, 0:32]
+CM_GREY_TEXTURE = (90 + _xs * 3 + _ys * 2 + (_xs * 5 + _ys * 3) % 7 * 3
+                   + (_xs * _ys) % 5).astype(np.uint8)
+GREY_RAMP = RAMP[:, None]
 # A coded stripe (mode byte 0, then 4 bytes) of a 1 x 1 image with 3 colours whose bits
 # say "not L", bucket 2, value 3: rank 2 where 2 colours are left. Found by trying data.
 CM_BAD_RANK = bytes.fromhex("00 80 00 00 00")
@@ -151,6 +157,9 @@ def valid_vectors() -> dict[str, tuple[bytes, np.ndarray, str]]:
         "cm-palette-256": (CM_RAMP_256, ALL_COLOURS,
                            "Method cm, 256 colours: a ramp with jumps, ranks of up to 9 bits.",
                            dict(method=METHOD_CM)),
+        "cm-grey-texture": (CM_GREY_TEXTURE, GREY_RAMP,
+                            "Method cm, grey, 256 levels: a textured gradient, most pixels "
+                            "ranked from a bias-corrected anchor.", dict(method=METHOD_CM)),
         "cm-row": (CM_PATTERN[:1] % 3, GREYS, "Method cm, a 1-pixel-high row.",
                    dict(method=METHOD_CM)),
         "cm-column": (CM_PATTERN[:, :1] % 3, GREYS, "Method cm, a 1-pixel-wide column.",
