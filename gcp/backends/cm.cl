@@ -522,6 +522,25 @@ static int code_stripe(Coder *c, global uchar *rows, uint width, uint row_count,
                 anchor = med_anchor(near, prediction, pal);
                 places = pal->ranks + (ulong)anchor * pal->size;
             }
+            /* Models 1 and 3 keep a context's slots in one line of 8 counters: one cache
+             * miss for all of a pixel's candidates. Every counter the candidates may read
+             * in the hashed tables is touched first, so that their misses overlap. */
+            uint pair_line = 0, all_line = 0, value_contexts[SLOT_COUNT];
+            if (found < 0) {
+                uint by_pair[3] = {1, near[0], near[1]};
+                pair_line = hash_values(by_pair, 3) & ~LINE_MASK;
+                uint by_all[1 + NEIGHBOURS] = {3, near[0], near[1], near[2], near[3],
+                                               near[4], near[5]};
+                all_line = hash_values(by_all, 1 + NEIGHBOURS) & ~LINE_MASK;
+                volatile global const uint *touch = scratch + HASHED_AT;
+                uint sink = touch[pair_line] ^ touch[2 * HASH_SIZE + all_line];
+                for (uint j = first; j < candidate_count; j++) {
+                    uint by_value[4] = {2, slots[j], candidates[j], pattern};
+                    value_contexts[j] = hash_values(by_value, 4);
+                    sink ^= touch[HASH_SIZE + value_contexts[j]];
+                }
+                (void)sink;
+            }
             for (uint j = first; j < candidate_count && found < 0; j++) {
                 uint value = candidates[j], slot = slots[j];
                 if (j == candidate_count - 1 && candidate_count == pal->size) {
@@ -533,15 +552,9 @@ static int code_stripe(Coder *c, global uchar *rows, uint width, uint row_count,
                       + ((int)value == predicted ? 0u : 4u);
                 uint contexts[MODEL_COUNT];
                 contexts[0] = (slot * MATCH_STATES + state) * PATTERN_COUNT + pattern;
-                /* Models 1 and 3 keep a context's slots in one line of 8 counters: one
-                 * cache miss for all of a pixel's candidates. */
-                uint by_pair[3] = {1, near[0], near[1]};
-                contexts[1] = (hash_values(by_pair, 3) & ~LINE_MASK) + slot;
-                uint by_value[4] = {2, slot, value, pattern};
-                contexts[2] = hash_values(by_value, 4);
-                uint by_all[1 + NEIGHBOURS] = {3, near[0], near[1], near[2], near[3],
-                                               near[4], near[5]};
-                contexts[3] = (hash_values(by_all, 1 + NEIGHBOURS) & ~LINE_MASK) + slot;
+                contexts[1] = pair_line + slot;
+                contexts[2] = value_contexts[j];
+                contexts[3] = all_line + slot;
                 contexts[4] = (slot * ANCHOR_PLACES + min((uint)places[value],
                                                           (uint)ANCHOR_PLACES - 1))
                               * PATTERN_COUNT + pattern;
