@@ -28,6 +28,7 @@ device writes the same bytes.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -178,8 +179,8 @@ def colour_ranks(order: np.ndarray) -> np.ndarray:
 
 
 class PaletteTables:
-    """What the model reads of the palette: its colours as tuples, order and ranks as
-    lists of lists (fast to index in pure Python)."""
+    """What the model reads of the palette: its colours as tuples, order, ranks and the
+    distances along each order as lists of lists (fast to index in pure Python)."""
 
     def __init__(self, palette: np.ndarray) -> None:
         order = colour_order(palette)
@@ -187,6 +188,7 @@ class PaletteTables:
         self.colours = [tuple(int(v) for v in colour) for colour in palette]
         self.order = order.tolist()
         self.ranks = colour_ranks(order).tolist()
+        self.distances = ordered_distances(palette, order).tolist()
 
 
 # --- Binary arithmetic coder (5.3.7) -----------------------------------------------------
@@ -243,12 +245,12 @@ class Decoder:
 
 
 # --- The model (5.3.2 - 5.3.6) -----------------------------------------------------------
-def hash_values(values: Sequence[int]) -> int:
-    """A HASH_BITS-bit table index for a tuple of small integers (5.3.4)."""
+def hash_values(values: Sequence[int], bits: int = HASH_BITS) -> int:
+    """A ``bits``-bit table index for a tuple of small integers (5.3.2)."""
     h = HASH_START
     for v in values:
         h = ((h ^ v) * HASH_MULTIPLIER) & MASK32
-    return h >> (32 - HASH_BITS)
+    return h >> (32 - bits)
 
 
 def counter_update(p: int, n: int, bit: int) -> tuple[int, int]:
@@ -264,7 +266,7 @@ def counter_update(p: int, n: int, bit: int) -> tuple[int, int]:
 class StripeModel:
     """Every table one stripe's coder learns, fresh at the stripe's start."""
 
-    def __init__(self, channels: int = 1) -> None:
+    def __init__(self, channels: int) -> None:
         size = 1 << HASH_BITS
         lengths = [DIRECT_CONTEXTS] + [size] * 3 + [ANCHOR_CONTEXTS]
         self.p = [[PROBABILITY_START] * length for length in lengths]
@@ -297,12 +299,10 @@ class StripeModel:
                   pattern: int) -> int:
         """A flat pixel's "is it L?": model 0's counter and two counters in small tables,
         by (match state, L) and by hash (L, LL, UU), mixed by the state's weights."""
-        h = HASH_START
-        for v in (near[0], near[4], near[5]):
-            h = ((h ^ v) * HASH_MULTIPLIER) & MASK32
+        by_neighbours = hash_values((near[0], near[4], near[5]), FLAT_HASH_BITS)
         counters = [(self.p[0], self.n[0], state * PATTERN_COUNT + pattern),
                     (self.flat_p[0], self.flat_n[0], state * 256 + near[0]),
-                    (self.flat_p[1], self.flat_n[1], h >> (32 - FLAT_HASH_BITS))]
+                    (self.flat_p[1], self.flat_n[1], by_neighbours)]
         return mix_and_code(coder, bit, counters, self.flat_weights[state])
 
     def code_rank_bit(self, coder, bit: int | None, contexts: list[int], step: int) -> int:
@@ -392,8 +392,7 @@ def code_stripe(coder, rows: list[bytearray], width: int, tables: PaletteTables,
             count = min(model.match_length - 1, MATCH_COUNT_LIMIT)  # -1: no prediction
             pointer = model.match_pointer
             predicted = rows[pointer // width][pointer % width] if count >= 0 else -1
-            prediction = med_prediction(near, tables)
-            places = tables.ranks[nearest_colour(prediction, near[0], tables)]
+            anchor = -1  # the MED anchor, found when first needed (a flat pixel's L is not)
             candidates: list[tuple[int, int]] = []
             for slot, value in enumerate((*near, predicted)):
                 if value >= 0 and all(value != c for _, c in candidates):
@@ -412,6 +411,9 @@ def code_stripe(coder, rows: list[bytearray], width: int, tables: PaletteTables,
                         found = value
                         break
                     continue
+                if anchor < 0:
+                    anchor = med_anchor(near, tables)
+                places = tables.ranks[anchor]
                 contexts = [(slot * MATCH_STATES + state) * PATTERN_COUNT + pattern,
                             line_index((1, near[0], near[1]), slot),
                             hash_values((2, slot, value, pattern)),
@@ -423,7 +425,8 @@ def code_stripe(coder, rows: list[bytearray], width: int, tables: PaletteTables,
                     break
             if found < 0:
                 found = code_rank(coder, model, actual, near, [c for _, c in candidates],
-                                  tables, prediction, yy * width + x)
+                                  tables, anchor if anchor >= 0 else med_anchor(near, tables),
+                                  yy * width + x)
             row[x] = found
             if not encoding and coder.read > len(coder.data):
                 # Already past the data's end (rule 28): stop before decoding more pixels.
@@ -453,13 +456,34 @@ def med_prediction(near: tuple[int, ...], tables: PaletteTables) -> list[int]:
 
 
 def nearest_colour(predicted: list[int], left: int, tables: PaletteTables) -> int:
-    """The colour nearest ``predicted``; ties to the one first in L's order (5.3.5)."""
-    best, anchor = -1, left
-    for v in tables.order[left]:
+    """The colour nearest ``predicted``; ties to the one first in L's order (5.3.5).
+
+    L's order lists colours by distance from L, so the walk stops where the triangle
+    inequality says none can be nearer: sqrt(d(L, v)) > sqrt(best) + sqrt(d(L, q)),
+    tested in integers with a margin (isqrt is at most 1 below sqrt)."""
+    reach = math.isqrt(sum((c - q) ** 2
+                           for c, q in zip(tables.colours[left], predicted, strict=True)))
+    best, anchor, bound = -1, left, -1
+    for v, from_left in zip(tables.order[left], tables.distances[left], strict=True):
+        if 0 <= bound <= math.isqrt(from_left):
+            break
         d = sum((c - q) ** 2 for c, q in zip(tables.colours[v], predicted, strict=True))
         if best < 0 or d < best:
             best, anchor = d, v
+            bound = math.isqrt(best) + reach + 2
     return anchor
+
+
+def med_anchor(near: tuple[int, ...], tables: PaletteTables) -> int:
+    """The colour nearest the MED prediction (5.3.5). Where two of L, U and UL are one
+    index the prediction is L's or U's colour, whose nearest is the first index of that
+    colour: no search (the kernel's shortcut too)."""
+    left, u, _, up_left = near[:4]
+    if left == u or up_left == u:
+        return tables.order[left][0]
+    if up_left == left:
+        return tables.order[u][0]
+    return nearest_colour(med_prediction(near, tables), left, tables)
 
 
 def gradient_level(g: int, channels: int) -> int:
@@ -497,18 +521,20 @@ def bias_update(bias: list[int], error: int) -> None:
 
 
 def code_rank(coder, model: StripeModel, actual: int | None, near: tuple[int, ...],
-              candidates: list[int], tables: PaletteTables, prediction: list[int],
+              candidates: list[int], tables: PaletteTables, anchor: int,
               position: int) -> int:
-    """A pixel that is none of the candidates: the anchor is the colour nearest the MED
-    ``prediction``, bias-corrected while ranks are common; the pixel's rank among the
-    other colours by distance from the anchor is coded by ``code_rank_from``."""
+    """A pixel that is none of the candidates: the anchor is the MED ``anchor``, or the
+    colour nearest the bias-corrected prediction while ranks are common; the pixel's rank
+    among the other colours by distance from it is coded by ``code_rank_from``."""
+    prediction = med_prediction(near, tables)
     gradients = bias_context(near, tables)
     biases = model.bias[gradients]
     corrected = [min(max(v + bias[2], 0), 255)
                  for v, bias in zip(prediction, biases, strict=True)]
-    use = corrected if model.ranked * BIAS_SHARE >= position else prediction
-    found = code_rank_from(coder, model, actual, near, candidates, tables,
-                           nearest_colour(use, near[0], tables), gradients)
+    if model.ranked * BIAS_SHARE >= position and corrected != prediction:
+        anchor = nearest_colour(corrected, near[0], tables)
+    found = code_rank_from(coder, model, actual, near, candidates, tables, anchor,
+                           gradients)
     for colour, guess, bias in zip(tables.colours[found], corrected, biases, strict=True):
         bias_update(bias, colour - guess)
     model.ranked += 1

@@ -432,9 +432,9 @@ def decode_stripe(data: bytes, width: int, rows: int, tables) -> list[int]:
                     anchor = min(order[left], key=lambda v: distance(colours[v], corrected))
                 index = decode_rank(coder, ranks, near, [c for _, c in candidates], colours,
                                     order, stretch, anchor, gradients)
-                for state, value, guess in zip(contexts, colours[index], corrected,
-                                               strict=True):
-                    learn_bias(state, value - guess)
+                for learnt, value, guess in zip(contexts, colours[index], corrected,
+                                                strict=True):
+                    learn_bias(learnt, value - guess)
                 ranked += 1
             row[x] = index
             if coder.read > len(data):  # already past the end: rule 28 fails; stop now

@@ -21,7 +21,7 @@
  * Each work-item has its own scratch of SCRATCH_WORDS words, reset per stripe, and codes
  * stripes gid, gid + global size, ...: scratch grows with work-items, not stripes.
  * Built with -D for HASH_BITS, COUNT_LIMIT, MIXER_RATE, MIXER_SHIFT, WEIGHT_START and
- * WEIGHT_LIMIT, taken from gcp/cm.py.
+ * WEIGHT_LIMIT, taken from gcp/cm.py, and HOST_SCRATCH_WORDS, the host's scratch size.
  */
 
 #define SLOT_COUNT 7
@@ -53,6 +53,7 @@
 #define BIAS_LIMIT 127
 #define BIAS_SHARE 8
 #define MAX_CHANNELS 4
+#define FLAT_PATTERN 15u     /* pattern bits L == U, L == UL, U == UR, U == UL */
 #define FLAT_INPUTS 4        /* 3 counters and a bias */
 #define FLAT_VALUE_CONTEXTS (MATCH_STATES * 256)
 #define FLAT_HASH_BITS 12
@@ -80,6 +81,9 @@
 #define FLAT_HASHED_AT (FLAT_VALUES_AT + FLAT_VALUE_CONTEXTS)
 #define GRADIENT_RANKS_AT (FLAT_HASHED_AT + (1u << FLAT_HASH_BITS))
 #define SCRATCH_WORDS (GRADIENT_RANKS_AT + RANK_STEPS * BIAS_CONTEXTS)
+/* The host allocates HOST_SCRATCH_WORDS a work-item (cm_opencl.py): the build fails here
+ * if the two layouts disagree. */
+typedef char scratch_words_agree[SCRATCH_WORDS == HOST_SCRATCH_WORDS ? 1 : -1];
 
 #define STATUS_OK 0
 #define STATUS_OVERFLOW 1   /* encoder: coded is no shorter than stored */
@@ -156,12 +160,18 @@ static void counter_update(global uint *counter, int bit, constant uint *recipro
     *counter = p | (n << 16);
 }
 
-static uint hash_values(const uint *values, int count)
+/* A ``bits``-bit table index for ``count`` small integers (5.3.2). */
+static uint hash_bits(const uint *values, int count, int bits)
 {
     uint h = HASH_START;
     for (int i = 0; i < count; i++)
         h = (h ^ values[i]) * HASH_MULTIPLIER;
-    return h >> (32 - HASH_BITS);
+    return h >> (32 - bits);
+}
+
+static uint hash_values(const uint *values, int count)
+{
+    return hash_bits(values, count, HASH_BITS);
 }
 
 static void reset_scratch(global uint *scratch)
@@ -227,13 +237,10 @@ static int code_flat(Coder *c, global uint *scratch, int bit, const uint *near,
                      uint state, uint pattern, const Palette *pal)
 {
     uint by_neighbours[3] = {near[0], near[4], near[5]};
-    uint h = HASH_START;
-    for (int i = 0; i < 3; i++)
-        h = (h ^ by_neighbours[i]) * HASH_MULTIPLIER;
     global uint *counters[FLAT_INPUTS - 1];
     counters[0] = scratch + DIRECT_AT + state * PATTERN_COUNT + pattern;
     counters[1] = scratch + FLAT_VALUES_AT + state * 256 + near[0];
-    counters[2] = scratch + FLAT_HASHED_AT + (h >> (32 - FLAT_HASH_BITS));
+    counters[2] = scratch + FLAT_HASHED_AT + hash_bits(by_neighbours, 3, FLAT_HASH_BITS);
     global int *weights = (global int *)(scratch + FLAT_WEIGHTS_AT) + state * FLAT_INPUTS;
     return mix_and_code(c, bit, counters, FLAT_INPUTS - 1, weights, pal);
 }
@@ -491,7 +498,7 @@ static int code_stripe(Coder *c, global uchar *rows, uint width, uint row_count,
             int actual = c->encoding ? row[x] : -1;
             int found = -1;
             uint first = 0;
-            if ((pattern & 15) == 15 && pal->size > 1) {
+            if ((pattern & FLAT_PATTERN) == FLAT_PATTERN && pal->size > 1) {
                 /* A flat pixel: L first, by the fast path. */
                 uint state = count < 0 ? 0u
                     : 1u + (uint)min(count, MATCH_COUNT_LIMIT)
@@ -514,19 +521,16 @@ static int code_stripe(Coder *c, global uchar *rows, uint width, uint row_count,
                     slots[candidate_count++] = slot;
                 }
             }
+            /* Models 1 and 3 keep a context's slots in one line of 8 counters: one cache
+             * miss for all of a pixel's candidates. Every counter the candidates may read
+             * in the hashed tables is touched first, so that their misses overlap. */
             int prediction[MAX_CHANNELS];
-            uint anchor = 0;
+            uint anchor = 0, pair_line = 0, all_line = 0, value_contexts[SLOT_COUNT];
             global const uchar *places = 0;
             if (found < 0) {
                 med_prediction(near, pal, prediction);
                 anchor = med_anchor(near, prediction, pal);
                 places = pal->ranks + (ulong)anchor * pal->size;
-            }
-            /* Models 1 and 3 keep a context's slots in one line of 8 counters: one cache
-             * miss for all of a pixel's candidates. Every counter the candidates may read
-             * in the hashed tables is touched first, so that their misses overlap. */
-            uint pair_line = 0, all_line = 0, value_contexts[SLOT_COUNT];
-            if (found < 0) {
                 uint by_pair[3] = {1, near[0], near[1]};
                 pair_line = hash_values(by_pair, 3) & ~LINE_MASK;
                 uint by_all[1 + NEIGHBOURS] = {3, near[0], near[1], near[2], near[3],
@@ -572,7 +576,7 @@ static int code_stripe(Coder *c, global uchar *rows, uint width, uint row_count,
                     corrected[ch] = clamp(prediction[ch] + bias[3 * ch + 2], 0, 255);
                     moved |= corrected[ch] != prediction[ch];
                 }
-                if (moved && ranked * BIAS_SHARE >= yy * width + x)
+                if (moved && (ulong)ranked * BIAS_SHARE >= position)  /* no u32 overflow */
                     anchor = nearest_colour(corrected, near[0], pal);
                 found = code_rank(c, scratch, actual, near, candidates, candidate_count, pal,
                                   anchor, gradients);

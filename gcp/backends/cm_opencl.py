@@ -18,9 +18,13 @@ from .. import cm
 from ..errors import BackendError, FormatError, LimitError
 
 STATUS_OK, STATUS_OVERFLOW, STATUS_BAD_RANK, STATUS_BAD_LENGTH = range(4)
-SCRATCH_WORDS = (cm.DIRECT_CONTEXTS + 4 * (1 << cm.HASH_BITS) + cm.ANCHOR_CONTEXTS
+MAX_CHANNELS = 4  # cm.cl keeps bias values for this many channels whatever the palette's
+# A work-item's tables, in 32-bit words, as cm.cl lays them out; the kernel's build checks
+# that its own SCRATCH_WORDS is this (HOST_SCRATCH_WORDS).
+SCRATCH_WORDS = (cm.DIRECT_CONTEXTS + 3 * (1 << cm.HASH_BITS) + cm.ANCHOR_CONTEXTS
+                 + (1 << cm.HASH_BITS)  # the match table
                  + cm.MIXER_SETS * cm.MIXER_INPUTS + cm.RANK_CONTEXTS
-                 + cm.RANK_STEPS * cm.RANK_INPUTS + cm.BIAS_CONTEXTS * 4 * 3
+                 + cm.RANK_STEPS * cm.RANK_INPUTS + cm.BIAS_CONTEXTS * MAX_CHANNELS * 3
                  + cm.MATCH_STATES * cm.FLAT_INPUTS + cm.FLAT_VALUE_CONTEXTS
                  + (1 << cm.FLAT_HASH_BITS) + cm.RANK_STEPS * cm.BIAS_CONTEXTS)
 # Work-items per compute unit of a CPU device: more would only add scratch memory.
@@ -35,7 +39,8 @@ def build_options() -> list[str]:
     """The model's constants, from ``gcp/cm.py``, for the kernel's build."""
     return [f"-DHASH_BITS={cm.HASH_BITS}", f"-DCOUNT_LIMIT={cm.COUNT_LIMIT}",
             f"-DMIXER_RATE={cm.MIXER_RATE}", f"-DMIXER_SHIFT={cm.MIXER_SHIFT}",
-            f"-DWEIGHT_START={cm.WEIGHT_START}", f"-DWEIGHT_LIMIT={cm.WEIGHT_LIMIT}"]
+            f"-DWEIGHT_START={cm.WEIGHT_START}", f"-DWEIGHT_LIMIT={cm.WEIGHT_LIMIT}",
+            f"-DHOST_SCRATCH_WORDS={SCRATCH_WORDS}u"]
 
 
 def kernels(backend) -> tuple[object, object]:
