@@ -25,6 +25,7 @@ import subprocess
 import time
 from pathlib import Path
 
+import numpy as np
 from common import RESULTS, as_png, environment_note, gcp_command, have, image_paths, scratch
 
 import gcp
@@ -95,17 +96,45 @@ def measure(path: Path, k: int, runs: int, folder: Path) -> dict:
             "body_decode_mp_s": round(pixels / body_decode / 1e6, 1)}
 
 
-def body_only(paths: list[Path], ks: list[int], runs: int) -> None:
-    """Print the cm body's encode and decode MP/s on the OpenCL device, nothing else."""
-    print("device:", select_backend("opencl").device)
+def body_only(paths: list[Path], ks: list[int], runs: int, devices: list[str | None],
+              stripe_pixels: list[int]) -> None:
+    """Print the cm body's encode and decode MP/s on each OpenCL device, for stripes of
+    about each of ``stripe_pixels`` pixels, with the body's size; nothing else. The bytes
+    of one image, k and stripe size must be the same on every device (checked)."""
+    tiny = np.zeros((4, 4), np.uint8), np.zeros((1, 3), np.uint8)
+    for device in devices:
+        print(f"device {device or '(default)'}: {select_backend('opencl', device).device}")
+        cm.encode(*tiny, engine="opencl", device=device)  # builds the kernels: not timed
     for path in paths:
         image = gcp.imageio.decode_image(path.read_bytes())
+        height, width = image.shape[:2]
+        megapixels = height * width / 1e6
         for k in ks:
-            data = gcp.encode(image, k, method="cm")
-            encode_s, decode_s = body_times(data, runs)
-            megapixels = image.shape[0] * image.shape[1] / 1e6
-            print(f"{path.name} k={k}: cm body encode {megapixels / encode_s:.1f} MP/s, "
-                  f"decode {megapixels / decode_s:.1f} MP/s", flush=True)
+            _, palette, indices = decode_indices(gcp.encode(image, k, method="rle"))
+            for pixels in stripe_pixels:
+                stripe_height = cm.stripe_height_for(width, height, pixels)
+                stripes = len(cm.stripe_rows(height, stripe_height))
+                first = None
+                for device in devices:
+                    encodes, decodes = [], []
+                    for _ in range(runs):
+                        started = time.perf_counter()
+                        body = cm.encode(indices, palette, engine="opencl", device=device,
+                                         stripe_height=stripe_height)
+                        encodes.append(time.perf_counter() - started)
+                        started = time.perf_counter()
+                        decoded = cm.decode(body, width, height, palette, engine="opencl",
+                                            device=device)
+                        decodes.append(time.perf_counter() - started)
+                    same = np.array_equal(decoded, indices)
+                    first = body if first is None else first
+                    print(f"{path.name} k={k} stripes={stripes} device={device or 'default'}: "
+                          f"body {len(body)} bytes, encode "
+                          f"{megapixels / statistics.median(encodes):.1f} MP/s, decode "
+                          f"{megapixels / statistics.median(decodes):.1f} MP/s, "
+                          f"round trip {'exact' if same else 'WRONG'}, bytes "
+                          f"{'as the first device' if body == first else 'DIFFER'}",
+                          flush=True)
 
 
 def markdown(rows: list[dict], runs: int, device: str) -> str:
@@ -139,9 +168,16 @@ def main() -> None:
     parser.add_argument("--results", type=Path, default=RESULTS)
     parser.add_argument("--body-only", action="store_true",
                         help="only the cm body's MP/s, in-process: no peers needed")
+    parser.add_argument("--device", action="append",
+                        help="with --body-only: an OpenCL device, as PYOPENCL_CTX names one "
+                             "(repeat to compare devices)")
+    parser.add_argument("--stripe-pixels", type=int, nargs="+",
+                        default=[cm.TARGET_STRIPE_PIXELS],
+                        help="with --body-only: stripes of about these many pixels")
     arguments = parser.parse_args()
     if arguments.body_only:
-        body_only(image_paths(arguments.images), arguments.k, arguments.runs)
+        body_only(image_paths(arguments.images), arguments.k, arguments.runs,
+                  arguments.device or [None], arguments.stripe_pixels)
         return
     for program in ("pngquant", "cjxl", "djxl"):
         if not have(program):
