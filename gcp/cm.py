@@ -711,10 +711,14 @@ def _opencl_backend(engine: str, device: str | None):
                              field="engine")
     if engine == "reference":
         return None
-    from .backends import select_backend
+    from .backends import cm_opencl, opencl, select_backend
 
     try:
-        return select_backend("opencl", device)
+        if device is None:
+            device = opencl.device_spec_preferring(cm_opencl.DEVICE_PREFERENCE)
+        backend = select_backend("opencl", device)
+        logger.debug("cm: coding on %s", backend.device)
+        return backend
     except BackendError as error:
         if engine == "opencl":
             raise

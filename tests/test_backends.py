@@ -390,3 +390,42 @@ def test_nvidia_icd_folder_is_removed_when_the_process_ends(tmp_path):
     folder = result.stdout.strip()
     assert result.returncode == 0 and "gcp-opencl-vendors-" in folder, result
     assert not os.path.exists(folder)
+
+
+@requires_opencl
+def test_a_kernel_can_prefer_a_cpu_device_and_pyopencl_ctx_still_rules(monkeypatch):
+    from gcp.backends import opencl
+
+    cpu = _FakeDevice("CPU", "pthread-AMD EPYC", "Portable Computing Language")
+    gpu = _FakeDevice("GPU", "NVIDIA H200", "NVIDIA CUDA")
+    monkeypatch.setattr(opencl, "list_devices", lambda: [(0, 0, gpu), (1, 0, cpu)])
+    monkeypatch.delenv("PYOPENCL_CTX", raising=False)
+    assert opencl.device_spec_preferring(("CPU", "ACCELERATOR", "GPU")) == "1:0"
+    assert opencl.device_spec_preferring(("GPU", "CPU")) == "0:0"
+    monkeypatch.setattr(opencl, "list_devices", lambda: [(0, 0, gpu)])
+    assert opencl.device_spec_preferring(("CPU", "ACCELERATOR", "GPU")) == "0:0"
+    monkeypatch.setenv("PYOPENCL_CTX", "nvidia")
+    assert opencl.device_spec_preferring(("CPU",)) == "nvidia"
+
+
+@requires_opencl
+def test_method_cm_codes_on_the_device_its_preference_names(monkeypatch):
+    from gcp import cm
+    from gcp.backends import cm_opencl, opencl
+
+    asked = []
+
+    def spec(kinds):
+        asked.append(kinds)
+        return "0:0"
+
+    monkeypatch.setattr(opencl, "device_spec_preferring", spec)
+    indices = np.zeros((3, 5), np.uint8)
+    palette = np.array([[0, 0, 0], [255, 255, 255]], np.uint8)
+    body = cm.encode(indices, palette, engine="opencl")
+    assert asked == [cm_opencl.DEVICE_PREFERENCE]
+    assert cm_opencl.DEVICE_PREFERENCE[0] == "CPU"
+    assert np.array_equal(cm.decode(body, 5, 3, palette, engine="opencl"), indices)
+    assert len(asked) == 2
+    cm.encode(indices, palette, engine="opencl", device="0:0")
+    assert len(asked) == 2  # a named device is taken as it is

@@ -31,6 +31,11 @@ SCRATCH_WORDS = (cm.DIRECT_CONTEXTS + 3 * (1 << cm.HASH_BITS) + cm.ANCHOR_CONTEX
 CPU_ITEMS_PER_UNIT = 2
 # A GPU takes every stripe at once, up to this many (4 MiB of scratch each).
 MAX_GPU_ITEMS = 256
+# Where no device is named, method cm codes on a CPU device: a work-item is one stripe's
+# serial coder, and the encoder writes 16 stripes at 16.8 MP. On an H200 machine
+# (benchmarks/README.md) the GPU coded 16 stripes at 4-16 MP/s and POCL on its 16 cores at
+# 48-176 MP/s; the GPU caught up only with 256 stripes, files 7-16% larger.
+DEVICE_PREFERENCE = ("CPU", "ACCELERATOR", "GPU")
 
 _programs: dict[int, tuple[object, object]] = {}
 

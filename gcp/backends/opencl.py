@@ -139,16 +139,30 @@ def choose_device(spec: str | None = None):
             names = "; ".join(f"{p}:{d} {describe(device)}" for p, d, device in devices)
             raise BackendError(f"no OpenCL device matches {spec!r} (found: {names})")
         return chosen[0]
+    return _best(devices, _DEVICE_TYPE_PREFERENCE)[2]
+
+
+def device_spec_preferring(kinds: tuple[str, ...]) -> str:
+    """"PLATFORM:DEVICE" (indices) of the first device of the earliest type in ``kinds``
+    ("CPU", "GPU", "ACCELERATOR"), for a caller whose kernels suit some devices better
+    than the default order does. ``PYOPENCL_CTX``, when set, is returned as it is."""
+    if os.environ.get("PYOPENCL_CTX"):
+        return os.environ["PYOPENCL_CTX"]
+    platform, device, _ = _best(list_devices(), kinds)
+    return f"{platform}:{device}"
+
+
+def _best(devices: list, kinds: tuple[str, ...]):
     cl = _import_pyopencl()
 
     def rank(entry) -> int:
         kind = cl.device_type.to_string(entry[2].type)
-        for position, preferred in enumerate(_DEVICE_TYPE_PREFERENCE):
+        for position, preferred in enumerate(kinds):
             if preferred in kind:
                 return position
-        return len(_DEVICE_TYPE_PREFERENCE)
+        return len(kinds)
 
-    return min(devices, key=rank)[2]
+    return min(devices, key=rank)
 
 
 class OpenCLBackend:
