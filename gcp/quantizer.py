@@ -407,30 +407,50 @@ def kmeans_plusplus(points: np.ndarray, weights: np.ndarray, k: int, rng: np.ran
     first = _draw(weights, 1, rng)[0]
     centres = [points[first]]
     columns = points.T.copy()  # (C, M): each channel contiguous
-    closest = _to_each(columns, points[first:first + 1])[:, 0]
+    distances = _CandidateDistances(columns, trials)
+    closest = distances.to_each(points[first:first + 1])[:, 0].copy()
     for _ in range(1, k):
         potential = closest * weights
         if not potential.sum() > 0:
             break
         candidates = _draw(potential, trials, rng)
-        to_candidates = _to_each(columns, points[candidates])  # (M, trials)
+        to_candidates = distances.to_each(points[candidates])  # (M, trials)
         np.minimum(to_candidates, closest[:, None], out=to_candidates)
         best = int(np.argmin(weights @ to_candidates))
         centres.append(points[candidates[best]])
-        closest = to_candidates[:, best]
+        closest = to_candidates[:, best].copy()  # the buffer is reused next step
     return np.array(centres)
 
 
-def _to_each(columns: np.ndarray, centres: np.ndarray) -> np.ndarray:
-    """Squared distances (M, T) of points given as ``columns`` (C, M) to ``centres`` (T, C),
-    summed channel by channel."""
-    distances = np.subtract.outer(columns[0], centres[:, 0])
-    distances *= distances
-    for channel in range(1, len(columns)):
-        difference = np.subtract.outer(columns[channel], centres[:, channel])
-        difference *= difference
-        distances += difference
-    return distances
+class _CandidateDistances:
+    """Squared distances of every point to a few candidate centres, into buffers reused at
+    every seeding step: fresh (M, T) temporaries cost more in page faults than in
+    arithmetic, and outer products over a short T axis run slowly."""
+
+    def __init__(self, columns: np.ndarray, most: int) -> None:
+        self.columns = columns  # (C, M)
+        self.by_candidate = np.empty((most, columns.shape[1]))
+        self.scratch = np.empty_like(self.by_candidate)
+        self.by_point = np.empty((columns.shape[1], most))
+
+    def to_each(self, centres: np.ndarray) -> np.ndarray:
+        """(M, T) C-contiguous, valid until the next call: the squares of each channel's
+        difference, summed channel by channel."""
+        count = len(centres)
+        rows, scratch = self.by_candidate[:count], self.scratch[:count]
+        np.subtract(self.columns[0][None, :], centres[:, 0][:, None], out=rows)
+        np.multiply(rows, rows, out=rows)
+        for channel in range(1, len(self.columns)):
+            np.subtract(self.columns[channel][None, :], centres[:, channel][:, None],
+                        out=scratch)
+            np.multiply(scratch, scratch, out=scratch)
+            np.add(rows, scratch, out=rows)
+        if count == self.by_point.shape[1]:
+            out = self.by_point
+        else:
+            out = np.empty((self.columns.shape[1], count))
+        np.copyto(out, rows.T)
+        return out
 
 
 def _draw(weights: np.ndarray, count: int, rng: np.random.Generator) -> np.ndarray:

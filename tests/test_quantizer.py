@@ -60,6 +60,21 @@ def test_kmeans_plusplus_picks_distinct_points_when_it_can():
     assert len(np.unique(centres)) == 10
 
 
+@pytest.mark.parametrize("channels", [1, 3, 4])
+def test_seeding_distances_in_reused_buffers_are_the_channel_by_channel_squares(channels):
+    rng = np.random.default_rng(channels)
+    points = np.round(rng.random((300, channels)) * 255)
+    distances = quantizer._CandidateDistances(points.T.copy(), 5)
+    for count in (5, 2, 5):  # a full buffer, a short one, and the full one again
+        centres = points[rng.integers(0, 300, count)]
+        expected = (points[:, None, 0] - centres[None, :, 0]) ** 2
+        for channel in range(1, channels):
+            expected = expected + (points[:, None, channel] - centres[None, :, channel]) ** 2
+        got = distances.to_each(centres)
+        assert got.shape == (300, count) and got.flags.c_contiguous
+        assert np.array_equal(got, expected)
+
+
 def test_empty_cluster_is_moved_to_the_farthest_point():
     points = np.array([[0.0], [1.0], [100.0]])
     weights = np.ones(3)
