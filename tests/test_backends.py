@@ -19,7 +19,12 @@ from gcp.backends import (
     numpy_backend,
     select_backend,
 )
-from gcp.backends.colour_table import ColourTablePixelSet, colour_keys, colours_of_keys
+from gcp.backends.colour_table import (
+    ColourTablePixelSet,
+    KeyedColours,
+    colour_keys,
+    colours_of_keys,
+)
 from gcp.backends.numpy_backend import assign_labels
 from tests.conftest import psnr, requires_opencl
 
@@ -85,6 +90,32 @@ def test_assignment_by_distinct_colour_equals_every_pixel_assigned(backend, chan
     counts, sums = table.cluster_sums(table.assign(palette), k)
     assert np.array_equal(counts, np.bincount(labels, minlength=k))
     assert np.array_equal(sums[:, 0], np.bincount(labels, pixels[:, 0], minlength=k))
+
+
+@requires_opencl
+@pytest.mark.parametrize("channels", [1, 2, 3])
+@pytest.mark.parametrize("count", [1, 7, 8, 1025, 20_000])
+@pytest.mark.parametrize("buffer_bytes", [None, 3 * 1024])
+def test_opencl_colour_index_kernels_equal_the_keyed_reference(channels, count, buffer_bytes):
+    """mark_colours and table_labels against KeyedColours: the colours present, and every
+    pixel's entry of a table, in one buffer or split over several."""
+    backend = select_backend("opencl")
+    pixels = RNG.integers(0, 256, (count, channels), dtype=np.uint8)
+    pixels[RNG.integers(0, count, count // 2)] = pixels[0]  # repeated colours
+    pixels[-1] = 255
+    table = RNG.integers(0, 256, 1 << (8 * channels), dtype=np.uint8)
+    saved = backend.max_buffer_bytes
+    backend.max_buffer_bytes = buffer_bytes or saved
+    try:
+        index = backend.colour_index(pixels)
+        if buffer_bytes and count == 20_000:
+            assert len(index.chunks) > 1
+        reference = KeyedColours(pixels)
+        present = index.present()
+        assert present.dtype == np.bool_ and np.array_equal(present, reference.present())
+        assert np.array_equal(index.labels(table), reference.labels(table))
+    finally:
+        backend.max_buffer_bytes = saved
 
 
 def test_pixels_go_through_the_colour_table_only_where_it_is_cheaper():

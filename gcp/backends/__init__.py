@@ -54,15 +54,35 @@ class PixelSet(Protocol):
         ...
 
 
+class ColourIndex(Protocol):
+    """Pixels of up to three channels held for assignment by distinct colour; a colour's
+    key is its bytes as a little-endian integer (``colour_table.colour_keys``)."""
+
+    def present(self) -> np.ndarray:
+        """bool (2^(8 C),): True at the key of every colour the pixels hold."""
+        ...
+
+    def labels(self, table: np.ndarray) -> np.ndarray:
+        """uint8 (N,): ``table`` (uint8 (2^(8 C),)) at each pixel's key."""
+        ...
+
+
 class Backend(Protocol):
     name: str
     device: str  # what it runs on, in words
     # Seconds to compare one pixel with one colour when assigning every pixel, measured;
     # None where the table never pays (a GPU: uploading a pixel costs less than tabling it).
     seconds_per_pair: float | None
+    # Seconds per pixel of assignment by distinct colour, on top of TABLE_SECONDS.
+    table_seconds_per_pixel: float
 
     def load(self, pixels: np.ndarray) -> PixelSet:
         """Take uint8 pixels of shape (N, channels), channels 1 to 4."""
+        ...
+
+    def colour_index(self, pixels: np.ndarray) -> ColourIndex:
+        """Take uint8 pixels of shape (N, channels), channels 1 to 3, for assignment by
+        distinct colour (``colour_table``)."""
         ...
 
     def nearest_two(self, points: np.ndarray, centres: np.ndarray
@@ -75,11 +95,9 @@ class Backend(Protocol):
 
 
 # Assigning by distinct colour (colour_table) costs about TABLE_SECONDS[C] +
-# TABLE_SECONDS_PER_PIXEL * N for N pixels, whatever the palette: measured on 2 cores,
-# 3-8 ms at 0.016-0.26 MP, 12-25 ms at 1 MP, 130-190 ms at 16.8 MP (RGB; a table of one
+# backend.table_seconds_per_pixel * N for N pixels, whatever the palette (a table of one
 # byte per colour, 16 MiB, for three channels; 256 bytes or 64 KiB for fewer).
 TABLE_SECONDS = {1: 0.0, 2: 0.0005, 3: 0.008}
-TABLE_SECONDS_PER_PIXEL = 8e-9
 
 
 def load_pixels(backend: Backend, pixels: np.ndarray, colours: int) -> PixelSet:
@@ -90,7 +108,7 @@ def load_pixels(backend: Backend, pixels: np.ndarray, colours: int) -> PixelSet:
 
     count, channels = pixels.shape
     if backend.seconds_per_pair is not None and channels <= MAX_TABLE_CHANNELS:
-        by_table = TABLE_SECONDS[channels] + TABLE_SECONDS_PER_PIXEL * count
+        by_table = TABLE_SECONDS[channels] + backend.table_seconds_per_pixel * count
         if backend.seconds_per_pair * count * colours > by_table:
             return ColourTablePixelSet(backend, pixels)
     return backend.load(pixels)

@@ -225,3 +225,48 @@ __kernel void nearest_two(__global const float *points,     /* point_count * CHA
             second[first + p] = next_distance[p];
         }
 }
+
+/* Assignment by distinct colour (colour_table.py): a colour's key is its bytes read as a
+ * little-endian integer, below 2^(8 * CHANNELS); tables hold one byte per possible key.
+ * Only for up to three channels (a four-channel table would take 4 GiB). */
+#if CHANNELS <= 3
+inline uint colour_key(__global const uchar *pixel)
+{
+    uint key = pixel[0];
+#if CHANNELS > 1
+    key |= (uint)pixel[1] << 8;
+#endif
+#if CHANNELS > 2
+    key |= (uint)pixel[2] << 16;
+#endif
+    return key;
+}
+
+/* present[key] = 1 for the key of every pixel; present is zeroed beforehand. Items that
+ * meet one colour all store the same byte, so their order does not matter. */
+__kernel void mark_colours(__global const uchar *pixels, /* pixel_count * CHANNELS */
+                           const uint pixel_count,
+                           __global uchar *present)      /* 2^(8 * CHANNELS) */
+{
+    const size_t first = get_global_id(0) * PIXELS_PER_ITEM;
+    for (int p = 0; p < PIXELS_PER_ITEM; ++p) {
+        const size_t i = first + p;
+        if (i < pixel_count)
+            present[colour_key(pixels + i * CHANNELS)] = 1;
+    }
+}
+
+/* labels[i] = table[key of pixel i]. */
+__kernel void table_labels(__global const uchar *pixels, /* pixel_count * CHANNELS */
+                           const uint pixel_count,
+                           __global const uchar *table,  /* 2^(8 * CHANNELS) */
+                           __global uchar *labels)       /* pixel_count */
+{
+    const size_t first = get_global_id(0) * PIXELS_PER_ITEM;
+    for (int p = 0; p < PIXELS_PER_ITEM; ++p) {
+        const size_t i = first + p;
+        if (i < pixel_count)
+            labels[i] = table[colour_key(pixels + i * CHANNELS)];
+    }
+}
+#endif

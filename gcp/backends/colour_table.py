@@ -8,7 +8,9 @@ about as much as one pass over the pixels. A GPU is faster assigning every pixel
 and is given them directly.
 
 Colours are looked up by a key of their bytes (``colour_keys``), in a table of one byte
-per possible colour: 16 MiB for RGB, less for grey. RGBA colours would need a 4 GiB table,
+per possible colour: 16 MiB for RGB, less for grey. On OpenCL, kernels find the colours
+present and look the labels up (``opencl.OpenCLColourIndex``); ``KeyedColours`` is the
+numpy reference. RGBA colours would need a 4 GiB table,
 so four-channel pixels are always assigned one by one.
 """
 
@@ -51,18 +53,35 @@ def colours_of_keys(keys: np.ndarray, channels: int) -> np.ndarray:
     return ((keys[:, None] >> shifts) & 0xFF).astype(np.uint8)
 
 
+class KeyedColours:
+    """The reference colour index: pixels (uint8 (N, C), C <= 3) held as their keys,
+    uint32 (N,). A backend's ``colour_index`` gives the same results its own way."""
+
+    def __init__(self, pixels: np.ndarray) -> None:
+        self.channels = pixels.shape[1]
+        self.keys = colour_keys(pixels)
+
+    def present(self) -> np.ndarray:
+        """bool (2^(8 C),): True at the key of every colour the pixels hold."""
+        present = np.zeros(1 << (8 * self.channels), np.bool_)
+        present[self.keys] = True
+        return present
+
+    def labels(self, table: np.ndarray) -> np.ndarray:
+        """uint8 (N,): ``table`` (uint8 (2^(8 C),)) at each pixel's key."""
+        return table[self.keys]
+
+
 class ColourTablePixelSet:
-    """Pixels held as their colours' keys and the distinct colours, the latter loaded
-    onto ``backend``; a ``PixelSet``."""
+    """Pixels held by the backend's colour index and the distinct colours, the latter
+    loaded onto ``backend``; a ``PixelSet``."""
 
     def __init__(self, backend: Backend, pixels: np.ndarray) -> None:
         self.backend = backend
         self.pixels = pixels
         self.channels = pixels.shape[1]
-        self.keys = colour_keys(pixels)
-        present = np.zeros(1 << (8 * self.channels), np.bool_)
-        present[self.keys] = True
-        self.colour_keys = np.flatnonzero(present).astype(np.uint32)
+        self.index = backend.colour_index(pixels)
+        self.colour_keys = np.flatnonzero(self.index.present()).astype(np.uint32)
         self.colours = colours_of_keys(self.colour_keys, self.channels)  # (M, C)
         self.colour_set = backend.load(self.colours)
         self._pixel_set: PixelSet | None = None
@@ -71,7 +90,7 @@ class ColourTablePixelSet:
         """Nearest palette row of every pixel, uint8 (N,): the colours' labels, looked up."""
         table = np.zeros(1 << (8 * self.channels), np.uint8)
         table[self.colour_keys] = self.colour_set.assign(palette)
-        return table[self.keys]
+        return self.index.labels(table)
 
     def cluster_sums(self, labels: np.ndarray, palette_size: int
                      ) -> tuple[np.ndarray, np.ndarray]:

@@ -33,6 +33,10 @@ SUM_SPAN = 1 << 16
 # Seconds to compare one pixel with one colour on a CPU device (see __init__.py,
 # load_pixels); a GPU never needs the colour table.
 CPU_SECONDS_PER_PAIR = 0.15e-9
+# Seconds per pixel of assignment by distinct colour on a CPU device, its kernels finding
+# the colours and looking the labels up: POCL, 2 cores, 10-21 ms at 0.26 MP, 14-15 ms at
+# 1 MP, 40-56 ms at 16.8 MP (k = 16 to 64; 130-190 ms with numpy's keys).
+CPU_TABLE_SECONDS_PER_PIXEL = 2.5e-9
 # Uploads are split into buffers no larger than this, or the device's own limit if lower.
 MAX_BUFFER_BYTES = 1 << 30
 
@@ -185,6 +189,7 @@ class OpenCLBackend:
         self.shares_host_memory = bool(device.type & cl.device_type.CPU)
         # POCL on 2 cores: 16.8 MP at k = 16 in 60 ms, at 64 in 150 ms, at 256 in 0.5 s.
         self.seconds_per_pair = CPU_SECONDS_PER_PAIR if self.shares_host_memory else None
+        self.table_seconds_per_pixel = CPU_TABLE_SECONDS_PER_PIXEL
         self._kernels: dict[int, tuple[object, object, object]] = {}
         # A kernel object holds its arguments: callers in several threads (a warm-up thread,
         # Dask worker threads) take turns building, setting and running it.
@@ -230,16 +235,19 @@ class OpenCLBackend:
                                       hostbuf=centres)
             outputs = [cl.Buffer(self.context, flags.WRITE_ONLY, size=array.nbytes)
                        for array in (labels, nearest, second)]
-            items = -(-count // PIXELS_PER_ITEM)
-            global_size = -(-items // WORK_GROUP_SIZE) * WORK_GROUP_SIZE
-            kernel(self.queue, (global_size,), (WORK_GROUP_SIZE,), point_buffer,
+            kernel(self.queue, (_global_size(count),), (WORK_GROUP_SIZE,), point_buffer,
                    np.uint32(count), centre_buffer, np.uint32(len(centres)), *outputs)
             for array, buffer in zip((labels, nearest, second), outputs, strict=True):
                 cl.enqueue_copy(self.queue, array, buffer)
             self.queue.finish()
         return labels.astype(np.intp), nearest, second
 
-    def _kernels_for(self, channels: int) -> tuple[object, object, object]:
+    def colour_index(self, pixels: np.ndarray) -> OpenCLColourIndex:
+        """``pixels`` (uint8 (N, C), C <= 3) for assignment by distinct colour, on the
+        device (``colour_table.KeyedColours`` is the reference)."""
+        return OpenCLColourIndex(self, pixels)
+
+    def _kernels_for(self, channels: int) -> tuple:
         if channels not in self._kernels:
             source = resources.files("gcp.backends").joinpath("assign.cl").read_text()
             started = time.perf_counter()
@@ -252,8 +260,10 @@ class OpenCLBackend:
                                  f"-DPIXELS_PER_ITEM={PIXELS_PER_ITEM}"])
                 except self.cl.Error as error:
                     raise BackendError(f"OpenCL build failed on {self.device}: {error}") from None
-            self._kernels[channels] = (program.assign_nearest, program.cluster_sums,
-                                       program.nearest_two)
+            kernels = [program.assign_nearest, program.cluster_sums, program.nearest_two]
+            if channels <= 3:
+                kernels += [program.mark_colours, program.table_labels]
+            self._kernels[channels] = tuple(kernels)
             self.build_seconds[channels] = time.perf_counter() - started
         return self._kernels[channels]
 
@@ -335,9 +345,72 @@ class OpenCLPixelSet:
         cl = self.backend.cl
         queue = self.backend.queue
         for start, count, pixel_buffer, label_buffer in self.chunks:
-            items = -(-count // PIXELS_PER_ITEM)
-            global_size = -(-items // WORK_GROUP_SIZE) * WORK_GROUP_SIZE
-            self.kernel(queue, (global_size,), (WORK_GROUP_SIZE,), pixel_buffer, np.uint32(count),
+            self.kernel(queue, (_global_size(count),), (WORK_GROUP_SIZE,), pixel_buffer,
+                        np.uint32(count),
                         palette_buffer, np.uint32(palette_size), label_buffer)
             cl.enqueue_copy(queue, labels[start:start + count], label_buffer)
         queue.finish()
+
+
+class OpenCLColourIndex:
+    """Pixels of up to three channels on the device, for assignment by distinct colour:
+    which colours occur (``present``) and each pixel's label from a table of one byte per
+    possible colour (``labels``), by the kernels ``mark_colours`` and ``table_labels``.
+    The same results as ``colour_table.KeyedColours``, without its (N,) keys in memory."""
+
+    def __init__(self, backend: OpenCLBackend, pixels: np.ndarray) -> None:
+        self.backend = backend
+        self.pixel_count, self.channels = pixels.shape
+        self.table_size = 1 << (8 * self.channels)
+        self.pixels = np.ascontiguousarray(pixels, np.uint8)  # the buffers' memory on a CPU
+        self.mark, self.lookup = backend._kernels_for(self.channels)[3:5]
+        cl = backend.cl
+        flags = cl.mem_flags
+        host = flags.USE_HOST_PTR if backend.shares_host_memory else flags.COPY_HOST_PTR
+        per_buffer = max(ITEM_PIXELS_PER_GROUP, backend.max_buffer_bytes // self.channels)
+        per_buffer -= per_buffer % ITEM_PIXELS_PER_GROUP
+        try:
+            self.chunks = [(start, len(part), cl.Buffer(backend.context, flags.READ_ONLY | host,
+                                                        hostbuf=part))
+                           for start in range(0, self.pixel_count, per_buffer)
+                           for part in [self.pixels[start:start + per_buffer]]]
+        except cl.Error as error:
+            raise BackendError(f"cannot upload {self.pixel_count} pixels to "
+                               f"{backend.device}: {error}") from None
+
+    def present(self) -> np.ndarray:
+        """bool (2^(8 C),): True at the key of every colour the pixels hold."""
+        cl, queue = self.backend.cl, self.backend.queue
+        present = np.empty(self.table_size, np.uint8)
+        with self.backend.lock:
+            buffer = cl.Buffer(self.backend.context, cl.mem_flags.READ_WRITE,
+                               size=self.table_size)
+            cl.enqueue_fill_buffer(queue, buffer, np.uint8(0), 0, self.table_size)
+            for _, count, pixel_buffer in self.chunks:
+                self.mark(queue, (_global_size(count),), (WORK_GROUP_SIZE,), pixel_buffer,
+                          np.uint32(count), buffer)
+            cl.enqueue_copy(queue, present, buffer)
+            queue.finish()
+        return present.view(np.bool_)
+
+    def labels(self, table: np.ndarray) -> np.ndarray:
+        """uint8 (N,): ``table`` (uint8 (2^(8 C),)) at each pixel's key."""
+        cl, queue = self.backend.cl, self.backend.queue
+        labels = np.empty(self.pixel_count, np.uint8)
+        flags = cl.mem_flags
+        with self.backend.lock:
+            table_buffer = cl.Buffer(self.backend.context, flags.READ_ONLY | flags.COPY_HOST_PTR,
+                                     hostbuf=np.ascontiguousarray(table, np.uint8))
+            for start, count, pixel_buffer in self.chunks:
+                label_buffer = cl.Buffer(self.backend.context, flags.WRITE_ONLY, size=count)
+                self.lookup(queue, (_global_size(count),), (WORK_GROUP_SIZE,), pixel_buffer,
+                            np.uint32(count), table_buffer, label_buffer)
+                cl.enqueue_copy(queue, labels[start:start + count], label_buffer)
+            queue.finish()
+        return labels
+
+
+def _global_size(pixel_count: int) -> int:
+    """Work-items for ``pixel_count`` pixels, PIXELS_PER_ITEM each, in whole work-groups."""
+    items = -(-pixel_count // PIXELS_PER_ITEM)
+    return -(-items // WORK_GROUP_SIZE) * WORK_GROUP_SIZE
