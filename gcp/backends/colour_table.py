@@ -10,8 +10,8 @@ and is given them directly.
 Colours are looked up by a key of their bytes (``colour_keys``), in a table of one byte
 per possible colour: 16 MiB for RGB, less for grey. On OpenCL, kernels find the colours
 present and look the labels up (``opencl.OpenCLColourIndex``); ``KeyedColours`` is the
-numpy reference. RGBA colours would need a 4 GiB table,
-so four-channel pixels are always assigned one by one.
+numpy reference. RGBA colours would need a 4 GiB table, so four-channel pixels are
+always assigned one by one.
 """
 
 from __future__ import annotations

@@ -32,7 +32,7 @@ ITEM_PIXELS_PER_GROUP = WORK_GROUP_SIZE * PIXELS_PER_ITEM
 SUM_SPAN = 1 << 16
 # Seconds to compare one pixel with one colour on a CPU device (see __init__.py,
 # load_pixels); a GPU never needs the colour table.
-CPU_SECONDS_PER_PAIR = 0.15e-9
+CPU_SECONDS_PER_PAIR = 0.25e-9
 # Seconds per pixel of assignment by distinct colour on a CPU device, its kernels finding
 # the colours and looking the labels up: POCL, 2 cores, 10-21 ms at 0.26 MP, 14-15 ms at
 # 1 MP, 40-56 ms at 16.8 MP (k = 16 to 64; 130-190 ms with numpy's keys).
@@ -187,7 +187,8 @@ class OpenCLBackend:
         # A CPU device works in host memory: its buffers can use the pixels where they lie
         # (USE_HOST_PTR) instead of a copy, 6 ms against 40-57 ms for 16.8 MP on POCL.
         self.shares_host_memory = bool(device.type & cl.device_type.CPU)
-        # POCL on 2 cores: 16.8 MP at k = 16 in 60 ms, at 64 in 150 ms, at 256 in 0.5 s.
+        # POCL on 2 cores: 16.8 MP at k = 16 in 60-95 ms, at 32 in 118 ms, at 64 in
+        # 150-210 ms, at 256 in 0.5 s (0.2-0.35 ns a pair).
         self.seconds_per_pair = CPU_SECONDS_PER_PAIR if self.shares_host_memory else None
         self.table_seconds_per_pixel = CPU_TABLE_SECONDS_PER_PIXEL
         self._kernels: dict[int, tuple[object, object, object]] = {}
