@@ -21,7 +21,7 @@ from collections.abc import Iterable
 
 import click
 
-from . import __version__, backends, batch, codec, files, imageio, palettes, quantizer
+from . import __version__, backends, batch, cm, codec, files, imageio, palettes, quantizer
 from . import compare as compare_module
 from .backends import BACKEND_NAMES
 from .codec import timed_stage
@@ -237,9 +237,11 @@ def encode(paths: tuple[str, ...], k: int, effort: int, method: str, algorithm: 
                "min_psnr": min_psnr}
     if output_dir is None:
         most = options["k"] if palette is None else len(palette)
-        if backends.backend_for_colours(backend, most) != "numpy":
+        if backends.backend_for_colours(backend, most, method == "cm") != "numpy":
             threading.Thread(target=backends.warm_up, args=(backend, device),
                              daemon=True).start()
+        if method == "cm":
+            threading.Thread(target=cm.warm_up, args=(device,), daemon=True).start()
         show_bar = _is_terminal(sys.stderr) and not (quiet or verbose)
         with _StageBar(dither, fit=palette is None, show=show_bar) as bar:
             transform = functools.partial(batch.encode_file_bytes, progress=bar.update,

@@ -730,6 +730,20 @@ def _opencl_backend(engine: str, device: str | None):
         return None
 
 
+def warm_up(device: str | None = None) -> None:
+    """Open the OpenCL device method cm codes on and build its kernels now, as
+    ``backends.warm_up`` does for the fit: meant for a background thread started before
+    the image is read. Says nothing, whatever happens; ``encode`` reports."""
+    try:
+        from .backends import cm_opencl, opencl, select_backend
+
+        if device is None:
+            device = opencl.device_spec_preferring(cm_opencl.DEVICE_PREFERENCE)
+        cm_opencl.kernels(select_backend("opencl", device))
+    except Exception:  # reported by encode's own choice of engine
+        return
+
+
 def encode(indices: np.ndarray, palette: np.ndarray, *, engine: str = "auto",
            device: str | None = None, stripe_height: int | None = None) -> bytes:
     """Method cm's body for uint8 indices (height, width) of a uint8 (K, C) palette: on

@@ -18,10 +18,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import cm, container, entropy, kmedoids, palettes, quantizer, rle, target
-from .backends import PixelSet, backend_for_colours, load_pixels, select_backend
+from .backends import Backend, PixelSet, backend_for_colours, load_pixels, select_backend
 from .container import DEFAULT_MAX_PIXELS, METHOD_CM, METHOD_IDS, METHOD_LZMA, METHOD_RLE, Header
 from .dither import floyd_steinberg
-from .errors import LimitError, ParameterError, QualityError
+from .errors import BackendError, LimitError, ParameterError, QualityError
 
 logger = logging.getLogger("gcp")
 
@@ -231,8 +231,7 @@ def _encode(image: np.ndarray, k: int, *, measure: bool, seed: int = 0,
         _warn_if_transparency_is_lost(pixels_hwc, given)
         pixels_hwc, given = palettes.match_channels(pixels_hwc, given)
     pixels = pixels_hwc.reshape(-1, pixels_hwc.shape[2])
-    compute = select_backend(backend_for_colours(backend, k if palette is None else len(given)),
-                             device)
+    compute = _compute_backend(backend, k if palette is None else len(given), method, device)
     logger.debug("backend: %s on %s", compute.name, compute.device)
     if palette is not None:
         with timed_stage("assign", progress):
@@ -294,6 +293,19 @@ def _report(pixels: np.ndarray, chosen: _Chosen, max_colours: int,
     return EncodeReport(colours=len(chosen.palette), k=chosen.k, max_colours=max_colours,
                         psnr=target.psnr_for_mse(error), exact=chosen.exact,
                         target_psnr=target_psnr, dithered=dithered)
+
+
+def _compute_backend(name: str, most: int, method: str, device: str | None) -> Backend:
+    """The fit's and the assignment's backend for ``name``. Method cm's coder opens
+    OpenCL anyway, so "auto" takes it at any k then; where it cannot be opened the fit
+    falls back to numpy quietly, since the coder's own notice says so in one line."""
+    chosen = backend_for_colours(name, most, opencl_anyway=method == "cm")
+    if chosen == "auto" and method == "cm":
+        try:
+            return select_backend("opencl", device)
+        except BackendError:
+            return select_backend("numpy")
+    return select_backend(chosen, device)
 
 
 def _pack(chosen: _Chosen, shape: tuple[int, int, int], method: str, effort: int,

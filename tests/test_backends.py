@@ -333,6 +333,17 @@ def test_backend_for_colours():
     assert backend_for_colours("auto", AUTO_OPENCL_MIN_COLORS) == "auto"
     assert backend_for_colours("opencl", 2) == "opencl"
     assert backend_for_colours("numpy", 256) == "numpy"
+    assert backend_for_colours("auto", 2, opencl_anyway=True) == "auto"
+    assert backend_for_colours("numpy", 2, opencl_anyway=True) == "numpy"
+
+
+@requires_opencl
+def test_one_backend_per_device_whatever_spec_names_it():
+    from gcp.backends import opencl
+
+    default = select_backend("opencl")
+    spec = opencl.device_spec_preferring(("GPU", "ACCELERATOR", "CPU"))
+    assert select_backend("opencl", spec) is default
 
 
 class _FakeDevice:

@@ -228,3 +228,25 @@ def test_a_stripe_over_max_stripe_pixels_is_refused():
     assert cm.stripe_height_for(1 << 17, 1 << 16, None) == cm.MAX_STRIPE_PIXELS >> 17
     with pytest.raises(gcp.ParameterError):
         cm.stripe_height_for(1 << 32, 1)
+
+
+def test_warm_up_builds_the_coders_kernels_and_is_silent_without_a_device(caplog):
+    from gcp.backends import cm_opencl, select_backend
+
+    cm.warm_up()
+    spec = opencl.device_spec_preferring(cm_opencl.DEVICE_PREFERENCE)
+    assert id(select_backend("opencl", spec)) in cm_opencl._programs
+    with caplog.at_level(logging.DEBUG, logger="gcp"):
+        cm.warm_up("no such device")
+    assert caplog.records == []
+
+
+@pytest.mark.parametrize(("method", "fit_backend"), [("cm", "opencl"), ("lzma", "numpy")])
+def test_method_cm_fits_on_opencl_at_any_k_as_its_coder_opens_the_device(caplog, method,
+                                                                          fit_backend):
+    image = RNG.integers(0, 256, (40, 30, 3), dtype=np.uint8)
+    with caplog.at_level(logging.DEBUG, logger="gcp"):
+        data = gcp.encode(image, 16, method=method)
+    chosen = [r.getMessage() for r in caplog.records if r.getMessage().startswith("backend:")]
+    assert chosen == [f"backend: {fit_backend} on " + chosen[0].split(" on ", 1)[1]]
+    assert np.array_equal(gcp.decode(data), gcp.decode(gcp.encode(image, 16, method="rle")))

@@ -122,10 +122,14 @@ def load_pixels(backend: Backend, pixels: np.ndarray, colours: int) -> PixelSet:
 AUTO_OPENCL_MIN_COLORS = 96
 
 
-def backend_for_colours(name: str, k: int) -> str:
+def backend_for_colours(name: str, k: int, opencl_anyway: bool = False) -> str:
     """The backend that ``name`` stands for with a palette of up to ``k`` colours: "auto"
-    is "numpy" below AUTO_OPENCL_MIN_COLORS, itself from there on."""
-    return "numpy" if name == "auto" and k < AUTO_OPENCL_MIN_COLORS else name
+    is "numpy" below AUTO_OPENCL_MIN_COLORS, itself from there on, and itself at any k
+    when the encoder opens OpenCL ``anyway`` (method cm's coder), so that the device's
+    opening is paid once."""
+    if name == "auto" and k < AUTO_OPENCL_MIN_COLORS and not opencl_anyway:
+        return "numpy"
+    return name
 
 
 def select_backend(name: str = "auto", device: str | None = None) -> Backend:

@@ -48,7 +48,7 @@ NVIDIA_OPENCL_LIBRARIES = ("/usr/lib/x86_64-linux-gnu/libnvidia-opencl.so.1",
 SYSTEM_VENDORS = "/etc/OpenCL/vendors"  # the ICD loader's folder of .icd files
 
 _DEVICE_TYPE_PREFERENCE = ("GPU", "ACCELERATOR", "CPU")
-_backends: dict[str, OpenCLBackend] = {}
+_backends: dict[int, OpenCLBackend] = {}  # by the device's handle
 
 
 def _import_pyopencl():
@@ -199,11 +199,13 @@ class OpenCLBackend:
 
     @classmethod
     def for_device(cls, spec: str | None = None) -> OpenCLBackend:
-        """The backend for a device spec, made once per process and then reused."""
-        key = spec if spec is not None else os.environ.get("PYOPENCL_CTX", "")
-        if key not in _backends:
-            _backends[key] = cls(choose_device(spec))
-        return _backends[key]
+        """The backend for a device spec, made once per device and process and then reused,
+        whichever spec names the device (method cm's "0:0" and the fit's default may be
+        one device: one context, one set of built programs)."""
+        device = choose_device(spec)
+        if device.int_ptr not in _backends:
+            _backends[device.int_ptr] = cls(device)
+        return _backends[device.int_ptr]
 
     def kernel(self, channels: int):
         """The ``assign_nearest`` kernel for ``channels``, built on first use only."""
