@@ -96,10 +96,14 @@ def test_assignment_by_distinct_colour_equals_every_pixel_assigned(backend, chan
 @pytest.mark.parametrize("channels", [1, 2, 3])
 @pytest.mark.parametrize("count", [1, 7, 8, 1025, 20_000])
 @pytest.mark.parametrize("buffer_bytes", [None, 3 * 1024])
-def test_opencl_colour_index_kernels_equal_the_keyed_reference(channels, count, buffer_bytes):
+@pytest.mark.parametrize("shared", [True, False])
+def test_opencl_colour_index_kernels_equal_the_keyed_reference(monkeypatch, channels, count,
+                                                               buffer_bytes, shared):
     """mark_colours and table_labels against KeyedColours: the colours present, and every
-    pixel's entry of a table, in one buffer or split over several."""
+    pixel's entry of a table, in one buffer or split over several, with the pixels used in
+    place (a CPU device) or copied (as for a GPU)."""
     backend = select_backend("opencl")
+    monkeypatch.setattr(backend, "shares_host_memory", shared)
     pixels = RNG.integers(0, 256, (count, channels), dtype=np.uint8)
     pixels[RNG.integers(0, count, count // 2)] = pixels[0]  # repeated colours
     pixels[-1] = 255
