@@ -711,11 +711,10 @@ def _opencl_backend(engine: str, device: str | None):
                              field="engine")
     if engine == "reference":
         return None
-    from .backends import cm_opencl, opencl, select_backend
+    from .backends import select_backend
 
     try:
-        if device is None:
-            device = opencl.device_spec_preferring(cm_opencl.DEVICE_PREFERENCE)
+        device = _coder_device(device)
         backend = select_backend("opencl", device)
         logger.debug("cm: coding on %s", backend.device)
         return backend
@@ -735,13 +734,21 @@ def warm_up(device: str | None = None) -> None:
     ``backends.warm_up`` does for the fit: meant for a background thread started before
     the image is read. Says nothing, whatever happens; ``encode`` reports."""
     try:
-        from .backends import cm_opencl, opencl, select_backend
+        from .backends import cm_opencl, select_backend
 
-        if device is None:
-            device = opencl.device_spec_preferring(cm_opencl.DEVICE_PREFERENCE)
-        cm_opencl.kernels(select_backend("opencl", device))
+        cm_opencl.kernels(select_backend("opencl", _coder_device(device)))
     except Exception:  # reported by encode's own choice of engine
         return
+
+
+def _coder_device(device: str | None) -> str:
+    """The device spec the coder runs on: ``device`` if named, else the preferred kind's
+    (``cm_opencl.DEVICE_PREFERENCE``). Raises ``BackendError`` without OpenCL."""
+    if device is not None:
+        return device
+    from .backends import cm_opencl, opencl
+
+    return opencl.device_spec_preferring(cm_opencl.DEVICE_PREFERENCE)
 
 
 def encode(indices: np.ndarray, palette: np.ndarray, *, engine: str = "auto",

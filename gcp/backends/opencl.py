@@ -216,6 +216,11 @@ class OpenCLBackend:
         with self.lock:
             return self._kernels_for(channels)[:2]
 
+    def colour_kernels(self, channels: int) -> tuple[object, object]:
+        """``(mark_colours, table_labels)`` for ``channels`` (1 to 3), built on first use."""
+        with self.lock:
+            return self._kernels_for(channels)[3:5]
+
     def nearest_two(self, points: np.ndarray, centres: np.ndarray
                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The fit's search on the device; takes and gives what the numpy reference
@@ -286,17 +291,10 @@ class OpenCLPixelSet:
         self.labels: np.ndarray | None = None  # the last labels assign() gave, on the device too
         pixels = np.ascontiguousarray(pixels, np.uint8)
         self.host_pixels = pixels  # the buffers' memory, where the device shares the host's
-        per_buffer = max(ITEM_PIXELS_PER_GROUP, backend.max_buffer_bytes // self.channels)
-        per_buffer -= per_buffer % ITEM_PIXELS_PER_GROUP
-        flags = cl.mem_flags
-        host = flags.USE_HOST_PTR if backend.shares_host_memory else flags.COPY_HOST_PTR
-        self.chunks = []
         try:
-            for start in range(0, self.pixel_count, per_buffer):
-                part = pixels[start:start + per_buffer]
-                pixel_buffer = cl.Buffer(backend.context, flags.READ_ONLY | host, hostbuf=part)
-                label_buffer = cl.Buffer(backend.context, flags.READ_WRITE, size=len(part))
-                self.chunks.append((start, len(part), pixel_buffer, label_buffer))
+            self.chunks = [(start, count, pixel_buffer,
+                            cl.Buffer(backend.context, cl.mem_flags.READ_WRITE, size=count))
+                           for start, count, pixel_buffer in _pixel_buffers(backend, pixels)]
         except cl.Error as error:
             raise BackendError(f"cannot upload {self.pixel_count} pixels to "
                                f"{backend.device}: {error}") from None
@@ -366,18 +364,10 @@ class OpenCLColourIndex:
         self.pixel_count, self.channels = pixels.shape
         self.table_size = 1 << (8 * self.channels)
         self.pixels = np.ascontiguousarray(pixels, np.uint8)  # the buffers' memory on a CPU
-        self.mark, self.lookup = backend._kernels_for(self.channels)[3:5]
-        cl = backend.cl
-        flags = cl.mem_flags
-        host = flags.USE_HOST_PTR if backend.shares_host_memory else flags.COPY_HOST_PTR
-        per_buffer = max(ITEM_PIXELS_PER_GROUP, backend.max_buffer_bytes // self.channels)
-        per_buffer -= per_buffer % ITEM_PIXELS_PER_GROUP
+        self.mark, self.lookup = backend.colour_kernels(self.channels)
         try:
-            self.chunks = [(start, len(part), cl.Buffer(backend.context, flags.READ_ONLY | host,
-                                                        hostbuf=part))
-                           for start in range(0, self.pixel_count, per_buffer)
-                           for part in [self.pixels[start:start + per_buffer]]]
-        except cl.Error as error:
+            self.chunks = _pixel_buffers(backend, self.pixels)
+        except backend.cl.Error as error:
             raise BackendError(f"cannot upload {self.pixel_count} pixels to "
                                f"{backend.device}: {error}") from None
 
@@ -411,6 +401,21 @@ class OpenCLColourIndex:
                 cl.enqueue_copy(queue, labels[start:start + count], label_buffer)
             queue.finish()
         return labels
+
+
+def _pixel_buffers(backend: OpenCLBackend, pixels: np.ndarray) -> list[tuple[int, int, object]]:
+    """(first pixel, pixel count, read-only buffer) of each part of contiguous uint8
+    ``pixels`` (N, C), parts of at most ``max_buffer_bytes``; on a device that shares the
+    host's memory the buffers use the pixels where they lie. Raises ``cl.Error``."""
+    cl = backend.cl
+    flags = cl.mem_flags
+    host = flags.USE_HOST_PTR if backend.shares_host_memory else flags.COPY_HOST_PTR
+    channels = pixels.shape[1]
+    per_buffer = max(ITEM_PIXELS_PER_GROUP, backend.max_buffer_bytes // channels)
+    per_buffer -= per_buffer % ITEM_PIXELS_PER_GROUP
+    return [(start, len(part), cl.Buffer(backend.context, flags.READ_ONLY | host, hostbuf=part))
+            for start in range(0, len(pixels), per_buffer)
+            for part in [pixels[start:start + per_buffer]]]
 
 
 def _global_size(pixel_count: int) -> int:
