@@ -347,7 +347,8 @@ class _Quantizer:
         self.compute, self.pixels, self.algorithm = compute, pixels, algorithm
         self.most_colours = most_colours
         self.options = {"seed": seed, "effort": effort, "max_iter": max_iter, "tol": tol}
-        self.refine = quantizer.EFFORT_LEVELS[effort].refine and algorithm == "kmeans"
+        self.settings = quantizer.EFFORT_LEVELS[effort]
+        self.whole = quantizer.samples_whole(len(pixels), self.settings.sample_size)
         self.progress = progress
         self.pixel_set: PixelSet | None = None
 
@@ -362,7 +363,8 @@ class _Quantizer:
         with timed_stage("assign", self.progress):
             if self.pixel_set is None:
                 self.pixel_set = self._load()
-            return _assign(self.pixel_set, self.pixels, fit, fit_palette, refine=self.refine)
+            refine = self.algorithm == "kmeans" and self.settings.refines(self.whole, k)
+            return _assign(self.pixel_set, self.pixels, fit, fit_palette, refine=refine)
 
     def _load(self) -> PixelSet:
         pixel_set = load_pixels(self.compute, self.pixels, self.most_colours)

@@ -46,6 +46,25 @@ class FitSettings:
     restarts: int  # independent k-means++ starts on the coarse histogram
     polished: int  # how many of the best starts are polished on the fine one
     refine: bool  # one more update on every pixel, after the first assignment
+    # For an image the fit sees whole (no larger than the sample), where the extra work is
+    # cheap: the fine histogram's most points (None: fine_points), and from how many
+    # colours the palette is refined (None: as ``refine`` says). The refinement costs a
+    # pass over the pixels whatever k is and pays only where each colour has few pixels.
+    whole_fine_points: int | None = None
+    whole_refine_colours: int | None = None
+
+    def fine_points_for(self, whole: bool) -> int:
+        """Most points of the fine histogram; ``whole``: the fit sees every pixel."""
+        if whole and self.whole_fine_points is not None:
+            return self.whole_fine_points
+        return self.fine_points
+
+    def refines(self, whole: bool, k: int) -> bool:
+        """Whether a palette of ``k`` colours gets one update on every pixel after the
+        first assignment; ``whole``: the fit sees every pixel."""
+        if whole and self.whole_refine_colours is not None:
+            return self.refine or k >= self.whole_refine_colours
+        return self.refine
 
 
 @dataclass(frozen=True)
@@ -74,7 +93,7 @@ EFFORT_LEVELS = {
     4: FitSettings(1 << 20, fine_points=32768, coarse_points=4096, restarts=4, polished=2,
                    refine=False),
     5: FitSettings(1 << 20, fine_points=32768, coarse_points=4096, restarts=6, polished=2,
-                   refine=False),
+                   refine=False, whole_fine_points=65536, whole_refine_colours=32),
     6: FitSettings(1 << 21, fine_points=65536, coarse_points=8192, restarts=8, polished=3,
                    refine=True),
     7: FitSettings(1 << 21, fine_points=65536, coarse_points=8192, restarts=12, polished=4,
@@ -111,7 +130,7 @@ def fit_palette(
     settings = EFFORT_LEVELS[effort]
     rng = np.random.default_rng(seed)
     sample = sample_pixels(pixels, sample_size or settings.sample_size, rng)
-    fine = colour_histogram(sample, settings.fine_points)
+    fine = colour_histogram(sample, settings.fine_points_for(len(sample) == len(pixels)))
     if fine.exact and len(fine.points) <= k:
         palette = fine.points.astype(np.uint8)
         return Fit(palette=palette, exact=True, inertia=0.0, points=len(palette))
@@ -214,6 +233,11 @@ def round_palette(centres: np.ndarray) -> np.ndarray:
     return np.clip(np.rint(centres), 0, 255).astype(np.uint8)
 
 
+def samples_whole(pixel_count: int, sample_size: int) -> bool:
+    """Whether ``sample_pixels`` returns every one of ``pixel_count`` pixels."""
+    return sample_size // SAMPLE_BLOCK >= pixel_count // SAMPLE_BLOCK
+
+
 def sample_pixels(pixels: np.ndarray, sample_size: int, rng: np.random.Generator
                   ) -> np.ndarray:
     """About ``sample_size`` of the (N, C) ``pixels``, as seeded random blocks.
@@ -222,10 +246,10 @@ def sample_pixels(pixels: np.ndarray, sample_size: int, rng: np.random.Generator
     reading memory in runs is several times faster than gathering single pixels, and
     blocks shorter than a row still reach every part of the image.
     """
+    if samples_whole(len(pixels), sample_size):
+        return pixels
     blocks_in_image = len(pixels) // SAMPLE_BLOCK
     blocks_wanted = sample_size // SAMPLE_BLOCK
-    if blocks_wanted >= blocks_in_image:
-        return pixels
     chosen = np.sort(rng.choice(blocks_in_image, blocks_wanted, replace=False))
     blocks = pixels[: blocks_in_image * SAMPLE_BLOCK].reshape(blocks_in_image, SAMPLE_BLOCK, -1)
     return blocks[chosen].reshape(-1, pixels.shape[1])

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
 import gcp
+from gcp import quantizer
+from gcp.backends import numpy_backend
 from tests.conftest import colour_count, psnr
 
 RNG = np.random.default_rng(12345)
@@ -196,3 +200,62 @@ def test_palette_lookup_matches_numpy_indexing_for_every_channel_count(monkeypat
         palette = RNG.integers(0, 256, (7, channels), dtype=np.uint8)
         indices = RNG.integers(0, 7, (5, 9), dtype=np.uint8)
         assert np.array_equal(colours_of(palette, indices), palette[indices])
+
+
+def noisy_photo_like(height=400, width=400, noise=30):
+    """uint8 (height, width, 3): smooth colour ramps plus noise; at the default size
+    about 150k distinct colours, more than any effort 5 histogram holds."""
+    y, x = np.mgrid[0:height, 0:width] / max(height, width)
+    base = np.stack([200 * x + 30 * y, 120 + 100 * np.sin(5 * y), 60 + 150 * x * y], axis=2)
+    noisy = base + np.random.default_rng(5).normal(0, noise, base.shape)
+    return np.clip(np.rint(noisy), 0, 255).astype(np.uint8)
+
+
+def full_update(pixels, palette):
+    """uint8 palette after one Lloyd update of ``palette`` (K, C) on every pixel (N, C)."""
+    labels = numpy_backend.nearest_two(pixels.astype(float), palette)[0]
+    counts = np.bincount(labels, minlength=len(palette))
+    sums = np.stack([np.bincount(labels, pixels[:, c].astype(float), minlength=len(counts))
+                     for c in range(pixels.shape[1])], axis=1)
+    return quantizer.palette_from_sums(counts, sums)
+
+
+def test_an_image_the_fit_sees_whole_gets_the_finer_histogram_and_a_full_update():
+    """At effort 5 an image no larger than the sample is fitted on up to
+    whole_fine_points points; from whole_refine_colours colours on, every colour then
+    moves once to the mean of its pixels."""
+    image = noisy_photo_like()
+    pixels = image.reshape(-1, 3)
+    level = quantizer.EFFORT_LEVELS[5]
+    assert quantizer.samples_whole(len(pixels), level.sample_size)
+    fit = quantizer.fit_palette(pixels, 64)
+    assert level.fine_points < fit.points <= level.whole_fine_points
+    updated = full_update(pixels, fit.palette)
+    assert not np.array_equal(updated, fit.palette)
+    stored = gcp.read_info(gcp.encode(image, 64, backend="numpy")).palette
+    assert np.array_equal(stored, updated)
+
+
+def test_few_colours_of_a_whole_image_are_not_updated():
+    """Below whole_refine_colours each colour averages thousands of pixels: no update."""
+    image = noisy_photo_like()
+    k = quantizer.EFFORT_LEVELS[5].whole_refine_colours - 1
+    fit = quantizer.fit_palette(image.reshape(-1, 3), k)
+    assert not np.array_equal(full_update(image.reshape(-1, 3), fit.palette), fit.palette)
+    stored = gcp.read_info(gcp.encode(image, k, backend="numpy")).palette
+    assert np.array_equal(stored, fit.palette)
+
+
+def test_a_sampled_image_keeps_the_fitted_palette(monkeypatch):
+    """An image larger than the sample is not updated on every pixel at effort 5 (that pass
+    is what a 16.8-MP image cannot afford); the stored palette is the fit's."""
+    image = noisy_photo_like(96, 96)
+    pixels = image.reshape(-1, 3)
+    level = dataclasses.replace(quantizer.EFFORT_LEVELS[5], sample_size=4096)
+    monkeypatch.setitem(quantizer.EFFORT_LEVELS, 5, level)
+    assert not quantizer.samples_whole(len(pixels), level.sample_size)
+    fit = quantizer.fit_palette(pixels, 64)
+    assert fit.points <= 4096
+    assert not np.array_equal(full_update(pixels, fit.palette), fit.palette)
+    stored = gcp.read_info(gcp.encode(image, 64, backend="numpy")).palette
+    assert np.array_equal(stored, fit.palette)
