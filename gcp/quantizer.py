@@ -46,16 +46,19 @@ class FitSettings:
     restarts: int  # independent k-means++ starts on the coarse histogram
     polished: int  # how many of the best starts are polished on the fine one
     refine: bool  # one more update on every pixel, after the first assignment
-    # For an image the fit sees whole (no larger than the sample), where the extra work is
-    # cheap: the fine histogram's most points (None: fine_points), and from how many
-    # colours the palette is refined (None: as ``refine`` says). The refinement costs a
-    # pass over the pixels whatever k is and pays only where each colour has few pixels.
+    # For an image the fit sees whole (no larger than the sample): up to how many colours
+    # its fine histogram holds whole_fine_points points (the polish costs points x k, so
+    # only small k can afford it), and from how many colours the palette is refined (the
+    # refinement costs a pass over the pixels whatever k is, and pays only where each
+    # colour has few pixels). None: as for any other image.
     whole_fine_points: int | None = None
+    whole_fine_colours: int = 0
     whole_refine_colours: int | None = None
 
-    def fine_points_for(self, whole: bool) -> int:
-        """Most points of the fine histogram; ``whole``: the fit sees every pixel."""
-        if whole and self.whole_fine_points is not None:
+    def fine_points_for(self, whole: bool, k: int) -> int:
+        """Most points of the fine histogram for ``k`` colours; ``whole``: the fit sees
+        every pixel."""
+        if whole and self.whole_fine_points is not None and k <= self.whole_fine_colours:
             return self.whole_fine_points
         return self.fine_points
 
@@ -93,7 +96,8 @@ EFFORT_LEVELS = {
     4: FitSettings(1 << 20, fine_points=32768, coarse_points=4096, restarts=4, polished=2,
                    refine=False),
     5: FitSettings(1 << 20, fine_points=32768, coarse_points=4096, restarts=6, polished=2,
-                   refine=False, whole_fine_points=65536, whole_refine_colours=32),
+                   refine=False, whole_fine_points=65536, whole_fine_colours=32,
+                   whole_refine_colours=32),
     6: FitSettings(1 << 21, fine_points=65536, coarse_points=8192, restarts=8, polished=3,
                    refine=True),
     7: FitSettings(1 << 21, fine_points=65536, coarse_points=8192, restarts=12, polished=4,
@@ -130,7 +134,7 @@ def fit_palette(
     settings = EFFORT_LEVELS[effort]
     rng = np.random.default_rng(seed)
     sample = sample_pixels(pixels, sample_size or settings.sample_size, rng)
-    fine = colour_histogram(sample, settings.fine_points_for(len(sample) == len(pixels)))
+    fine = colour_histogram(sample, settings.fine_points_for(len(sample) == len(pixels), k))
     if fine.exact and len(fine.points) <= k:
         palette = fine.points.astype(np.uint8)
         return Fit(palette=palette, exact=True, inertia=0.0, points=len(palette))

@@ -91,8 +91,7 @@ class MseEstimate:
         settings = quantizer.EFFORT_LEVELS[effort]
         sample = quantizer.sample_pixels(pixels, settings.sample_size,
                                          np.random.default_rng(seed))
-        fine = quantizer.colour_histogram(
-            sample, settings.fine_points_for(len(sample) == len(pixels)))
+        fine = quantizer.colour_histogram(sample, settings.fine_points)
         self.histogram = quantizer.merge_points(fine, settings.coarse_points)
         self.channels = pixels.shape[1]
         self.pixel_count = float(self.histogram.weights.sum())

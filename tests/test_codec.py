@@ -220,30 +220,32 @@ def full_update(pixels, palette):
     return quantizer.palette_from_sums(counts, sums)
 
 
-def test_an_image_the_fit_sees_whole_gets_the_finer_histogram_and_a_full_update():
+def test_an_image_the_fit_sees_whole_gets_a_finer_histogram_at_few_colours():
     """At effort 5 an image no larger than the sample is fitted on up to
-    whole_fine_points points; from whole_refine_colours colours on, every colour then
-    moves once to the mean of its pixels."""
+    whole_fine_points points at up to whole_fine_colours colours; above, on fine_points."""
+    pixels = noisy_photo_like().reshape(-1, 3)
+    level = quantizer.EFFORT_LEVELS[5]
+    assert quantizer.samples_whole(len(pixels), level.sample_size)
+    few = level.whole_fine_colours
+    assert level.fine_points < quantizer.fit_palette(pixels, few).points \
+        <= level.whole_fine_points
+    assert quantizer.fit_palette(pixels, few + 1).points <= level.fine_points
+
+
+def test_an_image_the_fit_sees_whole_gets_a_full_update_from_some_colours_on():
+    """From whole_refine_colours colours on, every colour of a whole image's palette moves
+    once to the mean of its pixels; below, each colour averages thousands of pixels and the
+    fit's palette is stored."""
     image = noisy_photo_like()
     pixels = image.reshape(-1, 3)
     level = quantizer.EFFORT_LEVELS[5]
-    assert quantizer.samples_whole(len(pixels), level.sample_size)
-    fit = quantizer.fit_palette(pixels, 64)
-    assert level.fine_points < fit.points <= level.whole_fine_points
-    updated = full_update(pixels, fit.palette)
-    assert not np.array_equal(updated, fit.palette)
-    stored = gcp.read_info(gcp.encode(image, 64, backend="numpy")).palette
-    assert np.array_equal(stored, updated)
-
-
-def test_few_colours_of_a_whole_image_are_not_updated():
-    """Below whole_refine_colours each colour averages thousands of pixels: no update."""
-    image = noisy_photo_like()
-    k = quantizer.EFFORT_LEVELS[5].whole_refine_colours - 1
-    fit = quantizer.fit_palette(image.reshape(-1, 3), k)
-    assert not np.array_equal(full_update(image.reshape(-1, 3), fit.palette), fit.palette)
-    stored = gcp.read_info(gcp.encode(image, k, backend="numpy")).palette
-    assert np.array_equal(stored, fit.palette)
+    for k in (level.whole_refine_colours - 1, 64):
+        fit = quantizer.fit_palette(pixels, k)
+        updated = full_update(pixels, fit.palette)
+        assert not np.array_equal(updated, fit.palette)
+        stored = gcp.read_info(gcp.encode(image, k, backend="numpy")).palette
+        assert np.array_equal(stored, updated if k >= level.whole_refine_colours
+                              else fit.palette)
 
 
 def test_a_sampled_image_keeps_the_fitted_palette(monkeypatch):

@@ -311,6 +311,6 @@ def test_fit_reports_the_error_of_the_palette_it_stores():
     """The kept start is judged by its rounded palette, the one the file stores."""
     pixels = dark_noisy_gradient()
     fit = quantizer.fit_palette(pixels, 24)
-    fine = quantizer.colour_histogram(pixels, quantizer.EFFORT_LEVELS[5].fine_points_for(True))
+    fine = quantizer.colour_histogram(pixels, quantizer.EFFORT_LEVELS[5].fine_points_for(True, 24))
     stored_error = fine.weights @ numpy_backend.nearest_two(fine.points, fit.palette)[1]
     assert fit.inertia == pytest.approx(float(stored_error), rel=1e-12)
