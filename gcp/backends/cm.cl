@@ -85,6 +85,10 @@
  * if the two layouts disagree. */
 typedef char scratch_words_agree[SCRATCH_WORDS == HOST_SCRATCH_WORDS ? 1 : -1];
 
+/* Inlined into their callers, where the counts are constants: POCL otherwise calls
+ * mix_and_code out of line with its inputs stored to and reloaded from the stack. */
+#define INLINE inline __attribute__((always_inline))
+
 #define STATUS_OK 0
 #define STATUS_OVERFLOW 1   /* encoder: coded is no shorter than stored */
 #define STATUS_BAD_RANK 2   /* decoder: a rank past the colours left */
@@ -110,7 +114,7 @@ typedef struct {
     int encoding, overflow;
 } Coder;
 
-static uint coder_code(Coder *c, uint p, int bit)
+static INLINE uint coder_code(Coder *c, uint p, int bit)
 {
     uint mid = c->low + ((c->high - c->low) >> 12) * p;
     if (!c->encoding)
@@ -149,7 +153,23 @@ static inline long clamp_long(long x, long low, long high)
     return x < low ? low : (x > high ? high : x);
 }
 
-static int squash(int d, constant short *knots)
+/* min and max likewise: POCL's are library calls too. */
+static inline int min_int(int a, int b)
+{
+    return a < b ? a : b;
+}
+
+static inline int max_int(int a, int b)
+{
+    return a > b ? a : b;
+}
+
+static inline uint min_uint(uint a, uint b)
+{
+    return a < b ? a : b;
+}
+
+static INLINE int squash(int d, constant short *knots)
 {
     d = clamp_int(d, -2047, 2047);
     int t = d + 2048;
@@ -158,7 +178,7 @@ static int squash(int d, constant short *knots)
 }
 
 /* p moves toward the bit by about 1 / (n + 2); n counts up to COUNT_LIMIT (5.3.4). */
-static void counter_update(global uint *counter, int bit, constant uint *reciprocals)
+static INLINE void counter_update(global uint *counter, int bit, constant uint *reciprocals)
 {
     uint state = *counter;
     uint p = state & 0xFFFFu, n = state >> 16;
@@ -208,7 +228,7 @@ static void reset_scratch(global uint *scratch)
 
 /* Code a bit with ``count`` counters' predictions and a bias mixed by ``weights``
  * (count + 1 of them), then let the weights and the counters learn it (5.3.4). */
-static int mix_and_code(Coder *c, int bit, global uint *const *counters, int count,
+static INLINE int mix_and_code(Coder *c, int bit, global uint *const *counters, int count,
                         global int *weights, const Palette *pal)
 {
     int s[MIXER_INPUTS];
@@ -230,7 +250,7 @@ static int mix_and_code(Coder *c, int bit, global uint *const *counters, int cou
 }
 
 /* One "is it this candidate?" decision: five counters mixed, coded, learnt (5.3.4). */
-static int code_candidate(Coder *c, global uint *scratch, int bit, const uint *contexts,
+static INLINE int code_candidate(Coder *c, global uint *scratch, int bit, const uint *contexts,
                           uint mixer, const Palette *pal)
 {
     global uint *counters[MODEL_COUNT];
@@ -245,7 +265,7 @@ static int code_candidate(Coder *c, global uint *scratch, int bit, const uint *c
 /* A flat pixel's "is it L?" (L, U, UL and UR all one index): model 0's counter and two
  * counters in small tables, by L and by (L, LL, UU), mixed by the match state's weights:
  * no hashed table, no anchor (5.3.4). */
-static int code_flat(Coder *c, global uint *scratch, int bit, const uint *near,
+static INLINE int code_flat(Coder *c, global uint *scratch, int bit, const uint *near,
                      uint state, uint pattern, const Palette *pal)
 {
     uint by_neighbours[3] = {near[0], near[4], near[5]};
@@ -259,7 +279,7 @@ static int code_flat(Coder *c, global uint *scratch, int bit, const uint *near,
 
 /* One bit of a rank: the rank counter, two hashed counters (in the tables of models 1
  * and 3) and a counter by step and bias context, mixed by the step's weights (5.3.5). */
-static int code_rank_bit(Coder *c, global uint *scratch, int bit, const uint *contexts,
+static INLINE int code_rank_bit(Coder *c, global uint *scratch, int bit, const uint *contexts,
                          uint step, const Palette *pal)
 {
     global uint *counters[RANK_INPUTS - 1];
@@ -306,7 +326,7 @@ static void med_prediction(const uint *near, const Palette *pal, int *predicted)
     global const uchar *pul = pal->colours + near[3] * channels;
     for (uint ch = 0; ch < channels; ch++) {
         int a = pl[ch], b = pu[ch], corner = pul[ch];
-        int high = max(a, b), low = min(a, b);
+        int high = max_int(a, b), low = min_int(a, b);
         predicted[ch] = corner >= high ? low : (corner <= low ? high : a + b - corner);
     }
 }
@@ -348,11 +368,11 @@ static void bias_update(global int *bias, int error)
     }
     n++;
     if (b <= -n) {
-        c = max(c - 1, -BIAS_LIMIT);
-        b = max(b + n, -n + 1);
+        c = max_int(c - 1, -BIAS_LIMIT);
+        b = max_int(b + n, -n + 1);
     } else if (b > 0) {
-        c = min(c + 1, BIAS_LIMIT);
-        b = min(b - n, 0);
+        c = min_int(c + 1, BIAS_LIMIT);
+        b = min_int(b - n, 0);
     }
     bias[0] = b;
     bias[1] = n;
@@ -424,12 +444,12 @@ static int code_rank(Coder *c, global uint *scratch, int actual, const uint *nea
         bucket = bit_length(rank + 1);
     }
     /* Where U, L and UR lie in the anchor's order, up to RANK_NEAR_LIMIT. */
-    uint near_ranks[3] = {min((uint)anchor_ranks[near[1]], (uint)RANK_NEAR_LIMIT),
-                          min((uint)anchor_ranks[near[0]], (uint)RANK_NEAR_LIMIT),
-                          min((uint)anchor_ranks[near[2]], (uint)RANK_NEAR_LIMIT)};
+    uint near_ranks[3] = {min_uint(anchor_ranks[near[1]], RANK_NEAR_LIMIT),
+                          min_uint(anchor_ranks[near[0]], RANK_NEAR_LIMIT),
+                          min_uint(anchor_ranks[near[2]], RANK_NEAR_LIMIT)};
     uint contexts[RANK_INPUTS - 1];
-    uint spread = min(candidate_count - 1, (uint)(RANK_SPREAD - 1));
-    uint activity = (uint)min(bit_length(pal->ranks[(ulong)near[0] * pal->size + near[1]]),
+    uint spread = min_uint(candidate_count - 1, RANK_SPREAD - 1);
+    uint activity = (uint)min_int(bit_length(pal->ranks[(ulong)near[0] * pal->size + near[1]]),
                               ACTIVITY_LEVELS - 1);
     int i = 1;
     while (i < largest_bucket) {
@@ -443,7 +463,7 @@ static int code_rank(Coder *c, global uint *scratch, int actual, const uint *nea
     bucket = i;
     uint value = 1;
     for (int j = bucket - 2; j >= 0; j--) {
-        uint position = (uint)min(bucket - 2 - j, RANK_SPREAD - 1);
+        uint position = (uint)min_int(bucket - 2 - j, RANK_SPREAD - 1);
         uint node = (uint)(bucket - 2) * RANK_SPREAD + position;
         rank_contexts(contexts, UNARY_CONTEXTS + node * ACTIVITY_LEVELS + activity,
                       MAX_BUCKET - 1 + node, value, anchor, near_ranks, gradients);
@@ -504,7 +524,7 @@ static int code_stripe(Coder *c, global uchar *rows, uint width, uint row_count,
                 match_pointer = *match;  /* the last pixel with these neighbours */
                 match_length = 1;
             }
-            int count = match_length ? (int)min(match_length - 1, (uint)MATCH_COUNT_LIMIT) : -1;
+            int count = match_length ? (int)min_uint(match_length - 1, MATCH_COUNT_LIMIT) : -1;
             int predicted = match_length ? (int)rows[match_pointer] : -1;
             /* One decision per candidate until one is the pixel (5.3.4). */
             int actual = c->encoding ? row[x] : -1;
@@ -513,7 +533,7 @@ static int code_stripe(Coder *c, global uchar *rows, uint width, uint row_count,
             if ((pattern & FLAT_PATTERN) == FLAT_PATTERN && pal->size > 1) {
                 /* A flat pixel: L first, by the fast path. */
                 uint state = count < 0 ? 0u
-                    : 1u + (uint)min(count, MATCH_COUNT_LIMIT)
+                    : 1u + (uint)min_int(count, MATCH_COUNT_LIMIT)
                       + ((int)near[0] == predicted ? 0u : 4u);
                 if (code_flat(c, scratch, actual == (int)near[0], near, state, pattern, pal))
                     found = (int)near[0];
@@ -564,15 +584,15 @@ static int code_stripe(Coder *c, global uchar *rows, uint width, uint row_count,
                     break;
                 }
                 uint state = count < 0 ? 0u
-                    : 1u + (uint)min(count, MATCH_COUNT_LIMIT)
+                    : 1u + (uint)min_int(count, MATCH_COUNT_LIMIT)
                       + ((int)value == predicted ? 0u : 4u);
                 uint contexts[MODEL_COUNT];
                 contexts[0] = (slot * MATCH_STATES + state) * PATTERN_COUNT + pattern;
                 contexts[1] = pair_line + slot;
                 contexts[2] = value_contexts[j];
                 contexts[3] = all_line + slot;
-                contexts[4] = (slot * ANCHOR_PLACES + min((uint)places[value],
-                                                          (uint)ANCHOR_PLACES - 1))
+                contexts[4] = (slot * ANCHOR_PLACES + min_uint(places[value],
+                                                               ANCHOR_PLACES - 1))
                               * PATTERN_COUNT + pattern;
                 if (code_candidate(c, scratch, actual == (int)value, contexts,
                                    slot * MATCH_STATES + state, pal))
@@ -608,7 +628,7 @@ static int code_stripe(Coder *c, global uchar *rows, uint width, uint row_count,
             }
             /* The pointer follows a match pixel by pixel while it predicts right. */
             if (match_length && predicted == found) {
-                match_length = min(match_length + 1, (uint)MATCH_COUNT_LIMIT + 1);
+                match_length = min_uint(match_length + 1, MATCH_COUNT_LIMIT + 1);
                 match_pointer++;
             } else {
                 match_length = 0;
@@ -637,7 +657,7 @@ kernel void cm_encode(global const uchar *indices, uint width, uint height,
     global uint *scratch = scratch_all + (ulong)gid * SCRATCH_WORDS;
     for (uint s = gid; s < stripe_count; s += get_global_size(0)) {
         uint top = s * stripe_height;
-        uint row_count = min(stripe_height, height - top);
+        uint row_count = min_uint(stripe_height, height - top);
         Coder c = {0, 0xFFFFFFFFu, 0, out + offsets[s], 0, 0, 0,
                    (ulong)row_count * width, 1, 0};
         reset_scratch(scratch);
@@ -673,7 +693,7 @@ kernel void cm_decode(global const uchar *body, global const ulong *offsets,
     for (uint i = gid; i < work_count; i += get_global_size(0)) {
         uint s = which[i];
         uint top = s * stripe_height;
-        uint row_count = min(stripe_height, height - top);
+        uint row_count = min_uint(stripe_height, height - top);
         Coder c = {0, 0xFFFFFFFFu, 0, 0, body + offsets[i], 0, lengths[i], 0, 0, 0};
         for (int b = 0; b < 4; b++) {
             uchar next = c.at < c.length ? c.in[c.at] : 0;
