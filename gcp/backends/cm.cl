@@ -86,8 +86,14 @@
 typedef char scratch_words_agree[SCRATCH_WORDS == HOST_SCRATCH_WORDS ? 1 : -1];
 
 /* Inlined into their callers, where the counts are constants: POCL otherwise calls
- * mix_and_code out of line with its inputs stored to and reloaded from the stack. */
+ * mix_and_code out of line with its inputs stored to and reloaded from the stack. The
+ * attribute is Clang's (POCL, NVIDIA, Intel and AMD compile OpenCL C with Clang); any
+ * other compiler gets a plain inline. */
+#ifdef __clang__
 #define INLINE inline __attribute__((always_inline))
+#else
+#define INLINE inline
+#endif
 
 #define STATUS_OK 0
 #define STATUS_OVERFLOW 1   /* encoder: coded is no shorter than stored */
