@@ -63,7 +63,7 @@ def fit_medoids(
         medoids, cost = kmedoids(points, weights, candidates, k, rng, max_iter=max_iter)
         if cost < best_cost:
             best_medoids, best_cost = medoids, cost
-    palette = np.unique(best_medoids.astype(np.uint8), axis=0)
+    palette = quantizer.distinct_rows(best_medoids.astype(np.uint8))
     return Fit(palette=palette, exact=False, inertia=float(best_cost), points=len(points))
 
 

@@ -314,3 +314,16 @@ def test_fit_reports_the_error_of_the_palette_it_stores():
     fine = quantizer.colour_histogram(pixels, quantizer.EFFORT_LEVELS[5].fine_points_for(True, 24))
     stored_error = fine.weights @ numpy_backend.nearest_two(fine.points, fit.palette)[1]
     assert fit.inertia == pytest.approx(float(stored_error), rel=1e-12)
+
+
+@pytest.mark.parametrize("channels", [1, 2, 3, 4])
+@pytest.mark.parametrize("count", [1, 7, 500])
+def test_distinct_rows_match_numpy_unique_rows(channels, count):
+    colours = (RNG.integers(0, 4, (count, channels)) * 85).astype(np.uint8)
+    assert np.array_equal(quantizer.distinct_rows(colours), np.unique(colours, axis=0))
+
+
+def test_occupied_cells_by_sorting_past_the_flag_table():
+    keys = RNG.integers(0, 1 << 30, 5000)
+    assert quantizer.occupied_cells(keys, 1 << 30) == len(np.unique(keys))
+    assert quantizer.occupied_cells(np.array([], np.int64), 1 << 30) == 0
