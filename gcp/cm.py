@@ -123,13 +123,16 @@ def squash(d: int) -> int:
 
 
 def _stretch_table() -> list[int]:
-    """STRETCH[p] is the least d in -2047..2047 with squash(d) >= p, else 2047."""
-    table, d = [], -2047
-    for p in range(4096):
-        while d < 2047 and squash(d) < p:
-            d += 1
-        table.append(d)
-    return table
+    """STRETCH[p] is the least d in -2047..2047 with squash(d) >= p, else 2047.
+
+    squash rises with d, so this is a search in its 4095 values, done with numpy: the
+    pure-Python loop cost a few ms of every run's start-up."""
+    t = np.arange(1, 4096)  # d + 2048 for d = -2047..2047
+    knots = np.array(SQUASH_KNOTS)
+    i, w = t >> 7, t & 127
+    squashed = (knots[i] * (128 - w) + knots[i + 1] * w + 64) >> 7
+    first = np.searchsorted(squashed, np.arange(4096), side="left")
+    return (np.minimum(first, len(t) - 1) - 2047).tolist()
 
 
 STRETCH = _stretch_table()
