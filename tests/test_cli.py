@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 
@@ -206,3 +207,48 @@ def test_dither_option_reaches_the_encoder(tmp_path, real_images):
     out = tmp_path / "d.gcp"
     assert run("encode", REAL_IMAGES["camera"], out, "-k", 4, "--dither").exit_code == 0
     assert out.read_bytes() == gcp.encode(real_images["camera"], 4, dither=True)
+
+
+class _Left(Exception):
+    """Raised by the stand-in for os._exit, with the status it was given."""
+
+
+def _entry_point(monkeypatch, argv):
+    """Run the console entry point ``main`` in process; returns how it left: ("now", status)
+    through os._exit, or ("exit", status) through SystemExit."""
+    from gcp import cli as cli_module
+
+    def leave_now(status):
+        raise _Left(status)
+
+    monkeypatch.setattr(cli_module.os, "_exit", leave_now)
+    monkeypatch.setattr("sys.argv", ["gcp", *map(str, argv)])
+    try:
+        cli_module.main()
+    except _Left as left:
+        return "now", left.args[0]
+    except SystemExit as done:
+        return "exit", done.code
+    raise AssertionError("main returned")
+
+
+def test_entry_point_leaves_at_once_with_the_status_after_flushing(monkeypatch, capsys,
+                                                                   encoded):
+    assert _entry_point(monkeypatch, ["info", encoded]) == ("now", 0)
+    assert "format:" in capsys.readouterr().out
+    assert _entry_point(monkeypatch, ["info", encoded.with_name("none.gcp")]) == ("now", 1)
+    assert capsys.readouterr().err.startswith("gcp: error: ")
+
+
+def test_entry_point_takes_the_normal_exit_when_stdout_cannot_be_flushed(monkeypatch,
+                                                                          tmp_path):
+    """An encode writes nothing to stdout, so only the last flush meets the closed pipe."""
+    class ClosedPipe(io.StringIO):
+        def flush(self):
+            raise BrokenPipeError
+
+    monkeypatch.setattr("sys.stdout", ClosedPipe())
+    out = tmp_path / "coffee.gcp"
+    assert _entry_point(monkeypatch, ["encode", REAL_IMAGES["coffee"], out, "-k", 4]) \
+        == ("exit", 0)
+    assert gcp.read_info(out.read_bytes()).palette_size == 4
