@@ -593,7 +593,7 @@ def _leave(status: int) -> NoReturn:
     """End the process with ``status`` once stdout, stderr and the log are flushed,
     without the interpreter's teardown: freeing every module, the arrays and the OpenCL
     runtime's buffers and threads took about 0.1 s after a 16.8-MP encode had written its
-    file (farm-bench: 0.88x the whole encode). A stream that cannot be flushed (a closed
+    file (farm-bench: 0.89-0.96x the whole encode). A stream that cannot be flushed (a closed
     pipe) takes the normal exit, which reports it as Python always has."""
     logging.shutdown()
     try:

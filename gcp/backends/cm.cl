@@ -184,7 +184,8 @@ static INLINE int squash(int d, constant short *knots)
 }
 
 /* p moves toward the bit by about 1 / (n + 2); n counts up to COUNT_LIMIT (5.3.4). */
-static INLINE void counter_update(global uint *counter, int bit, constant uint *reciprocals)
+static INLINE void counter_update(global uint *counter, int bit,
+                                  constant uint *reciprocals)
 {
     uint state = *counter;
     uint p = state & 0xFFFFu, n = state >> 16;
@@ -234,8 +235,8 @@ static void reset_scratch(global uint *scratch)
 
 /* Code a bit with ``count`` counters' predictions and a bias mixed by ``weights``
  * (count + 1 of them), then let the weights and the counters learn it (5.3.4). */
-static INLINE int mix_and_code(Coder *c, int bit, global uint *const *counters, int count,
-                        global int *weights, const Palette *pal)
+static INLINE int mix_and_code(Coder *c, int bit, global uint *const *counters,
+                               int count, global int *weights, const Palette *pal)
 {
     int s[MIXER_INPUTS];
     for (int m = 0; m < count; m++)
@@ -256,8 +257,8 @@ static INLINE int mix_and_code(Coder *c, int bit, global uint *const *counters, 
 }
 
 /* One "is it this candidate?" decision: five counters mixed, coded, learnt (5.3.4). */
-static INLINE int code_candidate(Coder *c, global uint *scratch, int bit, const uint *contexts,
-                          uint mixer, const Palette *pal)
+static INLINE int code_candidate(Coder *c, global uint *scratch, int bit,
+                                 const uint *contexts, uint mixer, const Palette *pal)
 {
     global uint *counters[MODEL_COUNT];
     counters[0] = scratch + DIRECT_AT + contexts[0];
@@ -272,7 +273,7 @@ static INLINE int code_candidate(Coder *c, global uint *scratch, int bit, const 
  * counters in small tables, by L and by (L, LL, UU), mixed by the match state's weights:
  * no hashed table, no anchor (5.3.4). */
 static INLINE int code_flat(Coder *c, global uint *scratch, int bit, const uint *near,
-                     uint state, uint pattern, const Palette *pal)
+                            uint state, uint pattern, const Palette *pal)
 {
     uint by_neighbours[3] = {near[0], near[4], near[5]};
     global uint *counters[FLAT_INPUTS - 1];
@@ -285,8 +286,8 @@ static INLINE int code_flat(Coder *c, global uint *scratch, int bit, const uint 
 
 /* One bit of a rank: the rank counter, two hashed counters (in the tables of models 1
  * and 3) and a counter by step and bias context, mixed by the step's weights (5.3.5). */
-static INLINE int code_rank_bit(Coder *c, global uint *scratch, int bit, const uint *contexts,
-                         uint step, const Palette *pal)
+static INLINE int code_rank_bit(Coder *c, global uint *scratch, int bit,
+                                const uint *contexts, uint step, const Palette *pal)
 {
     global uint *counters[RANK_INPUTS - 1];
     counters[0] = scratch + RANKS_AT + contexts[0];
@@ -455,8 +456,8 @@ static int code_rank(Coder *c, global uint *scratch, int actual, const uint *nea
                           min_uint(anchor_ranks[near[2]], RANK_NEAR_LIMIT)};
     uint contexts[RANK_INPUTS - 1];
     uint spread = min_uint(candidate_count - 1, RANK_SPREAD - 1);
-    uint activity = (uint)min_int(bit_length(pal->ranks[(ulong)near[0] * pal->size + near[1]]),
-                              ACTIVITY_LEVELS - 1);
+    uint activity = (uint)min_int(
+        bit_length(pal->ranks[(ulong)near[0] * pal->size + near[1]]), ACTIVITY_LEVELS - 1);
     int i = 1;
     while (i < largest_bucket) {
         uint step = (uint)(i - 1);
