@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
@@ -327,3 +329,45 @@ def test_occupied_cells_by_sorting_past_the_flag_table():
     keys = RNG.integers(0, 1 << 30, 5000)
     assert quantizer.occupied_cells(keys, 1 << 30) == len(np.unique(keys))
     assert quantizer.occupied_cells(np.array([], np.int64), 1 << 30) == 0
+
+
+def three_clusters_one_shared():
+    """Weighted points in three tight clusters, and Lloyd's fixed point that puts two
+    centres in the first and one midway between the other two."""
+    middles = np.repeat(np.array([[20, 20, 20], [200, 20, 20], [20, 200, 20]], float), 20,
+                        axis=0)
+    points = middles + RNG.normal(0, 1.0, middles.shape)
+    weights = np.ones(len(points))
+    stuck = np.array([[18, 20, 20], [22, 20, 20], [110, 110, 20]], float)
+    centres, inertia = quantizer.lloyd(points, weights, stuck)
+    return points, weights, centres, inertia
+
+
+def test_swap_search_moves_a_centre_out_of_a_shared_cluster():
+    points, weights, centres, inertia = three_clusters_one_shared()
+    optimum = quantizer.lloyd(points, weights, points[[0, 20, 40]].copy())[1]
+    assert inertia > 20 * optimum  # Lloyd alone stays stuck
+    found, found_inertia = quantizer.swap_search(points, weights, centres, inertia, 8,
+                                                 np.random.default_rng(0))
+    assert found_inertia == pytest.approx(optimum)
+    assert sorted(np.rint(found[:, :2] / 10).astype(int).tolist()) == [[2, 2], [2, 20],
+                                                                      [20, 2]]
+
+
+def test_swap_search_never_raises_the_inertia_and_keeps_k():
+    points = RNG.normal(128, 40, (500, 3))
+    weights = RNG.integers(1, 5, 500).astype(float)
+    centres, inertia = quantizer.kmeans(points, weights, 12, np.random.default_rng(3))
+    found, found_inertia = quantizer.swap_search(points, weights, centres, inertia, 10,
+                                                 np.random.default_rng(4))
+    assert found.shape == centres.shape and found_inertia <= inertia
+    assert quantizer.swap_search(points, weights, centres[:1], inertia, 5,
+                                 np.random.default_rng(4))[1] == inertia  # k = 1: no trial
+
+
+def test_swaps_start_at_level_6_and_shrink_like_the_starts_above_128_colours():
+    levels = quantizer.EFFORT_LEVELS
+    assert all(levels[level].swaps == 0 for level in range(1, 6))
+    assert 0 < levels[6].swaps < levels[7].swaps < levels[9].swaps
+    assert quantizer.swaps_for(levels[7], 128) == levels[7].swaps
+    assert quantizer.swaps_for(levels[7], 256) == math.ceil(levels[7].swaps / 2)
