@@ -136,8 +136,10 @@ def fit_palette(
     """
     settings = EFFORT_LEVELS[effort]
     rng = np.random.default_rng(seed)
-    sample = sample_pixels(pixels, sample_size or settings.sample_size, rng)
-    fine = colour_histogram(sample, settings.fine_points_for(len(sample) == len(pixels), k))
+    sample_size = sample_size or settings.sample_size
+    sample = sample_pixels(pixels, sample_size, rng)
+    whole = samples_whole(len(pixels), sample_size)  # as the encoder's refinement decides
+    fine = colour_histogram(sample, settings.fine_points_for(whole, k))
     if fine.exact and len(fine.points) <= k:
         palette = fine.points.astype(np.uint8)
         return Fit(palette=palette, exact=True, inertia=0.0, points=len(palette))
