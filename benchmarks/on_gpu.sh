@@ -74,5 +74,5 @@ done
 rm -f "$out/cm.gcp"
 
 echo "== benchmarks/backends.py"
-timeout 70 python3 benchmarks/backends.py "$large" --runs 1 --k 16 256 --out "$out" \
+timeout 150 python3 benchmarks/backends.py "$large" --runs 1 --k 16 256 --out "$out" \
   --name backends-gpu 2>&1
