@@ -354,3 +354,24 @@ def test_signature_check_without_a_temporary_folder_leaves_it_to_opencv(monkeypa
     assert np.array_equal(imageio.decode_image(ppm), image)
     with pytest.raises(ImageError, match="not an image OpenCV can read"):
         imageio.decode_image(b"plain text, no picture")
+
+
+@pytest.mark.parametrize("extension, channels", [(".ppm", 3), (".pnm", 3), (".pgm", 1),
+                                                 (".pnm", 1), (".ppm", 1), (".ppm", 4),
+                                                 (".pgm", 2)])
+@pytest.mark.parametrize("height, width", [(1, 1), (3, 7), (17, 2)])
+def test_netpbm_is_written_as_opencv_writes_it(extension, channels, height, width):
+    """gcp writes binary PPM and PGM itself (no copy through OpenCV's encoder): the bytes
+    must be OpenCV's, for grey widened to RGB and alpha left out too."""
+    import cv2
+
+    rng = np.random.default_rng(height * width + channels)
+    image = rng.integers(0, 256, (height, width, channels), dtype=np.uint8)
+    written = imageio.encode_image(image, extension)
+    stored = image[:, :, :3] if channels == 4 else image[:, :, :1] if channels == 2 else image
+    if extension == ".ppm" and channels == 1:
+        stored = np.repeat(stored, 3, axis=2)
+    bgr = stored[:, :, ::-1] if stored.shape[2] == 3 else stored[:, :, 0]
+    ok, expected = cv2.imencode(extension, np.ascontiguousarray(bgr))
+    assert ok and written == expected.tobytes()
+    assert np.array_equal(imageio.decode_image(written).reshape(stored.shape), stored)
