@@ -43,7 +43,8 @@ ALTERNATING = (np.arange(600_000) % 2).astype(np.uint8).reshape(600, 1000)
 _ys, _xs = np.mgrid[0:14, 0:23]
 CM_PATTERN = (((_xs // 3 + _ys // 2) * 7 + (_xs + _ys) % 5 * 40 + (_xs * _ys) % 11)
               % 256).astype(np.uint8)
-# 24 x 32, 256 colours: a ramp, with jumps of 128 that need ranks of 8 and 9 bits.
+# 24 x 32, 256 colours: a ramp, with jumps of 128 whose ranks take the largest bucket (8:
+# values of 8 bits).
 _ys, _xs = np.mgrid[0:24, 0:32]
 CM_RAMP_256 = ((_xs * 8 + _ys * 3 + ((_xs * 7 + _ys * 13) % 17 == 0) * 128)
                % 256).astype(np.uint8)
@@ -54,6 +55,25 @@ _ys, _xs = np.mgrid[0:24, 0:32]
 CM_GREY_TEXTURE = (90 + _xs * 3 + _ys * 2 + (_xs * 5 + _ys * 3) % 7 * 3
                    + (_xs * _ys) % 5).astype(np.uint8)
 GREY_RAMP = RAMP[:, None]
+# RGBA: 8 colours at alpha 255, 128 and 0 (so some differ in alpha alone), then two of
+# them again; indices in diagonal bands with 20% noise, so that many pixels take a rank.
+_OPAQUE = np.array([[0, 0, 0], [255, 255, 255], [200, 30, 30], [30, 200, 30], [30, 30, 200],
+                    [120, 120, 120], [250, 200, 0], [0, 160, 160]], np.uint8)
+_BY_ALPHA = np.concatenate([np.concatenate([_OPAQUE, np.full((8, 1), alpha, np.uint8)], 1)
+                            for alpha in (255, 128, 0)])
+ALPHA_AND_DUPLICATES = np.concatenate([_BY_ALPHA, _BY_ALPHA[[5, 13]]])
+_rng = np.random.default_rng(0)
+_ys, _xs = np.mgrid[0:24, 0:32]
+CM_ALPHA_INDICES = ((_xs // 4 + _ys // 3 + _rng.integers(0, 3, _xs.shape)) % 8
+                    + 8 * ((_xs + 2 * _ys + _rng.integers(0, 2, _xs.shape)) // 11 % 3)
+                    ).astype(np.uint8)
+_noise = _rng.random(CM_ALPHA_INDICES.shape) < 0.2
+CM_ALPHA_INDICES[_noise] = _rng.integers(0, len(ALPHA_AND_DUPLICATES), _noise.sum())
+# 8 x 20 greys: 60, with a level of 100 to 199 at positions 8, 16, 24, ...: the one pixel
+# in eight that takes a rank meets BIAS_SHARE's bound exactly (ranked x 8 = position).
+CM_BIAS_SHARE = np.full(160, 60, np.uint8)
+CM_BIAS_SHARE[8::8] = np.random.default_rng(3).integers(100, 200, len(CM_BIAS_SHARE[8::8]))
+CM_BIAS_SHARE = CM_BIAS_SHARE.reshape(8, 20)
 # A coded stripe (mode byte 0, then 4 bytes) of a 1 x 1 image with 3 colours whose bits
 # say "not L", bucket 2, value 3: rank 2 where 2 colours are left. Found by trying data.
 CM_BAD_RANK = bytes.fromhex("00 80 00 00 00")
@@ -143,8 +163,23 @@ def valid_vectors() -> dict[str, tuple[bytes, np.ndarray, str]]:
         "cm-example": (EXAMPLE, BLUE_RED, "The worked example of spec section 5.3.8.",
                        dict(flags=container.FLAG_EXACT, method=METHOD_CM)),
         "cm-one-colour": (np.zeros((3, 5), np.uint8), GREYS[1:2],
-                          "Method cm, one colour: one bit a pixel, always 1.",
+                          "Method cm, one colour: the one candidate has no bit (5.3.4), so "
+                          "the coded data is the coder's 4 final bytes alone.",
                           dict(method=METHOD_CM)),
+        "cm-one-colour-64x64": (np.zeros((64, 64), np.uint8), GREYS[1:2],
+                                "Method cm, one colour, 4096 pixels: still no bit (a bit a "
+                                "pixel would make 5 bytes of coded data, not 4).",
+                                dict(method=METHOD_CM)),
+        "cm-alpha-and-duplicates": (CM_ALPHA_INDICES, ALPHA_AND_DUPLICATES,
+                                    "Method cm, RGBA: colours that differ in alpha alone, "
+                                    "and two colours twice. Distances, the bias gradients "
+                                    "and the nearest colour's ties count alpha; ties follow "
+                                    "order[L].", dict(method=METHOD_CM)),
+        "cm-bias-share-boundary": (CM_BIAS_SHARE, GREY_RAMP,
+                                   "Method cm, 256 greys: a flat 60 with a brighter pixel "
+                                   "at positions 8, 16, 24...: each has ranked x 8 = "
+                                   "position, so its anchor is the corrected one (5.3.5).",
+                                   dict(method=METHOD_CM)),
         "cm-grey-alpha": (np.array([[0, 1], [1, 1]], np.uint8),
                           np.array([[20, 255], [220, 0]], np.uint8),
                           "Method cm, grey+alpha.", dict(method=METHOD_CM)),
@@ -155,7 +190,8 @@ def valid_vectors() -> dict[str, tuple[bytes, np.ndarray, str]]:
                          "Method cm, 17 colours: ranks with several buckets.",
                          dict(method=METHOD_CM)),
         "cm-palette-256": (CM_RAMP_256, ALL_COLOURS,
-                           "Method cm, 256 colours: a ramp with jumps, ranks of up to 9 bits.",
+                           "Method cm, 256 colours: a ramp with jumps, ranks in buckets 1 to "
+                           "8 (values of up to 8 bits).",
                            dict(method=METHOD_CM)),
         "cm-grey-texture": (CM_GREY_TEXTURE, GREY_RAMP,
                             "Method cm, grey, 256 levels: a textured gradient, most pixels "
