@@ -81,7 +81,7 @@ MIXER_RATE = 6
 MIXER_SHIFT = 14
 
 # --- Ranks (5.3.5) -----------------------------------------------------------------------
-MAX_BUCKET = 9                     # rank + 1 is at most 256: 9 bits
+MAX_BUCKET = 9                     # sizes the 8 unary steps; rank + 1 < 256 uses buckets 1-8
 RANK_SPREAD = 8
 ACTIVITY_LEVELS = 8
 UNARY_CONTEXTS = (MAX_BUCKET - 1) * RANK_SPREAD * ACTIVITY_LEVELS
