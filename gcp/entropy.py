@@ -7,7 +7,7 @@ parallel. The body is the chunks in order, each one as
     offset  size  field
     0       4     compressed_length   u32 LE, the length of the .lzma stream that follows
     4       1     properties          (pb * 5 + lp) * 9 + lc, below 225, lc + lp <= 4
-    5       4     dictionary_size     u32 LE, at most MAX_LZMA_DICTIONARY_SIZE
+    5       4     dictionary_size     u32 LE, a multiple of 16, MIN_ to MAX_LZMA_DICTIONARY_SIZE
     9       8     uncompressed_size   u64 LE: all ones (unknown; an end marker ends the data)
     17            range-coded data
 
@@ -36,7 +36,11 @@ LZMA_PROPERTIES_LIMIT = 9 * 5 * 5
 # LZMA SDK would: the spec takes the stricter bound so every reader agrees on every file.
 MAX_LZMA_LC_PLUS_LP = 4
 LZMA_UNKNOWN_SIZE = 0xFFFF_FFFF_FFFF_FFFF
+# The LZMA SDK's decoder takes a dictionary below 4 KiB as 4 KiB, and liblzma rounds one
+# up to a multiple of 16: a match just past a declared size in between is corrupt to one
+# and valid to the other. Within these bounds both refuse exactly the same distances.
 MIN_LZMA_DICTIONARY_SIZE = 1 << 12
+LZMA_DICTIONARY_STEP = 16
 # A chunk is at most 512 KiB, so a larger window would never be used; the cap bounds what
 # a file can make a decoder allocate.
 MAX_LZMA_DICTIONARY_SIZE = 1 << 20
@@ -127,9 +131,11 @@ def check_lzma_header(stream: bytes, expected_length: int, index: int = 0) -> No
             f"+ lp {literal_position_bits} is over {MAX_LZMA_LC_PLUS_LP}",
             field="lzma_properties",
         )
-    if dictionary_size > MAX_LZMA_DICTIONARY_SIZE:
+    if not (MIN_LZMA_DICTIONARY_SIZE <= dictionary_size <= MAX_LZMA_DICTIONARY_SIZE
+            and dictionary_size % LZMA_DICTIONARY_STEP == 0):
         raise FormatError(
-            f"lzma chunk {index} dictionary_size is {dictionary_size}; at most "
+            f"lzma chunk {index} dictionary_size is {dictionary_size}; it must be a multiple "
+            f"of {LZMA_DICTIONARY_STEP} from {MIN_LZMA_DICTIONARY_SIZE} to "
             f"{MAX_LZMA_DICTIONARY_SIZE}",
             field="lzma_dictionary_size",
         )

@@ -28,6 +28,7 @@ MAX_SHORT_RUN = 16
 MAX_LONG_RUN = 256
 DEFAULT_MAX_PIXELS = 1 << 28
 LZMA_CHUNK_LENGTH = 1 << 19
+MIN_LZMA_DICTIONARY_SIZE = 1 << 12
 MAX_LZMA_DICTIONARY_SIZE = 1 << 20
 MAX_LZMA_LC_PLUS_LP = 4
 LZMA_HEADER_SIZE = 13  # properties, dictionary_size, uncompressed_size (5.2)
@@ -154,7 +155,8 @@ def check_lzma_header(header: bytes, chunk_length: int) -> None:
     lc, lp = properties % 9, properties // 9 % 5
     if lc + lp > MAX_LZMA_LC_PLUS_LP:
         raise InvalidFile("lzma_properties", f"lc {lc} + lp {lp}")
-    if dictionary_size > MAX_LZMA_DICTIONARY_SIZE:
+    if not MIN_LZMA_DICTIONARY_SIZE <= dictionary_size <= MAX_LZMA_DICTIONARY_SIZE \
+            or dictionary_size % 16:
         raise InvalidFile("lzma_dictionary_size", f"{dictionary_size} bytes")
     if uncompressed_size != UNKNOWN_SIZE:
         raise InvalidFile("lzma_uncompressed_size", f"{uncompressed_size} bytes")

@@ -49,9 +49,28 @@ def test_each_chunk_is_a_plain_lzma_alone_stream():
     assert b"".join(pieces) == tokens
 
 
-def test_dictionary_never_exceeds_the_limit():
-    stream = entropy.compress_chunk(random_tokens(CHUNK))
-    assert int.from_bytes(stream[1:5], "little") <= entropy.MAX_LZMA_DICTIONARY_SIZE
+@pytest.mark.parametrize("length", [1, 4096, 4097, 70_000, CHUNK])
+def test_the_encoder_writes_a_dictionary_size_the_spec_allows(length):
+    stream = entropy.compress_chunk(random_tokens(length))
+    size = int.from_bytes(stream[1:5], "little")
+    assert entropy.MIN_LZMA_DICTIONARY_SIZE <= size <= entropy.MAX_LZMA_DICTIONARY_SIZE
+    assert size % 16 == 0 and size >= min(length, entropy.MAX_LZMA_DICTIONARY_SIZE)
+
+
+@pytest.mark.parametrize("size, allowed", [(0, False), (2048, False), (4095, False),
+                                           (4096, True), (4104, False), (4112, True),
+                                           (8190, False), (1 << 20, True),
+                                           ((1 << 20) + 16, False), (2**32 - 16, False)])
+def test_dictionary_size_is_a_multiple_of_16_from_4_kib_to_1_mib(size, allowed):
+    """Rule 17: only the sizes on which the LZMA SDK and liblzma draw the same line."""
+    stream = bytearray(entropy.compress_chunk(bytes(100)))
+    stream[1:5] = size.to_bytes(4, "little")
+    if allowed:
+        entropy.check_lzma_header(bytes(stream), 100)
+        return
+    with pytest.raises(FormatError, match="multiple of 16") as raised:
+        entropy.check_lzma_header(bytes(stream), 100)
+    assert raised.value.field == "lzma_dictionary_size"
 
 
 def test_a_chunk_cannot_expand_past_its_length():

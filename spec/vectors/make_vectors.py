@@ -211,7 +211,48 @@ def valid_vectors() -> dict[str, tuple[bytes, np.ndarray, str]]:
     split = np.zeros((1, 4), np.uint8)
     out["split-run"] = (build(split, BLUE_RED, tokens=bytes([0x01, 0x01])), BLUE_RED[split],
                         "Adjacent tokens with the same index (01 01) are valid.")
+    reach, reach_indices = lzma_reaching_back(4096)
+    out["lzma-distance-equals-dictionary"] = (
+        reach, RGBA_SIXTEEN[reach_indices],
+        "Method lzma, dictionary_size 4096 and a match 4096 bytes back: the farthest a "
+        "match may reach (5.2).")
     return out
+
+
+# 16 RGBA colours, one for each index a short token holds.
+RGBA_SIXTEEN = np.stack([np.arange(16) * 17, 255 - np.arange(16) * 17, np.full(16, 40),
+                         np.full(16, 255)], axis=1).astype(np.uint8)
+
+
+def lzma_reaching_back(distance: int) -> tuple[bytes, np.ndarray]:
+    """A method-lzma file whose one chunk declares a 4096-byte dictionary and whose tokens
+    repeat 300 random tokens ``distance`` bytes back, so that its LZMA data has a match of
+    that distance (checked); and its indices (1, W)."""
+    import lzma
+
+    random_tokens = np.random.default_rng(distance).integers(0, 256, distance, np.uint8)
+    tokens = bytes(random_tokens) + bytes(random_tokens[:300])
+    runs = np.frombuffer(tokens, np.uint8)
+    indices = np.repeat(runs >> 4, (runs & 15).astype(np.int64) + 1)[None, :]
+    options = {"id": lzma.FILTER_LZMA1, "dict_size": 8192, "lc": 4, "lp": 0, "pb": 0}
+    stream = lzma.compress(tokens, format=lzma.FORMAT_ALONE, filters=[options])
+
+    def declaring(size: int) -> bytes:
+        return stream[:1] + struct.pack("<I", size) + stream[5:]
+
+    def reads(size: int) -> bool:
+        try:
+            return lzma.decompress(declaring(size), format=lzma.FORMAT_ALONE) == tokens
+        except lzma.LZMAError:
+            return False
+    # The repeat is coded as a match (random tokens do not compress, and it is the only
+    # place they recur), and liblzma reads it under a 4096-byte dictionary only when the
+    # match reaches no farther.
+    assert len(stream) < len(tokens) - 200
+    assert reads(4096) == (distance <= 4096) and reads(distance)
+    file = build(indices, RGBA_SIXTEEN, method=METHOD_LZMA, tokens=tokens,
+                 body=chunk(declaring(4096)))
+    return file, indices
 
 
 def invalid_vectors() -> dict[str, tuple[bytes, str, str]]:
@@ -287,6 +328,15 @@ def invalid_vectors() -> dict[str, tuple[bytes, str, str]]:
         "lzma-huge-dictionary": (lzma_file(chunk(stream[:1] + struct.pack("<I", 1 << 30)
                                                  + stream[5:])),
                                  "lzma_dictionary_size", "A 1 GiB lzma dictionary."),
+        "lzma-small-dictionary": (lzma_file(chunk(stream[:1] + struct.pack("<I", 2048)
+                                                  + stream[5:])),
+                                  "lzma_dictionary_size",
+                                  "A 2048-byte lzma dictionary: under 4096."),
+        "lzma-dictionary-not-multiple-of-16": (
+            lzma_file(chunk(stream[:1] + struct.pack("<I", 8190) + stream[5:])),
+            "lzma_dictionary_size", "An 8190-byte lzma dictionary: not a multiple of 16."),
+        "lzma-distance-past-dictionary": (lzma_reaching_back(4097)[0], "lzma_data",
+                                          "dictionary_size 4096 and a match 4097 bytes back."),
         "lzma-size-mismatch": (lzma_file(chunk(stream[:5] + struct.pack("<Q", 6) + stream[13:])),
                                "lzma_uncompressed_size",
                                "lzma uncompressed_size 6, chunk length 2."),
