@@ -69,10 +69,13 @@ CM_ALPHA_INDICES = ((_xs // 4 + _ys // 3 + _rng.integers(0, 3, _xs.shape)) % 8
                     ).astype(np.uint8)
 _noise = _rng.random(CM_ALPHA_INDICES.shape) < 0.2
 CM_ALPHA_INDICES[_noise] = _rng.integers(0, len(ALPHA_AND_DUPLICATES), _noise.sum())
-# 8 x 20 greys: 60, with a level of 100 to 199 at positions 8, 16, 24, ...: the one pixel
-# in eight that takes a rank meets BIAS_SHARE's bound exactly (ranked x 8 = position).
+# 8 x 20 greys: 60, with a level of 100 to 199 at positions 8 and 16, where the one pixel
+# in eight that takes a rank meets BIAS_SHARE's bound exactly (ranked x 8 = position: the
+# corrected anchor), then at 27, 36, 45, ..., one in nine, below it (the MED anchor, while
+# the correction is not 0).
 CM_BIAS_SHARE = np.full(160, 60, np.uint8)
-CM_BIAS_SHARE[8::8] = np.random.default_rng(3).integers(100, 200, len(CM_BIAS_SHARE[8::8]))
+CM_BIAS_SHARE[8:20:8] = np.random.default_rng(3).integers(100, 200, 2)
+CM_BIAS_SHARE[27::9] = np.random.default_rng(4).integers(100, 200, len(CM_BIAS_SHARE[27::9]))
 CM_BIAS_SHARE = CM_BIAS_SHARE.reshape(8, 20)
 # A coded stripe (mode byte 0, then 4 bytes) of a 1 x 1 image with 3 colours whose bits
 # say "not L", bucket 2, value 3: rank 2 where 2 colours are left. Found by trying data.
@@ -177,8 +180,10 @@ def valid_vectors() -> dict[str, tuple[bytes, np.ndarray, str]]:
                                     "order[L].", dict(method=METHOD_CM)),
         "cm-bias-share-boundary": (CM_BIAS_SHARE, GREY_RAMP,
                                    "Method cm, 256 greys: a flat 60 with a brighter pixel "
-                                   "at positions 8, 16, 24...: each has ranked x 8 = "
-                                   "position, so its anchor is the corrected one (5.3.5).",
+                                   "at positions 8 and 16, where ranked x 8 = position (the "
+                                   "corrected anchor, 5.3.5), then one in nine from 27 on, "
+                                   "below it (the MED anchor, though the correction is "
+                                   "not 0).",
                                    dict(method=METHOD_CM)),
         "cm-grey-alpha": (np.array([[0, 1], [1, 1]], np.uint8),
                           np.array([[20, 255], [220, 0]], np.uint8),
