@@ -13,11 +13,9 @@ from __future__ import annotations
 import concurrent.futures
 import gc
 import logging
-import multiprocessing
 import os
 import signal
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any
 
@@ -197,6 +195,8 @@ def run_local(jobs: list[Job], transform: Transform, *, workers: int, force: boo
         for job in jobs:
             yield convert_file(job, transform, force=force, read=read)
         return
+    import multiprocessing  # here, not at the top: it costs a one-file run 4 ms of imports
+
     pool = concurrent.futures.ProcessPoolExecutor(
         max_workers=min(workers, len(jobs)), mp_context=multiprocessing.get_context("spawn"),
         initializer=_start_worker, initargs=(worker_setup,))
@@ -218,7 +218,7 @@ def _start_worker(setup: Callable[[], None] | None) -> None:
 def _local_outcome(future: concurrent.futures.Future, job: Job) -> Outcome:
     try:
         return future.result()
-    except BrokenProcessPool:
+    except concurrent.futures.BrokenExecutor:  # the pool's: a worker process died
         return Outcome(job, "a worker process died (out of memory?)")
     except Exception as error:  # the outcome could not come back (pickling, say)
         return failed(job, error)

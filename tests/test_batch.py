@@ -71,6 +71,22 @@ def test_one_and_two_workers_write_the_same_bytes_as_the_single_form(tmp_path):
         assert (tmp_path / "j2" / single.name).read_bytes() == single.read_bytes()
 
 
+def test_a_worker_that_dies_fails_its_files_and_the_batch_goes_on(tmp_path):
+    """A worker process killed mid-batch (the system's out-of-memory killer, say) breaks
+    the pool: every file it held ends as a one-line failure, not a traceback."""
+    import functools
+
+    sources = write_images(tmp_path / "in", 3)
+    jobs = batch.plan_jobs([str(path) for path in sources], str(tmp_path / "out"), ".gcp")
+    os.mkdir(tmp_path / "out")
+    transform = functools.partial(batch.encode_file_bytes, k=4)
+    outcomes = list(batch.run_local(jobs, transform, workers=2,
+                                    worker_setup=functools.partial(os._exit, 9)))
+    assert len(outcomes) == 3
+    assert all(outcome.error == "a worker process died (out of memory?)" for outcome in outcomes)
+    assert not list((tmp_path / "out").iterdir())
+
+
 def test_existing_outputs_fail_per_file_unless_forced(tmp_path):
     sources = write_images(tmp_path / "in", 3)
     out = tmp_path / "out"
