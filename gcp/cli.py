@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import json
 import logging
 import math
 import os
@@ -489,6 +488,8 @@ def info(path: str, as_json: bool, palette_out: str | None, max_pixels: int,
         _write_palette(palette_out, path, details.palette, force=force)
     to_stderr = palette_out == files.STDIO
     if as_json:
+        import json  # here: encodes and decodes, the calls that must start fast, need none
+
         click.echo(json.dumps({"file": path, **details.as_dict()}, indent=2), err=to_stderr)
         return
     swatches = not to_stderr and _is_terminal(sys.stdout) and os.environ.get("NO_COLOR") is None
