@@ -8,8 +8,8 @@ k-means++ at every k. With nearest-colour assignment, the best a palette of k co
 do is the best K-Means optimum (the palette rounded to 8 bits). This script looks for
 better optima than gcp's, far beyond what an encoder can afford: Lloyd's algorithm run
 to convergence on every distinct colour of the image (weighted by its count) from
-``--starts`` k-means++ seeds, then ``--swaps`` swap trials on the best (a centre moved to
-a colour drawn in proportion to its error, Lloyd again, kept if better). Each palette is
+``--starts`` k-means++ seeds, then ``--swaps`` swap trials on the best: gcp's own
+``quantizer`` seeding, Lloyd and swap search, with a budget no encoder has. Each palette is
 rounded to 8 bits and every colour assigned to its nearest. The margins of gcp and of the
 best palette known (gcp's, polished or not, or the search's) are taken against the peers'
 PSNR recorded by a ``quality.py`` run (``--quality``), image by image, and averaged.
@@ -32,100 +32,29 @@ import numpy as np
 from common import RESULTS, environment_note, image_paths, load
 
 import gcp
+from gcp import quantizer
 
-_CHUNK = 20_000  # colours per distance block: 20,000 x 256 float64 is 40 MB
-
-
-def nearest(colours: np.ndarray, centres: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Nearest centre of each colour and the squared distance to it.
-
-    colours: float64 (N, C); centres: float64 (K, C). Returns int64 (N,), float64 (N,).
-    """
-    labels = np.empty(len(colours), np.int64)
-    distances = np.empty(len(colours))
-    centre_norms = (centres * centres).sum(1)
-    for start in range(0, len(colours), _CHUNK):
-        block = colours[start:start + _CHUNK]
-        partial = centre_norms[None] - 2 * block @ centres.T
-        labels[start:start + _CHUNK] = partial.argmin(1)
-        distances[start:start + _CHUNK] = partial.min(1) + (block * block).sum(1)
-    return labels, np.maximum(distances, 0)
-
-
-def lloyd(colours: np.ndarray, weights: np.ndarray, centres: np.ndarray,
-          max_iterations: int = 100) -> tuple[np.ndarray, float, np.ndarray]:
-    """Weighted Lloyd iterations until the error stops falling (relative 1e-9).
-
-    Returns the centres float64 (K, C), their weighted squared error and each colour's
-    squared distance to its nearest centre, float64 (N,).
-    """
-    previous = np.inf
-    for _ in range(max_iterations):
-        labels, distances = nearest(colours, centres)
-        error = float(weights @ distances)
-        if np.isfinite(previous) and previous - error <= 1e-9 * previous:
-            break
-        previous = error
-        counts = np.bincount(labels, weights=weights, minlength=len(centres))
-        occupied = counts > 0
-        centres = centres.copy()
-        for channel in range(colours.shape[1]):
-            sums = np.bincount(labels, weights=weights * colours[:, channel],
-                               minlength=len(centres))
-            centres[occupied, channel] = sums[occupied] / counts[occupied]
-    labels, distances = nearest(colours, centres)
-    return centres, float(weights @ distances), distances
-
-
-def kmeans_plusplus(colours: np.ndarray, weights: np.ndarray, k: int,
-                    rng: np.random.Generator) -> np.ndarray:
-    """k seeds, float64 (k, C), each drawn in proportion to weight x squared distance."""
-    seeds = [colours[rng.choice(len(colours), p=weights / weights.sum())]]
-    distances = ((colours - seeds[0]) ** 2).sum(1)
-    for _ in range(k - 1):
-        mass = weights * distances
-        seeds.append(colours[rng.choice(len(colours), p=mass / mass.sum())])
-        distances = np.minimum(distances, ((colours - seeds[-1]) ** 2).sum(1))
-    return np.array(seeds)
+# Lloyd to convergence: it stops only when no colour changes cluster.
+CONVERGED = {"max_iter": 10_000, "tol": 0.0}
 
 
 def heavy_search(colours: np.ndarray, weights: np.ndarray, k: int, starts: int, swaps: int,
                  rng: np.random.Generator) -> np.ndarray:
-    """The best centres, float64 (k, C), of ``starts`` seeded runs and ``swaps`` trials."""
-    best = min((lloyd(colours, weights, kmeans_plusplus(colours, weights, k, rng))
-                for _ in range(starts)), key=lambda result: result[1])
-    centres, error, distances = best
-    for _ in range(swaps):
-        trial = centres.copy()
-        mass = weights * distances
-        trial[rng.integers(k)] = colours[rng.choice(len(colours), p=mass / mass.sum())]
-        trial, trial_error, trial_distances = lloyd(colours, weights, trial)
-        if trial_error < error:
-            centres, error, distances = trial, trial_error, trial_distances
-    return centres
-
-
-def polished(colours: np.ndarray, weights: np.ndarray, palette: np.ndarray,
-             steps: int) -> np.ndarray:
-    """``palette`` (K, C) after ``steps`` Lloyd steps, each assigning every colour to its
-    nearest 8-bit centre: float64 (K, C)."""
-    centres = palette.astype(np.float64)
-    for _ in range(steps):
-        labels, _ = nearest(colours, np.clip(np.rint(centres), 0, 255))
-        counts = np.bincount(labels, weights=weights, minlength=len(centres))
-        occupied = counts > 0
-        for channel in range(colours.shape[1]):
-            sums = np.bincount(labels, weights=weights * colours[:, channel],
-                               minlength=len(centres))
-            centres[occupied, channel] = sums[occupied] / counts[occupied]
-    return centres
+    """The best centres, float64 (k, C), of ``starts`` k-means++ starts run to convergence
+    and then ``swaps`` swap trials on the best: gcp's own seeding, Lloyd and swap search,
+    with a budget no encoder has."""
+    runs = [quantizer.lloyd(colours, weights, quantizer.kmeans_plusplus(colours, weights, k,
+                                                                        rng), **CONVERGED)
+            for _ in range(starts)]
+    centres, inertia = min(runs, key=lambda run: run[1])
+    return quantizer.swap_search(colours, weights, centres, inertia, swaps, rng,
+                                 **CONVERGED)[0]
 
 
 def palette_psnr(colours: np.ndarray, weights: np.ndarray, centres: np.ndarray) -> float:
     """PSNR in dB of the image with each colour replaced by its nearest 8-bit centre."""
-    palette = np.clip(np.rint(centres), 0, 255)
-    _, distances = nearest(colours, palette)
-    mse = float(weights @ distances) / (weights.sum() * colours.shape[1])
+    nearest = quantizer.reference_search(colours, quantizer.round_palette(centres))[1]
+    mse = float(weights @ nearest.astype(np.float64)) / (weights.sum() * colours.shape[1])
     return float("inf") if mse == 0 else float(10 * np.log10(255.0**2 / mse))
 
 
@@ -159,8 +88,9 @@ def main() -> None:
             gcp_psnr = quality["gcp"]["psnr"]
             search = round(palette_psnr(colours, weights, centres), 3)
             own = gcp.read_info(gcp.encode(image, k=k)).palette
-            polish = round(palette_psnr(colours, weights, polished(colours, weights, own,
-                                                                  arguments.polish)), 3)
+            polished = quantizer.lloyd(colours, weights, own.astype(np.float64),
+                                       max_iter=arguments.polish, tol=0.0)[0]
+            polish = round(palette_psnr(colours, weights, polished), 3)
             row = {"image": path.name, "k": k, "gcp": gcp_psnr, "peer": peer,
                    "search": search, "polished": polish,
                    "gcp_margin": round(gcp_psnr - peer, 3),
