@@ -1,6 +1,6 @@
 """Writes test images of the kinds the repository lacks into DIR, for the benchmarks.
 
-    python benchmarks/more_images.py DIR
+    python benchmarks/more_images.py DIR [--set first|second|both]
 
 - Photos bundled in scikit-image's wheel (downloaded with pip, nothing installed): a cat,
   a rocket, a motorcycle, a retina scan, a deep-sky photograph (Hubble), a stained
@@ -13,6 +13,17 @@
 
 Dark and low-contrast images are where a palette fitted on a coarse colour grid loses
 most (issue 12); the photos are ones the fit was not tuned on.
+
+The second set (``--set second``), made after the first had been measured and tuned on,
+holds kinds neither the fit nor method cm had seen:
+
+- scikit-image's grey photos and scans: coins, a cell, a page of text, text on a
+  blackboard, a clock with motion blur and a retinal scan of 102 x 102 pixels. Grey images
+  of at most 256 levels are coded losslessly at k = 256, method cm's hardest case.
+- Synthetic: a smooth colour gradient (banding), a sky with sensor noise, uniform noise
+  (incompressible), a Mandelbrot render (mirror-symmetric top to bottom), a line chart
+  (flat colours, anti-aliased lines and text), an RGBA colour wheel with a soft alpha
+  edge, and grey noise under a radial alpha gradient (grey + alpha).
 """
 
 from __future__ import annotations
@@ -31,16 +42,18 @@ ROOT = Path(__file__).resolve().parent.parent
 SCIKIT_IMAGE_PHOTOS = ("chelsea.png", "rocket.jpg", "motorcycle_left.png", "retina.jpg",
                        "hubble_deep_field.jpg", "ihc.png", "brick.png", "grass.png",
                        "gravel.png", "moon.png")
+SCIKIT_IMAGE_GREY = ("coins.png", "cell.png", "page.png", "text.png", "clock_motion.png",
+                     "microaneurysms.png")
 
 
-def scikit_image_photos(folder: Path) -> None:
-    """Extract SCIKIT_IMAGE_PHOTOS from scikit-image's wheel, fetched by pip."""
+def scikit_image_photos(folder: Path, names: tuple[str, ...]) -> None:
+    """Extract ``names`` from scikit-image's wheel, fetched by pip."""
     with tempfile.TemporaryDirectory() as download:
         subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps",
                         "--only-binary=:all:", "-d", download, "scikit-image"], check=True)
         [wheel] = Path(download).glob("scikit_image-*.whl")
         with zipfile.ZipFile(wheel) as archive:
-            for name in SCIKIT_IMAGE_PHOTOS:
+            for name in names:
                 (folder / name).write_bytes(archive.read(f"skimage/data/{name}"))
 
 
@@ -129,13 +142,106 @@ def synthetic_images(folder: Path) -> None:
         cv2.imwrite(str(folder / name), image)
 
 
+def gradient(height: int = 768, width: int = 1024) -> np.ndarray:
+    """uint8 (H, W, 3) BGR: three smooth ramps and a wave, no noise (banding shows)."""
+    rows, columns = np.mgrid[0:height, 0:width]
+    y, x = rows / height, columns / width
+    image = np.stack([255 * (1 - x * y), 255 * (0.5 + 0.5 * np.sin(6 * y)), 255 * x], axis=-1)
+    return np.clip(image, 0, 255).astype(np.uint8)
+
+
+def sky(rng: np.random.Generator, height: int = 768, width: int = 1024) -> np.ndarray:
+    """uint8 (H, W, 3) BGR: a vertical dusk gradient with sensor noise (sigma 2)."""
+    t = np.linspace(0, 1, height)[:, None, None]
+    image = np.broadcast_to(np.array([0.2, 0.4, 0.95]) + np.array([0.7, 0.3, -0.3]) * t,
+                            (height, width, 3)) * 255
+    return np.clip(image + rng.normal(0, 2, image.shape), 0, 255).astype(np.uint8)
+
+
+def mandelbrot(height: int = 600, width: int = 900, iterations: int = 80) -> np.ndarray:
+    """uint8 (H, W, 3) BGR: escape-time bands, symmetric top to bottom."""
+    plane = (np.linspace(-2.2, 0.8, width)[None, :]
+             + 1j * np.linspace(-1.1, 1.1, height)[:, None])
+    z = np.zeros_like(plane)
+    counts = np.zeros(plane.shape)
+    for _ in range(iterations):
+        inside = np.abs(z) <= 4
+        z[inside] = z[inside] ** 2 + plane[inside]
+        counts[inside] += 1
+    level = np.log1p(counts) / np.log1p(iterations)
+    image = np.stack([255 * (1 - level), 255 * np.sin(3 * level) ** 2, 255 * level ** 0.5],
+                     axis=-1)
+    return image.astype(np.uint8)
+
+
+def chart(height: int = 600, width: int = 800) -> np.ndarray:
+    """uint8 (H, W, 3) BGR: five anti-aliased data series, a legend and axes on white."""
+    image = np.full((height, width, 3), 250, np.uint8)
+    series = ((180, 119, 31), (14, 127, 255), (44, 160, 44), (40, 39, 214), (189, 103, 148))
+    for number, colour in enumerate(series):
+        steps = np.arange(70)
+        points = np.stack([60 + 10 * steps,
+                           300 + 120 * np.sin(steps / (5 + number)) + 20 * number], axis=-1)
+        cv2.polylines(image, [points.astype(np.int32)], False, colour, 2, cv2.LINE_AA)
+        top = 40 + 30 * number
+        cv2.rectangle(image, (620, top), (640, top + 20), colour, -1)
+        cv2.putText(image, f"series {number}", (650, top + 17), cv2.FONT_HERSHEY_SIMPLEX,
+                    0.5, (40, 40, 40), 1, cv2.LINE_AA)
+    cv2.line(image, (60, 540), (760, 540), (0, 0, 0), 1, cv2.LINE_AA)
+    cv2.line(image, (60, 40), (60, 540), (0, 0, 0), 1, cv2.LINE_AA)
+    return image
+
+
+def colour_wheel(size: int = 512) -> np.ndarray:
+    """uint8 (S, S, 4) BGRA: hue by angle, saturation by radius, alpha fading at the rim."""
+    rows, columns = np.mgrid[0:size, 0:size] - size / 2
+    radius = np.hypot(rows, columns) / (size / 2)
+    hue = (np.arctan2(rows, columns) + np.pi) / (2 * np.pi) * 180
+    hsv = np.stack([hue, np.clip(radius, 0, 1) * 255, np.full_like(radius, 230)], axis=-1)
+    bgr = cv2.cvtColor(hsv.astype(np.uint8), cv2.COLOR_HSV2BGR)
+    alpha = (np.clip((1 - radius) * 40, 0, 1) * 255).astype(np.uint8)
+    return np.dstack([bgr, alpha])
+
+
+def grey_under_alpha(rng: np.random.Generator, size: int = 512) -> np.ndarray:
+    """uint8 (S, S, 2) grey + alpha: grey noise (sigma 20) under a radial alpha ramp."""
+    rows, columns = np.mgrid[0:size, 0:size] - size / 2
+    alpha = np.clip(1 - np.hypot(rows, columns) / (size / 2), 0, 1) * 255
+    grey = np.clip(128 + rng.normal(0, 20, alpha.shape), 0, 255)
+    return np.dstack([grey, alpha]).astype(np.uint8)
+
+
+def second_synthetic_images(folder: Path) -> None:
+    from PIL import Image  # cv2 writes no grey + alpha PNG
+
+    rng = np.random.default_rng(2)
+    images = {
+        "syn-gradient.png": gradient(),
+        "syn-sky.png": sky(rng),
+        "syn-noise.png": rng.integers(0, 256, (512, 512, 3), dtype=np.uint8),
+        "syn-mandelbrot.png": mandelbrot(),
+        "syn-chart.png": chart(),
+        "syn-wheel-rgba.png": colour_wheel(),
+    }
+    for name, image in images.items():
+        cv2.imwrite(str(folder / name), image)
+    Image.fromarray(grey_under_alpha(rng), "LA").save(folder / "syn-grey-alpha.png")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("folder", type=Path)
-    folder = parser.parse_args().folder
+    parser.add_argument("--set", choices=("first", "second", "both"), default="first",
+                        help="the first set of kinds, the second (see above), or both")
+    arguments = parser.parse_args()
+    folder = arguments.folder
     folder.mkdir(parents=True, exist_ok=True)
-    scikit_image_photos(folder)
-    synthetic_images(folder)
+    if arguments.set in ("first", "both"):
+        scikit_image_photos(folder, SCIKIT_IMAGE_PHOTOS)
+        synthetic_images(folder)
+    if arguments.set in ("second", "both"):
+        scikit_image_photos(folder, SCIKIT_IMAGE_GREY)
+        second_synthetic_images(folder)
     for path in sorted(folder.iterdir()):
         print(path)
 
