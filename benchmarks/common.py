@@ -61,13 +61,16 @@ def blurred_psnr(original: np.ndarray, decoded: np.ndarray, sigma: float = 1.5) 
 
 
 def match_channels(decoded: np.ndarray, channels: int) -> np.ndarray:
-    """A peer's output with the original's channel count (grey from RGB, alpha dropped)."""
+    """A peer's output with the original's channel count (grey from RGB, alpha dropped or
+    added; grey + alpha from RGBA)."""
     if decoded.shape[2] == channels:
         return decoded
     if channels == 1:
         return decoded[:, :, :1]
     if channels == 3 and decoded.shape[2] == 4:
         return decoded[:, :, :3]
+    if channels == 2 and decoded.shape[2] == 4:  # grey + alpha, written as RGBA (pngquant)
+        return np.ascontiguousarray(decoded[:, :, [0, 3]])
     if channels == 4 and decoded.shape[2] == 3:
         return np.dstack([decoded, np.full(decoded.shape[:2], 255, np.uint8)])
     raise ValueError(f"cannot compare {decoded.shape[2]} channels with {channels}")
