@@ -231,7 +231,8 @@ def _encode(image: np.ndarray, k: int, *, measure: bool, seed: int = 0,
         _warn_if_transparency_is_lost(pixels_hwc, given)
         pixels_hwc, given = palettes.match_channels(pixels_hwc, given)
     pixels = pixels_hwc.reshape(-1, pixels_hwc.shape[2])
-    compute = _compute_backend(backend, k if palette is None else len(given), method, device)
+    compute = _compute_backend(backend, k if palette is None else len(given), method, device,
+                               pixels.shape[1])
     logger.debug("backend: %s on %s", compute.name, compute.device)
     if palette is not None:
         with timed_stage("assign", progress):
@@ -295,11 +296,13 @@ def _report(pixels: np.ndarray, chosen: _Chosen, max_colours: int,
                         target_psnr=target_psnr, dithered=dithered)
 
 
-def _compute_backend(name: str, most: int, method: str, device: str | None) -> Backend:
-    """The fit's and the assignment's backend for ``name``. Method cm's coder opens
-    OpenCL anyway, so "auto" takes it at any k then; where it cannot be opened the fit
-    falls back to numpy quietly, since the coder's own notice says so in one line."""
-    chosen = backend_for_colours(name, most, opencl_anyway=method == "cm")
+def _compute_backend(name: str, most: int, method: str, device: str | None,
+                     channels: int) -> Backend:
+    """The fit's and the assignment's backend for ``name``, palettes of up to ``most``
+    colours and images of ``channels`` channels. Method cm's coder opens OpenCL anyway,
+    so "auto" takes it at any k then; where it cannot be opened the fit falls back to
+    numpy quietly, since the coder's own notice says so in one line."""
+    chosen = backend_for_colours(name, most, opencl_anyway=method == "cm", channels=channels)
     if chosen == "auto" and method == "cm":
         try:
             return select_backend("opencl", device)

@@ -51,6 +51,7 @@ COLOUR_ONLY = frozenset({".ppm", ".gif", ".sr", ".ras"})
 NOT_WRITTEN = frozenset({".pbm", ".pfm", ".hdr", ".pic"})
 
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_PNG_GREY = 0  # IHDR colour types
 _PNG_GREY_ALPHA = 4
 _BMP_CORE_HEADER_SIZE = 12  # OS/2 1.x: u16 width and height; later headers have i32
 _JPEG_SOI = b"\xff\xd8"
@@ -201,8 +202,18 @@ def _webp_size(data: bytes) -> tuple[int, int] | None:
 
 
 def _jpeg_frame_size(data: bytes) -> tuple[int, int] | None:
-    """(width, height) from the first start-of-frame segment of a JPEG, walking the
-    segments before it by their lengths; None if there is none before the scan."""
+    """(width, height) from the first start-of-frame segment of a JPEG; None if there is
+    none before the scan."""
+    position = _jpeg_frame(data)
+    if position is None or position + 9 > len(data):
+        return None
+    height, width = struct.unpack(">HH", data[position + 5:position + 9])
+    return width, height
+
+
+def _jpeg_frame(data: bytes) -> int | None:
+    """Where a JPEG's first start-of-frame segment begins, found by walking the segments
+    before it by their lengths; None if there is none before the scan."""
     position = len(_JPEG_SOI)
     while position + 4 <= len(data) and data[position] == 0xFF:
         marker = data[position + 1]
@@ -213,13 +224,22 @@ def _jpeg_frame_size(data: bytes) -> tuple[int, int] | None:
         elif marker in _JPEG_SCAN_MARKERS:
             return None
         elif marker in _JPEG_FRAME_MARKERS:
-            if position + 9 > len(data):
-                return None
-            height, width = struct.unpack(">HH", data[position + 5:position + 9])
-            return width, height
+            return position
         else:
             position += 2 + int.from_bytes(data[position + 2:position + 4], "big")
     return None
+
+
+def declared_grey(data: bytes | bytearray) -> bool:
+    """True where a PNG's or JPEG's header says the image is one grey channel (PNG colour
+    type 0, a JPEG frame of one component); False for colour, alpha, palette PNGs, other
+    formats and headers too short to say. A hint read before decoding, not a check."""
+    if data[:8] == _PNG_SIGNATURE:
+        return len(data) > 25 and data[12:16] == b"IHDR" and data[25] == _PNG_GREY
+    if data[:len(_JPEG_SOI)] == _JPEG_SOI:
+        position = _jpeg_frame(data)
+        return position is not None and position + 9 < len(data) and data[position + 9] == 1
+    return False
 
 
 _SIZE_READERS = (

@@ -339,6 +339,39 @@ def test_backend_for_colours():
     assert backend_for_colours("numpy", 256) == "numpy"
     assert backend_for_colours("auto", 2, opencl_anyway=True) == "auto"
     assert backend_for_colours("numpy", 2, opencl_anyway=True) == "numpy"
+    # A grey image has at most 256 values: nothing for a device to speed up.
+    assert backend_for_colours("auto", 256, channels=1) == "numpy"
+    assert backend_for_colours("auto", 256, channels=2) == "auto"
+    assert backend_for_colours("auto", 256, channels=None) == "auto"
+    assert backend_for_colours("opencl", 256, channels=1) == "opencl"
+    assert backend_for_colours("auto", 256, opencl_anyway=True, channels=1) == "auto"
+
+
+def test_cli_opens_no_opencl_for_a_grey_image_at_a_large_k(tmp_path, monkeypatch):
+    """Neither the warm-up thread nor the encoder opens OpenCL for a grey PNG at k = 256
+    (importing pyopencl beside the numpy fit made small grey encodes 1.5x slower); a
+    colour one warms up as before."""
+    from click.testing import CliRunner
+
+    from gcp import cli, imageio
+
+    started = []
+    monkeypatch.setattr(gcp.backends, "warm_up", lambda *args: started.append(args))
+    grey = tmp_path / "grey.png"
+    grey.write_bytes(imageio.encode_image(RNG.integers(0, 256, (20, 30, 1), np.uint8),
+                                          ".png"))
+    colour = tmp_path / "colour.png"
+    colour.write_bytes(imageio.encode_image(RNG.integers(0, 256, (20, 30, 3), np.uint8),
+                                            ".png"))
+    runner = CliRunner()
+    result = runner.invoke(cli.cli, ["encode", str(grey), str(tmp_path / "g.gcp"), "-k",
+                                     "256", "-v"])
+    assert result.exit_code == 0, result.output
+    assert started == [] and "backend: numpy" in result.output
+    result = runner.invoke(cli.cli, ["encode", str(colour), str(tmp_path / "c.gcp"), "-k",
+                                     "256"])
+    assert result.exit_code == 0, result.output
+    assert started == [("auto", None)]
 
 
 @requires_opencl

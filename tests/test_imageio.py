@@ -190,6 +190,29 @@ SIZED_KINDS = [".png", ".bmp", ".jpg", ".tif", ".webp", "gif"]
 
 
 @pytest.mark.parametrize("kind", SIZED_KINDS)
+@pytest.mark.parametrize("channels", [1, 2, 3, 4])
+def test_declared_grey_is_true_only_where_the_decoded_image_is_one_channel(kind, channels):
+    if kind in (".jpg", "gif", ".bmp") and channels in (2, 4):
+        channels -= 1
+    data = image_file((6, 9, channels), kind)
+    decoded = imageio.decode_image(data).shape[2]
+    grey = imageio.declared_grey(data)
+    assert not grey or decoded == 1  # never says grey for colour or alpha
+    if kind in (".png", ".jpg"):  # the formats it reads
+        assert grey == (decoded == 1)
+
+
+def test_declared_grey_reads_no_further_than_the_header_and_never_raises():
+    grey_png = image_file((6, 9, 1), ".png")
+    grey_jpeg = image_file((6, 9, 1), ".jpg")
+    assert imageio.declared_grey(grey_png) and imageio.declared_grey(grey_jpeg)
+    for data in (grey_png[:25], grey_jpeg[:4], b"", b"\x89PNG", grey_jpeg[:2] + b"\xff"):
+        assert imageio.declared_grey(data) is False
+    palette_png = png_bytes(PIL.fromarray(np.zeros((4, 4), np.uint8)).convert("P"))
+    assert imageio.declared_grey(palette_png) is False  # decoded as colour
+
+
+@pytest.mark.parametrize("kind", SIZED_KINDS)
 @pytest.mark.parametrize("shape", [(1, 1, 3), (7, 33, 1), (100, 3, 3), (5, 300, 4)])
 def test_declared_size_is_the_decoded_size(kind, shape):
     if kind in (".jpg", "gif") and shape[2] == 4:

@@ -11,8 +11,8 @@ Two interchangeable backends share one interface:
 (``colour_table``) where that is cheaper than every pixel, and a GPU every pixel.
 
 ``select_backend("auto")`` takes OpenCL when a device is available, else numpy, and says so;
-the encoder asks for "auto" only for palettes of AUTO_OPENCL_MIN_COLORS or more colours
-(``backend_for_colours``), and for numpy below.
+the encoder asks for "auto" only for palettes of AUTO_OPENCL_MIN_COLORS or more colours of
+images with colour (``backend_for_colours``), and for numpy otherwise.
 Labels are exact: distances are integer sums of squares and ties go to the lowest index,
 so every backend gives the same labels for the same pixels and palette. The fit's search
 is float32 with every operation rounded as the numpy reference rounds it: the same bits.
@@ -122,12 +122,19 @@ def load_pixels(backend: Backend, pixels: np.ndarray, colours: int) -> PixelSet:
 AUTO_OPENCL_MIN_COLORS = 96
 
 
-def backend_for_colours(name: str, k: int, opencl_anyway: bool = False) -> str:
-    """The backend that ``name`` stands for with a palette of up to ``k`` colours: "auto"
-    is "numpy" below AUTO_OPENCL_MIN_COLORS, itself from there on, and itself at any k
-    when the encoder opens OpenCL ``anyway`` (method cm's coder), so that the device's
-    opening is paid once."""
-    if name == "auto" and k < AUTO_OPENCL_MIN_COLORS and not opencl_anyway:
+def backend_for_colours(name: str, k: int, opencl_anyway: bool = False,
+                        channels: int | None = None) -> str:
+    """The backend that ``name`` stands for with a palette of up to ``k`` colours for an
+    image of ``channels`` channels (None: not known yet): "auto" is "numpy" below
+    AUTO_OPENCL_MIN_COLORS and for grey images, itself otherwise, and itself in every
+    case when the encoder opens OpenCL ``anyway`` (method cm's coder), so that the
+    device's opening is paid once.
+
+    A grey image has at most 256 distinct values: the fit searches at most that many
+    points and the assignment looks each pixel up in a table of 256 labels, so the device
+    has nothing to speed up and its opening is all it adds (a 0.12-MP grey photo at
+    k = 256: 1.6x numpy's whole-encode time, benchmarks/README.md)."""
+    if name == "auto" and not opencl_anyway and (k < AUTO_OPENCL_MIN_COLORS or channels == 1):
         return "numpy"
     return name
 
