@@ -15,6 +15,7 @@ of binary decisions, each coded by an adaptive binary arithmetic coder:
     candidates L, U, UR, UL, LL, UU, M: distinct, in that order (5.3.3)
          |  for each, "is the pixel this one?": 5 counters -> stretch -> mixer -> squash
          |  -> binary arithmetic coder (5.3.4, 5.3.6, 5.3.7)
+         |  (in a STRIPE_RANKS stripe, a pixel that is not flat has no candidates)
          v
     none of them: the anchor, the colour nearest the MED prediction from L, U, UL
     (bias-corrected while ranks are common); the pixel's rank among the other colours by
@@ -43,6 +44,16 @@ CM_STRIPE_HEADER_SIZE = 4          # stripe_height, u32
 CM_STRIPE_LENGTH_SIZE = 8          # stripe_length, u64, one per stripe
 STRIPE_CODED = 0                   # stripe_mode: coded by the model
 STRIPE_STORED = 1                  # stripe_mode: the indices as bytes
+STRIPE_RANKS = 2                   # stripe_mode: coded, pixels not flat by rank alone
+CODER_FINAL_BYTES = 4              # the coder's flush: the four bytes of low
+CODED_MODES = (STRIPE_CODED, STRIPE_RANKS)
+# The reference encoder also codes a stripe as STRIPE_RANKS, and keeps the shorter, where
+# at least RANKS_TRIAL_SHARE of its pixels are not flat and under RANKS_TRIAL_HITS of
+# those are one of L, U, UR, UL, LL: noise, grain, grey photos kept whole (the
+# candidates' decisions then cost more than they tell). benchmarks/README.md.
+RANKS_TRIAL_SHARE = 0.25
+RANKS_TRIAL_HITS = 0.7
+RANKS_TRIAL_ROW_STEP = 8
 # The encoder's stripes hold about this many pixels: 16 stripes on a 16.8-MP image to
 # share among cores, each long enough for the models to learn. Stripes of 2^18 pixels made
 # 16.8-MP files 3.4-7.9% larger than one stripe; these, 1.6-3.6% (spec 12).
@@ -81,7 +92,7 @@ MIXER_RATE = 6
 MIXER_SHIFT = 14
 
 # --- Ranks (5.3.5) -----------------------------------------------------------------------
-MAX_BUCKET = 9                     # sizes the 8 unary steps; rank + 1 < 256 uses buckets 1-8
+MAX_BUCKET = 9                     # sizes the 8 unary steps; rank + 1 <= 256: buckets 1-9
 RANK_SPREAD = 8
 ACTIVITY_LEVELS = 8
 UNARY_CONTEXTS = (MAX_BUCKET - 1) * RANK_SPREAD * ACTIVITY_LEVELS
@@ -379,11 +390,12 @@ def pattern_of(near: tuple[int, ...]) -> int:
 
 
 def code_stripe(coder, rows: list[bytearray], width: int, tables: PaletteTables,
-                model: StripeModel, encoding: bool) -> None:
+                model: StripeModel, encoding: bool, ranks_only: bool = False) -> None:
     """Code the indices of one stripe (``encoding``), or decode them into ``rows``.
 
-    ``rows`` are bytearrays of ``width`` indices (a decoder's start zeroed). A decoder
-    raises ``FormatError`` (field cm_rank) for a rank past the colours left.
+    ``rows`` are bytearrays of ``width`` indices (a decoder's start zeroed);
+    ``ranks_only`` for a STRIPE_RANKS stripe. A decoder raises ``FormatError`` (field
+    cm_rank) for a rank past the colours left.
     """
     for yy, row in enumerate(rows):
         for x in range(width):
@@ -400,6 +412,8 @@ def code_stripe(coder, rows: list[bytearray], width: int, tables: PaletteTables,
             for slot, value in enumerate((*near, predicted)):
                 if value >= 0 and all(value != c for _, c in candidates):
                     candidates.append((slot, value))
+            if ranks_only and pattern & FLAT_PATTERN != FLAT_PATTERN:
+                candidates = []
             actual = row[x] if encoding else None
             found = -1
             for j, (slot, value) in enumerate(candidates):
@@ -557,7 +571,8 @@ def code_rank_from(coder, model: StripeModel, actual: int | None, near: tuple[in
         place = anchor_ranks[actual]
         rank = place - sum(1 for v in candidates if anchor_ranks[v] < place)
         bucket = (rank + 1).bit_length()
-    spread = min(len(candidates) - 1, RANK_SPREAD - 1)
+    # With no candidates (STRIPE_RANKS), the one spread that 7 candidates never take.
+    spread = min(len(candidates) - 1, RANK_SPREAD - 1) if candidates else RANK_SPREAD - 1
     activity = min(tables.ranks[near[0]][near[1]].bit_length(), ACTIVITY_LEVELS - 1)
     near_ranks = (min(anchor_ranks[near[1]], RANK_NEAR_LIMIT),
                   min(anchor_ranks[near[0]], RANK_NEAR_LIMIT),
@@ -592,16 +607,53 @@ def code_rank_from(coder, model: StripeModel, actual: int | None, near: tuple[in
 
 # --- The body (5.3.1) --------------------------------------------------------------------
 def encode_stripe(indices: np.ndarray, tables: PaletteTables) -> bytes:
-    """One stripe's bytes, mode byte first: coded, or stored where that is no longer.
+    """One stripe's bytes, mode byte first: coded, coded by ranks where that is tried
+    (``ranks_may_pay``) and shorter, or stored where neither is shorter than the indices.
     ``indices`` is uint8 (rows, width)."""
+    modes = (STRIPE_CODED, STRIPE_RANKS) if ranks_may_pay(indices) else (STRIPE_CODED,)
+    return best_stripe(indices, [(mode, code_stripe_data(indices, tables, mode))
+                                 for mode in modes])
+
+
+def code_stripe_data(indices: np.ndarray, tables: PaletteTables, mode: int) -> bytes:
+    """The coder's bytes for uint8 (rows, width) ``indices`` in coded ``mode``."""
     rows = [bytearray(row.tobytes()) for row in indices]
     coder = Encoder()
     code_stripe(coder, rows, indices.shape[1], tables, StripeModel(tables.channels),
-                encoding=True)
-    coded = coder.finish()
-    if len(coded) >= indices.size:
+                encoding=True, ranks_only=mode == STRIPE_RANKS)
+    return coder.finish()
+
+
+def best_stripe(indices: np.ndarray, coded: Sequence[tuple[int, bytes | None]]) -> bytes:
+    """The stripe's bytes, mode byte first: the shortest of ``coded`` ((mode, data),
+    data None where the coder ran out of room; the first of equal ones), or stored where
+    none is shorter than the indices."""
+    mode, data = min(((m, d) for m, d in coded if d is not None), key=lambda c: len(c[1]),
+                     default=(STRIPE_STORED, None))
+    if data is None or len(data) >= indices.size:
         return bytes([STRIPE_STORED]) + indices.tobytes()
-    return bytes([STRIPE_CODED]) + coded
+    return bytes([mode]) + data
+
+
+def ranks_may_pay(indices: np.ndarray) -> bool:
+    """Whether the encoder tries STRIPE_RANKS for uint8 (rows, width) ``indices`` (an
+    encoder's choice, not the format's): of the pixels that have all five of L, U, UR, UL
+    and LL in the stripe, in every RANKS_TRIAL_ROW_STEP-th row, RANKS_TRIAL_SHARE or more
+    are not flat, and under RANKS_TRIAL_HITS of those are one of the five."""
+    rows, width = indices.shape
+    if rows < 2 or width < 4:
+        return False
+    # Every RANKS_TRIAL_ROW_STEP-th row and the row above it: a quarter of the time of
+    # every row, and 16.8 MP then takes about 30 ms.
+    below, above = indices[1::RANKS_TRIAL_ROW_STEP], indices[:-1:RANKS_TRIAL_ROW_STEP]
+    pixel = below[:, 2:-1]
+    left, up = below[:, 1:-2], above[:, 2:-1]
+    up_right, up_left, left_left = above[:, 3:], above[:, 1:-2], below[:, :-3]
+    not_flat = ~((left == up) & (left == up_left) & (up == up_right))
+    hits = ((pixel == left) | (pixel == up) | (pixel == up_right) | (pixel == up_left)
+            | (pixel == left_left))[not_flat]
+    return (len(hits) >= RANKS_TRIAL_SHARE * pixel.size
+            and np.count_nonzero(hits) < RANKS_TRIAL_HITS * len(hits))
 
 
 def encode_body(indices: np.ndarray, palette: np.ndarray, stripe_height: int | None = None
@@ -651,8 +703,8 @@ def split_stripes(body: memoryview | bytes, width: int, height: int
                               f"and fit the {len(body) - offset} bytes left",
                               field="cm_stripes")
         stripe = body[offset:offset + length]
-        if stripe[0] not in (STRIPE_CODED, STRIPE_STORED):
-            raise FormatError(f"cm stripe {index} mode is {stripe[0]}; 0 or 1",
+        if stripe[0] not in (STRIPE_CODED, STRIPE_STORED, STRIPE_RANKS):
+            raise FormatError(f"cm stripe {index} mode is {stripe[0]}; 0, 1 or 2",
                               field="cm_stripes")
         if stripe[0] == STRIPE_STORED and length != 1 + rows * width:
             raise FormatError(f"cm stripe {index} is stored in {length} bytes, not the "
@@ -685,11 +737,28 @@ def decode_stripe(stripe: memoryview, rows: int, width: int, tables: PaletteTabl
     decoder = Decoder(data)
     lines = [bytearray(width) for _ in range(rows)]
     code_stripe(decoder, lines, width, tables, StripeModel(tables.channels),
-                encoding=False)
+                encoding=False, ranks_only=stripe[0] == STRIPE_RANKS)
     if decoder.read != len(data):
         raise FormatError(f"a cm stripe's coder read {decoder.read} bytes, not its "
                           f"{len(data)}", field="cm_data")
     return np.frombuffer(b"".join(lines), np.uint8).reshape(rows, width)
+
+
+def one_colour_indices(stripes: list[memoryview], width: int, height: int,
+                       stripe_height: int) -> np.ndarray:
+    """What decoding gives for a palette of one colour, without running the coder: no
+    pixel has a bit (5.3.4), so a coded stripe is valid only as the coder's 4 final bytes
+    (its decoder reads those and no more, rule 28), and every index is 0. A 60-byte file
+    can declare 67 MP of one colour: coded pixel by pixel, that took 2.6 s."""
+    for index, (stripe, (_, rows)) in enumerate(zip(stripes, stripe_rows(height, stripe_height),
+                                                    strict=True)):
+        if stripe[0] == STRIPE_STORED:
+            stored_indices(stripe, rows, width, 1)
+        elif len(stripe) != 1 + CODER_FINAL_BYTES:
+            raise FormatError(f"cm stripe {index} of one colour holds {len(stripe) - 1} "
+                              f"bytes of coded data, not the coder's {CODER_FINAL_BYTES}",
+                              field="cm_data")
+    return np.zeros((height, width), np.uint8)
 
 
 def decode_body(body: memoryview | bytes, width: int, height: int, palette: np.ndarray
@@ -773,6 +842,8 @@ def decode(body: memoryview | bytes, width: int, height: int, palette: np.ndarra
            engine: str = "auto", device: str | None = None) -> np.ndarray:
     """uint8 (height, width) indices from method cm's body; ``FormatError`` if invalid."""
     stripe_height, stripes = split_stripes(body, width, height)
+    if len(palette) == 1:
+        return one_colour_indices(stripes, width, height, stripe_height)
     backend = _opencl_backend(engine, device)
     if backend is None:
         return decode_body(body, width, height, palette)

@@ -230,8 +230,8 @@ def decode_cm(body: bytes, width: int, height: int, palette: bytes, palette_size
                 raise InvalidFile("index", f"stored stripe {number} has an index past the "
                                            "palette")
             indices += stripe[1:]
-        else:
-            indices += decode_stripe(stripe[1:], width, rows, tables)
+        else:  # STRIPE_CODED (0) or STRIPE_RANKS (2)
+            indices += decode_stripe(stripe[1:], width, rows, tables, stripe[0] == 2)
     return indices
 
 
@@ -254,7 +254,7 @@ def read_stripes(body: bytes, width: int, height: int) -> tuple[int, list[bytes]
         if length == 0 or length > len(body) - position:
             raise InvalidFile("cm_stripes", f"stripe {number} is {length} bytes")
         stripe = body[position:position + length]
-        if stripe[0] not in (0, 1):
+        if stripe[0] not in (0, 1, 2):
             raise InvalidFile("cm_stripes", f"stripe {number} has mode {stripe[0]}")
         rows = min(stripe_height, height - number * stripe_height)
         if stripe[0] == 1 and length != 1 + rows * width:
@@ -359,8 +359,9 @@ class Mixer:
         return bit
 
 
-def decode_stripe(data: bytes, width: int, rows: int, tables) -> list[int]:
-    """One coded stripe (5.3.2 to 5.3.7): its rows x width indices."""
+def decode_stripe(data: bytes, width: int, rows: int, tables, ranks_only: bool) -> list[int]:
+    """One coded stripe (5.3.2 to 5.3.7): its rows x width indices; ``ranks_only`` for
+    STRIPE_RANKS, where a pixel that is not flat has no candidates."""
     colours, order, stretch = tables
     size = len(colours)
     coder = BitDecoder(data)
@@ -399,6 +400,8 @@ def decode_stripe(data: bytes, width: int, rows: int, tables) -> list[int]:
             for slot, value in enumerate(near + ((prediction,) if length else ())):
                 if all(value != c for _, c in candidates):
                     candidates.append((slot, value))
+            if ranks_only and pattern & 15 != 15:
+                candidates = []
             index = None
             for j, (slot, value) in enumerate(candidates):
                 if j == len(candidates) - 1 and len(candidates) == size:
@@ -489,7 +492,7 @@ def decode_rank(coder: BitDecoder, ranks: tuple, near: tuple[int, ...],
     """Section 5.3.5: a colour that is no candidate, by its rank from ``anchor``; rule 27."""
     available = len(colours) - len(candidates)
     largest = available.bit_length()
-    spread = min(len(candidates) - 1, 7)
+    spread = min(len(candidates) - 1, 7) if candidates else 7
     activity = min(order[near[0]].index(near[1]).bit_length(), 7)
     rank_counters, model_1, model_3, by_gradients, mixer = ranks
     r_u, r_l, r_ur = (min(order[anchor].index(near[i]), 15) for i in (1, 0, 2))

@@ -15,6 +15,7 @@ import gcp
 from gcp import cm, codec
 from gcp.backends import opencl
 from gcp.errors import BackendError, FormatError
+from tests.test_spec_decoder import spec_decoder
 
 RNG = np.random.default_rng(11)
 
@@ -60,8 +61,84 @@ def test_opencl_and_the_reference_agree_on_real_images(real_images, name, k, cro
                                                         stripe_height):
     palette, indices = quantized(real_images, name, k, crop)
     body = both_engines(indices, palette, stripe_height)
-    assert body[cm.CM_STRIPE_HEADER_SIZE + 8 * -(-crop[0] // stripe_height)] == \
-        cm.STRIPE_CODED
+    assert body[cm.CM_STRIPE_HEADER_SIZE + 8 * -(-crop[0] // stripe_height)] in \
+        cm.CODED_MODES
+
+
+def grainy(shape: tuple[int, int], k: int) -> np.ndarray:
+    """uint8 indices of ``shape``: a ramp across the columns with noise, mostly not
+    flat and mostly none of its neighbours, as a grey photo kept whole at k = 256 is."""
+    ramp = np.linspace(0, k - 1, shape[1])[None, :]
+    return np.clip(ramp + RNG.normal(0, max(1.0, k / 40), shape), 0, k - 1).astype(np.uint8)
+
+
+@pytest.mark.parametrize("channels", [1, 2, 3, 4])
+@pytest.mark.parametrize("k", [2, 16, 17, 256])
+def test_ranks_stripes_agree_across_engines_and_decoders(channels, k, monkeypatch):
+    """STRIPE_RANKS (a pixel that is not flat has no candidates), taken wherever it is
+    tried: both engines write the same bytes, both decode them, and so does the spec's
+    decoder."""
+    indices = grainy((14, 23), k)
+    indices[:4, :6] = 1  # a flat corner keeps its candidates
+    palette = np.sort(RNG.integers(0, 256, (k, channels)).astype(np.uint8), axis=0)
+    monkeypatch.setattr(cm, "ranks_may_pay", lambda indices: True)
+    monkeypatch.setattr(cm, "best_stripe", lambda indices, coded: bytes([coded[-1][0]])
+                        + coded[-1][1])
+    body = both_engines(indices, palette, 5)
+    _, stripes = cm.split_stripes(body, 23, 14)
+    assert [stripe[0] for stripe in stripes] == [cm.STRIPE_RANKS] * 3
+    decoded = spec_decoder.decode_cm(bytes(body), 23, 14, palette.tobytes(), k, channels)
+    assert decoded == indices.ravel().tolist()
+
+
+def test_grain_is_coded_by_ranks_where_that_is_shorter():
+    indices = grainy((40, 60), 256)
+    palette = np.arange(256, dtype=np.uint8)[:, None]
+    body = both_engines(indices, palette, 20)
+    _, stripes = cm.split_stripes(body, 60, 40)
+    assert [stripe[0] for stripe in stripes] == [cm.STRIPE_RANKS] * 2
+
+
+def test_the_encoder_keeps_the_shorter_of_the_two_codings():
+    tables = cm.PaletteTables(np.arange(256, dtype=np.uint8)[:, None])  # grey levels
+    blocks = np.tile(np.arange(40, dtype=np.uint8) // 8, (20, 1))
+    for indices in (grainy((20, 40), 256), blocks):
+        plain = cm.code_stripe_data(indices, tables, cm.STRIPE_CODED)
+        ranks = cm.code_stripe_data(indices, tables, cm.STRIPE_RANKS)
+        stripe = cm.encode_stripe(indices, tables)
+        if cm.ranks_may_pay(indices):
+            want = min((plain, cm.STRIPE_CODED), (ranks, cm.STRIPE_RANKS),
+                       key=lambda coded: len(coded[0]))
+        else:
+            want = (plain, cm.STRIPE_CODED)
+        assert len(want[0]) < indices.size  # not stored
+        assert stripe == bytes([want[1]]) + want[0]
+
+
+def test_ranks_are_tried_on_grain_and_not_on_flat_graphics(real_images):
+    assert cm.ranks_may_pay(grainy((64, 64), 256))
+    assert cm.ranks_may_pay(RNG.integers(0, 16, (64, 64)).astype(np.uint8))
+    _, indices = quantized(real_images, "logo", 16, (120, 200))
+    assert not cm.ranks_may_pay(indices)
+    assert not cm.ranks_may_pay(np.zeros((64, 64), np.uint8))
+    assert not cm.ranks_may_pay(grainy((1, 64), 256))  # no row above
+
+
+def test_a_stripes_mode_decides_how_it_decodes():
+    """The same coded bytes under mode 0 and mode 2 are different stripes: read with
+    the other mode, a STRIPE_RANKS stripe fails or gives other indices."""
+    indices = grainy((16, 24), 256)
+    palette = np.arange(256, dtype=np.uint8)[:, None]
+    body = bytearray(both_engines(indices, palette, 16))
+    mode_at = cm.CM_STRIPE_HEADER_SIZE + 8
+    assert body[mode_at] == cm.STRIPE_RANKS
+    body[mode_at] = cm.STRIPE_CODED
+    for engine in ("reference", "opencl"):
+        try:
+            decoded = cm.decode(bytes(body), 24, 16, palette, engine=engine)
+        except FormatError:
+            continue
+        assert not np.array_equal(decoded, indices), engine
 
 
 @pytest.mark.parametrize("channels", [1, 3])
@@ -250,3 +327,22 @@ def test_method_cm_fits_on_opencl_at_any_k_as_its_coder_opens_the_device(caplog,
     chosen = [r.getMessage() for r in caplog.records if r.getMessage().startswith("backend:")]
     assert chosen == [f"backend: {fit_backend} on " + chosen[0].split(" on ", 1)[1]]
     assert np.array_equal(gcp.decode(data), gcp.decode(gcp.encode(image, 16, method="rle")))
+
+
+@pytest.mark.parametrize("data_length", [0, 3, 4, 5])
+def test_one_colour_stripes_are_read_as_the_coder_reads_them(data_length):
+    """A palette of one colour codes no bit: ``decode`` checks the stripes' lengths and
+    fills the indices without running the coder; the coder itself (``decode_body``)
+    accepts and refuses the same stripes."""
+    palette = np.array([[7, 8, 9]], np.uint8)
+    body = cm.join_stripes(3, [bytes([cm.STRIPE_CODED]) + bytes(data_length),
+                               bytes([cm.STRIPE_STORED]) + bytes(2 * 5)])
+    outcomes = []
+    for decode in (lambda: cm.decode(body, 5, 5, palette),
+                   lambda: cm.decode_body(body, 5, 5, palette)):
+        try:
+            outcomes.append(decode().tolist())
+        except FormatError as error:
+            outcomes.append(error.field)
+    assert outcomes[0] == outcomes[1]
+    assert outcomes[0] == (np.zeros((5, 5), int).tolist() if data_length == 4 else "cm_data")

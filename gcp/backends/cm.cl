@@ -9,6 +9,7 @@
  *        |  (a flat pixel's first, L: 3 counters in small tables, the fast path)
  *        |  -> binary arithmetic coder (5.3.4, 5.3.6, 5.3.7)
  *        v
+ *        |  (in a STRIPE_RANKS stripe a pixel that is not flat has no candidates)
  *   none of them: the anchor, the colour nearest the MED prediction from L, U, UL
  *   (bias-corrected while ranks are common); the pixel's rank among the other colours
  *   by distance from the anchor, as a unary bucket and the bits below its leading one,
@@ -455,7 +456,9 @@ static int code_rank(Coder *c, global uint *scratch, int actual, const uint *nea
                           min_uint(anchor_ranks[near[0]], RANK_NEAR_LIMIT),
                           min_uint(anchor_ranks[near[2]], RANK_NEAR_LIMIT)};
     uint contexts[RANK_INPUTS - 1];
-    uint spread = min_uint(candidate_count - 1, RANK_SPREAD - 1);
+    /* With no candidates (STRIPE_RANKS) the one spread that 7 candidates never take. */
+    uint spread = candidate_count ? min_uint(candidate_count - 1, RANK_SPREAD - 1)
+                                  : RANK_SPREAD - 1;
     uint activity = (uint)min_int(
         bit_length(pal->ranks[(ulong)near[0] * pal->size + near[1]]), ACTIVITY_LEVELS - 1);
     int i = 1;
@@ -502,7 +505,7 @@ static int code_rank(Coder *c, global uint *scratch, int actual, const uint *nea
 /* Codes (encoding) or fills in (decoding) the row_count x width indices at ``rows``.
  * Returns STATUS_OK, STATUS_BAD_RANK or (decoding past the data's end) STATUS_BAD_LENGTH. */
 static int code_stripe(Coder *c, global uchar *rows, uint width, uint row_count,
-                       const Palette *pal, global uint *scratch)
+                       const Palette *pal, global uint *scratch, uint ranks_only)
 {
     uint match_length = 0, match_pointer = 0, ranked = 0;
     for (uint yy = 0; yy < row_count; yy++) {
@@ -560,6 +563,9 @@ static int code_stripe(Coder *c, global uchar *rows, uint width, uint row_count,
                     slots[candidate_count++] = slot;
                 }
             }
+            /* STRIPE_RANKS: a pixel that is not flat is coded by its rank alone. */
+            if (ranks_only && (pattern & FLAT_PATTERN) != FLAT_PATTERN)
+                candidate_count = 0;
             /* Models 1 and 3 keep a context's slots in one line of 8 counters: one cache
              * miss for all of a pixel's candidates. Every counter the candidates may read
              * in the hashed tables is touched first, so that their misses overlap. */
@@ -647,7 +653,8 @@ static int code_stripe(Coder *c, global uchar *rows, uint width, uint row_count,
 }
 
 /* Encode: stripe s's bytes go to out + offsets[s], which has room for its pixel count;
- * its coded length and status to lengths[s] and statuses[s]. */
+ * its coded length and status to lengths[s] and statuses[s]. ``ranks_only``: code every
+ * stripe as STRIPE_RANKS (its mode byte is the host's). */
 kernel void cm_encode(global const uchar *indices, uint width, uint height,
                       uint stripe_height, uint stripe_count, uint palette_size,
                       uint channels, global const uchar *colours,
@@ -656,7 +663,7 @@ kernel void cm_encode(global const uchar *indices, uint width, uint height,
                       constant short *knots, constant uint *reciprocals,
                       global uint *scratch_all, global uchar *out,
                       global const ulong *offsets, global ulong *lengths,
-                      global int *statuses)
+                      global int *statuses, uint ranks_only)
 {
     Palette pal = {palette_size, channels, colours, order, ranks, distances, stretch, knots,
                    reciprocals};
@@ -669,7 +676,7 @@ kernel void cm_encode(global const uchar *indices, uint width, uint height,
                    (ulong)row_count * width, 1, 0};
         reset_scratch(scratch);
         code_stripe(&c, (global uchar *)(indices + (ulong)top * width), width, row_count,
-                    &pal, scratch);
+                    &pal, scratch, ranks_only);
         /* Flush: the four bytes of low, most significant first. */
         for (int i = 0; i < 4; i++) {
             if (c.at + 4 >= c.limit)
@@ -683,7 +690,8 @@ kernel void cm_encode(global const uchar *indices, uint width, uint height,
 }
 
 /* Decode the coded stripes listed in ``which``: stripe which[i]'s data (mode byte
- * excluded) is lengths[i] bytes at body + offsets[i]. */
+ * excluded) is lengths[i] bytes at body + offsets[i]; ranks_only[i] is 1 for a
+ * STRIPE_RANKS stripe, else 0. */
 kernel void cm_decode(global const uchar *body, global const ulong *offsets,
                       global const ulong *lengths, global const uint *which,
                       uint work_count, uint width, uint height, uint stripe_height,
@@ -691,7 +699,8 @@ kernel void cm_decode(global const uchar *body, global const ulong *offsets,
                       global const uchar *order, global const uchar *ranks,
                       global const uint *distances, constant short *stretch,
                       constant short *knots, constant uint *reciprocals,
-                      global uint *scratch_all, global uchar *indices, global int *statuses)
+                      global uint *scratch_all, global uchar *indices, global int *statuses,
+                      global const uchar *ranks_only)
 {
     Palette pal = {palette_size, channels, colours, order, ranks, distances, stretch, knots,
                    reciprocals};
@@ -709,7 +718,7 @@ kernel void cm_decode(global const uchar *body, global const ulong *offsets,
         }
         reset_scratch(scratch);
         int status = code_stripe(&c, indices + (ulong)top * width, width, row_count, &pal,
-                                 scratch);
+                                 scratch, ranks_only[i]);
         if (status == STATUS_OK && c.at != c.length)
             status = STATUS_BAD_LENGTH;
         statuses[i] = status;

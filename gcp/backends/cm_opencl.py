@@ -118,32 +118,44 @@ def encode_stripes(backend, indices: np.ndarray, palette: np.ndarray, stripe_hei
     room = np.array([count * width for _, count in rows], np.uint64)
     offsets = np.zeros(len(rows), np.uint64)
     offsets[1:] = np.cumsum(room)[:-1]
-    out = np.empty(int(room.sum()), np.uint8)
-    lengths = np.empty(len(rows), np.uint64)
-    statuses = np.empty(len(rows), np.int32)
     indices = np.ascontiguousarray(indices, np.uint8)
+    tried = [cm.ranks_may_pay(indices[top:top + count]) for top, count in rows]
     items = _item_count(backend, len(rows))
     encode, _ = kernels(backend)
+    passes = {}
     with backend.lock:
         session = _Session(backend)
-        out_buffer = session.output(out.nbytes)
-        length_buffer = session.output(lengths.nbytes)
-        status_buffer = session.output(statuses.nbytes)
-        encode(backend.queue, (items,), (1,), session.upload(indices), np.uint32(width),
-               np.uint32(height), np.uint32(stripe_height), np.uint32(len(rows)),
-               *session.palette_arguments(palette), session.scratch(items), out_buffer,
-               session.upload(offsets), length_buffer, status_buffer)
-        session.fetch([(out_buffer, out), (length_buffer, lengths),
-                       (status_buffer, statuses)])
-    stripes = []
-    for s, (top, count) in enumerate(rows):
+        uploads = (session.upload(indices), session.upload(offsets))
+        scratch = session.scratch(items)
+        # Every stripe is coded; then, where any stripe tries STRIPE_RANKS, every stripe
+        # again by ranks (one launch: the kernel codes all stripes or none).
+        for mode in (cm.STRIPE_CODED, cm.STRIPE_RANKS)[:2 if any(tried) else 1]:
+            out = np.empty(int(room.sum()), np.uint8)
+            lengths = np.empty(len(rows), np.uint64)
+            statuses = np.empty(len(rows), np.int32)
+            out_buffer = session.output(out.nbytes)
+            length_buffer = session.output(lengths.nbytes)
+            status_buffer = session.output(statuses.nbytes)
+            encode(backend.queue, (items,), (1,), uploads[0], np.uint32(width),
+                   np.uint32(height), np.uint32(stripe_height), np.uint32(len(rows)),
+                   *session.palette_arguments(palette), scratch, out_buffer, uploads[1],
+                   length_buffer, status_buffer, np.uint32(mode == cm.STRIPE_RANKS))
+            session.fetch([(out_buffer, out), (length_buffer, lengths),
+                           (status_buffer, statuses)])
+            passes[mode] = (out, lengths, statuses)
+
+    def coded(mode: int, s: int) -> bytes | None:
+        out, lengths, statuses = passes[mode]
         if statuses[s] == STATUS_OVERFLOW:
-            stripes.append(bytes([cm.STRIPE_STORED]) + indices[top:top + count].tobytes())
-        else:
-            start = int(offsets[s])
-            coded = out[start:start + int(lengths[s])].tobytes()
-            stripes.append(bytes([cm.STRIPE_CODED]) + coded)
-    return stripes
+            return None
+        start = int(offsets[s])
+        return out[start:start + int(lengths[s])].tobytes()
+
+    return [cm.best_stripe(indices[top:top + count],
+                           [(mode, coded(mode, s)) for mode in
+                            ((cm.STRIPE_CODED, cm.STRIPE_RANKS) if tried[s]
+                             else (cm.STRIPE_CODED,))])
+            for s, (top, count) in enumerate(rows)]
 
 
 def decode_stripes(backend, stripes: list[memoryview], width: int, height: int,
@@ -152,13 +164,14 @@ def decode_stripes(backend, stripes: list[memoryview], width: int, height: int,
     A corrupt stripe raises ``FormatError``: the first in stripe order, as the reference
     reports it."""
     rows = cm.stripe_rows(height, stripe_height)
-    coded = [s for s, stripe in enumerate(stripes) if stripe[0] == cm.STRIPE_CODED]
+    coded = [s for s, stripe in enumerate(stripes) if stripe[0] in cm.CODED_MODES]
     statuses = np.zeros(len(stripes), np.int32)
     indices = np.empty((height, width), np.uint8)
     with backend.lock, _device_memory_is_a_limit(backend, width, height):
         finish = None
         if coded:
-            finish = _run_decode(backend, [stripes[s][1:] for s in coded], coded, width,
+            finish = _run_decode(backend, [stripes[s][1:] for s in coded], coded,
+                                 [stripes[s][0] == cm.STRIPE_RANKS for s in coded], width,
                                  height, stripe_height, palette)
             statuses[coded] = finish(None)
         _check_in_order(statuses, stripes, rows, width, len(palette))
@@ -174,10 +187,11 @@ def decode_stripes(backend, stripes: list[memoryview], width: int, height: int,
     return indices
 
 
-def _run_decode(backend, datas: list, coded: list[int], width: int, height: int,
-                stripe_height: int, palette: np.ndarray):
-    """Start the decode kernel on the coded stripes; returns ``finish(out)``, which gives
-    the statuses (``out`` None) or copies the indices into ``out``."""
+def _run_decode(backend, datas: list, coded: list[int], ranks_only: list[bool], width: int,
+                height: int, stripe_height: int, palette: np.ndarray):
+    """Start the decode kernel on the coded stripes (``ranks_only`` for each: whether it
+    is STRIPE_RANKS); returns ``finish(out)``, which gives the statuses (``out`` None) or
+    copies the indices into ``out``."""
     lengths = np.array([len(data) for data in datas], np.uint64)
     offsets = np.zeros(len(coded), np.uint64)
     offsets[1:] = np.cumsum(lengths)[:-1]
@@ -193,7 +207,7 @@ def _run_decode(backend, datas: list, coded: list[int], width: int, height: int,
            session.upload(np.array(coded, np.uint32)), np.uint32(len(coded)),
            np.uint32(width), np.uint32(height), np.uint32(stripe_height),
            *session.palette_arguments(palette), session.scratch(items), out_buffer,
-           status_buffer)
+           status_buffer, session.upload(np.array(ranks_only, np.uint8)))
 
     def finish(out: np.ndarray | None) -> np.ndarray | None:
         if out is None:

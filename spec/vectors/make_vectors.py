@@ -77,6 +77,14 @@ CM_BIAS_SHARE = np.full(160, 60, np.uint8)
 CM_BIAS_SHARE[8:20:8] = np.random.default_rng(3).integers(100, 200, 2)
 CM_BIAS_SHARE[27::9] = np.random.default_rng(4).integers(100, 200, len(CM_BIAS_SHARE[27::9]))
 CM_BIAS_SHARE = CM_BIAS_SHARE.reshape(8, 20)
+# 24 x 32 greys in two stripes of 12 rows: a ramp with noise above, which the encoder codes
+# as STRIPE_RANKS (no candidates for a pixel that is not flat), flat bands with a flat
+# corner below, STRIPE_CODED.
+_ys, _xs = np.mgrid[0:24, 0:32]
+CM_RANKS = np.clip(40 + _xs * 5 + np.random.default_rng(6).normal(0, 6, _xs.shape), 0,
+                   255).astype(np.uint8)
+CM_RANKS[:3, :5] = 100
+CM_RANKS[12:] = 30 + _xs[12:] // 8 * 40
 # A coded stripe (mode byte 0, then 4 bytes) of a 1 x 1 image with 3 colours whose bits
 # say "not L", bucket 2, value 3: rank 2 where 2 colours are left. Found by trying data.
 CM_BAD_RANK = bytes.fromhex("00 80 00 00 00")
@@ -105,6 +113,14 @@ def build(indices: np.ndarray, palette: np.ndarray, *, method: int = METHOD_RLE,
                   tokens_length=len(tokens), body_length=len(body))
     fields.update(header_overrides)
     return container.pack(Header(**fields), palette, body)
+
+
+def cm_plain_body(indices: np.ndarray, palette: np.ndarray) -> bytes:
+    """A method-cm body of one STRIPE_CODED stripe, whatever the encoder would choose:
+    for vectors that pin the candidates' path on pixels the encoder would code by rank
+    alone (STRIPE_RANKS)."""
+    data = cm.code_stripe_data(indices, cm.PaletteTables(palette), cm.STRIPE_CODED)
+    return cm.join_stripes(len(indices), [bytes([cm.STRIPE_CODED]) + data])
 
 
 def chunk(stream: bytes) -> bytes:
@@ -193,18 +209,27 @@ def valid_vectors() -> dict[str, tuple[bytes, np.ndarray, str]]:
                             dict(method=METHOD_CM, stripe_height=4)),
         "cm-seventeen": (CM_PATTERN % 17, SEVENTEEN,
                          "Method cm, 17 colours: ranks with several buckets.",
-                         dict(method=METHOD_CM)),
+                         dict(method=METHOD_CM, body=cm_plain_body(CM_PATTERN % 17,
+                                                                   SEVENTEEN))),
         "cm-palette-256": (CM_RAMP_256, ALL_COLOURS,
                            "Method cm, 256 colours: a ramp with jumps, ranks in buckets 1 to "
                            "8 (values of up to 8 bits).",
-                           dict(method=METHOD_CM)),
+                           dict(method=METHOD_CM, body=cm_plain_body(CM_RAMP_256,
+                                                                     ALL_COLOURS))),
         "cm-grey-texture": (CM_GREY_TEXTURE, GREY_RAMP,
                             "Method cm, grey, 256 levels: a textured gradient, most pixels "
-                            "ranked from a bias-corrected anchor.", dict(method=METHOD_CM)),
+                            "ranked from a bias-corrected anchor.",
+                            dict(method=METHOD_CM, body=cm_plain_body(CM_GREY_TEXTURE,
+                                                                      GREY_RAMP))),
         "cm-row": (CM_PATTERN[:1] % 3, GREYS, "Method cm, a 1-pixel-high row.",
                    dict(method=METHOD_CM)),
         "cm-column": (CM_PATTERN[:, :1] % 3, GREYS, "Method cm, a 1-pixel-wide column.",
                       dict(method=METHOD_CM, stripe_height=5)),
+        "cm-ranks": (CM_RANKS, GREY_RAMP,
+                     "Method cm, 256 greys, two stripes of 12 rows: a noisy ramp with a flat "
+                     "corner (stripe_mode 2, STRIPE_RANKS: its pixels that are not flat "
+                     "are coded by rank alone), then flat bands (stripe_mode 0).",
+                     dict(method=METHOD_CM, stripe_height=12)),
         "cm-stored": (CM_NOISE, ALL_COLOURS,
                       "Method cm: a stripe of noise, stored (stripe_mode 1) as it codes "
                       "no shorter.", dict(method=METHOD_CM)),
@@ -396,8 +421,8 @@ def invalid_cm_vectors() -> dict[str, tuple[bytes, str, str]]:
                                "cm_stripes", "A stripe_length 1 past the body's end."),
         "cm-bytes-after-stripes": (cm_file(good_body + b"\0"), "cm_stripes",
                                    "A byte after the last stripe."),
-        "cm-stripe-mode-2": (cm_file(one_stripe(b"\x02" + coded[1:])), "cm_stripes",
-                             "stripe_mode 2."),
+        "cm-stripe-mode-3": (cm_file(one_stripe(b"\x03" + coded[1:])), "cm_stripes",
+                             "stripe_mode 3."),
         "cm-stored-length": (cm_file(one_stripe(b"\x01" + bytes(7))), "cm_stripes",
                              "A stored stripe of 7 index bytes for 8 pixels."),
         "cm-stored-index-out-of-range": (cm_file(one_stripe(b"\x01" + bytes(7) + b"\x02")),
