@@ -652,31 +652,33 @@ static int code_stripe(Coder *c, global uchar *rows, uint width, uint row_count,
     return STATUS_OK;
 }
 
-/* Encode: stripe s's bytes go to out + offsets[s], which has room for its pixel count;
- * its coded length and status to lengths[s] and statuses[s]. ``ranks_only``: code every
- * stripe as STRIPE_RANKS (its mode byte is the host's). */
+/* Encode: job j codes stripe stripes[j], as STRIPE_RANKS where ranks_only[j] is 1 (the
+ * mode byte is the host's), to out + offsets[j], which has room for its pixel count; its
+ * coded length and status go to lengths[j] and statuses[j]. A stripe coded both ways is
+ * two jobs, which run side by side. */
 kernel void cm_encode(global const uchar *indices, uint width, uint height,
-                      uint stripe_height, uint stripe_count, uint palette_size,
+                      uint stripe_height, uint job_count, global const uint *stripes,
+                      global const uchar *ranks_only, uint palette_size,
                       uint channels, global const uchar *colours,
                       global const uchar *order, global const uchar *ranks,
                       global const uint *distances, constant short *stretch,
                       constant short *knots, constant uint *reciprocals,
                       global uint *scratch_all, global uchar *out,
                       global const ulong *offsets, global ulong *lengths,
-                      global int *statuses, uint ranks_only)
+                      global int *statuses)
 {
     Palette pal = {palette_size, channels, colours, order, ranks, distances, stretch, knots,
                    reciprocals};
     uint gid = get_global_id(0);
     global uint *scratch = scratch_all + (ulong)gid * SCRATCH_WORDS;
-    for (uint s = gid; s < stripe_count; s += get_global_size(0)) {
-        uint top = s * stripe_height;
+    for (uint j = gid; j < job_count; j += get_global_size(0)) {
+        uint top = stripes[j] * stripe_height;
         uint row_count = min_uint(stripe_height, height - top);
-        Coder c = {0, 0xFFFFFFFFu, 0, out + offsets[s], 0, 0, 0,
+        Coder c = {0, 0xFFFFFFFFu, 0, out + offsets[j], 0, 0, 0,
                    (ulong)row_count * width, 1, 0};
         reset_scratch(scratch);
         code_stripe(&c, (global uchar *)(indices + (ulong)top * width), width, row_count,
-                    &pal, scratch, ranks_only);
+                    &pal, scratch, ranks_only[j]);
         /* Flush: the four bytes of low, most significant first. */
         for (int i = 0; i < 4; i++) {
             if (c.at + 4 >= c.limit)
@@ -684,8 +686,8 @@ kernel void cm_encode(global const uchar *indices, uint width, uint height,
             else
                 c.out[c.at + i] = (uchar)(c.low >> (24 - 8 * i));
         }
-        lengths[s] = c.at + 4;
-        statuses[s] = c.overflow ? STATUS_OVERFLOW : STATUS_OK;
+        lengths[j] = c.at + 4;
+        statuses[j] = c.overflow ? STATUS_OVERFLOW : STATUS_OK;
     }
 }
 

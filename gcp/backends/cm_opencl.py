@@ -112,49 +112,45 @@ def _item_count(backend, stripes: int) -> int:
 def encode_stripes(backend, indices: np.ndarray, palette: np.ndarray, stripe_height: int
                    ) -> list[bytes]:
     """Every stripe's bytes, mode byte first, as ``cm.encode_stripe`` gives them.
-    ``indices`` is uint8 (height, width), ``palette`` uint8 (K, C)."""
+    ``indices`` is uint8 (height, width), ``palette`` uint8 (K, C).
+
+    One launch codes every stripe, and again as STRIPE_RANKS each stripe where that is
+    tried (``cm.ranks_may_pay``): a job a coding, so that an image of one stripe codes
+    both ways on two cores at once."""
     height, width = indices.shape
     rows = cm.stripe_rows(height, stripe_height)
-    room = np.array([count * width for _, count in rows], np.uint64)
-    offsets = np.zeros(len(rows), np.uint64)
-    offsets[1:] = np.cumsum(room)[:-1]
     indices = np.ascontiguousarray(indices, np.uint8)
     tried = [cm.ranks_may_pay(indices[top:top + count]) for top, count in rows]
-    items = _item_count(backend, len(rows))
+    jobs = [(s, cm.STRIPE_CODED) for s in range(len(rows))] + \
+        [(s, cm.STRIPE_RANKS) for s in range(len(rows)) if tried[s]]
+    room = np.array([rows[s][1] * width for s, _ in jobs], np.uint64)
+    offsets = np.zeros(len(jobs), np.uint64)
+    offsets[1:] = np.cumsum(room)[:-1]
+    out = np.empty(int(room.sum()), np.uint8)
+    lengths = np.empty(len(jobs), np.uint64)
+    statuses = np.empty(len(jobs), np.int32)
+    items = _item_count(backend, len(jobs))
     encode, _ = kernels(backend)
-    passes = {}
     with backend.lock:
         session = _Session(backend)
-        uploads = (session.upload(indices), session.upload(offsets))
-        scratch = session.scratch(items)
-        # Every stripe is coded; then, where any stripe tries STRIPE_RANKS, every stripe
-        # again by ranks (one launch: the kernel codes all stripes or none).
-        for mode in (cm.STRIPE_CODED, cm.STRIPE_RANKS)[:2 if any(tried) else 1]:
-            out = np.empty(int(room.sum()), np.uint8)
-            lengths = np.empty(len(rows), np.uint64)
-            statuses = np.empty(len(rows), np.int32)
-            out_buffer = session.output(out.nbytes)
-            length_buffer = session.output(lengths.nbytes)
-            status_buffer = session.output(statuses.nbytes)
-            encode(backend.queue, (items,), (1,), uploads[0], np.uint32(width),
-                   np.uint32(height), np.uint32(stripe_height), np.uint32(len(rows)),
-                   *session.palette_arguments(palette), scratch, out_buffer, uploads[1],
-                   length_buffer, status_buffer, np.uint32(mode == cm.STRIPE_RANKS))
-            session.fetch([(out_buffer, out), (length_buffer, lengths),
-                           (status_buffer, statuses)])
-            passes[mode] = (out, lengths, statuses)
-
-    def coded(mode: int, s: int) -> bytes | None:
-        out, lengths, statuses = passes[mode]
-        if statuses[s] == STATUS_OVERFLOW:
-            return None
-        start = int(offsets[s])
-        return out[start:start + int(lengths[s])].tobytes()
-
-    return [cm.best_stripe(indices[top:top + count],
-                           [(mode, coded(mode, s)) for mode in
-                            ((cm.STRIPE_CODED, cm.STRIPE_RANKS) if tried[s]
-                             else (cm.STRIPE_CODED,))])
+        out_buffer = session.output(out.nbytes)
+        length_buffer = session.output(lengths.nbytes)
+        status_buffer = session.output(statuses.nbytes)
+        encode(backend.queue, (items,), (1,), session.upload(indices), np.uint32(width),
+               np.uint32(height), np.uint32(stripe_height), np.uint32(len(jobs)),
+               session.upload(np.array([s for s, _ in jobs], np.uint32)),
+               session.upload(np.array([mode == cm.STRIPE_RANKS for _, mode in jobs],
+                                       np.uint8)),
+               *session.palette_arguments(palette), session.scratch(items), out_buffer,
+               session.upload(offsets), length_buffer, status_buffer)
+        session.fetch([(out_buffer, out), (length_buffer, lengths),
+                       (status_buffer, statuses)])
+    codings: list[list[tuple[int, bytes | None]]] = [[] for _ in rows]
+    for j, (s, mode) in enumerate(jobs):
+        start = int(offsets[j])
+        codings[s].append((mode, None if statuses[j] == STATUS_OVERFLOW
+                           else out[start:start + int(lengths[j])].tobytes()))
+    return [cm.best_stripe(indices[top:top + count], codings[s])
             for s, (top, count) in enumerate(rows)]
 
 
