@@ -236,11 +236,12 @@ def main() -> None:
     arguments = parser.parse_args()
     folder = arguments.folder
     folder.mkdir(parents=True, exist_ok=True)
-    if arguments.set in ("first", "both"):
-        scikit_image_photos(folder, SCIKIT_IMAGE_PHOTOS)
+    first, second = arguments.set in ("first", "both"), arguments.set in ("second", "both")
+    # One download of scikit-image's wheel for either set or both.
+    scikit_image_photos(folder, SCIKIT_IMAGE_PHOTOS * first + SCIKIT_IMAGE_GREY * second)
+    if first:
         synthetic_images(folder)
-    if arguments.set in ("second", "both"):
-        scikit_image_photos(folder, SCIKIT_IMAGE_GREY)
+    if second:
         second_synthetic_images(folder)
     for path in sorted(folder.iterdir()):
         print(path)

@@ -8,8 +8,8 @@
  *        |  for each, "is the pixel this one?": 5 counters -> stretch -> mixer -> squash
  *        |  (a flat pixel's first, L: 3 counters in small tables, the fast path)
  *        |  -> binary arithmetic coder (5.3.4, 5.3.6, 5.3.7)
- *        v
  *        |  (in a STRIPE_RANKS stripe a pixel that is not flat has no candidates)
+ *        v
  *   none of them: the anchor, the colour nearest the MED prediction from L, U, UL
  *   (bias-corrected while ranks are common); the pixel's rank among the other colours
  *   by distance from the anchor, as a unary bucket and the bits below its leading one,
