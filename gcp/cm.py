@@ -53,6 +53,11 @@ CODED_MODES = (STRIPE_CODED, STRIPE_RANKS)
 # candidates' decisions then cost more than they tell). benchmarks/README.md.
 RANKS_TRIAL_SHARE = 0.25
 RANKS_TRIAL_HITS = 0.7
+# An image of one stripe is tried up to this: its second coding runs on a core the first
+# leaves idle. On 34 images STRIPE_RANKS won up to a hit rate of 0.86 (0.94-0.99x), never
+# from 0.88; the 16.8-MP renders' stripes (0.75-0.99) would have paid a second coding
+# each for at most 0.3%.
+RANKS_TRIAL_HITS_ALONE = 0.9
 RANKS_TRIAL_ROW_STEP = 8
 # The encoder's stripes hold about this many pixels: 16 stripes on a 16.8-MP image to
 # share among cores, each long enough for the models to learn. Stripes of 2^18 pixels made
@@ -606,11 +611,12 @@ def code_rank_from(coder, model: StripeModel, actual: int | None, near: tuple[in
 
 
 # --- The body (5.3.1) --------------------------------------------------------------------
-def encode_stripe(indices: np.ndarray, tables: PaletteTables) -> bytes:
+def encode_stripe(indices: np.ndarray, tables: PaletteTables, alone: bool = False) -> bytes:
     """One stripe's bytes, mode byte first: coded, coded by ranks where that is tried
-    (``ranks_may_pay``) and shorter, or stored where neither is shorter than the indices.
-    ``indices`` is uint8 (rows, width)."""
-    modes = (STRIPE_CODED, STRIPE_RANKS) if ranks_may_pay(indices) else (STRIPE_CODED,)
+    (``ranks_may_pay``; ``alone``: the stripe is the whole image) and shorter, or stored
+    where neither is shorter than the indices. ``indices`` is uint8 (rows, width)."""
+    modes = ((STRIPE_CODED, STRIPE_RANKS) if ranks_may_pay(indices, alone)
+             else (STRIPE_CODED,))
     return best_stripe(indices, [(mode, code_stripe_data(indices, tables, mode))
                                  for mode in modes])
 
@@ -635,14 +641,16 @@ def best_stripe(indices: np.ndarray, coded: Sequence[tuple[int, bytes | None]]) 
     return bytes([mode]) + data
 
 
-def ranks_may_pay(indices: np.ndarray) -> bool:
+def ranks_may_pay(indices: np.ndarray, alone: bool = False) -> bool:
     """Whether the encoder tries STRIPE_RANKS for uint8 (rows, width) ``indices`` (an
     encoder's choice, not the format's): of the pixels that have all five of L, U, UR, UL
     and LL in the stripe, in every RANKS_TRIAL_ROW_STEP-th row, RANKS_TRIAL_SHARE or more
-    are not flat, and under RANKS_TRIAL_HITS of those are one of the five."""
+    are not flat, and under RANKS_TRIAL_HITS of those are one of the five
+    (RANKS_TRIAL_HITS_ALONE where ``alone``: the stripe is the whole image)."""
     rows, width = indices.shape
     if rows < 2 or width < 4:
         return False
+    most_hits = RANKS_TRIAL_HITS_ALONE if alone else RANKS_TRIAL_HITS
     # Every RANKS_TRIAL_ROW_STEP-th row and the row above it: 16.8 MP takes about 7 ms.
     below, above = indices[1::RANKS_TRIAL_ROW_STEP], indices[:-1:RANKS_TRIAL_ROW_STEP]
     pixel = below[:, 2:-1]
@@ -652,7 +660,7 @@ def ranks_may_pay(indices: np.ndarray) -> bool:
     hits = ((pixel == left) | (pixel == up) | (pixel == up_right) | (pixel == up_left)
             | (pixel == left_left))[not_flat]
     return (len(hits) >= RANKS_TRIAL_SHARE * pixel.size
-            and np.count_nonzero(hits) < RANKS_TRIAL_HITS * len(hits))
+            and np.count_nonzero(hits) < most_hits * len(hits))
 
 
 def encode_body(indices: np.ndarray, palette: np.ndarray, stripe_height: int | None = None
@@ -662,8 +670,9 @@ def encode_body(indices: np.ndarray, palette: np.ndarray, stripe_height: int | N
     height, width = indices.shape
     stripe_height = min(stripe_height or stripe_height_for(width, height), height)
     tables = PaletteTables(palette)
-    stripes = [encode_stripe(indices[top:top + count], tables)
-               for top, count in stripe_rows(height, stripe_height)]
+    rows = stripe_rows(height, stripe_height)
+    stripes = [encode_stripe(indices[top:top + count], tables, alone=len(rows) == 1)
+               for top, count in rows]
     return join_stripes(stripe_height, stripes)
 
 

@@ -81,7 +81,7 @@ def test_ranks_stripes_agree_across_engines_and_decoders(channels, k, monkeypatc
     indices = grainy((14, 23), k)
     indices[:4, :6] = 1  # a flat corner keeps its candidates
     palette = np.sort(RNG.integers(0, 256, (k, channels)).astype(np.uint8), axis=0)
-    monkeypatch.setattr(cm, "ranks_may_pay", lambda indices: True)
+    monkeypatch.setattr(cm, "ranks_may_pay", lambda indices, alone=False: True)
     monkeypatch.setattr(cm, "best_stripe", lambda indices, coded: bytes([coded[-1][0]])
                         + coded[-1][1])
     body = both_engines(indices, palette, 5)
@@ -122,6 +122,39 @@ def test_ranks_are_tried_on_grain_and_not_on_flat_graphics(real_images):
     assert not cm.ranks_may_pay(indices)
     assert not cm.ranks_may_pay(np.zeros((64, 64), np.uint8))
     assert not cm.ranks_may_pay(grainy((1, 64), 256))  # no row above
+
+
+def fine_grain(shape: tuple[int, int], sigma: float) -> np.ndarray:
+    """uint8 indices of ``shape`` at k = 256: a ramp over 16 grey levels with Gaussian
+    noise of ``sigma``. At 0.8, about 80% of the pixels that are not flat are one of
+    their neighbours, and ranks alone code them shorter; at 0.3, about 95%."""
+    ramp = np.linspace(100, 116, shape[1])[None, :]
+    noise = np.random.default_rng(5).normal(0, sigma, shape)
+    return np.clip(ramp + noise, 0, 255).astype(np.uint8)
+
+
+def test_an_image_of_one_stripe_is_tried_at_higher_hit_rates():
+    """Between RANKS_TRIAL_HITS and RANKS_TRIAL_HITS_ALONE, a stripe is tried only where
+    it is the whole image (its second coding takes a core the first leaves idle)."""
+    indices = fine_grain((40, 96), 0.8)
+    assert cm.ranks_may_pay(indices, alone=True)
+    assert not cm.ranks_may_pay(indices, alone=False)
+    assert not cm.ranks_may_pay(fine_grain((40, 96), 0.3), alone=True)
+    tables = cm.PaletteTables(np.arange(256, dtype=np.uint8)[:, None])
+    assert cm.encode_stripe(indices, tables, alone=True)[0] == cm.STRIPE_RANKS
+    assert cm.encode_stripe(indices, tables)[0] == cm.STRIPE_CODED
+
+
+@pytest.mark.parametrize("height, tried", [(40, True), (80, False)])
+def test_both_engines_try_ranks_alone_only_for_one_stripe(height, tried):
+    """An image of one stripe (stripe_height 40 of 40 rows) is tried at a hit rate of
+    about 0.8; the same pixels in two stripes are not, by both engines alike."""
+    indices = fine_grain((height, 96), 0.8)
+    palette = np.arange(256, dtype=np.uint8)[:, None]
+    body = both_engines(indices, palette, 40)
+    _, stripes = cm.split_stripes(body, 96, height)
+    ranks = [stripe[0] == cm.STRIPE_RANKS for stripe in stripes]
+    assert ranks == [tried] * len(stripes)
 
 
 def test_a_stripes_mode_decides_how_it_decodes():

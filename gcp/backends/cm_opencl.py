@@ -120,7 +120,8 @@ def encode_stripes(backend, indices: np.ndarray, palette: np.ndarray, stripe_hei
     height, width = indices.shape
     rows = cm.stripe_rows(height, stripe_height)
     indices = np.ascontiguousarray(indices, np.uint8)
-    tried = [cm.ranks_may_pay(indices[top:top + count]) for top, count in rows]
+    tried = [cm.ranks_may_pay(indices[top:top + count], alone=len(rows) == 1)
+             for top, count in rows]
     jobs = [(s, cm.STRIPE_CODED) for s in range(len(rows))] + \
         [(s, cm.STRIPE_RANKS) for s in range(len(rows)) if tried[s]]
     room = np.array([rows[s][1] * width for s, _ in jobs], np.uint64)
