@@ -9,10 +9,11 @@ stripes code and decode in parallel. In a stripe, each pixel's index is found by
 of binary decisions, each coded by an adaptive binary arithmetic coder:
 
     neighbours L U UR UL LL UU (stripe-local, 5.3.2)   match: a pointer to an earlier
-                                                        pixel with the same neighbours
-         |                                                  |
+                                                        pixel with the same neighbours;
+         |                                              row match: one that followed
+         |                                              the same 5 indices in a row
          v                                                  v
-    candidates L, U, UR, UL, LL, UU, M: distinct, in that order (5.3.3)
+    candidates L, U, UR, UL, LL, UU, M, R: distinct, in that order (5.3.3)
          |  for each, "is the pixel this one?": 5 counters -> stretch -> mixer -> squash
          |  -> binary arithmetic coder (5.3.4, 5.3.6, 5.3.7)
          |  (in a STRIPE_RANKS stripe, a pixel that is not flat has no candidates)
@@ -65,10 +66,17 @@ RANKS_TRIAL_ROW_STEP = 8
 TARGET_STRIPE_PIXELS = 1 << 20
 
 # --- Neighbours and candidates (5.3.2, 5.3.3) --------------------------------------------
-SLOT_L, SLOT_U, SLOT_UR, SLOT_UL, SLOT_LL, SLOT_UU, SLOT_M = range(7)
+SLOT_L, SLOT_U, SLOT_UR, SLOT_UL, SLOT_LL, SLOT_UU, SLOT_M, SLOT_R = range(8)
 NEIGHBOURS = 6
-SLOT_COUNT = 7
+SLOT_COUNT = 8
 MATCH_COUNT_LIMIT = 3              # the match's length counts to MATCH_COUNT_LIMIT + 1
+# The row match: an earlier pixel that followed the same ROW_MATCH_WIDTH indices in a
+# row, looked up and stored at every ROW_MATCH_STEP-th column only (5.3.3). It copies
+# rows whose neighbourhood above differs from their source's: a mirrored image's lower
+# half, a pattern seen on another background.
+ROW_MATCH_WIDTH = 5
+ROW_MATCH_STEP = 8
+ROW_MATCH_BITS = 16                # entries of the row match's table
 MATCH_STATES = 9                   # 0: no prediction; 1-4 agrees, 5-8 differs, by length
 MAX_STRIPE_PIXELS = (1 << 32) - 2  # a match position is a u32; all ones means empty
 
@@ -294,6 +302,9 @@ class StripeModel:
         self.match_position = [-1] * size  # -1: empty
         self.match_pointer = 0  # the pixel the match predicts from, while match_length > 0
         self.match_length = 0
+        self.row_position = [-1] * (1 << ROW_MATCH_BITS)
+        self.row_pointer = 0  # likewise for the row match
+        self.row_length = 0
         self.rank_p = [PROBABILITY_START] * RANK_CONTEXTS
         self.rank_n = [0] * RANK_CONTEXTS
         self.rank_weights = [[RANK_WEIGHT_START] * (RANK_INPUTS - 1) + [0]
@@ -412,9 +423,15 @@ def code_stripe(coder, rows: list[bytearray], width: int, tables: PaletteTables,
             count = min(model.match_length - 1, MATCH_COUNT_LIMIT)  # -1: no prediction
             pointer = model.match_pointer
             predicted = rows[pointer // width][pointer % width] if count >= 0 else -1
+            row_key = row_match_key(row, x)
+            if row_key >= 0 and model.row_length == 0 and model.row_position[row_key] >= 0:
+                model.row_pointer, model.row_length = model.row_position[row_key], 1
+            row_pointer = model.row_pointer
+            row_predicted = rows[row_pointer // width][row_pointer % width] \
+                if model.row_length else -1
             anchor = -1  # the MED anchor, found when first needed (a flat pixel's L is not)
             candidates: list[tuple[int, int]] = []
-            for slot, value in enumerate((*near, predicted)):
+            for slot, value in enumerate((*near, predicted, row_predicted)):
                 if value >= 0 and all(value != c for _, c in candidates):
                     candidates.append((slot, value))
             if ranks_only and pattern & FLAT_PATTERN != FLAT_PATTERN:
@@ -425,8 +442,7 @@ def code_stripe(coder, rows: list[bytearray], width: int, tables: PaletteTables,
                 if j == len(candidates) - 1 and len(candidates) == tables.size:
                     found = value  # every colour is a candidate: the last needs no bit
                     break
-                state = 0 if count < 0 else \
-                    1 + min(count, MATCH_COUNT_LIMIT) + (0 if value == predicted else 4)
+                state = candidate_state(slot, value, count, predicted, model.row_length)
                 bit = None if actual is None else int(actual == value)
                 if j == 0 and pattern & FLAT_PATTERN == FLAT_PATTERN:
                     if model.code_flat(coder, bit, near, state, pattern):
@@ -460,6 +476,32 @@ def code_stripe(coder, rows: list[bytearray], width: int, tables: PaletteTables,
             else:
                 model.match_length = 0
             model.match_position[key] = yy * width + x
+            if model.row_length and row_predicted == found:
+                model.row_length = min(model.row_length + 1, MATCH_COUNT_LIMIT + 1)
+                model.row_pointer += 1
+            else:
+                model.row_length = 0
+            if row_key >= 0:
+                model.row_position[row_key] = yy * width + x
+
+
+def row_match_key(row: bytearray, x: int) -> int:
+    """The row match's table entry for column ``x`` of ``row`` (its ROW_MATCH_WIDTH
+    indices to the left), or -1 at a column where it is not looked up (5.3.3)."""
+    if x < ROW_MATCH_WIDTH or x % ROW_MATCH_STEP != ROW_MATCH_WIDTH % ROW_MATCH_STEP:
+        return -1
+    return hash_values((7, *row[x - ROW_MATCH_WIDTH:x]), ROW_MATCH_BITS)
+
+
+def candidate_state(slot: int, value: int, count: int, predicted: int,
+                    row_length: int) -> int:
+    """A candidate's match state (5.3.4): the row match's length for R; else 0 with no
+    match prediction, 1-4 by the match's length where the candidate is M, 5-8 where not."""
+    if slot == SLOT_R:
+        return row_length
+    if count < 0:
+        return 0
+    return 1 + min(count, MATCH_COUNT_LIMIT) + (0 if value == predicted else 4)
 
 
 def med_prediction(near: tuple[int, ...], tables: PaletteTables) -> list[int]:

@@ -38,9 +38,12 @@ HASH_BITS = 18
 HASH_START = 0x9E3779B1
 HASH_MULTIPLIER = 0x2545F491
 MATCH_COUNT_LIMIT = 3
+ROW_MATCH_WIDTH = 5
+ROW_MATCH_STEP = 8
+ROW_MATCH_BITS = 16
 MAX_STRIPE_PIXELS = (1 << 32) - 2
 COUNT_LIMIT = 60
-DIRECT_CONTEXTS = 7 * 9 * 64
+DIRECT_CONTEXTS = 8 * 9 * 64
 RANK_CONTEXTS = 1024
 SQUASH_KNOTS = (1, 2, 4, 6, 10, 17, 27, 45, 74, 120, 194, 311, 488, 747, 1102, 1546, 2048,
                 2550, 2994, 3349, 3608, 3785, 3902, 3976, 4022, 4051, 4069, 4079, 4086, 4090,
@@ -366,12 +369,14 @@ def decode_stripe(data: bytes, width: int, rows: int, tables, ranks_only: bool) 
     size = len(colours)
     coder = BitDecoder(data)
     models = [Counters(DIRECT_CONTEXTS)] + [Counters(1 << HASH_BITS) for _ in range(3)] \
-        + [Counters(7 * 16 * 64)]
-    mixer = Mixer(63, [16384, 16384, 16384, 16384, 16384, 0])
+        + [Counters(8 * 16 * 64)]
+    mixer = Mixer(72, [16384, 16384, 16384, 16384, 16384, 0])
     flat_models = [models[0], Counters(9 * 256), Counters(1 << 12)]
     flat_mixer = Mixer(9, [21845] * 3 + [0])
     positions: dict[int, int] = {}  # the match table (5.3.3): key -> position; absent = empty
     pointer = length = 0  # the match: the pixel it predicts from, and its length
+    row_positions: dict[int, int] = {}  # the row match's table, likewise
+    row_pointer = row_length = 0  # the row match
     ranks = (Counters(RANK_CONTEXTS), models[1], models[3], Counters(72 * 729),
              Mixer(72, [21845] * 4 + [0]))
     channels = len(colours[0])
@@ -394,11 +399,21 @@ def decode_stripe(data: bytes, width: int, rows: int, tables, ranks_only: bool) 
             if length == 0 and key in positions:
                 pointer, length = positions[key], 1
             prediction = image[pointer // width][pointer % width] if length else None
+            row_key = None
+            if x >= ROW_MATCH_WIDTH and x % ROW_MATCH_STEP == ROW_MATCH_WIDTH:
+                h = HASH_START
+                for v in (7, *row[x - ROW_MATCH_WIDTH:x]):
+                    h = ((h ^ v) * HASH_MULTIPLIER) % (1 << 32)
+                row_key = h >> (32 - ROW_MATCH_BITS)
+                if row_length == 0 and row_key in row_positions:
+                    row_pointer, row_length = row_positions[row_key], 1
+            row_prediction = image[row_pointer // width][row_pointer % width] \
+                if row_length else None
             predicted = med(colours[left], colours[u], colours[up_left])
             anchor = min(order[left], key=lambda v: distance(colours[v], predicted))
             candidates: list[tuple[int, int]] = []  # (slot, index)
-            for slot, value in enumerate(near + ((prediction,) if length else ())):
-                if all(value != c for _, c in candidates):
+            for slot, value in enumerate((*near, prediction, row_prediction)):
+                if value is not None and all(value != c for _, c in candidates):
                     candidates.append((slot, value))
             if ranks_only and pattern & 15 != 15:
                 candidates = []
@@ -407,8 +422,10 @@ def decode_stripe(data: bytes, width: int, rows: int, tables, ranks_only: bool) 
                 if j == len(candidates) - 1 and len(candidates) == size:
                     index = value
                     break
-                state = 0 if length == 0 else \
-                    length + (0 if value == prediction else 4)
+                if slot == 7:  # R: the row match's length
+                    state = row_length
+                else:
+                    state = 0 if length == 0 else length + (0 if value == prediction else 4)
                 if j == 0 and pattern & 15 == 15:  # a flat pixel: L, U, UL, UR the same
                     h = 0x9E3779B1
                     for v in (left, left2, up2):
@@ -449,6 +466,13 @@ def decode_stripe(data: bytes, width: int, rows: int, tables, ranks_only: bool) 
             else:
                 length = 0
             positions[key] = y * width + x
+            if row_length and row_prediction == index:
+                row_pointer, row_length = row_pointer + 1, min(row_length + 1,
+                                                               MATCH_COUNT_LIMIT + 1)
+            else:
+                row_length = 0
+            if row_key is not None:
+                row_positions[row_key] = y * width + x
     if coder.read != len(data):
         raise InvalidFile("cm_data", f"the coder read {coder.read} of {len(data)} bytes")
     return [index for row in image for index in row]

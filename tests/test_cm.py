@@ -379,3 +379,38 @@ def test_one_colour_stripes_are_read_as_the_coder_reads_them(data_length):
             outcomes.append(error.field)
     assert outcomes[0] == outcomes[1]
     assert outcomes[0] == (np.zeros((5, 5), int).tolist() if data_length == 4 else "cm_data")
+
+
+def mirrored(k: int, channels: int) -> tuple[np.ndarray, np.ndarray]:
+    """(indices, palette): 10 rows of random indices below k, then the same rows in
+    reverse order, 48 wide; a random palette of k colours."""
+    rng = np.random.default_rng(k * 10 + channels)
+    top = rng.integers(0, k, (10, 48)).astype(np.uint8)
+    palette = rng.integers(0, 256, (k, channels)).astype(np.uint8)
+    return np.concatenate([top, top[::-1]]), palette
+
+
+@pytest.mark.parametrize("channels", [1, 3, 4])
+@pytest.mark.parametrize("k", [2, 16, 17, 256])
+def test_the_row_match_copies_mirrored_rows_alike_in_every_decoder(channels, k,
+                                                                    monkeypatch):
+    """Rows that repeat earlier ones in another order, where the 2-D match cannot follow:
+    the row match (slot R, 5.3.3) makes the body shorter, both engines write the same
+    bytes, and they and the spec's decoder decode them."""
+    indices, palette = mirrored(k, channels)
+    body = both_engines(indices, palette, 20)
+    decoded = spec_decoder.decode_cm(bytes(body), 48, 20, palette.tobytes(), k, channels)
+    assert decoded == indices.ravel().tolist()
+    if k == 2:
+        return  # five indices of 2 colours take 32 values: the entry is mostly another row's
+    monkeypatch.setattr(cm, "row_match_key", lambda row, x: -1)
+    without = cm.encode(indices, palette, engine="reference", stripe_height=20)
+    assert len(body) < len(without)
+
+
+def test_the_row_match_is_looked_up_every_eighth_column_from_the_sixth():
+    row = bytearray(range(40))
+    looked_up = [x for x in range(40) if cm.row_match_key(row, x) >= 0]
+    assert looked_up == [5, 13, 21, 29, 37]
+    assert cm.row_match_key(row, 13) == cm.hash_values((7, 8, 9, 10, 11, 12),
+                                                       cm.ROW_MATCH_BITS)

@@ -1,10 +1,11 @@
 /* Method cm's coder (spec/format.md, 5.3): one work-item codes or decodes whole stripes.
  *
  *   neighbours L U UR UL LL UU (stripe-local, 5.3.2)   match: a pointer to an earlier
- *                                                       pixel with the same neighbours
- *        |                                                   |
+ *                                                       pixel with the same neighbours;
+ *        |                                              row match: one that followed
+ *        |                                              the same 5 indices in a row
  *        v                                                   v
- *   candidates L, U, UR, UL, LL, UU, M: distinct, in that order (5.3.3)
+ *   candidates L, U, UR, UL, LL, UU, M, R: distinct, in that order (5.3.3)
  *        |  for each, "is the pixel this one?": 5 counters -> stretch -> mixer -> squash
  *        |  (a flat pixel's first, L: 3 counters in small tables, the fast path)
  *        |  -> binary arithmetic coder (5.3.4, 5.3.6, 5.3.7)
@@ -21,11 +22,13 @@
  *
  * Each work-item has its own scratch of SCRATCH_WORDS words, reset per stripe, and codes
  * stripes gid, gid + global size, ...: scratch grows with work-items, not stripes.
- * Built with -D for HASH_BITS, COUNT_LIMIT, MIXER_RATE, MIXER_SHIFT, WEIGHT_START and
- * WEIGHT_LIMIT, taken from gcp/cm.py, and HOST_SCRATCH_WORDS, the host's scratch size.
+ * Built with -D for HASH_BITS, COUNT_LIMIT, MIXER_RATE, MIXER_SHIFT, WEIGHT_START,
+ * WEIGHT_LIMIT, ROW_MATCH_WIDTH, ROW_MATCH_STEP and ROW_MATCH_BITS, taken from gcp/cm.py,
+ * and HOST_SCRATCH_WORDS, the host's scratch size.
  */
 
-#define SLOT_COUNT 7
+#define SLOT_COUNT 8
+#define SLOT_R 7
 #define NEIGHBOURS 6
 #define MATCH_STATES 9
 #define PATTERN_COUNT 64
@@ -63,17 +66,19 @@
 #define HASH_MULTIPLIER 0x2545F491u
 #define LINE_MASK 7u         /* a line of 8 counters: 32 bytes, within a cache line */
 #define MATCH_EMPTY 0xFFFFFFFFu
+#define ROW_MATCH_SIZE (1u << ROW_MATCH_BITS)
 
 /* Scratch, in 32-bit words: counters (p | n << 16) of the direct model, then of the three
- * hashed models, then of the anchor model; the match table (a position in the stripe, or
- * MATCH_EMPTY); the mixer's weights; the rank counters; the rank mixer's weights; the
+ * hashed models, then of the anchor model; the match table and the row match's (a
+ * position in the stripe, or MATCH_EMPTY); the mixer's weights; the rank counters; the rank mixer's weights; the
  * bias table (B, N, C per context and channel, as ints); the flat pixels' weights and
  * their two tables of counters; the rank counters by step and bias context. */
 #define DIRECT_AT 0
 #define HASHED_AT DIRECT_CONTEXTS
 #define ANCHOR_MODEL_AT (HASHED_AT + 3 * HASH_SIZE)
 #define MATCH_AT (ANCHOR_MODEL_AT + ANCHOR_CONTEXTS)
-#define WEIGHTS_AT (MATCH_AT + HASH_SIZE)
+#define ROW_MATCH_AT (MATCH_AT + HASH_SIZE)
+#define WEIGHTS_AT (ROW_MATCH_AT + ROW_MATCH_SIZE)
 #define RANKS_AT (WEIGHTS_AT + MIXER_SETS * MIXER_INPUTS)
 #define RANK_WEIGHTS_AT (RANKS_AT + RANK_CONTEXTS)
 #define BIAS_AT (RANK_WEIGHTS_AT + RANK_STEPS * RANK_INPUTS)
@@ -507,7 +512,7 @@ static int code_rank(Coder *c, global uint *scratch, int actual, const uint *nea
 static int code_stripe(Coder *c, global uchar *rows, uint width, uint row_count,
                        const Palette *pal, global uint *scratch, uint ranks_only)
 {
-    uint match_length = 0, match_pointer = 0, ranked = 0;
+    uint match_length = 0, match_pointer = 0, ranked = 0, row_length = 0, row_pointer = 0;
     for (uint yy = 0; yy < row_count; yy++) {
         global uchar *row = rows + (ulong)yy * width;
         global uchar *above = yy >= 1 ? row - width : 0;
@@ -536,6 +541,21 @@ static int code_stripe(Coder *c, global uchar *rows, uint width, uint row_count,
             }
             int count = match_length ? (int)min_uint(match_length - 1, MATCH_COUNT_LIMIT) : -1;
             int predicted = match_length ? (int)rows[match_pointer] : -1;
+            /* The row match, looked up at every ROW_MATCH_STEP-th column (5.3.3). */
+            global uint *row_entry = 0;
+            if (x >= ROW_MATCH_WIDTH && x % ROW_MATCH_STEP == ROW_MATCH_WIDTH % ROW_MATCH_STEP) {
+                uint row_keyed[1 + ROW_MATCH_WIDTH];
+                row_keyed[0] = 7;
+                for (uint i = 0; i < ROW_MATCH_WIDTH; i++)
+                    row_keyed[1 + i] = row[x - ROW_MATCH_WIDTH + i];
+                row_entry = scratch + ROW_MATCH_AT
+                            + hash_bits(row_keyed, 1 + ROW_MATCH_WIDTH, ROW_MATCH_BITS);
+                if (row_length == 0 && *row_entry != MATCH_EMPTY) {
+                    row_pointer = *row_entry;
+                    row_length = 1;
+                }
+            }
+            int row_predicted = row_length ? (int)rows[row_pointer] : -1;
             /* One decision per candidate until one is the pixel (5.3.4). */
             int actual = c->encoding ? row[x] : -1;
             int found = -1;
@@ -552,7 +572,8 @@ static int code_stripe(Coder *c, global uchar *rows, uint width, uint row_count,
             uint candidates[SLOT_COUNT], slots[SLOT_COUNT];
             uint candidate_count = 0;
             for (uint slot = 0; slot < SLOT_COUNT && found < 0; slot++) {
-                int value = slot < NEIGHBOURS ? (int)near[slot] : predicted;
+                int value = slot < NEIGHBOURS ? (int)near[slot]
+                            : (slot == SLOT_R ? row_predicted : predicted);
                 if (value < 0)
                     continue;
                 int seen = 0;
@@ -596,7 +617,8 @@ static int code_stripe(Coder *c, global uchar *rows, uint width, uint row_count,
                     found = (int)value;
                     break;
                 }
-                uint state = count < 0 ? 0u
+                uint state = slot == SLOT_R ? row_length
+                    : count < 0 ? 0u
                     : 1u + (uint)min_int(count, MATCH_COUNT_LIMIT)
                       + ((int)value == predicted ? 0u : 4u);
                 uint contexts[MODEL_COUNT];
@@ -647,6 +669,14 @@ static int code_stripe(Coder *c, global uchar *rows, uint width, uint row_count,
                 match_length = 0;
             }
             *match = position;
+            if (row_length && row_predicted == found) {
+                row_length = min_uint(row_length + 1, MATCH_COUNT_LIMIT + 1);
+                row_pointer++;
+            } else {
+                row_length = 0;
+            }
+            if (row_entry)
+                *row_entry = position;
         }
     }
     return STATUS_OK;

@@ -22,7 +22,7 @@ MAX_CHANNELS = 4  # cm.cl keeps bias values for this many channels whatever the 
 # A work-item's tables, in 32-bit words, as cm.cl lays them out; the kernel's build checks
 # that its own SCRATCH_WORDS is this (HOST_SCRATCH_WORDS).
 SCRATCH_WORDS = (cm.DIRECT_CONTEXTS + 3 * (1 << cm.HASH_BITS) + cm.ANCHOR_CONTEXTS
-                 + (1 << cm.HASH_BITS)  # the match table
+                 + (1 << cm.HASH_BITS) + (1 << cm.ROW_MATCH_BITS)  # the match tables
                  + cm.MIXER_SETS * cm.MIXER_INPUTS + cm.RANK_CONTEXTS
                  + cm.RANK_STEPS * cm.RANK_INPUTS + cm.BIAS_CONTEXTS * MAX_CHANNELS * 3
                  + cm.MATCH_STATES * cm.FLAT_INPUTS + cm.FLAT_VALUE_CONTEXTS
@@ -45,6 +45,8 @@ def build_options() -> list[str]:
     return [f"-DHASH_BITS={cm.HASH_BITS}", f"-DCOUNT_LIMIT={cm.COUNT_LIMIT}",
             f"-DMIXER_RATE={cm.MIXER_RATE}", f"-DMIXER_SHIFT={cm.MIXER_SHIFT}",
             f"-DWEIGHT_START={cm.WEIGHT_START}", f"-DWEIGHT_LIMIT={cm.WEIGHT_LIMIT}",
+            f"-DROW_MATCH_WIDTH={cm.ROW_MATCH_WIDTH}u", f"-DROW_MATCH_STEP={cm.ROW_MATCH_STEP}u",
+            f"-DROW_MATCH_BITS={cm.ROW_MATCH_BITS}u",
             f"-DHOST_SCRATCH_WORDS={SCRATCH_WORDS}u"]
 
 

@@ -85,6 +85,11 @@ CM_RANKS = np.clip(40 + _xs * 5 + np.random.default_rng(6).normal(0, 6, _xs.shap
                    255).astype(np.uint8)
 CM_RANKS[:3, :5] = 100
 CM_RANKS[12:] = 30 + _xs[12:] // 8 * 40
+# 16 x 40, 8 colours: 8 rows of a texture, then the same rows in reverse order (an image
+# mirrored top to bottom), where the row match (5.3.3) finds each row's source.
+_ys, _xs = np.mgrid[0:8, 0:40]
+_TOP = ((_xs * 3 + _ys * 5 + (_xs * _ys) % 7 + (_xs // 5) * (_ys % 3)) % 8).astype(np.uint8)
+CM_MIRRORED = np.concatenate([_TOP, _TOP[::-1]])
 # A coded stripe (mode byte 0, then 4 bytes) of a 1 x 1 image with 3 colours whose bits
 # say "not L", bucket 2, value 3: rank 2 where 2 colours are left. Found by trying data.
 CM_BAD_RANK = bytes.fromhex("00 80 00 00 00")
@@ -230,6 +235,12 @@ def valid_vectors() -> dict[str, tuple[bytes, np.ndarray, str]]:
                      "corner (stripe_mode 2, STRIPE_RANKS: its pixels that are not flat "
                      "are coded by rank alone), then flat bands (stripe_mode 0).",
                      dict(method=METHOD_CM, stripe_height=12)),
+        "cm-row-match": (CM_MIRRORED, ALL_COLOURS[::32],
+                         "Method cm, 8 colours, 16 x 40: 8 rows of a texture, then the same "
+                         "rows in reverse order; from the ninth row on, the row match (slot "
+                         "7, R) predicts each row from its source.",
+                         dict(method=METHOD_CM, body=cm_plain_body(CM_MIRRORED,
+                                                                   ALL_COLOURS[::32]))),
         "cm-stored": (CM_NOISE, ALL_COLOURS,
                       "Method cm: a stripe of noise, stored (stripe_mode 1) as it codes "
                       "no shorter.", dict(method=METHOD_CM)),
