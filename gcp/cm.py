@@ -426,8 +426,7 @@ def code_stripe(coder, rows: list[bytearray], width: int, tables: PaletteTables,
             row_key = row_match_key(row, x)
             if row_key >= 0 and model.row_length == 0 and model.row_position[row_key] >= 0:
                 model.row_pointer, model.row_length = model.row_position[row_key], 1
-            row_pointer = model.row_pointer
-            row_predicted = rows[row_pointer // width][row_pointer % width] \
+            row_predicted = rows[model.row_pointer // width][model.row_pointer % width] \
                 if model.row_length else -1
             anchor = -1  # the MED anchor, found when first needed (a flat pixel's L is not)
             candidates: list[tuple[int, int]] = []
@@ -618,7 +617,7 @@ def code_rank_from(coder, model: StripeModel, actual: int | None, near: tuple[in
         place = anchor_ranks[actual]
         rank = place - sum(1 for v in candidates if anchor_ranks[v] < place)
         bucket = (rank + 1).bit_length()
-    # With no candidates (STRIPE_RANKS), the one spread that 7 candidates never take.
+    # With no candidates (STRIPE_RANKS), spread 7, as with 8: never both in one stripe.
     spread = min(len(candidates) - 1, RANK_SPREAD - 1) if candidates else RANK_SPREAD - 1
     activity = min(tables.ranks[near[0]][near[1]].bit_length(), ACTIVITY_LEVELS - 1)
     near_ranks = (min(anchor_ranks[near[1]], RANK_NEAR_LIMIT),

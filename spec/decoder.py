@@ -292,12 +292,13 @@ def stretch_table() -> list[int]:
     return table
 
 
-def table_index(*values: int) -> int:
-    """hash(v0, v1, ...) of 5.3.2."""
+def table_index(*values: int, bits: int = HASH_BITS) -> int:
+    """hash(v0, v1, ...) of 5.3.2, kept to ``bits`` bits (hash12 of 5.3.4, hash16 of
+    5.3.3 with 12 and 16)."""
     h = HASH_START
     for v in values:
         h = ((h ^ v) * HASH_MULTIPLIER) % (1 << 32)
-    return h >> (32 - HASH_BITS)
+    return h >> (32 - bits)
 
 
 class BitDecoder:
@@ -401,10 +402,7 @@ def decode_stripe(data: bytes, width: int, rows: int, tables, ranks_only: bool) 
             prediction = image[pointer // width][pointer % width] if length else None
             row_key = None
             if x >= ROW_MATCH_WIDTH and x % ROW_MATCH_STEP == ROW_MATCH_WIDTH:
-                h = HASH_START
-                for v in (7, *row[x - ROW_MATCH_WIDTH:x]):
-                    h = ((h ^ v) * HASH_MULTIPLIER) % (1 << 32)
-                row_key = h >> (32 - ROW_MATCH_BITS)
+                row_key = table_index(7, *row[x - ROW_MATCH_WIDTH:x], bits=ROW_MATCH_BITS)
                 if row_length == 0 and row_key in row_positions:
                     row_pointer, row_length = row_positions[row_key], 1
             row_prediction = image[row_pointer // width][row_pointer % width] \
@@ -427,10 +425,8 @@ def decode_stripe(data: bytes, width: int, rows: int, tables, ranks_only: bool) 
                 else:
                     state = 0 if length == 0 else length + (0 if value == prediction else 4)
                 if j == 0 and pattern & 15 == 15:  # a flat pixel: L, U, UL, UR the same
-                    h = 0x9E3779B1
-                    for v in (left, left2, up2):
-                        h = ((h ^ v) * 0x2545F491) % (1 << 32)
-                    contexts = (state * 64 + pattern, state * 256 + left, h >> 20)
+                    contexts = (state * 64 + pattern, state * 256 + left,
+                                table_index(left, left2, up2, bits=12))
                     if flat_mixer.bit(coder, state, list(zip(flat_models, contexts,
                                                              strict=True)), stretch):
                         index = value

@@ -70,9 +70,10 @@
 
 /* Scratch, in 32-bit words: counters (p | n << 16) of the direct model, then of the three
  * hashed models, then of the anchor model; the match table and the row match's (a
- * position in the stripe, or MATCH_EMPTY); the mixer's weights; the rank counters; the rank mixer's weights; the
- * bias table (B, N, C per context and channel, as ints); the flat pixels' weights and
- * their two tables of counters; the rank counters by step and bias context. */
+ * position in the stripe, or MATCH_EMPTY); the mixer's weights; the rank counters; the
+ * rank mixer's weights; the bias table (B, N, C per context and channel, as ints); the
+ * flat pixels' weights and their two tables of counters; the rank counters by step and
+ * bias context. */
 #define DIRECT_AT 0
 #define HASHED_AT DIRECT_CONTEXTS
 #define ANCHOR_MODEL_AT (HASHED_AT + 3 * HASH_SIZE)
@@ -461,7 +462,7 @@ static int code_rank(Coder *c, global uint *scratch, int actual, const uint *nea
                           min_uint(anchor_ranks[near[0]], RANK_NEAR_LIMIT),
                           min_uint(anchor_ranks[near[2]], RANK_NEAR_LIMIT)};
     uint contexts[RANK_INPUTS - 1];
-    /* With no candidates (STRIPE_RANKS) the one spread that 7 candidates never take. */
+    /* With no candidates (STRIPE_RANKS) spread 7, as with 8: never both in one stripe. */
     uint spread = candidate_count ? min_uint(candidate_count - 1, RANK_SPREAD - 1)
                                   : RANK_SPREAD - 1;
     uint activity = (uint)min_int(
