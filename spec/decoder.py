@@ -42,6 +42,7 @@ ROW_MATCH_WIDTH = 5
 ROW_MATCH_STEP = 8
 ROW_MATCH_BITS = 16
 MAX_STRIPE_PIXELS = (1 << 32) - 2
+MAX_CHANNEL_WEIGHT = 64
 COUNT_LIMIT = 60
 DIRECT_CONTEXTS = 8 * 9 * 64
 RANK_CONTEXTS = 1024
@@ -219,12 +220,12 @@ def decode_cm(body: bytes, width: int, height: int, palette: bytes, palette_size
               channels: int) -> list[int]:
     """Every pixel's index, row by row: the stripes' layout checked first (rules 22 to 26),
     then each stripe decoded (rules 20, 27, 28)."""
-    stripe_height, stripes = read_stripes(body, width, height)
+    stripe_height, weights, stripes = read_stripes(body, width, height, channels)
     colours = [tuple(palette[i * channels:(i + 1) * channels]) for i in range(palette_size)]
-    order = [sorted(range(palette_size), key=lambda b, a=a: (distance(colours[a], colours[b]),
-                                                             b))
+    order = [sorted(range(palette_size),
+                    key=lambda b, a=a: (distance(colours[a], colours[b], weights), b))
              for a in range(palette_size)]
-    tables = (colours, order, stretch_table())
+    tables = (colours, weights, order, stretch_table())
     indices: list[int] = []
     for number, stripe in enumerate(stripes):
         rows = min(stripe_height, height - number * stripe_height)
@@ -238,22 +239,30 @@ def decode_cm(body: bytes, width: int, height: int, palette: bytes, palette_size
     return indices
 
 
-def read_stripes(body: bytes, width: int, height: int) -> tuple[int, list[bytes]]:
-    """Section 5.3.1: stripe_height and each stripe's bytes; rules 22 to 26."""
-    if len(body) < 4:
-        raise InvalidFile("cm_stripes", "the body is shorter than stripe_height")
+def read_stripes(body: bytes, width: int, height: int, channels: int
+                 ) -> tuple[int, tuple[int, ...], list[bytes]]:
+    """Section 5.3.1: stripe_height, the channel weights and each stripe's bytes; rules 22
+    to 26."""
+    lengths_at = 4 + channels
+    if len(body) < lengths_at:
+        raise InvalidFile("cm_stripes", "the body is shorter than stripe_height and the "
+                                        "channel weights")
     stripe_height = struct.unpack("<I", body[:4])[0]
     if not 1 <= stripe_height <= height:
         raise InvalidFile("cm_stripes", f"stripe_height {stripe_height}")
     if stripe_height * width > MAX_STRIPE_PIXELS:
         raise InvalidFile("cm_stripes", f"stripes of {stripe_height} x {width} pixels")
+    weights = tuple(body[4:lengths_at])
+    if not all(1 <= w <= MAX_CHANNEL_WEIGHT for w in weights):
+        raise InvalidFile("cm_stripes", f"channel weights {list(weights)}")
     count = -(-height // stripe_height)
-    position = 4 + 8 * count
+    position = lengths_at + 8 * count
     if position > len(body):
         raise InvalidFile("cm_stripes", f"no room for {count} stripe lengths")
     stripes = []
     for number in range(count):
-        length = struct.unpack("<Q", body[4 + 8 * number:12 + 8 * number])[0]
+        at = lengths_at + 8 * number
+        length = struct.unpack("<Q", body[at:at + 8])[0]
         if length == 0 or length > len(body) - position:
             raise InvalidFile("cm_stripes", f"stripe {number} is {length} bytes")
         stripe = body[position:position + length]
@@ -266,11 +275,12 @@ def read_stripes(body: bytes, width: int, height: int) -> tuple[int, list[bytes]
         position += length
     if position != len(body):
         raise InvalidFile("cm_stripes", "bytes follow the last stripe")
-    return stripe_height, stripes
+    return stripe_height, weights, stripes
 
 
-def distance(a: tuple[int, ...], b: tuple[int, ...]) -> int:
-    return sum((x - y) ** 2 for x, y in zip(a, b, strict=True))
+def distance(a: tuple[int, ...], b: tuple[int, ...], weights: tuple[int, ...]) -> int:
+    """d(a, b) of 5.3.5: the channels' squared differences, each times its weight."""
+    return sum(w * (x - y) ** 2 for x, y, w in zip(a, b, weights, strict=True))
 
 
 def squash(d: int) -> int:
@@ -366,7 +376,7 @@ class Mixer:
 def decode_stripe(data: bytes, width: int, rows: int, tables, ranks_only: bool) -> list[int]:
     """One coded stripe (5.3.2 to 5.3.7): its rows x width indices; ``ranks_only`` for
     STRIPE_RANKS, where a pixel that is not flat has no candidates."""
-    colours, order, stretch = tables
+    colours, weights, order, stretch = tables
     size = len(colours)
     coder = BitDecoder(data)
     models = [Counters(DIRECT_CONTEXTS)] + [Counters(1 << HASH_BITS) for _ in range(3)] \
@@ -408,7 +418,7 @@ def decode_stripe(data: bytes, width: int, rows: int, tables, ranks_only: bool) 
             row_prediction = image[row_pointer // width][row_pointer % width] \
                 if row_length else None
             predicted = med(colours[left], colours[u], colours[up_left])
-            anchor = min(order[left], key=lambda v: distance(colours[v], predicted))
+            anchor = min(order[left], key=lambda v: distance(colours[v], predicted, weights))
             candidates: list[tuple[int, int]] = []  # (slot, index)
             for slot, value in enumerate((*near, prediction, row_prediction)):
                 if value is not None and all(value != c for _, c in candidates):
@@ -447,7 +457,8 @@ def decode_stripe(data: bytes, width: int, rows: int, tables, ranks_only: bool) 
                 corrected = [min(max(p + c, 0), 255)
                              for p, (_, _, c) in zip(predicted, contexts, strict=True)]
                 if ranked * 8 >= y * width + x:
-                    anchor = min(order[left], key=lambda v: distance(colours[v], corrected))
+                    anchor = min(order[left],
+                                 key=lambda v: distance(colours[v], corrected, weights))
                 index = decode_rank(coder, ranks, near, [c for _, c in candidates], colours,
                                     order, stretch, anchor, gradients)
                 for learnt, value, guess in zip(contexts, colours[index], corrected,

@@ -61,8 +61,8 @@ def test_opencl_and_the_reference_agree_on_real_images(real_images, name, k, cro
                                                         stripe_height):
     palette, indices = quantized(real_images, name, k, crop)
     body = both_engines(indices, palette, stripe_height)
-    assert body[cm.CM_STRIPE_HEADER_SIZE + 8 * -(-crop[0] // stripe_height)] in \
-        cm.CODED_MODES
+    lengths_at = cm.CM_STRIPE_HEADER_SIZE + palette.shape[1]
+    assert body[lengths_at + 8 * -(-crop[0] // stripe_height)] in cm.CODED_MODES
 
 
 def grainy(shape: tuple[int, int], k: int) -> np.ndarray:
@@ -85,7 +85,7 @@ def test_ranks_stripes_agree_across_engines_and_decoders(channels, k, monkeypatc
     monkeypatch.setattr(cm, "best_stripe", lambda indices, coded: bytes([coded[-1][0]])
                         + coded[-1][1])
     body = both_engines(indices, palette, 5)
-    _, stripes = cm.split_stripes(body, 23, 14)
+    _, _, stripes = cm.split_stripes(body, 23, 14, channels)
     assert [stripe[0] for stripe in stripes] == [cm.STRIPE_RANKS] * 3
     decoded = spec_decoder.decode_cm(bytes(body), 23, 14, palette.tobytes(), k, channels)
     assert decoded == indices.ravel().tolist()
@@ -95,7 +95,7 @@ def test_grain_is_coded_by_ranks_where_that_is_shorter():
     indices = grainy((40, 60), 256)
     palette = np.arange(256, dtype=np.uint8)[:, None]
     body = both_engines(indices, palette, 20)
-    _, stripes = cm.split_stripes(body, 60, 40)
+    _, _, stripes = cm.split_stripes(body, 60, 40, 1)
     assert [stripe[0] for stripe in stripes] == [cm.STRIPE_RANKS] * 2
 
 
@@ -152,7 +152,7 @@ def test_both_engines_try_ranks_alone_only_for_one_stripe(height, tried):
     indices = fine_grain((height, 96), 0.8)
     palette = np.arange(256, dtype=np.uint8)[:, None]
     body = both_engines(indices, palette, 40)
-    _, stripes = cm.split_stripes(body, 96, height)
+    _, _, stripes = cm.split_stripes(body, 96, height, 1)
     ranks = [stripe[0] == cm.STRIPE_RANKS for stripe in stripes]
     assert ranks == [tried] * len(stripes)
 
@@ -163,7 +163,7 @@ def test_a_stripes_mode_decides_how_it_decodes():
     indices = grainy((16, 24), 256)
     palette = np.arange(256, dtype=np.uint8)[:, None]
     body = bytearray(both_engines(indices, palette, 16))
-    mode_at = cm.CM_STRIPE_HEADER_SIZE + 8
+    mode_at = cm.CM_STRIPE_HEADER_SIZE + 1 + 8
     assert body[mode_at] == cm.STRIPE_RANKS
     body[mode_at] = cm.STRIPE_CODED
     for engine in ("reference", "opencl"):
@@ -205,12 +205,64 @@ def test_edges_one_by_n_and_n_by_one(shape):
     both_engines(indices, palette, min(2, shape[0]))
 
 
+def grey_under_alpha(size: int, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """(palette uint8 (k, 2), indices uint8 (size, size)): grey noise under a radial alpha
+    ramp, quantized to k colours as the encoder would."""
+    rows, columns = np.mgrid[0:size, 0:size] - size / 2
+    alpha = np.clip(1 - np.hypot(rows, columns) / (size / 2), 0, 1) * 255
+    grey = np.clip(128 + RNG.normal(0, 20, alpha.shape), 0, 255)
+    image = np.dstack([grey, alpha]).astype(np.uint8)
+    _, palette, indices = codec.decode_indices(gcp.encode(image, k, backend="numpy"))
+    return palette, indices
+
+
+def test_the_encoder_weighs_a_smooth_alpha_under_noisy_grey(monkeypatch):
+    """Alpha, which its neighbours predict, weighs far more than noisy grey (5.3.1); the
+    weighted body is shorter than the plain distance's."""
+    palette, indices = grey_under_alpha(48, 64)
+    weights = cm.channel_weights_for(indices, palette)
+    assert weights[0] == 1 and weights[1] >= 8
+    weighted = cm.encode(indices, palette, engine="opencl")
+    assert cm.split_stripes(weighted, 48, 48, 2)[1] == weights
+    monkeypatch.setattr(cm, "channel_weights_for", lambda indices, palette: (1, 1))
+    plain = cm.encode(indices, palette, engine="opencl")
+    assert len(weighted) < 0.95 * len(plain)
+
+
+def test_a_photos_channels_weigh_about_alike(real_images):
+    """In a photograph every channel errs about as much: no weight over 2."""
+    for name in ("astronaut", "coffee", "camera"):
+        palette, indices = quantized(real_images, name, 64, (60, 80))
+        assert max(cm.channel_weights_for(indices, palette)) <= 2, name
+
+
+@pytest.mark.parametrize(("weights", "k"), [((64, 1), 16), ((1, 64), 256), ((3, 1, 40), 17),
+                                            ((1, 5, 1, 64), 256), ((64,), 256)])
+def test_channel_weights_agree_across_engines_and_decoders(weights, k, monkeypatch):
+    """Weights the encoder would not choose: both engines write the same bytes, both
+    decode them, the spec's decoder too, and unequal weights change the coded bytes."""
+    indices = grainy((24, 40), k)
+    indices[:4, :6] = 1
+    palette = np.sort(RNG.integers(0, 256, (k, len(weights))).astype(np.uint8), axis=0)
+    monkeypatch.setattr(cm, "channel_weights_for", lambda indices, palette: weights)
+    body = both_engines(indices, palette, 12)
+    _, stored_weights, stripes = cm.split_stripes(body, 40, 24, len(weights))
+    assert stored_weights == weights
+    assert all(stripe[0] in cm.CODED_MODES for stripe in stripes)
+    decoded = spec_decoder.decode_cm(bytes(body), 40, 24, palette.tobytes(), k, len(weights))
+    assert decoded == indices.ravel().tolist()
+    monkeypatch.setattr(cm, "channel_weights_for", lambda indices, palette: (1,) * len(weights))
+    plain = cm.encode(indices, palette, engine="opencl", stripe_height=12)
+    # One weight for every channel scales every distance alike: the same orders.
+    assert (plain[4 + len(weights):] == body[4 + len(weights):]) == (len(set(weights)) == 1)
+
+
 def test_noise_is_stored_and_reads_back():
     indices = RNG.integers(0, 256, (9, 11)).astype(np.uint8)
     palette = RNG.integers(0, 256, (256, 3)).astype(np.uint8)
     body = both_engines(indices, palette, 9)
-    assert body[cm.CM_STRIPE_HEADER_SIZE + 8] == cm.STRIPE_STORED
-    assert len(body) == cm.CM_STRIPE_HEADER_SIZE + 8 + 1 + indices.size
+    assert body[cm.CM_STRIPE_HEADER_SIZE + 3 + 8] == cm.STRIPE_STORED
+    assert len(body) == cm.CM_STRIPE_HEADER_SIZE + 3 + 8 + 1 + indices.size
 
 
 def test_a_file_coded_by_one_engine_decodes_through_gcp(real_images):
@@ -261,7 +313,7 @@ def test_both_engines_reject_corrupt_stripes_alike(real_images):
     reject it naming the same field, and never decode different indices."""
     palette, indices = quantized(real_images, "coffee", 16, (12, 20))
     body = cm.encode(indices, palette, engine="reference", stripe_height=4)
-    data_start = cm.CM_STRIPE_HEADER_SIZE + 3 * cm.CM_STRIPE_LENGTH_SIZE
+    data_start = cm.CM_STRIPE_HEADER_SIZE + 3 + 3 * cm.CM_STRIPE_LENGTH_SIZE
     for at in range(data_start, len(body)):
         outcomes = []
         for engine in ("reference", "opencl"):
@@ -276,7 +328,7 @@ def test_both_engines_reject_corrupt_stripes_alike(real_images):
 def test_the_decoder_stops_at_the_data_end_of_a_huge_image():
     """Five bytes of data declared as 20000 x 20000 pixels in 2 colours: the decoder
     stops once it has read past them (rule 28) instead of decoding 400 MP."""
-    body = cm.join_stripes(20000, [bytes([cm.STRIPE_CODED, 0x12, 0x34, 0x56, 0x78])])
+    body = cm.join_stripes(20000, (1,), [bytes([cm.STRIPE_CODED, 0x12, 0x34, 0x56, 0x78])])
     palette = np.array([[0], [255]], np.uint8)
     with pytest.raises(FormatError) as raised:
         cm.decode(body, 20000, 20000, palette, engine="opencl")
@@ -324,16 +376,16 @@ def test_effort_sets_the_stripes(monkeypatch, real_images, effort, stripes):
     image = np.ascontiguousarray(real_images["coffee"][:120, :100])
     data = gcp.encode(image, 16, method="cm", effort=effort, backend="numpy")
     header, _, body = gcp.container.unpack(data)
-    assert len(cm.split_stripes(body, header.width, header.height)[1]) == stripes
+    assert len(cm.split_stripes(body, header.width, header.height, 3)[2]) == stripes
     assert np.array_equal(gcp.decode(data), gcp.decode(gcp.encode(image, 16, effort=effort,
                                                                    backend="numpy")))
 
 
 def test_a_stripe_over_max_stripe_pixels_is_refused():
     """Reachable only under a raised pixel limit: 2^16 rows of 2^17 pixels."""
-    body = cm.join_stripes(1 << 16, [bytes([cm.STRIPE_CODED, 0, 0, 0, 0])])
+    body = cm.join_stripes(1 << 16, (1,), [bytes([cm.STRIPE_CODED, 0, 0, 0, 0])])
     with pytest.raises(FormatError) as raised:
-        cm.split_stripes(body, 1 << 17, 1 << 16)
+        cm.split_stripes(body, 1 << 17, 1 << 16, 1)
     assert raised.value.field == "cm_stripes"
     assert cm.stripe_height_for(1 << 17, 1 << 16, None) == cm.MAX_STRIPE_PIXELS >> 17
     with pytest.raises(gcp.ParameterError):
@@ -368,8 +420,8 @@ def test_one_colour_stripes_are_read_as_the_coder_reads_them(data_length):
     fills the indices without running the coder; the coder itself (``decode_body``)
     accepts and refuses the same stripes."""
     palette = np.array([[7, 8, 9]], np.uint8)
-    body = cm.join_stripes(3, [bytes([cm.STRIPE_CODED]) + bytes(data_length),
-                               bytes([cm.STRIPE_STORED]) + bytes(2 * 5)])
+    body = cm.join_stripes(3, (1, 1, 1), [bytes([cm.STRIPE_CODED]) + bytes(data_length),
+                                          bytes([cm.STRIPE_STORED]) + bytes(2 * 5)])
     outcomes = []
     for decode in (lambda: cm.decode(body, 5, 5, palette),
                    lambda: cm.decode_body(body, 5, 5, palette)):

@@ -111,9 +111,10 @@ typedef char scratch_words_agree[SCRATCH_WORDS == HOST_SCRATCH_WORDS ? 1 : -1];
 typedef struct {
     uint size, channels;
     global const uchar *colours;     /* size x channels */
+    global const uint *weights;      /* channels: each channel's weight in a distance */
     global const uchar *order;       /* size x size: by distance from each colour */
     global const uchar *ranks;       /* size x size: the inverse of order */
-    global const uint *distances;    /* size x size: distance to order[a][j] */
+    global const uint *distances;    /* size x size: distance to order[a][j], below 2^24 */
     constant short *stretch, *knots;
     constant uint *reciprocals;
 } Palette;
@@ -393,14 +394,16 @@ static void bias_update(global int *bias, int error)
     bias[2] = c;
 }
 
-/* The colour nearest ``predicted``; ties to the one first in L's order (5.3.5). */
+/* The colour nearest ``predicted`` by weighted squared distance; ties to the one first in
+ * L's order (5.3.5). */
 static uint nearest_colour(const int *predicted, uint left, const Palette *pal)
 {
     uint channels = pal->channels;
     global const uchar *pl = pal->colours + left * channels;
     uint to_prediction = 0;
     for (uint ch = 0; ch < channels; ch++)
-        to_prediction += (uint)((pl[ch] - predicted[ch]) * (pl[ch] - predicted[ch]));
+        to_prediction += pal->weights[ch]
+                         * (uint)((pl[ch] - predicted[ch]) * (pl[ch] - predicted[ch]));
     global const uchar *order = pal->order + (ulong)left * pal->size;
     global const uint *from_left = pal->distances + (ulong)left * pal->size;
     /* Colours come by distance from L: past (sqrt(best) + sqrt(to_prediction))^2 none can
@@ -415,7 +418,7 @@ static uint nearest_colour(const int *predicted, uint left, const Palette *pal)
         uint d = 0;
         for (uint ch = 0; ch < channels; ch++) {
             int e = (int)pal->colours[v * channels + ch] - predicted[ch];
-            d += (uint)(e * e);
+            d += pal->weights[ch] * (uint)(e * e);
         }
         if (d < best) {
             best = d;
@@ -691,6 +694,7 @@ kernel void cm_encode(global const uchar *indices, uint width, uint height,
                       uint stripe_height, uint job_count, global const uint *stripes,
                       global const uchar *ranks_only, uint palette_size,
                       uint channels, global const uchar *colours,
+                      global const uint *weights,
                       global const uchar *order, global const uchar *ranks,
                       global const uint *distances, constant short *stretch,
                       constant short *knots, constant uint *reciprocals,
@@ -698,8 +702,8 @@ kernel void cm_encode(global const uchar *indices, uint width, uint height,
                       global const ulong *offsets, global ulong *lengths,
                       global int *statuses)
 {
-    Palette pal = {palette_size, channels, colours, order, ranks, distances, stretch, knots,
-                   reciprocals};
+    Palette pal = {palette_size, channels, colours, weights, order, ranks, distances, stretch,
+                   knots, reciprocals};
     uint gid = get_global_id(0);
     global uint *scratch = scratch_all + (ulong)gid * SCRATCH_WORDS;
     for (uint j = gid; j < job_count; j += get_global_size(0)) {
@@ -729,14 +733,15 @@ kernel void cm_decode(global const uchar *body, global const ulong *offsets,
                       global const ulong *lengths, global const uint *which,
                       uint work_count, uint width, uint height, uint stripe_height,
                       uint palette_size, uint channels, global const uchar *colours,
+                      global const uint *weights,
                       global const uchar *order, global const uchar *ranks,
                       global const uint *distances, constant short *stretch,
                       constant short *knots, constant uint *reciprocals,
                       global uint *scratch_all, global uchar *indices, global int *statuses,
                       global const uchar *ranks_only)
 {
-    Palette pal = {palette_size, channels, colours, order, ranks, distances, stretch, knots,
-                   reciprocals};
+    Palette pal = {palette_size, channels, colours, weights, order, ranks, distances, stretch,
+                   knots, reciprocals};
     uint gid = get_global_id(0);
     global uint *scratch = scratch_all + (ulong)gid * SCRATCH_WORDS;
     for (uint i = gid; i < work_count; i += get_global_size(0)) {

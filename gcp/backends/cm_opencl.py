@@ -85,12 +85,14 @@ class _Session:
     def output(self, nbytes: int):
         return self.cl.Buffer(self.backend.context, self.flags.READ_WRITE, size=max(nbytes, 1))
 
-    def palette_arguments(self, palette: np.ndarray) -> list:
-        """size, channels, colours, order, ranks, distances, stretch, knots, reciprocals."""
-        order = cm.colour_order(palette)
+    def palette_arguments(self, palette: np.ndarray, weights: tuple[int, ...]) -> list:
+        """size, channels, colours, weights, order, ranks, distances, stretch, knots,
+        reciprocals."""
+        order = cm.colour_order(palette, weights)
         return [np.uint32(len(palette)), np.uint32(palette.shape[1]), self.upload(palette),
+                self.upload(np.array(weights, np.uint32)),
                 self.upload(order), self.upload(cm.colour_ranks(order)),
-                self.upload(cm.ordered_distances(palette, order)),
+                self.upload(cm.ordered_distances(palette, order, weights)),
                 self.upload(np.array(cm.STRETCH, np.int16)),
                 self.upload(np.array(cm.SQUASH_KNOTS, np.int16)),
                 self.upload(np.array(cm.RECIPROCALS, np.uint32))]
@@ -111,10 +113,11 @@ def _item_count(backend, stripes: int) -> int:
     return max(1, min(stripes, MAX_GPU_ITEMS))
 
 
-def encode_stripes(backend, indices: np.ndarray, palette: np.ndarray, stripe_height: int
-                   ) -> list[bytes]:
+def encode_stripes(backend, indices: np.ndarray, palette: np.ndarray,
+                   weights: tuple[int, ...], stripe_height: int) -> list[bytes]:
     """Every stripe's bytes, mode byte first, as ``cm.encode_stripe`` gives them.
-    ``indices`` is uint8 (height, width), ``palette`` uint8 (K, C).
+    ``indices`` is uint8 (height, width), ``palette`` uint8 (K, C), ``weights`` a
+    channel_weight per channel.
 
     One launch codes every stripe, and again as STRIPE_RANKS each stripe where that is
     tried (``cm.ranks_may_pay``): a job a coding, so that an image of one stripe codes
@@ -144,8 +147,8 @@ def encode_stripes(backend, indices: np.ndarray, palette: np.ndarray, stripe_hei
                session.upload(np.array([s for s, _ in jobs], np.uint32)),
                session.upload(np.array([mode == cm.STRIPE_RANKS for _, mode in jobs],
                                        np.uint8)),
-               *session.palette_arguments(palette), session.scratch(items), out_buffer,
-               session.upload(offsets), length_buffer, status_buffer)
+               *session.palette_arguments(palette, weights), session.scratch(items),
+               out_buffer, session.upload(offsets), length_buffer, status_buffer)
         session.fetch([(out_buffer, out), (length_buffer, lengths),
                        (status_buffer, statuses)])
     codings: list[list[tuple[int, bytes | None]]] = [[] for _ in rows]
@@ -158,8 +161,10 @@ def encode_stripes(backend, indices: np.ndarray, palette: np.ndarray, stripe_hei
 
 
 def decode_stripes(backend, stripes: list[memoryview], width: int, height: int,
-                   stripe_height: int, palette: np.ndarray) -> np.ndarray:
-    """uint8 (height, width) indices of stripes that ``cm.split_stripes`` has checked.
+                   stripe_height: int, palette: np.ndarray, weights: tuple[int, ...]
+                   ) -> np.ndarray:
+    """uint8 (height, width) indices of stripes that ``cm.split_stripes`` has checked,
+    with its channel ``weights``.
     A corrupt stripe raises ``FormatError``: the first in stripe order, as the reference
     reports it."""
     rows = cm.stripe_rows(height, stripe_height)
@@ -171,7 +176,7 @@ def decode_stripes(backend, stripes: list[memoryview], width: int, height: int,
         if coded:
             finish = _run_decode(backend, [stripes[s][1:] for s in coded], coded,
                                  [stripes[s][0] == cm.STRIPE_RANKS for s in coded], width,
-                                 height, stripe_height, palette)
+                                 height, stripe_height, palette, weights)
             statuses[coded] = finish(None)
         _check_in_order(statuses, stripes, rows, width, len(palette))
         # Only a valid body's indices are copied back: a corrupt one never makes the
@@ -187,7 +192,8 @@ def decode_stripes(backend, stripes: list[memoryview], width: int, height: int,
 
 
 def _run_decode(backend, datas: list, coded: list[int], ranks_only: list[bool], width: int,
-                height: int, stripe_height: int, palette: np.ndarray):
+                height: int, stripe_height: int, palette: np.ndarray,
+                weights: tuple[int, ...]):
     """Start the decode kernel on the coded stripes (``ranks_only`` for each: whether it
     is STRIPE_RANKS); returns ``finish(out)``, which gives the statuses (``out`` None) or
     copies the indices into ``out``."""
@@ -205,7 +211,7 @@ def _run_decode(backend, datas: list, coded: list[int], ranks_only: list[bool], 
            session.upload(offsets), session.upload(lengths),
            session.upload(np.array(coded, np.uint32)), np.uint32(len(coded)),
            np.uint32(width), np.uint32(height), np.uint32(stripe_height),
-           *session.palette_arguments(palette), session.scratch(items), out_buffer,
+           *session.palette_arguments(palette, weights), session.scratch(items), out_buffer,
            status_buffer, session.upload(np.array(ranks_only, np.uint8)))
 
     def finish(out: np.ndarray | None) -> np.ndarray | None:

@@ -90,6 +90,14 @@ CM_RANKS[12:] = 30 + _xs[12:] // 8 * 40
 _ys, _xs = np.mgrid[0:8, 0:40]
 _TOP = ((_xs * 3 + _ys * 5 + (_xs * _ys) % 7 + (_xs // 5) * (_ys % 3)) % 8).astype(np.uint8)
 CM_MIRRORED = np.concatenate([_TOP, _TOP[::-1]])
+# 16 x 24 grey + alpha, 16 colours (4 greys x 4 alphas): alpha falls in steps across the
+# columns, grey is noise; the encoder weighs alpha 64 (5.3.1), so a colour of the pixel's
+# alpha comes first in the anchor's order (5.3.5).
+GREY_BY_ALPHA = np.array([[grey, alpha] for alpha in (255, 170, 85, 0)
+                          for grey in (100, 120, 140, 160)], np.uint8)
+_ys, _xs = np.mgrid[0:16, 0:24]
+CM_WEIGHTED = (4 * (_xs // 6) + np.random.default_rng(7).integers(0, 4, _xs.shape)
+               ).astype(np.uint8)
 # A coded stripe (mode byte 0, then 4 bytes) of a 1 x 1 image with 3 colours whose bits
 # say "not L", bucket 2, value 3: rank 2 where 2 colours are left. Found by trying data.
 CM_BAD_RANK = bytes.fromhex("00 80 00 00 00")
@@ -124,8 +132,9 @@ def cm_plain_body(indices: np.ndarray, palette: np.ndarray) -> bytes:
     """A method-cm body of one STRIPE_CODED stripe, whatever the encoder would choose:
     for vectors that pin the candidates' path on pixels the encoder would code by rank
     alone (STRIPE_RANKS)."""
-    data = cm.code_stripe_data(indices, cm.PaletteTables(palette), cm.STRIPE_CODED)
-    return cm.join_stripes(len(indices), [bytes([cm.STRIPE_CODED]) + data])
+    weights = cm.channel_weights_for(indices, palette)
+    data = cm.code_stripe_data(indices, cm.PaletteTables(palette, weights), cm.STRIPE_CODED)
+    return cm.join_stripes(len(indices), weights, [bytes([cm.STRIPE_CODED]) + data])
 
 
 def chunk(stream: bytes) -> bytes:
@@ -241,6 +250,13 @@ def valid_vectors() -> dict[str, tuple[bytes, np.ndarray, str]]:
                          "7, R) predicts each row from its source.",
                          dict(method=METHOD_CM, body=cm_plain_body(CM_MIRRORED,
                                                                    ALL_COLOURS[::32]))),
+        "cm-channel-weights": (CM_WEIGHTED, GREY_BY_ALPHA,
+                               "Method cm, grey + alpha, 16 colours: alpha steps down "
+                               "across the columns under grey noise; channel weights 1 and "
+                               "64, so that a colour of the pixel's alpha comes first in "
+                               "every order (5.3.5).",
+                               dict(method=METHOD_CM, body=cm_plain_body(CM_WEIGHTED,
+                                                                         GREY_BY_ALPHA))),
         "cm-stored": (CM_NOISE, ALL_COLOURS,
                       "Method cm: a stripe of noise, stored (stripe_mode 1) as it codes "
                       "no shorter.", dict(method=METHOD_CM)),
@@ -405,30 +421,38 @@ def invalid_vectors() -> dict[str, tuple[bytes, str, str]]:
 
 def invalid_cm_vectors() -> dict[str, tuple[bytes, str, str]]:
     """Method cm's rules 11 and 20 to 28, each broken alone."""
-    good_body = cm.encode_body(EXAMPLE, BLUE_RED)  # one coded stripe: 4 + 8 + 1 + 4 bytes
+    good_body = cm.encode_body(EXAMPLE, BLUE_RED)  # 4 + 3 + 8 + 1 + 4 bytes: one stripe
+    head = good_body[:4 + 3]  # stripe_height and the three channel weights
 
     def cm_file(body: bytes, indices: np.ndarray = EXAMPLE, palette: np.ndarray = BLUE_RED
                 ) -> bytes:
         return build(indices, palette, method=METHOD_CM, body=body)
 
-    def one_stripe(data: bytes, stripe_height: int = 2) -> bytes:
-        return cm.join_stripes(stripe_height, [data])
+    def one_stripe(data: bytes, stripe_height: int = 2, channels: int = 3) -> bytes:
+        return cm.join_stripes(stripe_height, (1,) * channels, [data])
 
-    coded = good_body[12:]
+    coded = good_body[len(head) + 8:]
     return {
         "cm-tokens-length-1": (patch(cm_file(good_body), 22, "<Q", 1), "tokens_length",
                                "Method cm with tokens_length 1."),
         "cm-body-empty": (cm_file(b""), "cm_stripes", "A cm body of 0 bytes."),
+        "cm-no-channel-weights": (cm_file(good_body[:6]), "cm_stripes",
+                                  "A cm body of 6 bytes: stripe_height and two of the "
+                                  "three channel weights."),
         "cm-stripe-height-0": (cm_file(b"\0\0\0\0" + good_body[4:]), "cm_stripes",
                                "stripe_height 0."),
         "cm-stripe-height-too-large": (cm_file(struct.pack("<I", 3) + good_body[4:]),
                                        "cm_stripes", "stripe_height 3 of a 2-row image."),
-        "cm-missing-lengths": (cm_file(struct.pack("<I", 1) + good_body[4:12]), "cm_stripes",
+        "cm-channel-weight-0": (cm_file(head[:5] + b"\0" + good_body[6:]), "cm_stripes",
+                                "A channel weight of 0 (the second channel's)."),
+        "cm-channel-weight-65": (cm_file(head[:6] + b"\x41" + good_body[7:]), "cm_stripes",
+                                 "A channel weight of 65, one over MAX_CHANNEL_WEIGHT."),
+        "cm-missing-lengths": (cm_file(struct.pack("<I", 1) + good_body[4:len(head) + 8]),
+                               "cm_stripes",
                                "stripe_height 1: two stripe lengths, room for one."),
-        "cm-stripe-length-0": (cm_file(good_body[:4] + bytes(8) + coded), "cm_stripes",
+        "cm-stripe-length-0": (cm_file(head + bytes(8) + coded), "cm_stripes",
                                "A stripe_length of 0."),
-        "cm-stripe-past-end": (cm_file(good_body[:4] + struct.pack("<Q", len(coded) + 1)
-                                       + coded),
+        "cm-stripe-past-end": (cm_file(head + struct.pack("<Q", len(coded) + 1) + coded),
                                "cm_stripes", "A stripe_length 1 past the body's end."),
         "cm-bytes-after-stripes": (cm_file(good_body + b"\0"), "cm_stripes",
                                    "A byte after the last stripe."),
@@ -438,7 +462,7 @@ def invalid_cm_vectors() -> dict[str, tuple[bytes, str, str]]:
                              "A stored stripe of 7 index bytes for 8 pixels."),
         "cm-stored-index-out-of-range": (cm_file(one_stripe(b"\x01" + bytes(7) + b"\x02")),
                                          "index", "A stored stripe holding index 2 of 2."),
-        "cm-rank-too-large": (cm_file(one_stripe(CM_BAD_RANK, 1), np.zeros((1, 1), np.uint8),
+        "cm-rank-too-large": (cm_file(one_stripe(CM_BAD_RANK, 1, 1), np.zeros((1, 1), np.uint8),
                                       GREYS), "cm_rank",
                               "1 x 1, 3 colours: the first pixel is not L (0), and its rank "
                               "codes as 2, with 2 colours left."),
