@@ -18,10 +18,10 @@ of binary decisions, each coded by an adaptive binary arithmetic coder:
          |  -> binary arithmetic coder (5.3.4, 5.3.6, 5.3.7)
          |  (in a STRIPE_RANKS stripe, a pixel that is not flat has no candidates)
          v
-    none of them: the anchor, the colour nearest the MED prediction from L, U, UL
-    (bias-corrected while ranks are common); the pixel's rank among the other colours by
-    distance from the anchor, as a unary bucket and the bits below its leading one, each
-    from 4 counters mixed (5.3.5)
+    none of them: the anchor, the colour nearest the MED prediction from L, U, UL (while
+    ranks are common, MED blended with the mean of L, U, UR, UL, then bias-corrected);
+    the pixel's rank among the other colours by distance from the anchor, as a unary
+    bucket and the bits below its leading one, each from 4 counters mixed (5.3.5)
 
 Every quantity is an integer; rounding and evaluation order are the spec's, so every
 device writes the same bytes.
@@ -329,8 +329,10 @@ class StripeModel:
         self.rank_n = [0] * RANK_CONTEXTS
         self.rank_weights = [[RANK_WEIGHT_START] * (RANK_INPUTS - 1) + [0]
                              for _ in range(RANK_STEPS)]
-        # Per bias context and channel: the error sum B, count N and correction C.
-        self.bias = [[[0, 1, 0] for _ in range(channels)] for _ in range(BIAS_CONTEXTS)]
+        # Per bias context and channel: the error sum B, count N and correction C, and
+        # the MED's and the average's absolute error sums (5.3.5).
+        self.bias = [[[0, 1, 0, 0, 0] for _ in range(channels)]
+                     for _ in range(BIAS_CONTEXTS)]
         self.ranked = 0  # pixels of the stripe coded by rank so far
         self.gradient_rank_p = [PROBABILITY_START] * (RANK_STEPS * BIAS_CONTEXTS)
         self.gradient_rank_n = [0] * (RANK_STEPS * BIAS_CONTEXTS)
@@ -593,13 +595,32 @@ def bias_context(near: tuple[int, ...], tables: PaletteTables) -> int:
             * GRADIENT_LEVELS + gradient_level(g3, channels))
 
 
-def bias_update(bias: list[int], error: int) -> None:
+def average_prediction(near: tuple[int, ...], tables: PaletteTables) -> list[int]:
+    """Per channel, the rounded mean of the colours of L, U, UR and UL (5.3.5)."""
+    return [(a + b + c + d + 2) >> 2
+            for a, b, c, d in zip(*(tables.colours[near[i]] for i in range(4)), strict=True)]
+
+
+def blend(med: list[int], average: list[int], biases: list[list[int]]) -> list[int]:
+    """Per channel, MED and the average weighed each by the other's absolute error sum
+    in the bias context (``biases``: [B, N, C, E_med, E_average] per channel), 5.3.5."""
+    blended = []
+    for m, a, (_, _, _, e_med, e_average) in zip(med, average, biases, strict=True):
+        total = e_med + e_average + 2
+        blended.append((m * (e_average + 1) + a * (e_med + 1) + (total >> 1)) // total)
+    return blended
+
+
+def bias_update(bias: list[int], error: int, med_error: int, average_error: int) -> None:
     """LOCO-I's bias cancellation: the correction C moves by one toward the mean error
-    once the error sum B reaches a count's worth (5.3.5). ``bias`` is [B, N, C]."""
-    b, n, c = bias
+    once the error sum B reaches a count's worth; the MED's and the average's absolute
+    errors add up alike (5.3.5). ``bias`` is [B, N, C, E_med, E_average]."""
+    b, n, c, e_med, e_average = bias
     b += error
+    e_med += abs(med_error)
+    e_average += abs(average_error)
     if n == BIAS_COUNT_LIMIT:
-        b, n = b >> 1, n >> 1
+        b, n, e_med, e_average = b >> 1, n >> 1, e_med >> 1, e_average >> 1
     n += 1
     if b <= -n:
         c, b = max(c - 1, -BIAS_LIMIT), b + n
@@ -607,26 +628,29 @@ def bias_update(bias: list[int], error: int) -> None:
     elif b > 0:
         c, b = min(c + 1, BIAS_LIMIT), b - n
         b = min(b, 0)
-    bias[:] = [b, n, c]
+    bias[:] = [b, n, c, e_med, e_average]
 
 
 def code_rank(coder, model: StripeModel, actual: int | None, near: tuple[int, ...],
               candidates: list[int], tables: PaletteTables, anchor: int,
               position: int) -> int:
     """A pixel that is none of the candidates: the anchor is the MED ``anchor``, or the
-    colour nearest the bias-corrected prediction while ranks are common; the pixel's rank
-    among the other colours by distance from it is coded by ``code_rank_from``."""
+    colour nearest the bias-corrected blend of MED and the neighbours' average while
+    ranks are common; the pixel's rank among the other colours by distance from it is
+    coded by ``code_rank_from``."""
     prediction = med_prediction(near, tables)
+    average = average_prediction(near, tables)
     gradients = bias_context(near, tables)
     biases = model.bias[gradients]
     corrected = [min(max(v + bias[2], 0), 255)
-                 for v, bias in zip(prediction, biases, strict=True)]
+                 for v, bias in zip(blend(prediction, average, biases), biases, strict=True)]
     if model.ranked * BIAS_SHARE >= position and corrected != prediction:
         anchor = nearest_colour(corrected, near[0], tables)
     found = code_rank_from(coder, model, actual, near, candidates, tables, anchor,
                            gradients)
-    for colour, guess, bias in zip(tables.colours[found], corrected, biases, strict=True):
-        bias_update(bias, colour - guess)
+    for colour, guess, med, mean, bias in zip(tables.colours[found], corrected, prediction,
+                                              average, biases, strict=True):
+        bias_update(bias, colour - guess, colour - med, colour - mean)
     model.ranked += 1
     return found
 

@@ -391,7 +391,8 @@ def decode_stripe(data: bytes, width: int, rows: int, tables, ranks_only: bool) 
     ranks = (Counters(RANK_CONTEXTS), models[1], models[3], Counters(72 * 729),
              Mixer(72, [21845] * 4 + [0]))
     channels = len(colours[0])
-    bias = [[[0, 1, 0] for _ in range(channels)] for _ in range(9 ** 3)]  # [B, N, C]
+    # Per bias context and channel: [B, N, C, E_med, E_average].
+    bias = [[[0, 1, 0, 0, 0] for _ in range(channels)] for _ in range(9 ** 3)]
     ranked = 0  # pixels decoded by their rank so far
     image = [[0] * width for _ in range(rows)]
     for y in range(rows):
@@ -454,16 +455,19 @@ def decode_stripe(data: bytes, width: int, rows: int, tables, ranks_only: bool) 
             if index is None:
                 gradients = bias_context(*(colours[v] for v in near[:4]))
                 contexts = bias[gradients]
-                corrected = [min(max(p + c, 0), 255)
-                             for p, (_, _, c) in zip(predicted, contexts, strict=True)]
+                average = [(a + b + c + d + 2) >> 2 for a, b, c, d in
+                           zip(*(colours[v] for v in near[:4]), strict=True)]
+                corrected = [min(max(blend(p, mean, e_med, e_mean) + c, 0), 255)
+                             for p, mean, (_, _, c, e_med, e_mean)
+                             in zip(predicted, average, contexts, strict=True)]
                 if ranked * 8 >= y * width + x:
                     anchor = min(order[left],
                                  key=lambda v: distance(colours[v], corrected, weights))
                 index = decode_rank(coder, ranks, near, [c for _, c in candidates], colours,
                                     order, stretch, anchor, gradients)
-                for learnt, value, guess in zip(contexts, colours[index], corrected,
-                                                strict=True):
-                    learn_bias(learnt, value - guess)
+                for learnt, value, guess, p, mean in zip(contexts, colours[index], corrected,
+                                                         predicted, average, strict=True):
+                    learn_bias(learnt, value - guess, value - p, value - mean)
                 ranked += 1
             row[x] = index
             if coder.read > len(data):  # already past the end: rule 28 fails; stop now
@@ -503,18 +507,26 @@ def bias_context(left: tuple, u: tuple, up_right: tuple, up_left: tuple) -> int:
         + level(sum(up_left) - sum(left))
 
 
-def learn_bias(state: list[int], error: int) -> None:
-    """Section 5.3.5: the bias correction [B, N, C] of one context and channel learns."""
-    b, n, c = state
+def blend(med_value: int, average: int, e_med: int, e_average: int) -> int:
+    """Section 5.3.5: MED and the average, each weighed by the other's error sum."""
+    total = e_med + e_average + 2
+    return (med_value * (e_average + 1) + average * (e_med + 1) + total // 2) // total
+
+
+def learn_bias(state: list[int], error: int, med_error: int, average_error: int) -> None:
+    """Section 5.3.5: [B, N, C, E_med, E_average] of one context and channel learn."""
+    b, n, c, e_med, e_average = state
     b += error
+    e_med += abs(med_error)
+    e_average += abs(average_error)
     if n == 64:
-        b, n = b >> 1, n >> 1
+        b, n, e_med, e_average = b >> 1, n >> 1, e_med >> 1, e_average >> 1
     n += 1
     if b <= -n:
         c, b = max(c - 1, -127), max(b + n, -n + 1)
     elif b > 0:
         c, b = min(c + 1, 127), min(b - n, 0)
-    state[:] = [b, n, c]
+    state[:] = [b, n, c, e_med, e_average]
 
 
 def decode_rank(coder: BitDecoder, ranks: tuple, near: tuple[int, ...],

@@ -205,6 +205,16 @@ def test_edges_one_by_n_and_n_by_one(shape):
     both_engines(indices, palette, min(2, shape[0]))
 
 
+def test_the_blend_with_the_average_shortens_a_noisy_ramp(monkeypatch):
+    """On grain, where most pixels take a rank from the corrected prediction, MED blended
+    with the neighbours' average (5.3.5) codes shorter than MED alone."""
+    indices = grainy((48, 64), 256)
+    palette = np.arange(256, dtype=np.uint8)[:, None]
+    blended = cm.encode(indices, palette, engine="reference")
+    monkeypatch.setattr(cm, "blend", lambda med, average, biases: med)
+    assert len(blended) < 0.99 * len(cm.encode(indices, palette, engine="reference"))
+
+
 def grey_under_alpha(size: int, k: int) -> tuple[np.ndarray, np.ndarray]:
     """(palette uint8 (k, 2), indices uint8 (size, size)): grey noise under a radial alpha
     ramp, quantized to k colours as the encoder would."""

@@ -12,9 +12,10 @@
  *        |  (in a STRIPE_RANKS stripe a pixel that is not flat has no candidates)
  *        v
  *   none of them: the anchor, the colour nearest the MED prediction from L, U, UL
- *   (bias-corrected while ranks are common); the pixel's rank among the other colours
- *   by distance from the anchor, as a unary bucket and the bits below its leading one,
- *   each from 4 counters mixed (5.3.5)
+ *   (while ranks are common, MED blended with the mean of L, U, UR, UL, then
+ *   bias-corrected); the pixel's rank among the other colours by distance from the
+ *   anchor, as a unary bucket and the bits below its leading one, each from 4 counters
+ *   mixed (5.3.5)
  *
  * gcp/cm.py is the reference: the same steps in the same order, so the bytes are equal.
  * Every quantity is an integer but the anchor search's pruning bound, which only skips
@@ -71,7 +72,8 @@
 /* Scratch, in 32-bit words: counters (p | n << 16) of the direct model, then of the three
  * hashed models, then of the anchor model; the match table and the row match's (a
  * position in the stripe, or MATCH_EMPTY); the mixer's weights; the rank counters; the
- * rank mixer's weights; the bias table (B, N, C per context and channel, as ints); the
+ * rank mixer's weights; the bias table (B, N, C, E_med, E_average per context and
+ * channel, as ints); the
  * flat pixels' weights and their two tables of counters; the rank counters by step and
  * bias context. */
 #define DIRECT_AT 0
@@ -83,7 +85,8 @@
 #define RANKS_AT (WEIGHTS_AT + MIXER_SETS * MIXER_INPUTS)
 #define RANK_WEIGHTS_AT (RANKS_AT + RANK_CONTEXTS)
 #define BIAS_AT (RANK_WEIGHTS_AT + RANK_STEPS * RANK_INPUTS)
-#define FLAT_WEIGHTS_AT (BIAS_AT + BIAS_CONTEXTS * MAX_CHANNELS * 3)
+#define BIAS_VALUES 5         /* B, N, C, E_med, E_average */
+#define FLAT_WEIGHTS_AT (BIAS_AT + BIAS_CONTEXTS * MAX_CHANNELS * BIAS_VALUES)
 #define FLAT_VALUES_AT (FLAT_WEIGHTS_AT + MATCH_STATES * FLAT_INPUTS)
 #define FLAT_HASHED_AT (FLAT_VALUES_AT + FLAT_VALUE_CONTEXTS)
 #define GRADIENT_RANKS_AT (FLAT_HASHED_AT + (1u << FLAT_HASH_BITS))
@@ -233,8 +236,8 @@ static void reset_scratch(global uint *scratch)
         scratch[i] = PROBABILITY_START;
     for (uint i = 0; i < RANK_STEPS * RANK_INPUTS; i++)
         scratch[RANK_WEIGHTS_AT + i] = (i % RANK_INPUTS) < RANK_INPUTS - 1 ? RANK_WEIGHT_START : 0;
-    for (uint i = 0; i < BIAS_CONTEXTS * MAX_CHANNELS * 3; i++)
-        scratch[BIAS_AT + i] = i % 3 == 1;  /* B = 0, N = 1, C = 0 */
+    for (uint i = 0; i < BIAS_CONTEXTS * MAX_CHANNELS * BIAS_VALUES; i++)
+        scratch[BIAS_AT + i] = i % BIAS_VALUES == 1;  /* N = 1, B = C = E_med = E_average = 0 */
     for (uint i = 0; i < MATCH_STATES * FLAT_INPUTS; i++)
         scratch[FLAT_WEIGHTS_AT + i] = (i % FLAT_INPUTS) < FLAT_INPUTS - 1 ? FLAT_WEIGHT_START : 0;
     for (uint i = FLAT_VALUES_AT; i < SCRATCH_WORDS; i++)
@@ -373,13 +376,35 @@ static uint bias_context(const uint *near, const Palette *pal)
            + gradient_level(g3, (int)channels);
 }
 
-/* LOCO-I's bias cancellation on one context and channel: bias = {B, N, C} (5.3.5). */
-static void bias_update(global int *bias, int error)
+/* Per channel, MED and the rounded mean of L, U, UR and UL, each weighed by the other's
+ * absolute error sum in the bias context (``bias``: BIAS_VALUES per channel), 5.3.5. */
+static void blend(const int *med, const uint *near, const Palette *pal,
+                  global const int *bias, int *average, int *blended)
+{
+    uint channels = pal->channels;
+    for (uint ch = 0; ch < channels; ch++) {
+        int sum = 2;
+        for (uint i = 0; i < 4; i++)
+            sum += pal->colours[near[i] * channels + ch];
+        average[ch] = sum >> 2;
+        global const int *b = bias + BIAS_VALUES * ch;
+        int e_med = b[3], e_average = b[4], total = e_med + e_average + 2;
+        blended[ch] = (med[ch] * (e_average + 1) + average[ch] * (e_med + 1) + (total >> 1))
+                      / total;
+    }
+}
+
+/* LOCO-I's bias cancellation on one context and channel, bias = {B, N, C, E_med,
+ * E_average}; the MED's and the average's absolute errors add up alike (5.3.5). */
+static void bias_update(global int *bias, int error, int med_error, int average_error)
 {
     int b = bias[0] + error, n = bias[1], c = bias[2];
+    int e_med = bias[3] + abs(med_error), e_average = bias[4] + abs(average_error);
     if (n == BIAS_COUNT_LIMIT) {
         b >>= 1;
         n >>= 1;
+        e_med >>= 1;
+        e_average >>= 1;
     }
     n++;
     if (b <= -n) {
@@ -392,6 +417,8 @@ static void bias_update(global int *bias, int error)
     bias[0] = b;
     bias[1] = n;
     bias[2] = c;
+    bias[3] = e_med;
+    bias[4] = e_average;
 }
 
 /* The colour nearest ``predicted`` by weighted squared distance; ties to the one first in
@@ -638,13 +665,16 @@ static int code_stripe(Coder *c, global uchar *rows, uint width, uint row_count,
                     found = (int)value;
             }
             if (found < 0) {
-                /* The anchor's prediction, bias-corrected while ranks are common. */
+                /* The anchor's prediction: MED and the neighbours' average blended,
+                 * then bias-corrected, while ranks are common. */
                 uint gradients = bias_context(near, pal);
                 global int *bias = (global int *)(scratch + BIAS_AT)
-                                   + gradients * MAX_CHANNELS * 3;
-                int corrected[MAX_CHANNELS], moved = 0;
+                                   + gradients * MAX_CHANNELS * BIAS_VALUES;
+                int average[MAX_CHANNELS], corrected[MAX_CHANNELS], moved = 0;
+                blend(prediction, near, pal, bias, average, corrected);
                 for (uint ch = 0; ch < pal->channels; ch++) {
-                    corrected[ch] = clamp_int(prediction[ch] + bias[3 * ch + 2], 0, 255);
+                    corrected[ch] = clamp_int(corrected[ch] + bias[BIAS_VALUES * ch + 2], 0,
+                                              255);
                     moved |= corrected[ch] != prediction[ch];
                 }
                 if (moved && (ulong)ranked * BIAS_SHARE >= position)  /* no u32 overflow */
@@ -653,9 +683,11 @@ static int code_stripe(Coder *c, global uchar *rows, uint width, uint row_count,
                                   anchor, gradients);
                 if (found < 0)
                     return STATUS_BAD_RANK;
-                for (uint ch = 0; ch < pal->channels; ch++)
-                    bias_update(bias + 3 * ch,
-                                (int)pal->colours[found * pal->channels + ch] - corrected[ch]);
+                for (uint ch = 0; ch < pal->channels; ch++) {
+                    int value = pal->colours[found * pal->channels + ch];
+                    bias_update(bias + BIAS_VALUES * ch, value - corrected[ch],
+                                value - prediction[ch], value - average[ch]);
+                }
                 ranked++;
             }
             if (!c->encoding) {

@@ -19,12 +19,13 @@ from ..errors import BackendError, FormatError, LimitError
 
 STATUS_OK, STATUS_OVERFLOW, STATUS_BAD_RANK, STATUS_BAD_LENGTH = range(4)
 MAX_CHANNELS = 4  # cm.cl keeps bias values for this many channels whatever the palette's
+BIAS_VALUES = 5  # B, N, C, E_med, E_average per bias context and channel
 # A work-item's tables, in 32-bit words, as cm.cl lays them out; the kernel's build checks
 # that its own SCRATCH_WORDS is this (HOST_SCRATCH_WORDS).
 SCRATCH_WORDS = (cm.DIRECT_CONTEXTS + 3 * (1 << cm.HASH_BITS) + cm.ANCHOR_CONTEXTS
                  + (1 << cm.HASH_BITS) + (1 << cm.ROW_MATCH_BITS)  # the match tables
                  + cm.MIXER_SETS * cm.MIXER_INPUTS + cm.RANK_CONTEXTS
-                 + cm.RANK_STEPS * cm.RANK_INPUTS + cm.BIAS_CONTEXTS * MAX_CHANNELS * 3
+                 + cm.RANK_STEPS * cm.RANK_INPUTS + cm.BIAS_CONTEXTS * MAX_CHANNELS * BIAS_VALUES
                  + cm.MATCH_STATES * cm.FLAT_INPUTS + cm.FLAT_VALUE_CONTEXTS
                  + (1 << cm.FLAT_HASH_BITS) + cm.RANK_STEPS * cm.BIAS_CONTEXTS)
 # Work-items per compute unit of a CPU device: more would only add scratch memory.
