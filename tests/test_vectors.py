@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import json
+import zlib
 
 import numpy as np
 import pytest
@@ -64,6 +65,22 @@ def test_worked_example_bytes_match_the_spec():
     assert lzma_example[-33:] == bytes.fromhex(
         "19000000 04 00100000 ffffffffffffffff 000105e507603fffef8c8000 7720f07c"
         .replace(" ", ""))
+
+
+def test_the_channel_weights_vector_depends_on_its_weights():
+    """cm-channel-weights read with weights 1, 1 (its CRC made right again) is refused or
+    decodes to other pixels: the vector checks the weighted distance (5.3.5)."""
+    data = bytearray((VECTORS / "cm-channel-weights.gcp").read_bytes())
+    body = gcp.container.unpack(bytes(data))[2]
+    at = len(data) - 4 - len(body) + cm.CM_STRIPE_HEADER_SIZE
+    assert tuple(data[at:at + 2]) == (1, 64)
+    data[at + 1] = 1
+    data[-4:] = zlib.crc32(bytes(data[:-4])).to_bytes(4, "little")
+    original = gcp.decode((VECTORS / "cm-channel-weights.gcp").read_bytes())
+    try:
+        assert not np.array_equal(gcp.decode(bytes(data)), original)
+    except gcp.FormatError as error:
+        assert error.field in ("cm_rank", "cm_data")
 
 
 def test_the_cm_worked_example_matches_the_spec():

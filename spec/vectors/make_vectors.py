@@ -90,11 +90,12 @@ CM_RANKS[12:] = 30 + _xs[12:] // 8 * 40
 _ys, _xs = np.mgrid[0:8, 0:40]
 _TOP = ((_xs * 3 + _ys * 5 + (_xs * _ys) % 7 + (_xs // 5) * (_ys % 3)) % 8).astype(np.uint8)
 CM_MIRRORED = np.concatenate([_TOP, _TOP[::-1]])
-# 16 x 24 grey + alpha, 16 colours (4 greys x 4 alphas): alpha falls in steps across the
-# columns, grey is noise; the encoder weighs alpha 64 (5.3.1), so a colour of the pixel's
-# alpha comes first in the anchor's order (5.3.5).
-GREY_BY_ALPHA = np.array([[grey, alpha] for alpha in (255, 170, 85, 0)
-                          for grey in (100, 120, 140, 160)], np.uint8)
+# 16 x 24 grey + alpha, 16 colours (4 greys 80 apart x 4 alphas 20 apart): alpha falls in
+# steps across the columns, grey is noise; the encoder weighs alpha 64 (5.3.1). A plain
+# distance would put the colours of the other alphas first in every order (20^2 < 80^2);
+# weighed, those of the pixel's own alpha come first (80^2 < 64 x 20^2), 5.3.5.
+GREY_BY_ALPHA = np.array([[grey, alpha] for alpha in (255, 235, 215, 195)
+                          for grey in (0, 80, 160, 240)], np.uint8)
 _ys, _xs = np.mgrid[0:16, 0:24]
 CM_WEIGHTED = (4 * (_xs // 6) + np.random.default_rng(7).integers(0, 4, _xs.shape)
                ).astype(np.uint8)
@@ -251,10 +252,11 @@ def valid_vectors() -> dict[str, tuple[bytes, np.ndarray, str]]:
                          dict(method=METHOD_CM, body=cm_plain_body(CM_MIRRORED,
                                                                    ALL_COLOURS[::32]))),
         "cm-channel-weights": (CM_WEIGHTED, GREY_BY_ALPHA,
-                               "Method cm, grey + alpha, 16 colours: alpha steps down "
-                               "across the columns under grey noise; channel weights 1 and "
-                               "64, so that a colour of the pixel's alpha comes first in "
-                               "every order (5.3.5).",
+                               "Method cm, grey + alpha, 16 colours (greys 80 apart, "
+                               "alphas 20 apart): alpha steps down across the columns "
+                               "under grey noise; channel weights 1 and 64 put the colours "
+                               "of a colour's own alpha first in its order, where a plain "
+                               "distance would put the other alphas first (5.3.5).",
                                dict(method=METHOD_CM, body=cm_plain_body(CM_WEIGHTED,
                                                                          GREY_BY_ALPHA))),
         "cm-stored": (CM_NOISE, ALL_COLOURS,
