@@ -73,9 +73,8 @@
  * hashed models, then of the anchor model; the match table and the row match's (a
  * position in the stripe, or MATCH_EMPTY); the mixer's weights; the rank counters; the
  * rank mixer's weights; the bias table (B, N, C, E_med, E_average per context and
- * channel, as ints); the
- * flat pixels' weights and their two tables of counters; the rank counters by step and
- * bias context. */
+ * channel, as ints); the flat pixels' weights and their two tables of counters; the rank
+ * counters by step and bias context. */
 #define DIRECT_AT 0
 #define HASHED_AT DIRECT_CONTEXTS
 #define ANCHOR_MODEL_AT (HASHED_AT + 3 * HASH_SIZE)
