@@ -140,6 +140,8 @@ BIAS_CONTEXTS = GRADIENT_LEVELS ** 3
 BIAS_COUNT_LIMIT = 64              # at this count, a context's error sum and count halve
 BIAS_LIMIT = 127                   # the correction stays within +-BIAS_LIMIT
 BIAS_SHARE = 8                     # corrected while at least 1 pixel in 8 took a rank
+BIAS_START = (0, 1, 0, 0, 0)       # B, N, C, E_med, E_average of a context and channel
+BIAS_VALUES = len(BIAS_START)
 
 # --- Logistic tables (5.3.6) -------------------------------------------------------------
 # round(4096 / (1 + exp(-(i - 16) / 2))) for i = 0..32, written out so that no float
@@ -334,7 +336,7 @@ class StripeModel:
                              for _ in range(RANK_STEPS)]
         # Per bias context and channel: the error sum B, count N and correction C, and
         # the MED's and the average's absolute error sums (5.3.5).
-        self.bias = [[[0, 1, 0, 0, 0] for _ in range(channels)]
+        self.bias = [[list(BIAS_START) for _ in range(channels)]
                      for _ in range(BIAS_CONTEXTS)]
         self.ranked = 0  # pixels of the stripe coded by rank so far
         self.gradient_rank_p = [PROBABILITY_START] * (RANK_STEPS * BIAS_CONTEXTS)

@@ -24,7 +24,8 @@
  * Each work-item has its own scratch of SCRATCH_WORDS words, reset per stripe, and codes
  * stripes gid, gid + global size, ...: scratch grows with work-items, not stripes.
  * Built with -D for HASH_BITS, COUNT_LIMIT, MIXER_RATE, MIXER_SHIFT, WEIGHT_START,
- * WEIGHT_LIMIT, ROW_MATCH_WIDTH, ROW_MATCH_STEP and ROW_MATCH_BITS, taken from gcp/cm.py,
+ * WEIGHT_LIMIT, ROW_MATCH_WIDTH, ROW_MATCH_STEP, ROW_MATCH_BITS and BIAS_VALUES (B, N, C,
+ * E_med, E_average per bias context and channel), taken from gcp/cm.py,
  * and HOST_SCRATCH_WORDS, the host's scratch size.
  */
 
@@ -84,7 +85,6 @@
 #define RANKS_AT (WEIGHTS_AT + MIXER_SETS * MIXER_INPUTS)
 #define RANK_WEIGHTS_AT (RANKS_AT + RANK_CONTEXTS)
 #define BIAS_AT (RANK_WEIGHTS_AT + RANK_STEPS * RANK_INPUTS)
-#define BIAS_VALUES 5         /* B, N, C, E_med, E_average */
 #define FLAT_WEIGHTS_AT (BIAS_AT + BIAS_CONTEXTS * MAX_CHANNELS * BIAS_VALUES)
 #define FLAT_VALUES_AT (FLAT_WEIGHTS_AT + MATCH_STATES * FLAT_INPUTS)
 #define FLAT_HASHED_AT (FLAT_VALUES_AT + FLAT_VALUE_CONTEXTS)

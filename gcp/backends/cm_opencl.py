@@ -19,13 +19,12 @@ from ..errors import BackendError, FormatError, LimitError
 
 STATUS_OK, STATUS_OVERFLOW, STATUS_BAD_RANK, STATUS_BAD_LENGTH = range(4)
 MAX_CHANNELS = 4  # cm.cl keeps bias values for this many channels whatever the palette's
-BIAS_VALUES = 5  # B, N, C, E_med, E_average per bias context and channel
 # A work-item's tables, in 32-bit words, as cm.cl lays them out; the kernel's build checks
 # that its own SCRATCH_WORDS is this (HOST_SCRATCH_WORDS).
 SCRATCH_WORDS = (cm.DIRECT_CONTEXTS + 3 * (1 << cm.HASH_BITS) + cm.ANCHOR_CONTEXTS
                  + (1 << cm.HASH_BITS) + (1 << cm.ROW_MATCH_BITS)  # the match tables
                  + cm.MIXER_SETS * cm.MIXER_INPUTS + cm.RANK_CONTEXTS
-                 + cm.RANK_STEPS * cm.RANK_INPUTS + cm.BIAS_CONTEXTS * MAX_CHANNELS * BIAS_VALUES
+                 + cm.RANK_STEPS * cm.RANK_INPUTS + cm.BIAS_CONTEXTS * MAX_CHANNELS * cm.BIAS_VALUES
                  + cm.MATCH_STATES * cm.FLAT_INPUTS + cm.FLAT_VALUE_CONTEXTS
                  + (1 << cm.FLAT_HASH_BITS) + cm.RANK_STEPS * cm.BIAS_CONTEXTS)
 # Work-items per compute unit of a CPU device: more would only add scratch memory.
@@ -47,7 +46,7 @@ def build_options() -> list[str]:
             f"-DMIXER_RATE={cm.MIXER_RATE}", f"-DMIXER_SHIFT={cm.MIXER_SHIFT}",
             f"-DWEIGHT_START={cm.WEIGHT_START}", f"-DWEIGHT_LIMIT={cm.WEIGHT_LIMIT}",
             f"-DROW_MATCH_WIDTH={cm.ROW_MATCH_WIDTH}u", f"-DROW_MATCH_STEP={cm.ROW_MATCH_STEP}u",
-            f"-DROW_MATCH_BITS={cm.ROW_MATCH_BITS}u",
+            f"-DROW_MATCH_BITS={cm.ROW_MATCH_BITS}u", f"-DBIAS_VALUES={cm.BIAS_VALUES}u",
             f"-DHOST_SCRATCH_WORDS={SCRATCH_WORDS}u"]
 
 
