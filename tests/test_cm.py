@@ -335,6 +335,36 @@ def test_both_engines_reject_corrupt_stripes_alike(real_images):
         assert outcomes[0] == outcomes[1], at
 
 
+def test_of_two_corrupt_stripes_both_engines_report_the_first(real_images):
+    """The kernel takes the longest stripes first; the error is still the first bad
+    stripe's in stripe order, as the reference reports it, where a later stripe is the
+    longer."""
+    palette, indices = quantized(real_images, "coffee", 16, (24, 20))
+    body = cm.encode(indices, palette, engine="reference", stripe_height=4)
+    _, _, stripes = cm.split_stripes(body, 20, 24, 3)
+    starts = np.cumsum([len(body) - sum(len(s) for s in stripes)]
+                       + [len(s) for s in stripes])
+    first, later = next((i, j) for i in range(len(stripes)) for j in range(i + 1, len(stripes))
+                        if len(stripes[j]) > len(stripes[i]))
+
+    def first_failing(stripe: int) -> int:
+        for at in range(int(starts[stripe]) + 1, int(starts[stripe + 1])):
+            try:
+                cm.decode(corrupted(body, at), 20, 24, palette, engine="reference")
+            except FormatError:
+                return at
+        raise AssertionError(f"no single change breaks stripe {stripe}")
+
+    both = corrupted(corrupted(body, first_failing(later)), first_failing(first))
+    errors = []
+    for engine in ("reference", "opencl"):
+        with pytest.raises(FormatError) as raised:
+            cm.decode(both, 20, 24, palette, engine=engine)
+        errors.append(raised.value)
+    assert errors[0].field == errors[1].field
+    assert f"stripe {first}" in str(errors[1])  # the kernel's statuses name their stripe
+
+
 def test_the_decoder_stops_at_the_data_end_of_a_huge_image():
     """Five bytes of data declared as 20000 x 20000 pixels in 2 colours: the decoder
     stops once it has read past them (rule 28) instead of decoding 400 MP."""

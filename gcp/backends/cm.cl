@@ -21,8 +21,9 @@
  * Every quantity is an integer but the anchor search's pruning bound, which only skips
  * colours that cannot be nearer. Signed >> is an arithmetic shift (floor), as in Python.
  *
- * Each work-item has its own scratch of SCRATCH_WORDS words, reset per stripe, and codes
- * stripes gid, gid + global size, ...: scratch grows with work-items, not stripes.
+ * Each work-item has its own scratch of SCRATCH_WORDS words, reset per stripe, and takes
+ * the next job left (a counter in ``next_job``, from 0) until none is: scratch grows with
+ * work-items, not stripes, and a core that ends its stripe early takes another.
  * Built with -D for HASH_BITS, COUNT_LIMIT, MIXER_RATE, MIXER_SHIFT, WEIGHT_START,
  * WEIGHT_LIMIT, ROW_MATCH_WIDTH, ROW_MATCH_STEP, ROW_MATCH_BITS and BIAS_VALUES (B, N, C,
  * E_med, E_average per bias context and channel), taken from gcp/cm.py,
@@ -720,7 +721,7 @@ static int code_stripe(Coder *c, global uchar *rows, uint width, uint row_count,
 /* Encode: job j codes stripe stripes[j], as STRIPE_RANKS where ranks_only[j] is 1 (the
  * mode byte is the host's), to out + offsets[j], which has room for its pixel count; its
  * coded length and status go to lengths[j] and statuses[j]. A stripe coded both ways is
- * two jobs, which run side by side. */
+ * two jobs, which run side by side. ``next_job`` starts at 0. */
 kernel void cm_encode(global const uchar *indices, uint width, uint height,
                       uint stripe_height, uint job_count, global const uint *stripes,
                       global const uchar *ranks_only, uint palette_size,
@@ -731,13 +732,12 @@ kernel void cm_encode(global const uchar *indices, uint width, uint height,
                       constant short *knots, constant uint *reciprocals,
                       global uint *scratch_all, global uchar *out,
                       global const ulong *offsets, global ulong *lengths,
-                      global int *statuses)
+                      global int *statuses, volatile global uint *next_job)
 {
     Palette pal = {palette_size, channels, colours, weights, order, ranks, distances, stretch,
                    knots, reciprocals};
-    uint gid = get_global_id(0);
-    global uint *scratch = scratch_all + (ulong)gid * SCRATCH_WORDS;
-    for (uint j = gid; j < job_count; j += get_global_size(0)) {
+    global uint *scratch = scratch_all + (ulong)get_global_id(0) * SCRATCH_WORDS;
+    for (uint j = atomic_inc(next_job); j < job_count; j = atomic_inc(next_job)) {
         uint top = stripes[j] * stripe_height;
         uint row_count = min_uint(stripe_height, height - top);
         Coder c = {0, 0xFFFFFFFFu, 0, out + offsets[j], 0, 0, 0,
@@ -759,7 +759,8 @@ kernel void cm_encode(global const uchar *indices, uint width, uint height,
 
 /* Decode the coded stripes listed in ``which``: stripe which[i]'s data (mode byte
  * excluded) is lengths[i] bytes at body + offsets[i]; ranks_only[i] is 1 for a
- * STRIPE_RANKS stripe, else 0. */
+ * STRIPE_RANKS stripe, else 0. ``next_job`` starts at 0: the host lists the longest
+ * stripes first, so that the last to start are the shortest. */
 kernel void cm_decode(global const uchar *body, global const ulong *offsets,
                       global const ulong *lengths, global const uint *which,
                       uint work_count, uint width, uint height, uint stripe_height,
@@ -769,13 +770,12 @@ kernel void cm_decode(global const uchar *body, global const ulong *offsets,
                       global const uint *distances, constant short *stretch,
                       constant short *knots, constant uint *reciprocals,
                       global uint *scratch_all, global uchar *indices, global int *statuses,
-                      global const uchar *ranks_only)
+                      global const uchar *ranks_only, volatile global uint *next_job)
 {
     Palette pal = {palette_size, channels, colours, weights, order, ranks, distances, stretch,
                    knots, reciprocals};
-    uint gid = get_global_id(0);
-    global uint *scratch = scratch_all + (ulong)gid * SCRATCH_WORDS;
-    for (uint i = gid; i < work_count; i += get_global_size(0)) {
+    global uint *scratch = scratch_all + (ulong)get_global_id(0) * SCRATCH_WORDS;
+    for (uint i = atomic_inc(next_job); i < work_count; i = atomic_inc(next_job)) {
         uint s = which[i];
         uint top = s * stripe_height;
         uint row_count = min_uint(stripe_height, height - top);

@@ -27,8 +27,10 @@ SCRATCH_WORDS = (cm.DIRECT_CONTEXTS + 3 * (1 << cm.HASH_BITS) + cm.ANCHOR_CONTEX
                  + cm.RANK_STEPS * cm.RANK_INPUTS + cm.BIAS_CONTEXTS * MAX_CHANNELS * cm.BIAS_VALUES
                  + cm.MATCH_STATES * cm.FLAT_INPUTS + cm.FLAT_VALUE_CONTEXTS
                  + (1 << cm.FLAT_HASH_BITS) + cm.RANK_STEPS * cm.BIAS_CONTEXTS)
-# Work-items per compute unit of a CPU device: more would only add scratch memory.
-CPU_ITEMS_PER_UNIT = 2
+# Work-items per compute unit of a CPU device. Each takes the next stripe left when it ends
+# one, so one a core balances the load; more only add scratch memory (4 MiB each) and its
+# cache misses.
+CPU_ITEMS_PER_UNIT = 1
 # A GPU takes every stripe at once, up to this many (4 MiB of scratch each).
 MAX_GPU_ITEMS = 256
 # Where no device is named, method cm codes on a CPU device: a work-item is one stripe's
@@ -84,6 +86,12 @@ class _Session:
 
     def output(self, nbytes: int):
         return self.cl.Buffer(self.backend.context, self.flags.READ_WRITE, size=max(nbytes, 1))
+
+    def job_counter(self):
+        """A uint32 the kernel counts its jobs taken with, from 0."""
+        return self.cl.Buffer(self.backend.context,
+                              self.flags.READ_WRITE | self.flags.COPY_HOST_PTR,
+                              hostbuf=np.zeros(1, np.uint32))
 
     def palette_arguments(self, palette: np.ndarray, weights: tuple[int, ...]) -> list:
         """size, channels, colours, weights, order, ranks, distances, stretch, knots,
@@ -148,7 +156,8 @@ def encode_stripes(backend, indices: np.ndarray, palette: np.ndarray,
                session.upload(np.array([mode == cm.STRIPE_RANKS for _, mode in jobs],
                                        np.uint8)),
                *session.palette_arguments(palette, weights), session.scratch(items),
-               out_buffer, session.upload(offsets), length_buffer, status_buffer)
+               out_buffer, session.upload(offsets), length_buffer, status_buffer,
+               session.job_counter())
         session.fetch([(out_buffer, out), (length_buffer, lengths),
                        (status_buffer, statuses)])
     codings: list[list[tuple[int, bytes | None]]] = [[] for _ in rows]
@@ -196,11 +205,15 @@ def _run_decode(backend, datas: list, coded: list[int], ranks_only: list[bool], 
                 weights: tuple[int, ...]):
     """Start the decode kernel on the coded stripes (``ranks_only`` for each: whether it
     is STRIPE_RANKS); returns ``finish(out)``, which gives the statuses (``out`` None) or
-    copies the indices into ``out``."""
+    copies the indices into ``out``.
+
+    The kernel takes the stripes in the order given to it: the longest data first, which
+    are the slowest to decode, so that no core is left with a long one at the end."""
     lengths = np.array([len(data) for data in datas], np.uint64)
     offsets = np.zeros(len(coded), np.uint64)
     offsets[1:] = np.cumsum(lengths)[:-1]
     body = np.frombuffer(b"".join(datas), np.uint8)
+    longest_first = np.argsort(-lengths.astype(np.int64), kind="stable")
     items = _item_count(backend, len(coded))
     _, decode = kernels(backend)
     session = _Session(backend)
@@ -208,16 +221,19 @@ def _run_decode(backend, datas: list, coded: list[int], ranks_only: list[bool], 
     status_buffer = session.output(4 * len(coded))
     decode(backend.queue, (items,), (1,), session.upload(body if body.size else
                                                          np.zeros(1, np.uint8)),
-           session.upload(offsets), session.upload(lengths),
-           session.upload(np.array(coded, np.uint32)), np.uint32(len(coded)),
+           session.upload(offsets[longest_first]), session.upload(lengths[longest_first]),
+           session.upload(np.array(coded, np.uint32)[longest_first]), np.uint32(len(coded)),
            np.uint32(width), np.uint32(height), np.uint32(stripe_height),
            *session.palette_arguments(palette, weights), session.scratch(items), out_buffer,
-           status_buffer, session.upload(np.array(ranks_only, np.uint8)))
+           status_buffer, session.upload(np.array(ranks_only, np.uint8)[longest_first]),
+           session.job_counter())
 
     def finish(out: np.ndarray | None) -> np.ndarray | None:
         if out is None:
-            statuses = np.empty(len(coded), np.int32)
-            session.fetch([(status_buffer, statuses)])
+            taken = np.empty(len(coded), np.int32)
+            session.fetch([(status_buffer, taken)])
+            statuses = np.empty_like(taken)
+            statuses[longest_first] = taken
             return statuses
         session.fetch([(out_buffer, out)])
         return None
