@@ -13,7 +13,7 @@ import pytest
 
 import gcp
 from gcp import cm, codec
-from gcp.backends import opencl
+from gcp.backends import cm_opencl, opencl
 from gcp.errors import BackendError, FormatError
 from tests.test_spec_decoder import spec_decoder
 
@@ -333,6 +333,16 @@ def test_both_engines_reject_corrupt_stripes_alike(real_images):
             except FormatError as error:
                 outcomes.append(error.field)
         assert outcomes[0] == outcomes[1], at
+
+
+@pytest.mark.parametrize("items_per_unit", [1, 3, 64])
+def test_the_bytes_do_not_depend_on_how_many_work_items_share_the_stripes(
+        real_images, monkeypatch, items_per_unit):
+    """Work-items take stripes from a shared counter: fewer items than stripes, more,
+    or one a stripe, the bytes and the indices are the reference's."""
+    monkeypatch.setattr(cm_opencl, "CPU_ITEMS_PER_UNIT", items_per_unit)
+    palette, indices = quantized(real_images, "astronaut", 16, (23, 30))
+    both_engines(indices, palette, 2)  # 12 stripes, the last of one row
 
 
 def test_of_two_corrupt_stripes_both_engines_report_the_first(real_images):
