@@ -200,24 +200,24 @@ def unit_weights(palette: np.ndarray) -> tuple[int, ...]:
     return (1,) * palette.shape[1]
 
 
-def colour_order(palette: np.ndarray, weights: Sequence[int]) -> np.ndarray:
-    """uint8 (K, K): row a lists every index by weighted squared distance from colour a
-    (5.3.5), ties to the lower index. ``palette`` is uint8 (K, channels), ``weights`` a
-    channel_weight per channel."""
+def colour_distances(palette: np.ndarray, weights: Sequence[int]) -> np.ndarray:
+    """int64 (K, K): [a, b] is the weighted squared distance d(a, b) of 5.3.5 between
+    colours a and b of uint8 (K, channels) ``palette``; ``weights`` a channel_weight per
+    channel."""
     colours = palette.astype(np.int64)
-    distances = ((colours[:, None, :] - colours[None, :, :]) ** 2
-                 * np.asarray(weights, np.int64)).sum(axis=2)
+    return ((colours[:, None, :] - colours[None, :, :]) ** 2
+            * np.asarray(weights, np.int64)).sum(axis=2)
+
+
+def colour_order(distances: np.ndarray) -> np.ndarray:
+    """uint8 (K, K): row a lists every index by distance from colour a, ties to the lower
+    index. ``distances`` is ``colour_distances``'."""
     return np.argsort(distances, axis=1, kind="stable").astype(np.uint8)
 
 
-def ordered_distances(palette: np.ndarray, order: np.ndarray, weights: Sequence[int]
-                      ) -> np.ndarray:
-    """uint32 (K, K): [a, j] is the weighted squared distance from colour a to colour
-    order[a, j]."""
-    colours = palette.astype(np.int64)
-    distances = ((colours[:, None, :] - colours[order]) ** 2
-                 * np.asarray(weights, np.int64)).sum(axis=2)
-    return distances.astype(np.uint32)
+def ordered_distances(distances: np.ndarray, order: np.ndarray) -> np.ndarray:
+    """uint32 (K, K): [a, j] is the distance from colour a to colour order[a, j]."""
+    return np.take_along_axis(distances, order.astype(np.intp), axis=1).astype(np.uint32)
 
 
 def colour_ranks(order: np.ndarray) -> np.ndarray:
@@ -235,12 +235,13 @@ class PaletteTables:
 
     def __init__(self, palette: np.ndarray, weights: Sequence[int] | None = None) -> None:
         self.weights = tuple(weights) if weights is not None else unit_weights(palette)
-        order = colour_order(palette, self.weights)
+        distances = colour_distances(palette, self.weights)
+        order = colour_order(distances)
         self.size, self.channels = palette.shape
         self.colours = [tuple(int(v) for v in colour) for colour in palette]
         self.order = order.tolist()
         self.ranks = colour_ranks(order).tolist()
-        self.distances = ordered_distances(palette, order, self.weights).tolist()
+        self.distances = ordered_distances(distances, order).tolist()
 
 
 # --- Binary arithmetic coder (5.3.7) -----------------------------------------------------

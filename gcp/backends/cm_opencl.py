@@ -96,11 +96,12 @@ class _Session:
     def palette_arguments(self, palette: np.ndarray, weights: tuple[int, ...]) -> list:
         """size, channels, colours, weights, order, ranks, distances, stretch, knots,
         reciprocals."""
-        order = cm.colour_order(palette, weights)
+        distances = cm.colour_distances(palette, weights)
+        order = cm.colour_order(distances)
         return [np.uint32(len(palette)), np.uint32(palette.shape[1]), self.upload(palette),
                 self.upload(np.array(weights, np.uint32)),
                 self.upload(order), self.upload(cm.colour_ranks(order)),
-                self.upload(cm.ordered_distances(palette, order, weights)),
+                self.upload(cm.ordered_distances(distances, order)),
                 self.upload(np.array(cm.STRETCH, np.int16)),
                 self.upload(np.array(cm.SQUASH_KNOTS, np.int16)),
                 self.upload(np.array(cm.RECIPROCALS, np.uint32))]
