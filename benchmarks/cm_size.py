@@ -10,8 +10,12 @@ encodes once with method lzma; the indices it stores are then written by every c
   method lzma (the file itself);
 - PNG-8: Pillow's optimized palette PNG, then zopflipng (``optipng -o2`` above
   --large-pixels, where zopfli takes minutes);
-- WebP lossless, ``cwebp -lossless -z 9``; JPEG XL lossless, ``cjxl -q 100 -e 9``
+- WebP lossless, ``cwebp -lossless -exact -z 9`` (without ``-exact`` cwebp rewrites the
+  colour under fully transparent pixels); JPEG XL lossless, ``cjxl -q 100 -e 9``
   (``-e 7`` above --large-pixels).
+
+Every peer's file is decoded once more and compared with gcp's pixels: a file that does
+not hold the very same pixels stops the run.
 
 It prints each file's size over method cm's (above 1: cm is smaller), and times, as the
 median of --runs: each peer's encode and decode to a full-colour image (``dwebp -ppm``,
@@ -31,7 +35,16 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from common import RESULTS, environment_note, have, image_paths, load, median_time, scratch
+from common import (
+    RESULTS,
+    environment_note,
+    have,
+    image_paths,
+    load,
+    match_channels,
+    median_time,
+    scratch,
+)
 from PIL import Image
 
 import gcp
@@ -70,6 +83,15 @@ def cm_file(header, palette: np.ndarray, indices: np.ndarray, runs: int
     return container.pack(container.Header(**fields), palette, body), seconds
 
 
+def check_same_pixels(peer: str, decoded_png: Path, pixels: np.ndarray) -> None:
+    """Stop unless ``decoded_png``, a peer's file decoded, holds exactly ``pixels``, uint8
+    (H, W, C): a size compared on other pixels means nothing."""
+    decoded = match_channels(load(decoded_png), pixels.shape[2])
+    if not np.array_equal(decoded, pixels):
+        differing = int(np.any(decoded != pixels, axis=2).sum())
+        raise SystemExit(f"{peer} changed {differing} pixels: not the same pixels")
+
+
 def peers(header, palette: np.ndarray, indices: np.ndarray, pixels: np.ndarray, large: bool,
           runs: int) -> dict:
     """Size, encode and decode seconds of PNG-8, WebP and JPEG XL of ``pixels``."""
@@ -92,19 +114,25 @@ def peers(header, palette: np.ndarray, indices: np.ndarray, pixels: np.ndarray, 
         row["png8"] = data.size
         row["png8_decode_s"], _ = median_time(
             lambda: cv2.imdecode(data, cv2.IMREAD_UNCHANGED), runs)
+        check_same_pixels("PNG-8", png8, pixels)
         full = folder / "full.png"
         full.write_bytes(gcp.imageio.encode_image(pixels, ".png"))
         webp, jxl, ppm = folder / "out.webp", folder / "out.jxl", folder / "out.ppm"
-        row["webp_encode_s"] = timed(["cwebp", "-quiet", "-lossless", "-z", "9", str(full),
-                                      "-o", str(webp)], 1)
+        back = folder / "back.png"
+        row["webp_encode_s"] = timed(["cwebp", "-quiet", "-lossless", "-exact", "-z", "9",
+                                      str(full), "-o", str(webp)], 1)
         row["webp"] = webp.stat().st_size
         row["webp_decode_s"] = timed(["dwebp", "-quiet", str(webp), "-ppm", "-o", str(ppm)],
                                      runs)
+        timed(["dwebp", "-quiet", str(webp), "-o", str(back)], 1)
+        check_same_pixels("WebP", back, pixels)
         effort = "7" if large else "9"
         row["jxl_encode_s"] = timed(["cjxl", "-q", "100", "-e", effort, "--quiet", str(full),
                                      str(jxl)], 1)
         row["jxl"] = jxl.stat().st_size
         row["jxl_decode_s"] = timed(["djxl", "--quiet", str(jxl), str(ppm)], runs)
+        timed(["djxl", "--quiet", str(jxl), str(back)], 1)
+        check_same_pixels("JPEG XL", back, pixels)
         row["jxl_effort"] = int(effort)
     return row
 
@@ -135,7 +163,7 @@ def markdown(rows: list[dict], runs: int) -> str:
         "",
         f"{environment_note()}; times are medians of {runs} runs (encodes: 1 run).",
         "Sizes are each file over the method-cm file (above 1.00: cm is smaller). PNG-8 is "
-        "zopflipng (optipng -o2 above 4 MP), WebP `cwebp -lossless -z 9`, JPEG XL "
+        "zopflipng (optipng -o2 above 4 MP), WebP `cwebp -lossless -exact -z 9`, JPEG XL "
         "`cjxl -q 100 -e 9` (`-e 7` above 4 MP). Decode times are to full-colour pixels: "
         "`gcp.decode`, OpenCV's PNG decode (in-process), `dwebp -ppm`, `djxl` to PPM.",
         "",

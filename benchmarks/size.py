@@ -4,7 +4,7 @@
 
 For each image, gcp encodes at k colours (default options); the very pixels it stores are
 then written as an optimized PNG-8 (Pillow, optimize=True: the reference, 1.0), a GIF
-(Pillow) and, if cwebp is installed, WebP lossless (cwebp -lossless -z N). It prints each
+(Pillow) and, if cwebp is installed, WebP lossless (cwebp -lossless -exact -z N). It prints each
 size over PNG-8's, the encode time of each, and the decode time of gcp.decode against
 cv2.imdecode of the PNG-8 (both to an array; median of --runs). Writes
 benchmarks/results/size.{md,json}.
@@ -64,8 +64,8 @@ def cwebp_size(pixels: np.ndarray, level: int) -> tuple[int, float]:
         source, target = Path(folder) / "in.png", Path(folder) / "out.webp"
         source.write_bytes(gcp.imageio.encode_image(pixels, ".png"))
         started = time.perf_counter()
-        subprocess.run(["cwebp", "-quiet", "-lossless", "-z", str(level), str(source), "-o",
-                        str(target)], check=True)
+        subprocess.run(["cwebp", "-quiet", "-lossless", "-exact", "-z", str(level), str(source),
+                        "-o", str(target)], check=True)
         return target.stat().st_size, time.perf_counter() - started
 
 
