@@ -584,7 +584,9 @@ def _info_lines(path: str, details: codec.Info, swatches: bool) -> list[str]:
         f"ratio:         {details.compression_ratio:.2f} : 1 "
         f"({100 * (1 - details.file_size / details.raw_size):.1f}% saved)",
         f"bits/pixel:    {details.bits_per_pixel:.3f} over {pixels:,} pixels",
-        f"palette:       {details.palette_size} colour{'s' if details.palette_size > 1 else ''}",
+        f"palette:       {details.palette_size} colour{'s' if details.palette_size > 1 else ''}"
+        + (f", coded in {details.palette_code_length + 2:,} bytes (as is: "
+           f"{details.palette.size:,})" if details.coded_palette else ""),
     ]
     for index, colour in enumerate(details.palette):
         swatch = f" {_swatch(colour)}" if swatches else ""

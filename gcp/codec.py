@@ -330,7 +330,8 @@ def _pack(chosen: _Chosen, shape: tuple[int, int, int], method: str, effort: int
             setting=LZMA_SETTING_BY_EFFORT[effort])
     header = Header(
         version=container.VERSION, channels=channels, method=method_id,
-        flags=container.FLAG_EXACT if chosen.exact else 0, width=width, height=height,
+        flags=container.palette_flags(container.FLAG_EXACT if chosen.exact else 0, palette),
+        width=width, height=height,
         palette_size=len(palette), tokens_length=tokens_length, body_length=len(body),
     )
     return container.pack(header, palette, body)
@@ -559,6 +560,11 @@ class Info:
     body_length: int
     palette: np.ndarray  # uint8 (palette_size, channels)
     file_size: int
+    palette_code_length: int = 0  # bytes of the coded palette; 0 where stored as is
+
+    @property
+    def coded_palette(self) -> bool:
+        return bool(self.flags & container.FLAG_CODED_PALETTE)
 
     @property
     def raw_size(self) -> int:
@@ -580,6 +586,8 @@ class Info:
             "channels": self.channels, "method": self.method, "flags": self.flags,
             "exact": self.exact, "palette_size": self.palette_size,
             "tokens_length": self.tokens_length, "body_length": self.body_length,
+            "coded_palette": self.coded_palette,
+            "palette_code_length": self.palette_code_length,
             "palette": self.palette.tolist(),
             "palette_hex": [colour_hex(colour) for colour in self.palette],
             "file_size": self.file_size, "raw_size": self.raw_size,
@@ -607,4 +615,5 @@ def read_info(data: bytes | bytearray | memoryview, *, max_pixels: int = DEFAULT
         exact=header.exact, palette_size=header.palette_size,
         tokens_length=header.tokens_length, body_length=header.body_length,
         palette=palette.copy(), file_size=header.file_length,
+        palette_code_length=header.palette_code_length,
     )

@@ -9,19 +9,21 @@ the field. Nothing is allocated from a length field before that field is checked
     8       1     version         1
     9       1     channels        1 (grey), 2 (grey+alpha), 3 (RGB), 4 (RGBA)
     10      1     method          0 = rle, 1 = lzma, 2 = cm
-    11      1     flags           bit 0 = FLAG_EXACT; bits 1-7 are zero
+    11      1     flags           bit 0 = FLAG_EXACT, bit 1 = FLAG_CODED_PALETTE; bits 2-7 zero
     12      4     width           u32 LE, >= 1
     16      4     height          u32 LE, >= 1
     20      2     palette_size    u16 LE, 1..256
     22      8     tokens_length   u64 LE, length of the token stream (spec "Tokens"); 0 for cm
     30      8     body_length     u64 LE, length of the body as stored
-    38            palette         palette_size * channels bytes
+    38            palette         palette_size * channels bytes; or, with FLAG_CODED_PALETTE,
+                                  palette_code_length (u16 LE) and that many bytes of code
     38+P          body            body_length bytes
     end-4   4     crc             u32 LE, CRC-32 of every byte before it
 """
 
 from __future__ import annotations
 
+import dataclasses
 import numbers
 import struct
 import zlib
@@ -29,6 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import palette_code
 from .errors import FormatError, LimitError, ParameterError
 from .rle import max_run, token_size
 
@@ -36,6 +39,8 @@ SIGNATURE = b"\x89GCP\r\n\x1a\n"
 VERSION = 1
 HEADER_FORMAT = "<8sBBBBIIHQQ"
 HEADER_SIZE = struct.calcsize(HEADER_FORMAT)  # 38
+PALETTE_CODE_LENGTH_SIZE = 2                   # palette_code_length, u16, with a coded palette
+LEADING_SIZE = HEADER_SIZE + PALETTE_CODE_LENGTH_SIZE  # enough to know any file's length
 CRC_SIZE = 4
 
 CHANNELS_ALLOWED = (1, 2, 3, 4)
@@ -49,7 +54,8 @@ METHOD_NAMES = {METHOD_RLE: "rle", METHOD_LZMA: "lzma", METHOD_CM: "cm"}
 METHOD_IDS = {name: method for method, name in METHOD_NAMES.items()}
 
 FLAG_EXACT = 0x01  # the palette holds every colour of the source: the file is lossless
-FLAGS_KNOWN = FLAG_EXACT
+FLAG_CODED_PALETTE = 0x02  # the palette is stored as palette_code (spec 2.7.1)
+FLAGS_KNOWN = FLAG_EXACT | FLAG_CODED_PALETTE
 
 # Pillow's MAX_IMAGE_PIXELS guards against decompression bombs the same way. 2**28 pixels
 # is a 16384 x 16384 image: about 1 GiB as RGBA, the most a decoder may allocate by default.
@@ -69,6 +75,7 @@ class Header:
     palette_size: int
     tokens_length: int
     body_length: int
+    palette_code_length: int = 0  # bytes 38-39 where FLAG_CODED_PALETTE is set, else 0
 
     @property
     def pixel_count(self) -> int:
@@ -76,8 +83,15 @@ class Header:
 
     @property
     def palette_length(self) -> int:
-        """Bytes the palette takes: palette_size * channels."""
+        """Bytes the palette takes (spec's P): palette_size * channels, or with a coded
+        palette 2 + palette_code_length."""
+        if self.coded_palette:
+            return PALETTE_CODE_LENGTH_SIZE + self.palette_code_length
         return self.palette_size * self.channels
+
+    @property
+    def coded_palette(self) -> bool:
+        return bool(self.flags & FLAG_CODED_PALETTE)
 
     @property
     def file_length(self) -> int:
@@ -147,7 +161,8 @@ def parse_header(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Header
                           "(cm)",
                           field="method")
     if flags & ~FLAGS_KNOWN:
-        raise FormatError(f"flags is 0x{flags:02x}; only bit 0 is defined", field="flags")
+        raise FormatError(f"flags is 0x{flags:02x}; only bits 0 and 1 are defined",
+                          field="flags")
     if width == 0:
         raise FormatError("width is 0; it must be at least 1", field="width")
     if height == 0:
@@ -160,8 +175,9 @@ def parse_header(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Header
         if tokens_length != 0:
             raise FormatError(f"tokens_length is {tokens_length}; method cm has no token "
                               "stream, so it must be 0", field="tokens_length")
-        return Header(version, channels, method, flags, width, height, palette_size,
-                      tokens_length, body_length)
+        return _with_palette_code_length(
+            data, Header(version, channels, method, flags, width, height, palette_size,
+                         tokens_length, body_length))
     least, greatest = token_stream_bounds(width * height, palette_size)
     size = token_size(palette_size)
     if not least <= tokens_length <= greatest or tokens_length % size:
@@ -176,8 +192,22 @@ def parse_header(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Header
             "bytes as they are",
             field="body_length",
         )
-    return Header(version, channels, method, flags, width, height, palette_size,
-                  tokens_length, body_length)
+    return _with_palette_code_length(
+        data, Header(version, channels, method, flags, width, height, palette_size,
+                     tokens_length, body_length))
+
+
+def _with_palette_code_length(data: bytes, header: Header) -> Header:
+    """``header`` with the palette_code_length of bytes 38-39 where its palette is coded;
+    a file too short to hold them breaks rule 13 (``length``)."""
+    if not header.coded_palette:
+        return header
+    if len(data) < LEADING_SIZE:
+        raise FormatError(f"file is {len(data)} bytes; with a coded palette (flags bit 1) "
+                          f"its length is known from its first {LEADING_SIZE}",
+                          field="length")
+    length = int.from_bytes(data[HEADER_SIZE:LEADING_SIZE], "little")
+    return dataclasses.replace(header, palette_code_length=length)
 
 
 def byte_view(data: bytes | bytearray | memoryview) -> memoryview:
@@ -198,7 +228,8 @@ def byte_view(data: bytes | bytearray | memoryview) -> memoryview:
 
 def unpack(data: bytes | bytearray | memoryview, *, max_pixels: int = DEFAULT_MAX_PIXELS
            ) -> tuple[Header, np.ndarray, memoryview]:
-    """Check a whole .gcp file and split it into its parts (spec "Decoder rules" 1-14).
+    """Check a whole .gcp file and split it into its parts (spec "Decoder rules" 1-14,
+    and 29 on a coded palette).
 
     Returns ``(header, palette, body)``: ``palette`` is a read-only uint8 array of shape
     (palette_size, channels), ``body`` a memoryview of body_length bytes.
@@ -221,22 +252,51 @@ def unpack(data: bytes | bytearray | memoryview, *, max_pixels: int = DEFAULT_MA
             field="crc",
         )
     palette_end = HEADER_SIZE + header.palette_length
-    palette = np.frombuffer(view[HEADER_SIZE:palette_end], np.uint8)
-    palette = palette.reshape(header.palette_size, header.channels)
+    palette = read_palette(header, view[HEADER_SIZE:palette_end])
     return header, palette, view[palette_end:palette_end + header.body_length]
+
+
+def read_palette(header: Header, stored: bytes | memoryview) -> np.ndarray:
+    """Read-only uint8 (palette_size, channels) from the palette's P bytes as stored
+    (``header.palette_length`` of them), decoding a coded palette (rule 29)."""
+    if header.coded_palette:
+        palette = palette_code.decode(stored[PALETTE_CODE_LENGTH_SIZE:], header.palette_size,
+                                      header.channels)
+        palette.flags.writeable = False
+        return palette
+    palette = np.frombuffer(stored, np.uint8)
+    return palette.reshape(header.palette_size, header.channels)
+
+
+def stored_palette(palette: np.ndarray, coded: bool) -> bytes:
+    """The palette's P bytes in a file: uint8 (palette_size, channels) ``palette`` as
+    is, or when ``coded`` as palette_code_length and palette_code (spec 2.7.1)."""
+    if not coded:
+        return np.ascontiguousarray(palette, np.uint8).tobytes()
+    code = palette_code.encode(palette)
+    return len(code).to_bytes(PALETTE_CODE_LENGTH_SIZE, "little") + code
+
+
+def palette_flags(flags: int, palette: np.ndarray) -> int:
+    """``flags`` with FLAG_CODED_PALETTE set where the coded palette is shorter than the
+    palette as is (the reference encoder's choice), clear otherwise."""
+    coded = len(stored_palette(palette, True)) < palette.size
+    return flags | FLAG_CODED_PALETTE if coded else flags & ~FLAG_CODED_PALETTE
 
 
 def pack(header: Header, palette: np.ndarray, body: bytes) -> bytes:
     """Assemble a .gcp file from its parts; the inverse of ``unpack``.
 
-    ``palette`` is uint8 of shape (palette_size, channels); ``body`` holds body_length bytes.
+    ``palette`` is uint8 of shape (palette_size, channels), stored coded where
+    ``header.flags`` has FLAG_CODED_PALETTE (its palette_code_length is then ignored: the
+    code's own length is written); ``body`` holds body_length bytes.
     """
     fields = struct.pack(
         HEADER_FORMAT, SIGNATURE, header.version, header.channels, header.method, header.flags,
         header.width, header.height, header.palette_size, header.tokens_length,
         header.body_length,
     )
-    parts = [fields, np.ascontiguousarray(palette, np.uint8).tobytes(), body]
+    parts = [fields, stored_palette(palette, header.coded_palette), body]
     crc = 0
     for part in parts:
         crc = zlib.crc32(part, crc)

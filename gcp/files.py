@@ -89,7 +89,7 @@ def read_gcp_input(path: str, *, max_pixels: int = container.DEFAULT_MAX_PIXELS
     ``FormatError`` (field ``length``) without being read to its end.
     """
     with _open_input(path) as stream:
-        data = _read_at_most(stream, container.HEADER_SIZE)
+        data = _read_at_most(stream, container.LEADING_SIZE)
         file_length = _parse_header(data, max_pixels).file_length
         data += _read_at_most(stream, file_length + 1 - len(data))
     if len(data) > file_length:

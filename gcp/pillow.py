@@ -85,17 +85,21 @@ class GcpImageFile(ImageFile.ImageFile):
 
     def _open(self) -> None:
         assert self.fp is not None
-        head = self.fp.read(container.HEADER_SIZE)
+        head = self.fp.read(container.LEADING_SIZE)
         if not _accept(head):
             raise SyntaxError("not a gcp file")
         try:
             header = container.parse_header(head, max_pixels=_ANY_PIXEL_COUNT)
         except GcpError as error:
             raise SyntaxError(f"invalid gcp header: {error}") from error
+        self.fp.seek(container.HEADER_SIZE)
         palette_bytes = self.fp.read(header.palette_length)
         if len(palette_bytes) != header.palette_length:
             raise SyntaxError(f"gcp file ends inside its {header.palette_length}-byte palette")
-        palette = np.frombuffer(palette_bytes, np.uint8).reshape(-1, header.channels)
+        try:
+            palette = container.read_palette(header, palette_bytes)
+        except GcpError as error:
+            raise SyntaxError(f"invalid gcp palette: {error}") from error
 
         self._size = (header.width, header.height)
         self._mode = MODE_BY_CHANNELS[header.channels]

@@ -21,7 +21,12 @@ import zlib
 # Section 10.
 SIGNATURE = b"\x89GCP\r\n\x1a\n"
 HEADER_SIZE = 38
+LEADING_SIZE = 40
 CRC_SIZE = 4
+FLAG_CODED_PALETTE = 0x02
+PALETTE_RICE_START = 16
+PALETTE_ESCAPE = 15
+PALETTE_ESCAPE_BITS = 8
 MAX_PALETTE_SIZE = 256
 SHORT_TOKEN_PALETTE_LIMIT = 16
 MAX_SHORT_RUN = 16
@@ -63,9 +68,12 @@ def decode(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> tuple[int, int,
     """(width, height, channels, pixels): the pixels row by row, ``channels`` bytes each
     (section 3). Raises ``InvalidFile`` for a file that breaks a rule of section 6."""
     header = read_header(data, max_pixels)  # rules 1 to 14
-    width, height, channels, method, palette_size, tokens_length, body_length = header
-    palette_end = HEADER_SIZE + palette_size * channels
-    palette = data[HEADER_SIZE:palette_end]
+    width, height, channels, method, palette_size, tokens_length, body_length, p = header
+    palette_end = HEADER_SIZE + p
+    if not data[11] & FLAG_CODED_PALETTE:  # flags
+        palette = data[HEADER_SIZE:palette_end]
+    else:  # rule 29
+        palette = decode_palette(data[LEADING_SIZE:palette_end], palette_size, channels)
     body = data[palette_end:palette_end + body_length]
     if method == 2:  # rules 20, 22 to 28
         indices = decode_cm(body, width, height, palette, palette_size, channels)
@@ -92,7 +100,7 @@ def read_header(data: bytes, max_pixels: int) -> tuple[int, ...]:
         raise InvalidFile("channels", f"{channels} channels")
     if method not in (0, 1, 2):
         raise InvalidFile("method", f"method {method}")
-    if flags & 0xFE:
+    if flags & 0xFC:
         raise InvalidFile("flags", f"reserved bits set in {flags:#04x}")
     if width == 0 or height == 0:
         raise InvalidFile("width" if width == 0 else "height", f"{width} x {height} pixels")
@@ -113,14 +121,63 @@ def read_header(data: bytes, max_pixels: int) -> tuple[int, ...]:
     if method == 0 and body_length != tokens_length:
         raise InvalidFile("body_length", "method rle stores the tokens as they are")
     # Rule 13 by subtraction, as a decoder in 64-bit integers must do it.
-    fixed = HEADER_SIZE + palette_size * channels + CRC_SIZE
+    p = palette_size * channels
+    if flags & FLAG_CODED_PALETTE:
+        if len(data) < LEADING_SIZE:
+            raise InvalidFile("length", f"{len(data)} bytes: no palette_code_length")
+        p = 2 + struct.unpack("<H", data[HEADER_SIZE:LEADING_SIZE])[0]
+    fixed = HEADER_SIZE + p + CRC_SIZE
     if len(data) < fixed or body_length != len(data) - fixed:
         raise InvalidFile("length", f"{len(data)} bytes, not the {fixed} + {body_length} "
                                     "the header says")
     stored_crc = struct.unpack("<I", data[-CRC_SIZE:])[0]
     if zlib.crc32(data[:-CRC_SIZE]) != stored_crc:
         raise InvalidFile("crc", "the CRC does not match")
-    return width, height, channels, method, palette_size, tokens_length, body_length
+    return width, height, channels, method, palette_size, tokens_length, body_length, p
+
+
+def decode_palette(code: bytes, palette_size: int, channels: int) -> bytes:
+    """Section 2.7.1: the palette's bytes from ``palette_code``; rule 29."""
+    position = 0  # bits read
+
+    def read_bit() -> int:
+        nonlocal position
+        if position >= 8 * len(code):
+            raise InvalidFile("palette_code", "the code reads past its end")
+        bit = code[position // 8] >> (7 - position % 8) & 1
+        position += 1
+        return bit
+
+    def read_bits(count: int) -> int:
+        value = 0
+        for _ in range(count):
+            value = value * 2 + read_bit()
+        return value
+
+    previous = [0] * channels
+    m = [PALETTE_RICE_START] * channels
+    palette = bytearray()
+    for _ in range(palette_size):
+        for c in range(channels):
+            k = max(0, (m[c] >> 2).bit_length() - 1)
+            q = 0
+            while q < PALETTE_ESCAPE and read_bit() == 1:
+                q += 1
+            if q == PALETTE_ESCAPE:
+                z = read_bits(PALETTE_ESCAPE_BITS)
+            else:
+                z = (q << k) | read_bits(k)
+                if z > 255:
+                    raise InvalidFile("palette_code", f"a value of {z}")
+            m[c] = m[c] - (m[c] >> 2) + z
+            s = z >> 1 if z % 2 == 0 else -((z + 1) >> 1)
+            previous[c] = (previous[c] + s) % 256
+            palette.append(previous[c])
+    if len(code) > -(-position // 8):
+        raise InvalidFile("palette_code", "a whole byte after the code is unread")
+    if position % 8 and read_bits(8 - position % 8):
+        raise InvalidFile("palette_code", "a padding bit is not 0")
+    return bytes(palette)
 
 
 def token_form(palette_size: int) -> tuple[int, int]:

@@ -281,7 +281,7 @@ def test_dask_batch_takes_a_palette_and_skips_what_is_not_smaller(tmp_path, dask
     palette_file = tmp_path / "p.gpl"
     palette_file.write_bytes(gcp.palettes.write_gpl(palette))
     sources = []
-    for index, size in enumerate((8, 8, 2)):  # 2 x 2: its PNG is smaller than a .gcp
+    for index, size in enumerate((8, 8, 1)):  # 1 x 1: its PNG is smaller than a .gcp
         sources.append(folder / f"img{index}.png")
         sources[-1].write_bytes(gcp.imageio.encode_image(small_image(index, size), ".png"))
     out = tmp_path / "out"

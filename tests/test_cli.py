@@ -158,6 +158,20 @@ def test_info_text(encoded):
     assert "\x1b[" not in result.output  # no swatches when stdout is not a terminal
 
 
+def test_info_says_when_and_how_short_the_palette_is_coded(tmp_path):
+    ys, xs = np.mgrid[0:32, 0:32]
+    grey = ((xs * 8 + ys) % 256).astype(np.uint8)[:, :, None]
+    source, target = tmp_path / "ramp.png", tmp_path / "ramp.gcp"
+    source.write_bytes(gcp.imageio.encode_image(grey, ".png"))
+    assert run("encode", source, target, "-k", "256").exit_code == 0
+    facts = json.loads(run("info", target, "--json").output)
+    assert facts["coded_palette"] and facts["palette_size"] == 256
+    coded = facts["palette_code_length"] + 2
+    assert coded < 256
+    assert f"palette:       256 colours, coded in {coded} bytes (as is: 256)" in (
+        run("info", target).output)
+
+
 def test_info_json(encoded):
     result = run("info", encoded, "--json")
     facts = json.loads(result.output)

@@ -38,6 +38,7 @@ MANIFEST_INVALID = sorted(path.name for path in VECTORS.glob("invalid-*.gcp"))
 RULE_OF_VECTOR = {f"invalid-{vector}.gcp": number
                   for number, _, vectors in spec_decoder_rules() for vector in vectors}
 LAST_CONTAINER_RULE = 14  # crc: what read_info checks; the body's rules come after
+PALETTE_CODE_RULE = 29  # read_info checks it too: it reads the palette, not the body
 AS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
 ROOT_REASON = "running as root, whom file permissions do not stop; the simulated case runs"
 
@@ -291,12 +292,12 @@ def test_full_disk_leaves_nothing_behind(folder, monkeypatch, failure, args):
 @pytest.mark.parametrize("name", MANIFEST_INVALID)
 def test_decode_and_info_refuse_every_invalid_vector(folder, name):
     """decode refuses them all; info, which reads the body no further than its CRC, the
-    ones that break the rules up to the CRC's (1 to 14)."""
+    ones that break the rules up to the CRC's (1 to 14) and the coded palette's (29)."""
     (folder / "bad.gcp").write_bytes((VECTORS / name).read_bytes())
     (folder / "old.png").write_bytes(b"precious")
     refused_leaving_all_as_it_was(folder, 1, "decode", "bad.gcp", "out.png")
     refused_leaving_all_as_it_was(folder, 1, "decode", "bad.gcp", "old.png", "--force")
-    if RULE_OF_VECTOR[name] <= LAST_CONTAINER_RULE:
+    if RULE_OF_VECTOR[name] <= LAST_CONTAINER_RULE or RULE_OF_VECTOR[name] == PALETTE_CODE_RULE:
         refused_leaving_all_as_it_was(folder, 1, "info", "bad.gcp")
         refused_leaving_all_as_it_was(folder, 1, "info", "bad.gcp", "--json")
     else:

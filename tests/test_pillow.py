@@ -211,8 +211,12 @@ def test_valid_vectors_open_to_their_pixels(entry):
 
 
 def header_breaks_the_spec(data: bytes) -> bool:
+    """The header or the palette, which Pillow reads on opening, breaks a rule."""
     try:
-        container.parse_header(data, max_pixels=1 << 40)
+        header = container.parse_header(data, max_pixels=1 << 40)
+        stored = data[container.HEADER_SIZE:container.HEADER_SIZE + header.palette_length]
+        if len(stored) == header.palette_length:
+            container.read_palette(header, stored)
     except gcp.FormatError:
         return True
     return False
@@ -220,7 +224,8 @@ def header_breaks_the_spec(data: bytes) -> bool:
 
 @pytest.mark.parametrize("entry", MANIFEST["invalid"], ids=lambda e: e["file"])
 def test_invalid_vectors_fail_as_pillow_expects(entry):
-    """A broken header: not identified (SyntaxError inside). A broken body: OSError on load."""
+    """A broken header or coded palette: not identified (SyntaxError inside). A broken
+    body: OSError on load."""
     data = (VECTORS / entry["file"]).read_bytes()
     if header_breaks_the_spec(data):
         with pytest.raises(Image.UnidentifiedImageError):

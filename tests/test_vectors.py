@@ -3,6 +3,7 @@ rejected with the field the spec names."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import importlib.util
 import json
@@ -12,7 +13,7 @@ import numpy as np
 import pytest
 
 import gcp
-from gcp import cm
+from gcp import cm, container, palette_code
 from tests.conftest import SPEC, VECTORS, spec_decoder_rules
 
 SPEC_TEXT = SPEC.read_text()
@@ -58,9 +59,14 @@ def test_worked_example_bytes_match_the_spec():
         "89474350 0d0a1a0a 01 03 00 01 04000000 02000000 0200"
         " 0200000000000000 0200000000000000 0000ff ff0000 02 14 9b3da092".replace(" ", ""))
     assert (VECTORS / "rle-example.gcp").read_bytes() == expected
+    # gcp codes the palette (section 2.7.1): flags 03, then 02 00 00 A4 for the palette.
+    coded = bytes.fromhex(
+        "89474350 0d0a1a0a 01 03 00 03 04000000 02000000 0200"
+        " 0200000000000000 0200000000000000 0200 00a4 02 14 19cea967".replace(" ", ""))
+    assert (VECTORS / "coded-palette-example.gcp").read_bytes() == coded
     blue, red = [0, 0, 255], [255, 0, 0]
     image = np.array([[blue, blue, blue, red], [red, red, red, red]], np.uint8)
-    assert gcp.encode(image, k=2, method="rle") == expected
+    assert gcp.encode(image, k=2, method="rle") == coded
     lzma_example = (VECTORS / "lzma-example.gcp").read_bytes()
     assert lzma_example[-33:] == bytes.fromhex(
         "19000000 04 00100000 ffffffffffffffff 000105e507603fffef8c8000 7720f07c"
@@ -91,7 +97,7 @@ def test_the_cm_worked_example_matches_the_spec():
     assert (VECTORS / "cm-example.gcp").read_bytes() == bytes.fromhex(dump)
     blue, red = [0, 0, 255], [255, 0, 0]
     image = np.array([[blue, blue, blue, red], [red, red, red, red]], np.uint8)
-    assert gcp.encode(image, k=2, method="cm") == bytes.fromhex(dump)
+    assert gcp.encode(image, k=2, method="cm") == with_palette_coded(bytes.fromhex(dump))
     states = []
 
     class Tracing(cm.Encoder):
@@ -108,6 +114,22 @@ def test_the_cm_worked_example_matches_the_spec():
     assert len(states) == 8
     for state in states:
         assert state in spec_hex, state
+
+
+def with_palette_coded(data: bytes) -> bytes:
+    """The same file with its palette coded (spec 2.7.1), as gcp writes a small palette."""
+    header, palette, body = container.unpack(data)
+    flags = header.flags | container.FLAG_CODED_PALETTE
+    return container.pack(dataclasses.replace(header, flags=flags), palette, bytes(body))
+
+
+def test_the_palette_code_example_matches_the_spec():
+    """Section 2.7.1's example: blue and red code as 00 A4."""
+    section = SPEC_TEXT.split("### 2.7.1 Coded palette", 1)[1].split("\n### ", 1)[0]
+    assert "`palette_code` = `00 A4`" in section
+    blue_red = np.array([[0, 0, 255], [255, 0, 0]], np.uint8)
+    assert palette_code.encode(blue_red) == bytes.fromhex("00 a4")
+    assert palette_code.decode(bytes.fromhex("00 a4"), 2, 3).tolist() == blue_red.tolist()
 
 
 def _vector_generator():

@@ -26,6 +26,7 @@ from gcp import cm, container, entropy, rle  # noqa: E402
 from gcp.container import METHOD_CM, METHOD_LZMA, METHOD_RLE, Header  # noqa: E402
 
 MAX_HEX_PIXELS = 4096  # larger vectors give only the SHA-256 of their pixels
+CODED = container.FLAG_CODED_PALETTE
 
 BLUE_RED = np.array([[0, 0, 255], [255, 0, 0]], np.uint8)
 EXAMPLE = np.array([[0, 0, 0, 1], [1, 1, 1, 1]], np.uint8)  # spec section 8
@@ -36,6 +37,7 @@ RGBA = np.array([[0, 0, 0, 0], [255, 255, 255, 255], [10, 200, 30, 128], [1, 2, 
 SEVENTEEN = np.stack([np.arange(17) * 15, 255 - np.arange(17) * 15, np.full(17, 7)],
                      axis=1).astype(np.uint8)
 RAMP = np.arange(256, dtype=np.uint8)
+RANDOM_RGBA = np.random.default_rng(12).integers(0, 256, (256, 4)).astype(np.uint8)
 ALL_COLOURS = np.stack([RAMP, 255 - RAMP, RAMP // 2], axis=1)
 # 600000 alternating pixels: 600000 one-byte tokens, two lzma chunks (524288 + 75712).
 ALTERNATING = (np.arange(600_000) % 2).astype(np.uint8).reshape(600, 1000)
@@ -262,6 +264,16 @@ def valid_vectors() -> dict[str, tuple[bytes, np.ndarray, str]]:
         "cm-stored": (CM_NOISE, ALL_COLOURS,
                       "Method cm: a stripe of noise, stored (stripe_mode 1) as it codes "
                       "no shorter.", dict(method=METHOD_CM)),
+        "coded-palette-example": (EXAMPLE, BLUE_RED,
+                                  "rle-example with its palette coded (2.7.1): 02 00 00 A4.",
+                                  dict(flags=container.FLAG_EXACT | CODED)),
+        "coded-palette-escapes": (RAMP.reshape(16, 16), RANDOM_RGBA,
+                                  "Method lzma, a coded palette of 256 random RGBA colours: "
+                                  "escapes, and k up to 7 (2.7.1).",
+                                  dict(flags=CODED, method=METHOD_LZMA)),
+        "cm-coded-palette": (CM_GREY_TEXTURE, GREY_RAMP, "Method cm, a coded grey palette "
+                             "of all 256 levels, 1 apart.", dict(flags=CODED,
+                                                                    method=METHOD_CM)),
     }
     out = {name: (build(indices, palette, **options), palette[indices], note)
            for name, (indices, palette, note, options) in cases.items()}
@@ -337,7 +349,7 @@ def invalid_vectors() -> dict[str, tuple[bytes, str, str]]:
         "channels-0": (patch(good, 9, "<B", 0), "channels", "channels is 0."),
         "channels-5": (patch(good, 9, "<B", 5), "channels", "channels is 5."),
         "method-3": (patch(good, 10, "<B", 3), "method", "method is 3."),
-        "flags-bit-1": (patch(good, 11, "<B", 0x02), "flags", "An undefined flag bit."),
+        "flags-bit-2": (patch(good, 11, "<B", 0x04), "flags", "An undefined flag bit."),
         "width-0": (patch(good, 12, "<I", 0), "width", "width is 0."),
         "height-0": (patch(good, 16, "<I", 0), "height", "height is 0."),
         "palette-size-0": (patch(good, 20, "<H", 0), "palette_size", "palette_size is 0."),
@@ -418,6 +430,41 @@ def invalid_vectors() -> dict[str, tuple[bytes, str, str]]:
         "lzma-index-out-of-range": (lzma_file(lzma_chunk(bytes([0x02, 0x94]))), "index",
                                     "Short token 94 (index 9) inside an lzma body."),
         **invalid_cm_vectors(),
+        **invalid_palette_code_vectors(),
+    }
+
+
+def with_palette_code(indices: np.ndarray, palette: np.ndarray, code: bytes) -> bytes:
+    """An rle file of ``indices`` whose palette is ``code`` (flags bit 1), whatever the
+    code says: for vectors of a malformed palette_code."""
+    plain = build(indices, palette)
+    cut = container.HEADER_SIZE + palette.size
+    head = bytearray(plain[:container.HEADER_SIZE])
+    head[11] |= CODED
+    return with_crc_fixed(bytes(head) + struct.pack("<H", len(code)) + code + plain[cut:])
+
+
+def invalid_palette_code_vectors() -> dict[str, tuple[bytes, str, str]]:
+    two_greys = np.array([[0], [1]], np.uint8)  # codes as 000 100, then 2 padding bits
+    pixels = np.array([[0, 1]], np.uint8)
+    coded = build(EXAMPLE, BLUE_RED, flags=CODED)
+    # One grey by escape (z 255: m becomes 267, k 6), then 14 ones, a zero and 6 bits: z 896.
+    too_large = int("1" * 15 + "1" * 8 + "1" * 14 + "0" + "0" * 6 + "0000", 2).to_bytes(6, "big")
+    return {
+        "coded-palette-short-file": (coded[:39], "length",
+                                     "flags bit 1 set, and the file ends inside "
+                                     "palette_code_length."),
+        "palette-code-past-end": (with_palette_code(EXAMPLE, BLUE_RED, b"\x00"),
+                                  "palette_code", "The code of coded-palette-example cut "
+                                  "to its first byte: the values read past it."),
+        "palette-code-value-256": (with_palette_code(pixels, two_greys, too_large),
+                                   "palette_code", "A Rice code of z = 896, over 255."),
+        "palette-code-padding": (with_palette_code(pixels, two_greys, b"\x11"),
+                                 "palette_code", "Greys 0 and 1 coded as 000 100, then "
+                                 "padding bits 01, not 00."),
+        "palette-code-unread-byte": (with_palette_code(pixels, two_greys, b"\x10\x00"),
+                                     "palette_code", "Greys 0 and 1 coded in one byte, "
+                                     "then a byte the code does not read."),
     }
 
 
