@@ -49,6 +49,9 @@ MAX_CHANNEL_WEIGHT = 64
 STRIPE_CODED = 0                   # stripe_mode: coded by the model
 STRIPE_STORED = 1                  # stripe_mode: the indices as bytes
 STRIPE_RANKS = 2                   # stripe_mode: coded, pixels not flat by rank alone
+STRIPE_PACKED = 3                  # stripe_mode: the indices in index_bits bits each
+STRIPE_MODES = (STRIPE_CODED, STRIPE_STORED, STRIPE_RANKS, STRIPE_PACKED)
+UNCODED_MODES = (STRIPE_STORED, STRIPE_PACKED)
 CODER_FINAL_BYTES = 4              # the coder's flush: the four bytes of low
 CODED_MODES = (STRIPE_CODED, STRIPE_RANKS)
 # The reference encoder also codes a stripe as STRIPE_RANKS, and keeps the shorter, where
@@ -716,7 +719,7 @@ def encode_stripe(indices: np.ndarray, tables: PaletteTables, alone: bool = Fals
     modes = ((STRIPE_CODED, STRIPE_RANKS) if ranks_may_pay(indices, alone)
              else (STRIPE_CODED,))
     return best_stripe(indices, [(mode, code_stripe_data(indices, tables, mode))
-                                 for mode in modes])
+                                 for mode in modes], tables.size)
 
 
 def code_stripe_data(indices: np.ndarray, tables: PaletteTables, mode: int) -> bytes:
@@ -728,15 +731,37 @@ def code_stripe_data(indices: np.ndarray, tables: PaletteTables, mode: int) -> b
     return coder.finish()
 
 
-def best_stripe(indices: np.ndarray, coded: Sequence[tuple[int, bytes | None]]) -> bytes:
+def best_stripe(indices: np.ndarray, coded: Sequence[tuple[int, bytes | None]],
+                palette_size: int) -> bytes:
     """The stripe's bytes, mode byte first: the shortest of ``coded`` ((mode, data),
-    data None where the coder ran out of room; the first of equal ones), or stored where
-    none is shorter than the indices."""
+    data None where the coder ran out of room; the first of equal ones), or the indices
+    uncoded where none is shorter: packed in index_bits each, or with 8 bits stored."""
     mode, data = min(((m, d) for m, d in coded if d is not None), key=lambda c: len(c[1]),
                      default=(STRIPE_STORED, None))
-    if data is None or len(data) >= indices.size:
-        return bytes([STRIPE_STORED]) + indices.tobytes()
+    bits = index_bits(palette_size)
+    uncoded = indices.tobytes() if bits == 8 else packed_bytes(indices, bits)
+    if data is None or len(data) >= len(uncoded):
+        return bytes([STRIPE_STORED if bits == 8 else STRIPE_PACKED]) + uncoded
     return bytes([mode]) + data
+
+
+def index_bits(palette_size: int) -> int:
+    """Bits of an index in a STRIPE_PACKED stripe: bit_length(palette_size - 1), 0 to 8."""
+    return (palette_size - 1).bit_length()
+
+
+def packed_length(pixels: int, bits: int) -> int:
+    """Bytes of ``pixels`` indices packed at ``bits`` each, the last byte padded."""
+    return -(-pixels * bits // 8)
+
+
+def packed_bytes(indices: np.ndarray, bits: int) -> bytes:
+    """uint8 ``indices`` at ``bits`` each, most significant bit first, in pixel order,
+    the last byte padded with zero bits."""
+    if bits == 0:
+        return b""
+    planes = np.unpackbits(indices.reshape(-1, 1), axis=1)[:, 8 - bits:]
+    return np.packbits(planes.ravel()).tobytes()
 
 
 def ranks_may_pay(indices: np.ndarray, alone: bool = False) -> bool:
@@ -813,8 +838,8 @@ def join_stripes(stripe_height: int, weights: Sequence[int], stripes: Sequence[b
             + b"".join(stripes))
 
 
-def split_stripes(body: memoryview | bytes, width: int, height: int, channels: int
-                  ) -> tuple[int, tuple[int, ...], list[memoryview]]:
+def split_stripes(body: memoryview | bytes, width: int, height: int, channels: int,
+                  palette_size: int) -> tuple[int, tuple[int, ...], list[memoryview]]:
     """(stripe_height, channel weights, each stripe's bytes) after the checks of 5.3.1:
     rule cm_stripes."""
     body = memoryview(body)
@@ -848,12 +873,11 @@ def split_stripes(body: memoryview | bytes, width: int, height: int, channels: i
                               f"and fit the {len(body) - offset} bytes left",
                               field="cm_stripes")
         stripe = body[offset:offset + length]
-        if stripe[0] not in (STRIPE_CODED, STRIPE_STORED, STRIPE_RANKS):
-            raise FormatError(f"cm stripe {index} mode is {stripe[0]}; 0, 1 or 2",
+        if stripe[0] not in STRIPE_MODES:
+            raise FormatError(f"cm stripe {index} mode is {stripe[0]}; 0, 1, 2 or 3",
                               field="cm_stripes")
-        if stripe[0] == STRIPE_STORED and length != 1 + rows * width:
-            raise FormatError(f"cm stripe {index} is stored in {length} bytes, not the "
-                              f"{1 + rows * width} its {rows} rows take", field="cm_stripes")
+        if stripe[0] in UNCODED_MODES:
+            _check_uncoded_layout(stripe, index, rows * width, palette_size)
         stripes.append(stripe)
         offset += length
     if offset != len(body):
@@ -862,21 +886,51 @@ def split_stripes(body: memoryview | bytes, width: int, height: int, channels: i
     return stripe_height, weights, stripes
 
 
+def _check_uncoded_layout(stripe: memoryview, index: int, pixels: int,
+                          palette_size: int) -> None:
+    """A stored stripe's length, or a packed one's length and zero padding (rule 26)."""
+    bits = 8 if stripe[0] == STRIPE_STORED else index_bits(palette_size)
+    expected = 1 + packed_length(pixels, bits)
+    if len(stripe) != expected:
+        raise FormatError(f"cm stripe {index} is {'stored' if bits == 8 else 'packed'} in "
+                          f"{len(stripe)} bytes, not the {expected} its {pixels} pixels "
+                          "take", field="cm_stripes")
+    padding = -pixels * bits % 8
+    if padding and stripe[-1] & ((1 << padding) - 1):
+        raise FormatError(f"cm stripe {index}'s padding bits are not 0", field="cm_stripes")
+
+
 def stored_indices(stripe: memoryview, rows: int, width: int, palette_size: int
                    ) -> np.ndarray:
-    """uint8 (rows, width): a stored stripe's indices (mode byte included in ``stripe``),
-    each checked against the palette (rule index)."""
-    indices = np.frombuffer(stripe[1:], np.uint8).reshape(rows, width)
-    if int(indices.max()) >= palette_size:
-        raise FormatError(f"a stored cm stripe holds index {int(indices.max())} of a "
+    """uint8 (rows, width): a stored or packed stripe's indices (mode byte included in
+    ``stripe``; its layout checked), each checked against the palette (rule index)."""
+    if stripe[0] == STRIPE_STORED:
+        indices = np.frombuffer(stripe[1:], np.uint8).reshape(rows, width)
+    else:
+        indices = unpacked_indices(stripe[1:], rows * width, index_bits(palette_size))
+        indices = indices.reshape(rows, width)
+    if indices.size and int(indices.max()) >= palette_size:
+        raise FormatError(f"an uncoded cm stripe holds index {int(indices.max())} of a "
                           f"{palette_size}-colour palette", field="index")
     return indices
+
+
+def unpacked_indices(data: memoryview | bytes, pixels: int, bits: int) -> np.ndarray:
+    """uint8 (pixels,) from ``data``, indices of ``bits`` each as ``packed_bytes`` writes
+    them (``data`` holds at least ``packed_length(pixels, bits)`` bytes)."""
+    if bits == 0:
+        return np.zeros(pixels, np.uint8)
+    planes = np.unpackbits(np.frombuffer(data, np.uint8))[:pixels * bits]
+    planes = planes.reshape(pixels, bits)
+    if bits < 8:
+        planes = np.concatenate([np.zeros((pixels, 8 - bits), np.uint8), planes], axis=1)
+    return np.packbits(planes, axis=1).ravel()
 
 
 def decode_stripe(stripe: memoryview, rows: int, width: int, tables: PaletteTables
                   ) -> np.ndarray:
     """uint8 (rows, width) indices of one stripe (mode byte included in ``stripe``)."""
-    if stripe[0] == STRIPE_STORED:
+    if stripe[0] in UNCODED_MODES:
         return stored_indices(stripe, rows, width, tables.size)
     data = stripe[1:]
     decoder = Decoder(data)
@@ -897,7 +951,7 @@ def one_colour_indices(stripes: list[memoryview], width: int, height: int,
     can declare 67 MP of one colour: coded pixel by pixel, that took 2.6 s."""
     for index, (stripe, (_, rows)) in enumerate(zip(stripes, stripe_rows(height, stripe_height),
                                                     strict=True)):
-        if stripe[0] == STRIPE_STORED:
+        if stripe[0] in UNCODED_MODES:
             stored_indices(stripe, rows, width, 1)
         elif len(stripe) != 1 + CODER_FINAL_BYTES:
             raise FormatError(f"cm stripe {index} of one colour holds {len(stripe) - 1} "
@@ -909,7 +963,8 @@ def one_colour_indices(stripes: list[memoryview], width: int, height: int,
 def decode_body(body: memoryview | bytes, width: int, height: int, palette: np.ndarray
                 ) -> np.ndarray:
     """uint8 (height, width) indices from method cm's body."""
-    stripe_height, weights, stripes = split_stripes(body, width, height, palette.shape[1])
+    stripe_height, weights, stripes = split_stripes(body, width, height, palette.shape[1],
+                                                    len(palette))
     tables = PaletteTables(palette, weights)
     parts = [decode_stripe(stripe, rows, width, tables)
              for stripe, (_, rows) in zip(stripes, stripe_rows(height, stripe_height),
@@ -988,7 +1043,8 @@ def encode(indices: np.ndarray, palette: np.ndarray, *, engine: str = "auto",
 def decode(body: memoryview | bytes, width: int, height: int, palette: np.ndarray, *,
            engine: str = "auto", device: str | None = None) -> np.ndarray:
     """uint8 (height, width) indices from method cm's body; ``FormatError`` if invalid."""
-    stripe_height, weights, stripes = split_stripes(body, width, height, palette.shape[1])
+    stripe_height, weights, stripes = split_stripes(body, width, height, palette.shape[1],
+                                                    len(palette))
     if len(palette) == 1:
         return one_colour_indices(stripes, width, height, stripe_height)
     backend = _opencl_backend(engine, device)

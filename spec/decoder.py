@@ -277,7 +277,8 @@ def decode_cm(body: bytes, width: int, height: int, palette: bytes, palette_size
               channels: int) -> list[int]:
     """Every pixel's index, row by row: the stripes' layout checked first (rules 22 to 26),
     then each stripe decoded (rules 20, 27, 28)."""
-    stripe_height, weights, stripes = read_stripes(body, width, height, channels)
+    stripe_height, weights, stripes = read_stripes(body, width, height, channels,
+                                                   palette_size)
     colours = [tuple(palette[i * channels:(i + 1) * channels]) for i in range(palette_size)]
     order = [sorted(range(palette_size),
                     key=lambda b, a=a: (distance(colours[a], colours[b], weights), b))
@@ -286,17 +287,36 @@ def decode_cm(body: bytes, width: int, height: int, palette: bytes, palette_size
     indices: list[int] = []
     for number, stripe in enumerate(stripes):
         rows = min(stripe_height, height - number * stripe_height)
-        if stripe[0] == 1:  # STRIPE_STORED
-            if any(v >= palette_size for v in stripe[1:]):
-                raise InvalidFile("index", f"stored stripe {number} has an index past the "
+        if stripe[0] in (1, 3):  # STRIPE_STORED, STRIPE_PACKED
+            bits = 8 if stripe[0] == 1 else index_bits(palette_size)
+            values = list(stripe[1:]) if bits == 8 else unpack_indices(stripe[1:],
+                                                                      rows * width, bits)
+            if any(v >= palette_size for v in values):
+                raise InvalidFile("index", f"uncoded stripe {number} has an index past the "
                                            "palette")
-            indices += stripe[1:]
+            indices += values
         else:  # STRIPE_CODED (0) or STRIPE_RANKS (2)
             indices += decode_stripe(stripe[1:], width, rows, tables, stripe[0] == 2)
     return indices
 
 
-def read_stripes(body: bytes, width: int, height: int, channels: int
+def index_bits(palette_size: int) -> int:
+    """A STRIPE_PACKED index's bits (5.3.1)."""
+    return (palette_size - 1).bit_length()
+
+
+def unpack_indices(data: bytes, count: int, bits: int) -> list[int]:
+    """``count`` indices of ``bits`` each, most significant bit first (5.3.1)."""
+    values = []
+    for i in range(count):
+        value = 0
+        for position in range(i * bits, (i + 1) * bits):
+            value = value * 2 + (data[position // 8] >> (7 - position % 8) & 1)
+        values.append(value)
+    return values
+
+
+def read_stripes(body: bytes, width: int, height: int, channels: int, palette_size: int
                  ) -> tuple[int, tuple[int, ...], list[bytes]]:
     """Section 5.3.1: stripe_height, the channel weights and each stripe's bytes; rules 22
     to 26."""
@@ -323,11 +343,17 @@ def read_stripes(body: bytes, width: int, height: int, channels: int
         if length == 0 or length > len(body) - position:
             raise InvalidFile("cm_stripes", f"stripe {number} is {length} bytes")
         stripe = body[position:position + length]
-        if stripe[0] not in (0, 1, 2):
+        if stripe[0] not in (0, 1, 2, 3):
             raise InvalidFile("cm_stripes", f"stripe {number} has mode {stripe[0]}")
         rows = min(stripe_height, height - number * stripe_height)
         if stripe[0] == 1 and length != 1 + rows * width:
             raise InvalidFile("cm_stripes", f"stored stripe {number} is {length} bytes")
+        if stripe[0] == 3:
+            bits = rows * width * index_bits(palette_size)
+            if length != 1 + -(-bits // 8):
+                raise InvalidFile("cm_stripes", f"packed stripe {number} is {length} bytes")
+            if bits % 8 and stripe[-1] & ((1 << (8 - bits % 8)) - 1):
+                raise InvalidFile("cm_stripes", f"packed stripe {number}'s padding is not 0")
         stripes.append(stripe)
         position += length
     if position != len(body):

@@ -52,7 +52,7 @@ def both_engines(indices: np.ndarray, palette: np.ndarray, stripe_height: int) -
     ("astronaut", 16, (24, 40), 24),      # one stripe
     ("astronaut", 17, (24, 40), 5),       # stripes of 5 rows, the last of 4
     ("coffee", 256, (20, 36), 20),        # 256 colours: ranks of many bits
-    ("camera", 2, (30, 30), 1),           # grey, 2 colours, a stripe per row
+    ("camera", 2, (30, 96), 1),           # grey, 2 colours, a stripe per row
     ("camera", 256, (40, 48), 40),        # grey photo: mostly ranks, the bias corrected
     ("logo", 16, (20, 30), 7),            # RGBA, flat areas and edges
     ("color", 16, (20, 30), 20),
@@ -82,10 +82,10 @@ def test_ranks_stripes_agree_across_engines_and_decoders(channels, k, monkeypatc
     indices[:4, :6] = 1  # a flat corner keeps its candidates
     palette = np.sort(RNG.integers(0, 256, (k, channels)).astype(np.uint8), axis=0)
     monkeypatch.setattr(cm, "ranks_may_pay", lambda indices, alone=False: True)
-    monkeypatch.setattr(cm, "best_stripe", lambda indices, coded: bytes([coded[-1][0]])
-                        + coded[-1][1])
+    monkeypatch.setattr(cm, "best_stripe", lambda indices, coded, palette_size:
+                        bytes([coded[-1][0]]) + coded[-1][1])
     body = both_engines(indices, palette, 5)
-    _, _, stripes = cm.split_stripes(body, 23, 14, channels)
+    _, _, stripes = cm.split_stripes(body, 23, 14, channels, k)
     assert [stripe[0] for stripe in stripes] == [cm.STRIPE_RANKS] * 3
     decoded = spec_decoder.decode_cm(bytes(body), 23, 14, palette.tobytes(), k, channels)
     assert decoded == indices.ravel().tolist()
@@ -95,7 +95,7 @@ def test_grain_is_coded_by_ranks_where_that_is_shorter():
     indices = grainy((40, 60), 256)
     palette = np.arange(256, dtype=np.uint8)[:, None]
     body = both_engines(indices, palette, 20)
-    _, _, stripes = cm.split_stripes(body, 60, 40, 1)
+    _, _, stripes = cm.split_stripes(body, 60, 40, 1, 256)
     assert [stripe[0] for stripe in stripes] == [cm.STRIPE_RANKS] * 2
 
 
@@ -152,7 +152,7 @@ def test_both_engines_try_ranks_alone_only_for_one_stripe(height, tried):
     indices = fine_grain((height, 96), 0.8)
     palette = np.arange(256, dtype=np.uint8)[:, None]
     body = both_engines(indices, palette, 40)
-    _, _, stripes = cm.split_stripes(body, 96, height, 1)
+    _, _, stripes = cm.split_stripes(body, 96, height, 1, 256)
     ranks = [stripe[0] == cm.STRIPE_RANKS for stripe in stripes]
     assert ranks == [tried] * len(stripes)
 
@@ -233,7 +233,7 @@ def test_the_encoder_weighs_a_smooth_alpha_under_noisy_grey(monkeypatch):
     weights = cm.channel_weights_for(indices, palette)
     assert weights[0] == 1 and weights[1] >= 8
     weighted = cm.encode(indices, palette, engine="opencl")
-    assert cm.split_stripes(weighted, 48, 48, 2)[1] == weights
+    assert cm.split_stripes(weighted, 48, 48, 2, len(palette))[1] == weights
     monkeypatch.setattr(cm, "channel_weights_for", lambda indices, palette: (1, 1))
     plain = cm.encode(indices, palette, engine="opencl")
     assert len(weighted) < 0.95 * len(plain)
@@ -256,7 +256,7 @@ def test_channel_weights_agree_across_engines_and_decoders(weights, k, monkeypat
     palette = np.sort(RNG.integers(0, 256, (k, len(weights))).astype(np.uint8), axis=0)
     monkeypatch.setattr(cm, "channel_weights_for", lambda indices, palette: weights)
     body = both_engines(indices, palette, 12)
-    _, stored_weights, stripes = cm.split_stripes(body, 40, 24, len(weights))
+    _, stored_weights, stripes = cm.split_stripes(body, 40, 24, len(weights), k)
     assert stored_weights == weights
     assert all(stripe[0] in cm.CODED_MODES for stripe in stripes)
     decoded = spec_decoder.decode_cm(bytes(body), 40, 24, palette.tobytes(), k, len(weights))
@@ -351,7 +351,7 @@ def test_of_two_corrupt_stripes_both_engines_report_the_first(real_images):
     longer."""
     palette, indices = quantized(real_images, "coffee", 16, (24, 20))
     body = cm.encode(indices, palette, engine="reference", stripe_height=4)
-    _, _, stripes = cm.split_stripes(body, 20, 24, 3)
+    _, _, stripes = cm.split_stripes(body, 20, 24, 3, len(palette))
     starts = np.cumsum([len(body) - sum(len(s) for s in stripes)]
                        + [len(s) for s in stripes])
     first, later = next((i, j) for i in range(len(stripes)) for j in range(i + 1, len(stripes))
@@ -426,7 +426,8 @@ def test_effort_sets_the_stripes(monkeypatch, real_images, effort, stripes):
     image = np.ascontiguousarray(real_images["coffee"][:120, :100])
     data = gcp.encode(image, 16, method="cm", effort=effort, backend="numpy")
     header, _, body = gcp.container.unpack(data)
-    assert len(cm.split_stripes(body, header.width, header.height, 3)[2]) == stripes
+    layout = cm.split_stripes(body, header.width, header.height, 3, header.palette_size)
+    assert len(layout[2]) == stripes
     assert np.array_equal(gcp.decode(data), gcp.decode(gcp.encode(image, 16, effort=effort,
                                                                    backend="numpy")))
 
@@ -435,7 +436,7 @@ def test_a_stripe_over_max_stripe_pixels_is_refused():
     """Reachable only under a raised pixel limit: 2^16 rows of 2^17 pixels."""
     body = cm.join_stripes(1 << 16, (1,), [bytes([cm.STRIPE_CODED, 0, 0, 0, 0])])
     with pytest.raises(FormatError) as raised:
-        cm.split_stripes(body, 1 << 17, 1 << 16, 1)
+        cm.split_stripes(body, 1 << 17, 1 << 16, 1, 2)
     assert raised.value.field == "cm_stripes"
     assert cm.stripe_height_for(1 << 17, 1 << 16, None) == cm.MAX_STRIPE_PIXELS >> 17
     with pytest.raises(gcp.ParameterError):
@@ -516,3 +517,54 @@ def test_the_row_match_is_looked_up_every_eighth_column_from_the_sixth():
     assert looked_up == [5, 13, 21, 29, 37]
     assert cm.row_match_key(row, 13) == cm.hash_values((7, 8, 9, 10, 11, 12),
                                                        cm.ROW_MATCH_BITS)
+
+
+# --- STRIPE_PACKED (5.3.1) ---------------------------------------------------------------
+@pytest.mark.parametrize("palette_size", [1, 2, 3, 16, 17, 100, 128, 129, 256])
+@pytest.mark.parametrize("pixels", [1, 5, 8, 13, 1000])
+def test_packed_indices_unpack_to_themselves(palette_size, pixels):
+    bits = cm.index_bits(palette_size)
+    assert bits == (0 if palette_size == 1 else int(np.ceil(np.log2(palette_size))))
+    indices = RNG.integers(0, palette_size, pixels).astype(np.uint8)
+    data = cm.packed_bytes(indices, bits)
+    assert len(data) == cm.packed_length(pixels, bits) == -(-pixels * bits // 8)
+    assert np.array_equal(cm.unpacked_indices(data, pixels, bits), indices)
+
+
+@pytest.mark.parametrize(("k", "mode"), [(2, cm.STRIPE_PACKED), (16, cm.STRIPE_PACKED),
+                                         (32, cm.STRIPE_PACKED), (256, cm.STRIPE_STORED)])
+def test_noise_is_written_uncoded_packed_below_8_bits_stored_at_8(k, mode):
+    """Uniform noise codes no shorter than its indices: both engines write them packed in
+    index_bits each, or stored where that is 8; the spec's decoder reads them."""
+    indices = RNG.integers(0, k, (24, 40)).astype(np.uint8)
+    palette = RNG.integers(0, 256, (k, 3)).astype(np.uint8)
+    body = both_engines(indices, palette, 8)
+    _, _, stripes = cm.split_stripes(body, 40, 24, 3, k)
+    assert [stripe[0] for stripe in stripes] == [mode] * 3
+    assert {len(stripe) for stripe in stripes} == {1 + cm.packed_length(320, cm.index_bits(k))}
+    decoded = spec_decoder.decode_cm(bytes(body), 40, 24, palette.tobytes(), k, 3)
+    assert decoded == indices.ravel().tolist()
+
+
+def test_a_packed_stripe_is_kept_only_where_no_coding_is_shorter():
+    flat = np.zeros((8, 64), np.uint8)
+    flat[4:, 20:] = 1
+    body = cm.encode(flat, np.array([[0], [255]], np.uint8), engine="reference")
+    assert cm.split_stripes(body, 64, 8, 1, 2)[2][0][0] == cm.STRIPE_CODED
+
+
+def test_a_bad_packed_stripe_before_a_corrupt_coded_one_is_the_one_both_engines_name(
+        real_images):
+    """A packed stripe holding an index past the palette (rule 20), then a coded stripe
+    whose data is cut (rule 28): the first in stripe order is reported by each engine."""
+    palette, indices = quantized(real_images, "coffee", 3, (12, 20))
+    body = cm.encode(indices, palette, engine="reference", stripe_height=4)
+    _, weights, stripes = cm.split_stripes(body, 20, 12, 3, 3)
+    bad_packed = bytes([cm.STRIPE_PACKED]) + b"\xff" * cm.packed_length(80, 2)
+    cut_coded = bytes([cm.STRIPE_CODED]) + bytes(stripes[2][1:-1]) if \
+        stripes[2][0] == cm.STRIPE_CODED else bytes([cm.STRIPE_CODED, 0, 0, 0, 0, 0])
+    broken = cm.join_stripes(4, weights, [bytes(stripes[0]), bad_packed, cut_coded])
+    for engine in ("reference", "opencl"):
+        with pytest.raises(FormatError) as raised:
+            cm.decode(broken, 20, 12, palette, engine=engine)
+        assert raised.value.field == "index", engine

@@ -166,7 +166,7 @@ def encode_stripes(backend, indices: np.ndarray, palette: np.ndarray,
         start = int(offsets[j])
         codings[s].append((mode, None if statuses[j] == STATUS_OVERFLOW
                            else out[start:start + int(lengths[j])].tobytes()))
-    return [cm.best_stripe(indices[top:top + count], codings[s])
+    return [cm.best_stripe(indices[top:top + count], codings[s], len(palette))
             for s, (top, count) in enumerate(rows)]
 
 
@@ -194,10 +194,9 @@ def decode_stripes(backend, stripes: list[memoryview], width: int, height: int,
         if finish is not None:
             finish(indices)
     for s, stripe in enumerate(stripes):
-        if stripe[0] == cm.STRIPE_STORED:  # its indices were checked in order above
+        if stripe[0] in cm.UNCODED_MODES:  # its indices were checked in order above
             top, count = rows[s]
-            indices[top:top + count] = np.frombuffer(stripe[1:], np.uint8).reshape(count,
-                                                                                   width)
+            indices[top:top + count] = cm.stored_indices(stripe, count, width, len(palette))
     return indices
 
 
@@ -245,7 +244,7 @@ def _check_in_order(statuses: np.ndarray, stripes: list[memoryview],
                     rows: list[tuple[int, int]], width: int, palette_size: int) -> None:
     """Raise for the first bad stripe, coded or stored, in stripe order."""
     for s, status in enumerate(statuses):
-        if stripes[s][0] == cm.STRIPE_STORED:
+        if stripes[s][0] in cm.UNCODED_MODES:
             cm.stored_indices(stripes[s], rows[s][1], width, palette_size)
         elif status == STATUS_BAD_RANK:
             raise FormatError(f"cm stripe {s} codes a rank past the colours left",

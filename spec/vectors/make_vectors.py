@@ -131,13 +131,18 @@ def build(indices: np.ndarray, palette: np.ndarray, *, method: int = METHOD_RLE,
     return container.pack(Header(**fields), palette, body)
 
 
-def cm_plain_body(indices: np.ndarray, palette: np.ndarray) -> bytes:
-    """A method-cm body of one STRIPE_CODED stripe, whatever the encoder would choose:
-    for vectors that pin the candidates' path on pixels the encoder would code by rank
-    alone (STRIPE_RANKS)."""
+def cm_plain_body(indices: np.ndarray, palette: np.ndarray, stripe_height: int | None = None
+                  ) -> bytes:
+    """A method-cm body of STRIPE_CODED stripes (one, unless ``stripe_height`` says),
+    whatever the encoder would choose: for vectors that pin the candidates' path on pixels
+    the encoder would code by rank alone (STRIPE_RANKS) or write uncoded (STRIPE_PACKED)."""
     weights = cm.channel_weights_for(indices, palette)
-    data = cm.code_stripe_data(indices, cm.PaletteTables(palette, weights), cm.STRIPE_CODED)
-    return cm.join_stripes(len(indices), weights, [bytes([cm.STRIPE_CODED]) + data])
+    tables = cm.PaletteTables(palette, weights)
+    stripe_height = stripe_height or len(indices)
+    stripes = [bytes([cm.STRIPE_CODED]) + cm.code_stripe_data(indices[top:top + count],
+                                                              tables, cm.STRIPE_CODED)
+               for top, count in cm.stripe_rows(len(indices), stripe_height)]
+    return cm.join_stripes(stripe_height, weights, stripes)
 
 
 def chunk(stream: bytes) -> bytes:
@@ -197,15 +202,34 @@ def valid_vectors() -> dict[str, tuple[bytes, np.ndarray, str]]:
                             "Method lzma with two chunks: 524288 + 75712 token bytes.",
                             dict(method=METHOD_LZMA)),
         "cm-example": (EXAMPLE, BLUE_RED, "The worked example of spec section 5.3.8.",
-                       dict(flags=container.FLAG_EXACT, method=METHOD_CM)),
+                       dict(flags=container.FLAG_EXACT, method=METHOD_CM,
+                            body=cm_plain_body(EXAMPLE, BLUE_RED))),
+        "cm-packed-example": (EXAMPLE, BLUE_RED, "The worked example of section 5.3.8 as "
+                              "the reference encoder writes it: the stripe packed, 03 1F, "
+                              "and the palette coded.",
+                              dict(flags=container.FLAG_EXACT | CODED, method=METHOD_CM)),
+        "cm-packed-4-bits": (CM_NOISE % 16, ALL_COLOURS[:16], "Method cm, 16 colours of "
+                             "noise: a packed stripe of 4 bits an index.",
+                             dict(method=METHOD_CM)),
+        "cm-packed-5-bits": (CM_NOISE % 17, ALL_COLOURS[:17], "Method cm, 17 colours of "
+                             "noise in stripes of 4 rows: packed stripes of 5 bits an "
+                             "index, the last stripe's bits ending inside a byte.",
+                             dict(method=METHOD_CM, stripe_height=4)),
         "cm-one-colour": (np.zeros((3, 5), np.uint8), GREYS[1:2],
                           "Method cm, one colour: the one candidate has no bit (5.3.4), so "
                           "the coded data is the coder's 4 final bytes alone.",
-                          dict(method=METHOD_CM)),
+                          dict(method=METHOD_CM,
+                               body=cm_plain_body(np.zeros((3, 5), np.uint8), GREYS[1:2]))),
+        "cm-packed-0-bits": (np.zeros((3, 5), np.uint8), GREYS[1:2],
+                             "Method cm, one colour as the reference encoder writes it: a "
+                             "packed stripe of 0 bits an index, its mode byte alone.",
+                             dict(method=METHOD_CM)),
         "cm-one-colour-64x64": (np.zeros((64, 64), np.uint8), GREYS[1:2],
                                 "Method cm, one colour, 4096 pixels: still no bit (a bit a "
                                 "pixel would make 5 bytes of coded data, not 4).",
-                                dict(method=METHOD_CM)),
+                                dict(method=METHOD_CM,
+                                     body=cm_plain_body(np.zeros((64, 64), np.uint8),
+                                                        GREYS[1:2]))),
         "cm-alpha-and-duplicates": (CM_ALPHA_INDICES, ALPHA_AND_DUPLICATES,
                                     "Method cm, RGBA: colours that differ in alpha alone, "
                                     "and two colours twice. Distances, the bias gradients "
@@ -220,10 +244,14 @@ def valid_vectors() -> dict[str, tuple[bytes, np.ndarray, str]]:
                                    dict(method=METHOD_CM)),
         "cm-grey-alpha": (np.array([[0, 1], [1, 1]], np.uint8),
                           np.array([[20, 255], [220, 0]], np.uint8),
-                          "Method cm, grey+alpha.", dict(method=METHOD_CM)),
+                          "Method cm, grey+alpha.",
+                          dict(method=METHOD_CM, body=cm_plain_body(
+                              np.array([[0, 1], [1, 1]], np.uint8),
+                              np.array([[20, 255], [220, 0]], np.uint8)))),
         "cm-rgba-stripes": (CM_PATTERN % 4, RGBA,
                             "Method cm, RGBA, stripe_height 4: 4 stripes, the last of 2 rows.",
-                            dict(method=METHOD_CM, stripe_height=4)),
+                            dict(method=METHOD_CM,
+                                 body=cm_plain_body(CM_PATTERN % 4, RGBA, 4))),
         "cm-seventeen": (CM_PATTERN % 17, SEVENTEEN,
                          "Method cm, 17 colours: ranks with several buckets.",
                          dict(method=METHOD_CM, body=cm_plain_body(CM_PATTERN % 17,
@@ -239,9 +267,10 @@ def valid_vectors() -> dict[str, tuple[bytes, np.ndarray, str]]:
                             dict(method=METHOD_CM, body=cm_plain_body(CM_GREY_TEXTURE,
                                                                       GREY_RAMP))),
         "cm-row": (CM_PATTERN[:1] % 3, GREYS, "Method cm, a 1-pixel-high row.",
-                   dict(method=METHOD_CM)),
+                   dict(method=METHOD_CM, body=cm_plain_body(CM_PATTERN[:1] % 3, GREYS))),
         "cm-column": (CM_PATTERN[:, :1] % 3, GREYS, "Method cm, a 1-pixel-wide column.",
-                      dict(method=METHOD_CM, stripe_height=5)),
+                      dict(method=METHOD_CM, body=cm_plain_body(CM_PATTERN[:, :1] % 3,
+                                                                GREYS, 5))),
         "cm-ranks": (CM_RANKS, GREY_RAMP,
                      "Method cm, 256 greys, two stripes of 12 rows: a noisy ramp with a flat "
                      "corner (stripe_mode 2, STRIPE_RANKS: its pixels that are not flat "
@@ -470,7 +499,7 @@ def invalid_palette_code_vectors() -> dict[str, tuple[bytes, str, str]]:
 
 def invalid_cm_vectors() -> dict[str, tuple[bytes, str, str]]:
     """Method cm's rules 11 and 20 to 28, each broken alone."""
-    good_body = cm.encode_body(EXAMPLE, BLUE_RED)  # 4 + 3 + 8 + 1 + 4 bytes: one stripe
+    good_body = cm_plain_body(EXAMPLE, BLUE_RED)  # 4 + 3 + 8 + 1 + 4 bytes: one stripe
     head = good_body[:4 + 3]  # stripe_height and the three channel weights
 
     def cm_file(body: bytes, indices: np.ndarray = EXAMPLE, palette: np.ndarray = BLUE_RED
@@ -505,8 +534,17 @@ def invalid_cm_vectors() -> dict[str, tuple[bytes, str, str]]:
                                "cm_stripes", "A stripe_length 1 past the body's end."),
         "cm-bytes-after-stripes": (cm_file(good_body + b"\0"), "cm_stripes",
                                    "A byte after the last stripe."),
-        "cm-stripe-mode-3": (cm_file(one_stripe(b"\x03" + coded[1:])), "cm_stripes",
-                             "stripe_mode 3."),
+        "cm-stripe-mode-4": (cm_file(one_stripe(b"\x04" + coded[1:])), "cm_stripes",
+                             "stripe_mode 4."),
+        "cm-packed-length": (cm_file(one_stripe(b"\x03\x1f\x00")), "cm_stripes",
+                             "A packed stripe of 2 bytes where 8 indices of 1 bit take 1."),
+        "cm-packed-padding": (cm_file(one_stripe(b"\x03\x1f", 1), np.zeros((1, 5), np.uint8)),
+                              "cm_stripes", "1 x 5, 2 colours: indices 0 0 0 1 1, then "
+                              "padding bits 111, not 000."),
+        "cm-packed-index-out-of-range": (cm_file(one_stripe(b"\x03\xc0", 1, 1),
+                                                 np.zeros((1, 1), np.uint8), GREYS),
+                                         "index", "1 x 1, 3 colours: a packed index of 2 "
+                                         "bits, 11 (3), then zero padding."),
         "cm-stored-length": (cm_file(one_stripe(b"\x01" + bytes(7))), "cm_stripes",
                              "A stored stripe of 7 index bytes for 8 pixels."),
         "cm-stored-index-out-of-range": (cm_file(one_stripe(b"\x01" + bytes(7) + b"\x02")),
