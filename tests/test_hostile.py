@@ -24,7 +24,14 @@ from hypothesis import strategies as st
 
 import gcp
 from gcp import container, entropy, rle
-from gcp.container import HEADER_SIZE, METHOD_LZMA, METHOD_RLE, Header
+from gcp.container import (
+    FLAG_CODED_PALETTE,
+    HEADER_SIZE,
+    LEADING_SIZE,
+    METHOD_LZMA,
+    METHOD_RLE,
+    Header,
+)
 from tests.conftest import SPEC_FIELDS, VECTORS
 
 CEILING_S = 2.0
@@ -74,6 +81,9 @@ def with_crc(data: bytes | bytearray) -> bytes:
 
 
 def body_offset(data: bytes) -> int:
+    """Where the body starts: after the palette as is, or after a coded one (spec 2.7.1)."""
+    if data[11] & FLAG_CODED_PALETTE and len(data) >= LEADING_SIZE:
+        return LEADING_SIZE + struct.unpack_from("<H", data, HEADER_SIZE)[0]
     palette_size, channels = struct.unpack_from("<H", data, 20)[0], data[9]
     return HEADER_SIZE + palette_size * channels
 
@@ -252,7 +262,7 @@ def test_new_bodies(data, body, compress):
 # Random headers, random bytes --------------------------------------------------------
 
 @FUZZ
-@given(st.integers(1, 4), st.sampled_from([METHOD_RLE, METHOD_LZMA]), st.integers(0, 1),
+@given(st.integers(1, 4), st.sampled_from([METHOD_RLE, METHOD_LZMA]), st.integers(0, 3),
        st.integers(1, 40), st.integers(1, 40), st.integers(1, 256), st.data())
 def test_random_headers_over_random_tokens(channels, method, flags, width, height,
                                            palette_size, draw):
