@@ -63,63 +63,55 @@ def encode(palette: np.ndarray) -> bytes:
     return int(text, 2).to_bytes(len(text) // 8, "big") if text else b""
 
 
-class _BitReader:
-    """Bits of ``code``, most significant first; reading past its end is a FormatError."""
-
-    def __init__(self, code: bytes) -> None:
-        self.code = code
-        self.position = 0  # in bits
-
-    def bit(self) -> int:
-        byte = self.position >> 3
-        if byte >= len(self.code):
-            raise FormatError(f"the palette code reads past its {len(self.code)} bytes",
-                              field="palette_code")
-        self.position += 1
-        return (self.code[byte] >> (7 - ((self.position - 1) & 7))) & 1
-
-    def bits(self, count: int) -> int:
-        value = 0
-        for _ in range(count):
-            value = (value << 1) | self.bit()
-        return value
-
-
 def decode(code: bytes | memoryview, palette_size: int, channels: int) -> np.ndarray:
     """uint8 (palette_size, channels) from ``code``; ``FormatError`` (field palette_code)
     when it reads past the code, gives a z over 255, or leaves nonzero padding bits or
     whole bytes unread."""
-    reader = _BitReader(bytes(code))
-    palette = np.empty((palette_size, channels), np.uint8)
+    code = bytes(code)
+    # The bits as a '0'/'1' string: a unary run is one find(), a k-bit field one int().
+    bits = format(int.from_bytes(code, "big"), f"0{8 * len(code)}b") if code else ""
+    values = bytearray(palette_size * channels)
     sums = [PALETTE_RICE_START] * channels
     previous = [0] * channels
-    for index in range(palette_size):
-        for channel in range(channels):
-            ones = 0
-            while ones < PALETTE_ESCAPE and reader.bit():
-                ones += 1
-            if ones == PALETTE_ESCAPE:
-                z = reader.bits(PALETTE_ESCAPE_BITS)
-            else:
-                k = rice_parameter(sums[channel])
-                z = (ones << k) | reader.bits(k)
-                if z > 255:
-                    raise FormatError(f"the palette code gives {z} for colour {index}, "
-                                      f"channel {channel}; at most 255 is allowed",
-                                      field="palette_code")
-            sums[channel] = next_sum(sums[channel], z)
-            previous[channel] = (previous[channel] + unzigzag(z)) % 256
-            palette[index, channel] = previous[channel]
-    _check_end(reader)
-    return palette
+    position = 0
+    for at in range(palette_size * channels):
+        channel = at % channels
+        zero = bits.find("0", position, position + PALETTE_ESCAPE)
+        if zero < 0:  # PALETTE_ESCAPE ones (or the code ends first): the escape
+            start = position + PALETTE_ESCAPE
+            position = _advance(bits, start, PALETTE_ESCAPE_BITS)
+            z = int(bits[start:position], 2)
+        else:
+            k = rice_parameter(sums[channel])
+            ones = zero - position
+            position = _advance(bits, zero + 1, k)
+            z = (ones << k) | (int(bits[zero + 1:position], 2) if k else 0)
+            if z > 255:
+                raise FormatError(f"the palette code gives {z} for colour {at // channels}, "
+                                  f"channel {channel}; at most 255 is allowed",
+                                  field="palette_code")
+        sums[channel] = next_sum(sums[channel], z)
+        previous[channel] = values[at] = (previous[channel] + unzigzag(z)) % 256
+    _check_end(bits, position)
+    return np.frombuffer(bytes(values), np.uint8).reshape(palette_size, channels).copy()
 
 
-def _check_end(reader: _BitReader) -> None:
+def _advance(bits: str, start: int, count: int) -> int:
+    """The bit position after ``count`` bits from ``start``; reading past the code is a
+    FormatError."""
+    end = start + count
+    if end > len(bits):
+        raise FormatError(f"the palette code reads past its {len(bits) // 8} bytes",
+                          field="palette_code")
+    return end
+
+
+def _check_end(bits: str, position: int) -> None:
     """The code ends in the byte of its last bit, padded with zero bits."""
-    used_bytes = -(-reader.position // 8)
-    if used_bytes < len(reader.code):
-        raise FormatError(f"the palette code leaves {len(reader.code) - used_bytes} of its "
-                          f"{len(reader.code)} bytes unread", field="palette_code")
-    if reader.position & 7 and reader.bits(8 - (reader.position & 7)):
+    used_bytes = -(-position // 8)
+    if used_bytes < len(bits) // 8:
+        raise FormatError(f"the palette code leaves {len(bits) // 8 - used_bytes} of its "
+                          f"{len(bits) // 8} bytes unread", field="palette_code")
+    if "1" in bits[position:]:
         raise FormatError("the palette code's padding bits are not zero",
                           field="palette_code")
