@@ -739,10 +739,11 @@ def best_stripe(indices: np.ndarray, coded: Sequence[tuple[int, bytes | None]],
     mode, data = min(((m, d) for m, d in coded if d is not None), key=lambda c: len(c[1]),
                      default=(STRIPE_STORED, None))
     bits = index_bits(palette_size)
-    uncoded = indices.tobytes() if bits == 8 else packed_bytes(indices, bits)
-    if data is None or len(data) >= len(uncoded):
-        return bytes([STRIPE_STORED if bits == 8 else STRIPE_PACKED]) + uncoded
-    return bytes([mode]) + data
+    if data is not None and len(data) < packed_length(indices.size, bits):
+        return bytes([mode]) + data
+    if bits == 8:
+        return bytes([STRIPE_STORED]) + indices.tobytes()
+    return bytes([STRIPE_PACKED]) + packed_bytes(indices, bits)
 
 
 def index_bits(palette_size: int) -> int:
