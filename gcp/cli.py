@@ -585,7 +585,7 @@ def _info_lines(path: str, details: codec.Info, swatches: bool) -> list[str]:
         f"({100 * (1 - details.file_size / details.raw_size):.1f}% saved)",
         f"bits/pixel:    {details.bits_per_pixel:.3f} over {pixels:,} pixels",
         f"palette:       {details.palette_size} colour{'s' if details.palette_size > 1 else ''}"
-        + (f", coded in {details.palette_code_length + 2:,} bytes (as is: "
+        + (f", coded in {details.palette_stored_length:,} bytes (as is: "
            f"{details.palette.size:,})" if details.coded_palette else ""),
     ]
     for index, colour in enumerate(details.palette):

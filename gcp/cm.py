@@ -741,14 +741,17 @@ def best_stripe(indices: np.ndarray, coded: Sequence[tuple[int, bytes | None]],
     bits = index_bits(palette_size)
     if data is not None and len(data) < packed_length(indices.size, bits):
         return bytes([mode]) + data
-    if bits == 8:
-        return bytes([STRIPE_STORED]) + indices.tobytes()
-    return bytes([STRIPE_PACKED]) + packed_bytes(indices, bits)
+    return bytes([STRIPE_STORED if bits == 8 else STRIPE_PACKED]) + packed_bytes(indices, bits)
 
 
 def index_bits(palette_size: int) -> int:
     """Bits of an index in a STRIPE_PACKED stripe: bit_length(palette_size - 1), 0 to 8."""
     return (palette_size - 1).bit_length()
+
+
+def uncoded_bits(mode: int, palette_size: int) -> int:
+    """Bits an index takes in an uncoded stripe of ``mode``: 8 stored, else index_bits."""
+    return 8 if mode == STRIPE_STORED else index_bits(palette_size)
 
 
 def packed_length(pixels: int, bits: int) -> int:
@@ -759,9 +762,11 @@ def packed_length(pixels: int, bits: int) -> int:
 def packed_bytes(indices: np.ndarray, bits: int) -> bytes:
     """uint8 ``indices`` at ``bits`` each, most significant bit first, in pixel order,
     the last byte padded with zero bits."""
-    if bits == 0:
-        return b""
-    planes = np.unpackbits(indices.reshape(-1, 1), axis=1)[:, 8 - bits:]
+    if bits == 8:
+        return indices.tobytes()
+    planes = np.empty((indices.size, bits), np.uint8)  # an index's bits along a row
+    for bit in range(bits):
+        planes[:, bit] = (indices.ravel() >> (bits - 1 - bit)) & 1
     return np.packbits(planes.ravel()).tobytes()
 
 
@@ -890,7 +895,7 @@ def split_stripes(body: memoryview | bytes, width: int, height: int, channels: i
 def _check_uncoded_layout(stripe: memoryview, index: int, pixels: int,
                           palette_size: int) -> None:
     """A stored stripe's length, or a packed one's length and zero padding (rule 26)."""
-    bits = 8 if stripe[0] == STRIPE_STORED else index_bits(palette_size)
+    bits = uncoded_bits(stripe[0], palette_size)
     expected = 1 + packed_length(pixels, bits)
     if len(stripe) != expected:
         raise FormatError(f"cm stripe {index} is {'stored' if bits == 8 else 'packed'} in "
@@ -905,11 +910,8 @@ def stored_indices(stripe: memoryview, rows: int, width: int, palette_size: int
                    ) -> np.ndarray:
     """uint8 (rows, width): a stored or packed stripe's indices (mode byte included in
     ``stripe``; its layout checked), each checked against the palette (rule index)."""
-    if stripe[0] == STRIPE_STORED:
-        indices = np.frombuffer(stripe[1:], np.uint8).reshape(rows, width)
-    else:
-        indices = unpacked_indices(stripe[1:], rows * width, index_bits(palette_size))
-        indices = indices.reshape(rows, width)
+    indices = unpacked_indices(stripe[1:], rows * width, uncoded_bits(stripe[0], palette_size))
+    indices = indices.reshape(rows, width)
     if indices.size and int(indices.max()) >= palette_size:
         raise FormatError(f"an uncoded cm stripe holds index {int(indices.max())} of a "
                           f"{palette_size}-colour palette", field="index")
@@ -919,13 +921,15 @@ def stored_indices(stripe: memoryview, rows: int, width: int, palette_size: int
 def unpacked_indices(data: memoryview | bytes, pixels: int, bits: int) -> np.ndarray:
     """uint8 (pixels,) from ``data``, indices of ``bits`` each as ``packed_bytes`` writes
     them (``data`` holds at least ``packed_length(pixels, bits)`` bytes)."""
-    if bits == 0:
-        return np.zeros(pixels, np.uint8)
-    planes = np.unpackbits(np.frombuffer(data, np.uint8))[:pixels * bits]
+    if bits == 8:
+        return np.frombuffer(data, np.uint8, count=pixels)
+    planes = np.unpackbits(np.frombuffer(data, np.uint8), count=pixels * bits)
     planes = planes.reshape(pixels, bits)
-    if bits < 8:
-        planes = np.concatenate([np.zeros((pixels, 8 - bits), np.uint8), planes], axis=1)
-    return np.packbits(planes, axis=1).ravel()
+    indices = np.zeros(pixels, np.uint8)
+    for bit in range(bits):
+        indices <<= 1
+        indices |= planes[:, bit]
+    return indices
 
 
 def decode_stripe(stripe: memoryview, rows: int, width: int, tables: PaletteTables

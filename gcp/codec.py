@@ -561,6 +561,7 @@ class Info:
     palette: np.ndarray  # uint8 (palette_size, channels)
     file_size: int
     palette_code_length: int = 0  # bytes of the coded palette; 0 where stored as is
+    palette_stored_length: int = 0  # bytes the palette takes in the file (the spec's P)
 
     @property
     def coded_palette(self) -> bool:
@@ -616,4 +617,5 @@ def read_info(data: bytes | bytearray | memoryview, *, max_pixels: int = DEFAULT
         tokens_length=header.tokens_length, body_length=header.body_length,
         palette=palette.copy(), file_size=header.file_length,
         palette_code_length=header.palette_code_length,
+        palette_stored_length=header.palette_length,
     )

@@ -260,10 +260,8 @@ def read_palette(header: Header, stored: bytes | memoryview) -> np.ndarray:
     """Read-only uint8 (palette_size, channels) from the palette's P bytes as stored
     (``header.palette_length`` of them), decoding a coded palette (rule 29)."""
     if header.coded_palette:
-        palette = palette_code.decode(stored[PALETTE_CODE_LENGTH_SIZE:], header.palette_size,
-                                      header.channels)
-        palette.flags.writeable = False
-        return palette
+        return palette_code.decode(stored[PALETTE_CODE_LENGTH_SIZE:], header.palette_size,
+                                   header.channels)
     palette = np.frombuffer(stored, np.uint8)
     return palette.reshape(header.palette_size, header.channels)
 

@@ -64,7 +64,7 @@ def encode(palette: np.ndarray) -> bytes:
 
 
 def decode(code: bytes | memoryview, palette_size: int, channels: int) -> np.ndarray:
-    """uint8 (palette_size, channels) from ``code``; ``FormatError`` (field palette_code)
+    """Read-only uint8 (palette_size, channels) from ``code``; ``FormatError`` (field palette_code)
     when it reads past the code, gives a z over 255, or leaves nonzero padding bits or
     whole bytes unread."""
     code = bytes(code)
@@ -93,7 +93,7 @@ def decode(code: bytes | memoryview, palette_size: int, channels: int) -> np.nda
         sums[channel] = next_sum(sums[channel], z)
         previous[channel] = values[at] = (previous[channel] + unzigzag(z)) % 256
     _check_end(bits, position)
-    return np.frombuffer(bytes(values), np.uint8).reshape(palette_size, channels).copy()
+    return np.frombuffer(bytes(values), np.uint8).reshape(palette_size, channels)
 
 
 def _advance(bits: str, start: int, count: int) -> int:

@@ -188,15 +188,14 @@ def decode_stripes(backend, stripes: list[memoryview], width: int, height: int,
                                  [stripes[s][0] == cm.STRIPE_RANKS for s in coded], width,
                                  height, stripe_height, palette, weights)
             statuses[coded] = finish(None)
-        _check_in_order(statuses, stripes, rows, width, len(palette))
+        uncoded = _check_in_order(statuses, stripes, rows, width, len(palette))
         # Only a valid body's indices are copied back: a corrupt one never makes the
         # host touch the whole image's memory.
         if finish is not None:
             finish(indices)
-    for s, stripe in enumerate(stripes):
-        if stripe[0] in cm.UNCODED_MODES:  # its indices were checked in order above
-            top, count = rows[s]
-            indices[top:top + count] = cm.stored_indices(stripe, count, width, len(palette))
+    for s, stripe_indices in uncoded.items():
+        top, count = rows[s]
+        indices[top:top + count] = stripe_indices
     return indices
 
 
@@ -241,17 +240,21 @@ def _run_decode(backend, datas: list, coded: list[int], ranks_only: list[bool], 
 
 
 def _check_in_order(statuses: np.ndarray, stripes: list[memoryview],
-                    rows: list[tuple[int, int]], width: int, palette_size: int) -> None:
-    """Raise for the first bad stripe, coded or stored, in stripe order."""
+                    rows: list[tuple[int, int]], width: int, palette_size: int
+                    ) -> dict[int, np.ndarray]:
+    """Raise for the first bad stripe, coded or uncoded, in stripe order; else the uncoded
+    stripes' indices, uint8 (rows, width) by stripe number, read once here."""
+    uncoded = {}
     for s, status in enumerate(statuses):
         if stripes[s][0] in cm.UNCODED_MODES:
-            cm.stored_indices(stripes[s], rows[s][1], width, palette_size)
+            uncoded[s] = cm.stored_indices(stripes[s], rows[s][1], width, palette_size)
         elif status == STATUS_BAD_RANK:
             raise FormatError(f"cm stripe {s} codes a rank past the colours left",
                               field="cm_rank")
         elif status != STATUS_OK:
             raise FormatError(f"cm stripe {s}'s coder did not end at the last of its "
                               f"{len(stripes[s]) - 1} bytes", field="cm_data")
+    return uncoded
 
 
 @contextmanager
