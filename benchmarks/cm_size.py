@@ -43,6 +43,7 @@ from common import (
     load,
     match_channels,
     median_time,
+    run_command,
     scratch,
 )
 from PIL import Image
@@ -124,14 +125,14 @@ def peers(header, palette: np.ndarray, indices: np.ndarray, pixels: np.ndarray, 
         row["webp"] = webp.stat().st_size
         row["webp_decode_s"] = timed(["dwebp", "-quiet", str(webp), "-ppm", "-o", str(ppm)],
                                      runs)
-        timed(["dwebp", "-quiet", str(webp), "-o", str(back)], 1)
+        run_command(["dwebp", "-quiet", str(webp), "-o", str(back)])
         check_same_pixels("WebP", back, pixels)
         effort = "7" if large else "9"
         row["jxl_encode_s"] = timed(["cjxl", "-q", "100", "-e", effort, "--quiet", str(full),
                                      str(jxl)], 1)
         row["jxl"] = jxl.stat().st_size
         row["jxl_decode_s"] = timed(["djxl", "--quiet", str(jxl), str(ppm)], runs)
-        timed(["djxl", "--quiet", str(jxl), str(back)], 1)
+        run_command(["djxl", "--quiet", str(jxl), str(back)])
         check_same_pixels("JPEG XL", back, pixels)
         row["jxl_effort"] = int(effort)
     return row
