@@ -233,10 +233,70 @@ def test_the_encoder_weighs_a_smooth_alpha_under_noisy_grey(monkeypatch):
     weights = cm.channel_weights_for(indices, palette)
     assert weights[0] == 1 and weights[1] >= 8
     weighted = cm.encode(indices, palette, engine="opencl")
-    assert cm.split_stripes(weighted, 48, 48, 2, len(palette))[1] == weights
-    monkeypatch.setattr(cm, "channel_weights_for", lambda indices, palette: (1, 1))
+    assert cm.split_stripes(weighted, 48, 48, 2, len(palette))[1] in (weights, (1, 64))
+    monkeypatch.setattr(cm, "choose_channel_weights", lambda indices, palette, code: (1, 1))
     plain = cm.encode(indices, palette, engine="opencl")
     assert len(weighted) < 0.95 * len(plain)
+
+
+def test_weight_candidates():
+    """The rule's weights, those above 1 raised to 64, and all 1, without repeats."""
+    assert cm.weight_candidates((1, 4)) == [(1, 4), (1, 64), (1, 1)]
+    assert cm.weight_candidates((8, 1, 2)) == [(8, 1, 2), (64, 1, 64), (1, 1, 1)]
+    assert cm.weight_candidates((1, 64)) == [(1, 64), (1, 1)]
+    assert cm.weight_candidates((1, 1, 1)) == [(1, 1, 1)]
+
+
+def test_weight_trial_sample_is_the_image_or_two_bands(monkeypatch):
+    indices = np.arange(60 * 10, dtype=np.uint32).reshape(60, 10)
+    sample, stripe_height = cm.weight_trial_sample(indices)
+    assert sample is indices and stripe_height == 60
+    monkeypatch.setattr(cm, "WEIGHT_TRIAL_PIXELS", 80)
+    sample, stripe_height = cm.weight_trial_sample(indices)
+    assert stripe_height == 4  # 40 pixels a band
+    assert np.array_equal(sample, np.concatenate([indices[18:22], indices[37:41]]))
+    monkeypatch.setattr(cm, "WEIGHT_TRIAL_PIXELS", 3)
+    assert cm.weight_trial_sample(indices)[1] == 2  # at least 2 rows a band
+
+
+def test_the_encoder_keeps_the_weights_whose_sample_codes_shortest():
+    """Each candidate codes the sample (here the whole image, one stripe); the shortest
+    wins, the rule's among equals."""
+    palette, indices = grey_under_alpha(48, 16)
+    rule = cm.channel_weights_for(indices, palette)
+    tried = []
+
+    def code(sample, palette, weights, stripe_height):
+        assert sample is indices and stripe_height == 48
+        tried.append(weights)
+        return cm.reference_stripes(sample, palette, weights, stripe_height)
+
+    chosen = cm.choose_channel_weights(indices, palette, code)
+    assert tried == cm.weight_candidates(rule) and len(tried) == 3
+    sizes = {w: sum(map(len, cm.reference_stripes(indices, palette, w, 48))) for w in tried}
+    assert sizes[chosen] == min(sizes.values())
+    assert cm.choose_channel_weights(indices, palette, lambda *a: [b"x"]) == rule
+
+
+def test_alike_channels_are_not_tried(real_images):
+    """Where the rule weighs every channel 1 (photographs), nothing is coded to choose."""
+    palette, indices = quantized(real_images, "astronaut", 64, (60, 80))
+    assert cm.channel_weights_for(indices, palette) == (1, 1, 1)
+
+    def code(*arguments):
+        raise AssertionError("a trial coding")
+
+    assert cm.choose_channel_weights(indices, palette, code) == (1, 1, 1)
+
+
+@pytest.mark.parametrize("trial_pixels", [None, 300])
+def test_both_engines_choose_the_same_weights(trial_pixels, monkeypatch):
+    """A grey + alpha image, tried whole or in two bands: the same weights and bytes."""
+    if trial_pixels:
+        monkeypatch.setattr(cm, "WEIGHT_TRIAL_PIXELS", trial_pixels)
+    palette, indices = grey_under_alpha(40, 16)
+    assert len(cm.weight_candidates(cm.channel_weights_for(indices, palette))) > 1
+    both_engines(indices, palette, 20)
 
 
 def test_a_photos_channels_weigh_about_alike(real_images):
@@ -254,14 +314,15 @@ def test_channel_weights_agree_across_engines_and_decoders(weights, k, monkeypat
     indices = grainy((24, 40), k)
     indices[:4, :6] = 1
     palette = np.sort(RNG.integers(0, 256, (k, len(weights))).astype(np.uint8), axis=0)
-    monkeypatch.setattr(cm, "channel_weights_for", lambda indices, palette: weights)
+    monkeypatch.setattr(cm, "choose_channel_weights", lambda indices, palette, code: weights)
     body = both_engines(indices, palette, 12)
     _, stored_weights, stripes = cm.split_stripes(body, 40, 24, len(weights), k)
     assert stored_weights == weights
     assert all(stripe[0] in cm.CODED_MODES for stripe in stripes)
     decoded = spec_decoder.decode_cm(bytes(body), 40, 24, palette.tobytes(), k, len(weights))
     assert decoded == indices.ravel().tolist()
-    monkeypatch.setattr(cm, "channel_weights_for", lambda indices, palette: (1,) * len(weights))
+    monkeypatch.setattr(cm, "choose_channel_weights",
+                        lambda indices, palette, code: (1,) * len(weights))
     plain = cm.encode(indices, palette, engine="opencl", stripe_height=12)
     # One weight for every channel scales every distance alike: the same orders.
     assert (plain[4 + len(weights):] == body[4 + len(weights):]) == (len(set(weights)) == 1)
