@@ -86,8 +86,11 @@ WEIGHT_SAMPLE_PIXELS = 1 << 18
 # image up to WEIGHT_TRIAL_PIXELS, else two bands of half that, a third and two thirds of
 # the way down, coded as two stripes side by side. Of 99 codings (33 images at k = 16 and
 # 256, and 16 dithered) this changed the weights of 12, to 0.9976x the rule's file size
-# (geometric mean; 0.9911x to 1.0016x) for 10-175 ms more: benchmarks/README.md.
-WEIGHT_TRIAL_PIXELS = 1 << 16
+# (geometric mean; 0.9911x to 1.0016x). Samples of 2^14, 2^15 and 2^16 pixels chose about
+# equally well (0.9984x, 0.9984x, 0.9983x on the 17 codings tried), 2^13 worse (0.9990x,
+# up to 1.0095x); 2^15 takes about 10-90 ms an encode with OpenCL, and about 17 s with
+# the pure-Python reference: benchmarks/README.md.
+WEIGHT_TRIAL_PIXELS = 1 << 15
 
 # --- Neighbours and candidates (5.3.2, 5.3.3) --------------------------------------------
 SLOT_L, SLOT_U, SLOT_UR, SLOT_UL, SLOT_LL, SLOT_UU, SLOT_M, SLOT_R = range(8)
@@ -859,8 +862,8 @@ def choose_channel_weights(indices: np.ndarray, palette: np.ndarray,
     (K, C) palette (an encoder's choice, not the format's): the rule's
     (``channel_weights_for``) where it weighs every channel 1, else whichever of
     ``weight_candidates`` codes ``weight_trial_sample`` shortest, the first of equal ones.
-    ``encode_stripes(indices, palette, weights, stripe_height)`` gives a stripe's bytes
-    a stripe, as ``reference_stripes`` does."""
+    ``encode_stripes(indices, palette, weights, stripe_height)`` gives each stripe's
+    bytes, as ``reference_stripes`` does (both engines' choices are the same)."""
     candidates = weight_candidates(channel_weights_for(indices, palette))
     if len(candidates) == 1 or len(palette) < 2:
         return candidates[0]
