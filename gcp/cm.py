@@ -874,6 +874,28 @@ def choose_channel_weights(indices: np.ndarray, palette: np.ndarray,
     return candidates[lengths.index(min(lengths))]
 
 
+def weighted_stripes(indices: np.ndarray, palette: np.ndarray, stripe_height: int,
+                     encode_stripes: Callable[..., list[bytes]]
+                     ) -> tuple[tuple[int, ...], list[bytes]]:
+    """(channel weights, each stripe's bytes) for uint8 (height, width) ``indices`` of a
+    uint8 (K, C) palette in stripes of ``stripe_height`` rows: the weights
+    ``choose_channel_weights`` chooses, coded by ``encode_stripes`` (as there). Where the
+    trial coded the whole image in these stripes (at most WEIGHT_TRIAL_PIXELS, one stripe),
+    its coding with the chosen weights is the one returned, not coded again."""
+    codings: dict[tuple[int, ...], list[bytes]] = {}
+
+    def remembering(sample, palette, weights, rows):
+        stripes = encode_stripes(sample, palette, weights, rows)
+        if sample is indices and rows == stripe_height:
+            codings[weights] = stripes
+        return stripes
+
+    weights = choose_channel_weights(indices, palette, remembering)
+    if weights not in codings:
+        codings[weights] = encode_stripes(indices, palette, weights, stripe_height)
+    return weights, codings[weights]
+
+
 def reference_stripes(indices: np.ndarray, palette: np.ndarray, weights: tuple[int, ...],
                       stripe_height: int) -> list[bytes]:
     """Each stripe's bytes, mode byte first (``encode_stripe``), of uint8 (height, width)
@@ -890,9 +912,8 @@ def encode_body(indices: np.ndarray, palette: np.ndarray, stripe_height: int | N
     indices = np.ascontiguousarray(indices, np.uint8)
     height, width = indices.shape
     stripe_height = min(stripe_height or stripe_height_for(width, height), height)
-    weights = choose_channel_weights(indices, palette, reference_stripes)
-    return join_stripes(stripe_height, weights,
-                        reference_stripes(indices, palette, weights, stripe_height))
+    return join_stripes(stripe_height,
+                        *weighted_stripes(indices, palette, stripe_height, reference_stripes))
 
 
 def join_stripes(stripe_height: int, weights: Sequence[int], stripes: Sequence[bytes]
@@ -1099,11 +1120,9 @@ def encode(indices: np.ndarray, palette: np.ndarray, *, engine: str = "auto",
     height, width = indices.shape
     stripe_height = min(stripe_height or stripe_height_for(width, height), height)
     indices = np.ascontiguousarray(indices, np.uint8)
-    weights = choose_channel_weights(indices, palette,
-                                     functools.partial(cm_opencl.encode_stripes, backend))
-    return join_stripes(stripe_height, weights,
-                        cm_opencl.encode_stripes(backend, indices, palette, weights,
-                                                 stripe_height))
+    return join_stripes(stripe_height,
+                        *weighted_stripes(indices, palette, stripe_height,
+                                          functools.partial(cm_opencl.encode_stripes, backend)))
 
 
 def decode(body: memoryview | bytes, width: int, height: int, palette: np.ndarray, *,

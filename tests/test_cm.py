@@ -278,6 +278,23 @@ def test_the_encoder_keeps_the_weights_whose_sample_codes_shortest():
     assert cm.choose_channel_weights(indices, palette, lambda *a: [b"x"]) == rule
 
 
+@pytest.mark.parametrize(("stripe_height", "extra"), [(48, 0), (24, 1)])
+def test_a_trial_of_the_whole_image_is_not_coded_again(stripe_height, extra):
+    """An image tried whole in its own stripes keeps the trial's coding; in other stripes
+    it is coded once more. Either way the stripes are those of the chosen weights."""
+    palette, indices = grey_under_alpha(48, 16)
+    calls = []
+
+    def code(sample, palette, weights, rows):
+        calls.append(weights)
+        return cm.reference_stripes(sample, palette, weights, rows)
+
+    weights, stripes = cm.weighted_stripes(indices, palette, stripe_height, code)
+    candidates = cm.weight_candidates(cm.channel_weights_for(indices, palette))
+    assert len(candidates) == 3 and len(calls) == len(candidates) + extra
+    assert stripes == cm.reference_stripes(indices, palette, weights, stripe_height)
+
+
 def test_alike_channels_are_not_tried(real_images):
     """Where the rule weighs every channel 1 (photographs), nothing is coded to choose."""
     palette, indices = quantized(real_images, "astronaut", 64, (60, 80))
