@@ -156,8 +156,11 @@ BIAS_CONTEXTS = GRADIENT_LEVELS ** 3
 BIAS_COUNT_LIMIT = 64              # at this count, a context's error sum and count halve
 BIAS_LIMIT = 127                   # the correction stays within +-BIAS_LIMIT
 BIAS_SHARE = 8                     # corrected while at least 1 pixel in 8 took a rank
-BIAS_START = (0, 1, 0, 0, 0)       # B, N, C, E_med, E_average of a context and channel
+# B, N, C, then E_med, E_average, E_extrapolated, E_gradient of a context and channel
+BIAS_START = (0, 1, 0, 0, 0, 0, 0)
 BIAS_VALUES = len(BIAS_START)
+PREDICTORS = 4                     # MED, average, extrapolated, gradient: blended (5.3.5)
+BLEND_WEIGHT_ONE = 1 << 52         # a predictor's weight is this over (E + 1)^3
 
 # --- Logistic tables (5.3.6) -------------------------------------------------------------
 # round(4096 / (1 + exp(-(i - 16) / 2))) for i = 0..32, written out so that no float
@@ -352,7 +355,7 @@ class StripeModel:
         self.rank_weights = [[RANK_WEIGHT_START] * (RANK_INPUTS - 1) + [0]
                              for _ in range(RANK_STEPS)]
         # Per bias context and channel: the error sum B, count N and correction C, and
-        # the MED's and the average's absolute error sums (5.3.5).
+        # the four predictors' absolute error sums (5.3.5).
         self.bias = [[list(BIAS_START) for _ in range(channels)]
                      for _ in range(BIAS_CONTEXTS)]
         self.ranked = 0  # pixels of the stripe coded by rank so far
@@ -617,32 +620,44 @@ def bias_context(near: tuple[int, ...], tables: PaletteTables) -> int:
             * GRADIENT_LEVELS + gradient_level(g3, channels))
 
 
-def average_prediction(near: tuple[int, ...], tables: PaletteTables) -> list[int]:
-    """Per channel, the rounded mean of the colours of L, U, UR and UL (5.3.5)."""
-    return [(a + b + c + d + 2) >> 2
-            for a, b, c, d in zip(*(tables.colours[near[i]] for i in range(4)), strict=True)]
+def predictions(near: tuple[int, ...], tables: PaletteTables) -> list[list[int]]:
+    """The four predictions of 5.3.5, each a value per channel: MED, the rounded mean of
+    L, U, UR and UL, the mean of the row's and the column's linear extrapolations
+    (2L - LL and 2U - UU), and the gradient L + UR - U, the last two clamped to 0-255."""
+    left, u, up_right, up_left, left2, up2 = (tables.colours[v] for v in near)
+    average, extrapolated, gradient = [], [], []
+    for a, b, c, d, e, f in zip(left, u, up_right, up_left, left2, up2, strict=True):
+        average.append((a + b + c + d + 2) >> 2)
+        extrapolated.append(min(max((2 * a - e + 2 * b - f + 1) >> 1, 0), 255))
+        gradient.append(min(max(a + c - b, 0), 255))
+    return [med_prediction(near, tables), average, extrapolated, gradient]
 
 
-def blend(med: list[int], average: list[int], biases: list[list[int]]) -> list[int]:
-    """Per channel, MED and the average weighed each by the other's absolute error sum
-    in the bias context (``biases``: [B, N, C, E_med, E_average] per channel), 5.3.5."""
+def blend(guesses: list[list[int]], biases: list[list[int]]) -> list[int]:
+    """Per channel, the four ``guesses`` (``predictions``) each weighed by
+    ``BLEND_WEIGHT_ONE // (E + 1)^3``, E its absolute error sum in the bias context
+    (``biases``: [B, N, C, E_med, E_average, E_extrapolated, E_gradient] per channel),
+    rounded to the nearest integer (5.3.5)."""
     blended = []
-    for m, a, (_, _, _, e_med, e_average) in zip(med, average, biases, strict=True):
-        total = e_med + e_average + 2
-        blended.append((m * (e_average + 1) + a * (e_med + 1) + (total >> 1)) // total)
+    for channel, bias in enumerate(biases):
+        weights = [BLEND_WEIGHT_ONE // (e + 1) ** 3 for e in bias[3:]]
+        total = sum(weights)
+        weighed = sum(w * guess[channel] for w, guess in zip(weights, guesses, strict=True))
+        blended.append((weighed + (total >> 1)) // total)
     return blended
 
 
-def bias_update(bias: list[int], error: int, med_error: int, average_error: int) -> None:
+def bias_update(bias: list[int], error: int, guess_errors: list[int]) -> None:
     """LOCO-I's bias cancellation: the correction C moves by one toward the mean error
-    once the error sum B reaches a count's worth; the MED's and the average's absolute
-    errors add up alike (5.3.5). ``bias`` is [B, N, C, E_med, E_average]."""
-    b, n, c, e_med, e_average = bias
+    once the error sum B reaches a count's worth; each predictor's absolute errors
+    (``guess_errors``, in the order of ``predictions``) add up alike (5.3.5). ``bias`` is
+    [B, N, C, E_med, E_average, E_extrapolated, E_gradient]."""
+    b, n, c = bias[:3]
     b += error
-    e_med += abs(med_error)
-    e_average += abs(average_error)
+    sums = [e + abs(guess_error) for e, guess_error in zip(bias[3:], guess_errors,
+                                                           strict=True)]
     if n == BIAS_COUNT_LIMIT:
-        b, n, e_med, e_average = b >> 1, n >> 1, e_med >> 1, e_average >> 1
+        b, n, sums = b >> 1, n >> 1, [e >> 1 for e in sums]
     n += 1
     if b <= -n:
         c, b = max(c - 1, -BIAS_LIMIT), b + n
@@ -650,29 +665,28 @@ def bias_update(bias: list[int], error: int, med_error: int, average_error: int)
     elif b > 0:
         c, b = min(c + 1, BIAS_LIMIT), b - n
         b = min(b, 0)
-    bias[:] = [b, n, c, e_med, e_average]
+    bias[:] = [b, n, c, *sums]
 
 
 def code_rank(coder, model: StripeModel, actual: int | None, near: tuple[int, ...],
               candidates: list[int], tables: PaletteTables, anchor: int,
               position: int) -> int:
     """A pixel that is none of the candidates: the anchor is the MED ``anchor``, or the
-    colour nearest the bias-corrected blend of MED and the neighbours' average while
-    ranks are common; the pixel's rank among the other colours by distance from it is
+    colour nearest the bias-corrected blend of the four ``predictions`` while ranks are
+    common; the pixel's rank among the other colours by distance from it is
     coded by ``code_rank_from``."""
-    prediction = med_prediction(near, tables)
-    average = average_prediction(near, tables)
+    guesses = predictions(near, tables)
     gradients = bias_context(near, tables)
     biases = model.bias[gradients]
     corrected = [min(max(v + bias[2], 0), 255)
-                 for v, bias in zip(blend(prediction, average, biases), biases, strict=True)]
-    if model.ranked * BIAS_SHARE >= position and corrected != prediction:
+                 for v, bias in zip(blend(guesses, biases), biases, strict=True)]
+    if model.ranked * BIAS_SHARE >= position and corrected != guesses[0]:
         anchor = nearest_colour(corrected, near[0], tables)
     found = code_rank_from(coder, model, actual, near, candidates, tables, anchor,
                            gradients)
-    for colour, guess, med, mean, bias in zip(tables.colours[found], corrected, prediction,
-                                              average, biases, strict=True):
-        bias_update(bias, colour - guess, colour - med, colour - mean)
+    for channel, (colour, guess, bias) in enumerate(zip(tables.colours[found], corrected,
+                                                        biases, strict=True)):
+        bias_update(bias, colour - guess, [colour - g[channel] for g in guesses])
     model.ranked += 1
     return found
 

@@ -474,8 +474,8 @@ def decode_stripe(data: bytes, width: int, rows: int, tables, ranks_only: bool) 
     ranks = (Counters(RANK_CONTEXTS), models[1], models[3], Counters(72 * 729),
              Mixer(72, [21845] * 4 + [0]))
     channels = len(colours[0])
-    # Per bias context and channel: [B, N, C, E_med, E_average].
-    bias = [[[0, 1, 0, 0, 0] for _ in range(channels)] for _ in range(9 ** 3)]
+    # Per bias context and channel: [B, N, C, E_med, E_average, E_extrapolated, E_gradient].
+    bias = [[[0, 1, 0, 0, 0, 0, 0] for _ in range(channels)] for _ in range(9 ** 3)]
     ranked = 0  # pixels decoded by their rank so far
     image = [[0] * width for _ in range(rows)]
     for y in range(rows):
@@ -538,19 +538,18 @@ def decode_stripe(data: bytes, width: int, rows: int, tables, ranks_only: bool) 
             if index is None:
                 gradients = bias_context(*(colours[v] for v in near[:4]))
                 contexts = bias[gradients]
-                average = [(a + b + c + d + 2) >> 2 for a, b, c, d in
-                           zip(*(colours[v] for v in near[:4]), strict=True)]
-                corrected = [min(max(blend(p, mean, e_med, e_mean) + c, 0), 255)
-                             for p, mean, (_, _, c, e_med, e_mean)
-                             in zip(predicted, average, contexts, strict=True)]
+                guesses = predictions(predicted, *(colours[v] for v in near))
+                corrected = [min(max(blend([g[ch] for g in guesses], learnt[3:]) + learnt[2],
+                                     0), 255)
+                             for ch, learnt in enumerate(contexts)]
                 if ranked * 8 >= y * width + x:
                     anchor = min(order[left],
                                  key=lambda v: distance(colours[v], corrected, weights))
                 index = decode_rank(coder, ranks, near, [c for _, c in candidates], colours,
                                     order, stretch, anchor, gradients)
-                for learnt, value, guess, p, mean in zip(contexts, colours[index], corrected,
-                                                         predicted, average, strict=True):
-                    learn_bias(learnt, value - guess, value - p, value - mean)
+                for ch, (learnt, value, guess) in enumerate(zip(contexts, colours[index],
+                                                                corrected, strict=True)):
+                    learn_bias(learnt, value - guess, [value - g[ch] for g in guesses])
                 ranked += 1
             row[x] = index
             if coder.read > len(data):  # already past the end: rule 28 fails; stop now
@@ -590,26 +589,39 @@ def bias_context(left: tuple, u: tuple, up_right: tuple, up_left: tuple) -> int:
         + level(sum(up_left) - sum(left))
 
 
-def blend(med_value: int, average: int, e_med: int, e_average: int) -> int:
-    """Section 5.3.5: MED and the average, each weighed by the other's error sum."""
-    total = e_med + e_average + 2
-    return (med_value * (e_average + 1) + average * (e_med + 1) + total // 2) // total
+def predictions(predicted: list[int], left: tuple, u: tuple, up_right: tuple,
+                up_left: tuple, left2: tuple, up2: tuple) -> list[list[int]]:
+    """Section 5.3.5: MED (``predicted``), the average, the extrapolation and the gradient,
+    each a value per channel."""
+    average = [(a + b + c + d + 2) >> 2
+               for a, b, c, d in zip(left, u, up_right, up_left, strict=True)]
+    extrapolated = [min(max((2 * a - e + 2 * b - f + 1) >> 1, 0), 255)
+                    for a, b, e, f in zip(left, u, left2, up2, strict=True)]
+    gradient = [min(max(a + c - b, 0), 255) for a, b, c in zip(left, u, up_right, strict=True)]
+    return [predicted, average, extrapolated, gradient]
 
 
-def learn_bias(state: list[int], error: int, med_error: int, average_error: int) -> None:
-    """Section 5.3.5: [B, N, C, E_med, E_average] of one context and channel learn."""
-    b, n, c, e_med, e_average = state
+def blend(guesses: list[int], sums: list[int]) -> int:
+    """Section 5.3.5: one channel's four predictions, each weighed by 2^52 // (E + 1)^3."""
+    weights = [(1 << 52) // (e + 1) ** 3 for e in sums]
+    total = sum(weights)
+    return (sum(w * g for w, g in zip(weights, guesses, strict=True)) + total // 2) // total
+
+
+def learn_bias(state: list[int], error: int, guess_errors: list[int]) -> None:
+    """Section 5.3.5: [B, N, C, E_med, E_average, E_extrapolated, E_gradient] of one
+    context and channel learn."""
+    b, n, c = state[:3]
     b += error
-    e_med += abs(med_error)
-    e_average += abs(average_error)
+    sums = [e + abs(g) for e, g in zip(state[3:], guess_errors, strict=True)]
     if n == 64:
-        b, n, e_med, e_average = b >> 1, n >> 1, e_med >> 1, e_average >> 1
+        b, n, sums = b >> 1, n >> 1, [e >> 1 for e in sums]
     n += 1
     if b <= -n:
         c, b = max(c - 1, -127), max(b + n, -n + 1)
     elif b > 0:
         c, b = min(c + 1, 127), min(b - n, 0)
-    state[:] = [b, n, c, e_med, e_average]
+    state[:] = [b, n, c, *sums]
 
 
 def decode_rank(coder: BitDecoder, ranks: tuple, near: tuple[int, ...],

@@ -12,8 +12,8 @@
  *        |  (in a STRIPE_RANKS stripe a pixel that is not flat has no candidates)
  *        v
  *   none of them: the anchor, the colour nearest the MED prediction from L, U, UL
- *   (while ranks are common, MED blended with the mean of L, U, UR, UL, then
- *   bias-corrected); the pixel's rank among the other colours by distance from the
+ *   (while ranks are common, MED, the mean of L, U, UR, UL and two linear
+ *   predictions blended by their errors, then bias-corrected); the pixel's rank among the other colours by distance from the
  *   anchor, as a unary bucket and the bits below its leading one, each from 4 counters
  *   mixed (5.3.5)
  *
@@ -25,8 +25,9 @@
  * the next job left (a counter in ``next_job``, from 0) until none is: scratch grows with
  * work-items, not stripes, and a core that ends its stripe early takes another.
  * Built with -D for HASH_BITS, COUNT_LIMIT, MIXER_RATE, MIXER_SHIFT, WEIGHT_START,
- * WEIGHT_LIMIT, ROW_MATCH_WIDTH, ROW_MATCH_STEP, ROW_MATCH_BITS and BIAS_VALUES (B, N, C,
- * E_med, E_average per bias context and channel), taken from gcp/cm.py,
+ * WEIGHT_LIMIT, ROW_MATCH_WIDTH, ROW_MATCH_STEP, ROW_MATCH_BITS, BIAS_VALUES (B, N, C and
+ * the PREDICTORS' error sums per bias context and channel), PREDICTORS and
+ * BLEND_WEIGHT_ONE, taken from gcp/cm.py,
  * and HOST_SCRATCH_WORDS, the host's scratch size.
  */
 
@@ -237,7 +238,7 @@ static void reset_scratch(global uint *scratch)
     for (uint i = 0; i < RANK_STEPS * RANK_INPUTS; i++)
         scratch[RANK_WEIGHTS_AT + i] = (i % RANK_INPUTS) < RANK_INPUTS - 1 ? RANK_WEIGHT_START : 0;
     for (uint i = 0; i < BIAS_CONTEXTS * MAX_CHANNELS * BIAS_VALUES; i++)
-        scratch[BIAS_AT + i] = i % BIAS_VALUES == 1;  /* N = 1, B = C = E_med = E_average = 0 */
+        scratch[BIAS_AT + i] = i % BIAS_VALUES == 1;  /* N = 1; B, C and the error sums 0 */
     for (uint i = 0; i < MATCH_STATES * FLAT_INPUTS; i++)
         scratch[FLAT_WEIGHTS_AT + i] = (i % FLAT_INPUTS) < FLAT_INPUTS - 1 ? FLAT_WEIGHT_START : 0;
     for (uint i = FLAT_VALUES_AT; i < SCRATCH_WORDS; i++)
@@ -376,35 +377,49 @@ static uint bias_context(const uint *near, const Palette *pal)
            + gradient_level(g3, (int)channels);
 }
 
-/* Per channel, MED and the rounded mean of L, U, UR and UL, each weighed by the other's
- * absolute error sum in the bias context (``bias``: BIAS_VALUES per channel), 5.3.5. */
+/* Per channel, the four predictions of 5.3.5 (MED, given in ``med``; the rounded mean
+ * of L, U, UR and UL; the mean of 2L - LL and 2U - UU; L + UR - U), kept in ``guesses``
+ * (PREDICTORS x MAX_CHANNELS), and their blend, each weighed by BLEND_WEIGHT_ONE over
+ * (E + 1)^3, E its absolute error sum in the bias context (``bias``: BIAS_VALUES per
+ * channel). Weights are at least 2^10 and at most 2^52: 64-bit sums hold every step. */
 static void blend(const int *med, const uint *near, const Palette *pal,
-                  global const int *bias, int *average, int *blended)
+                  global const int *bias, int guesses[PREDICTORS][MAX_CHANNELS],
+                  int *blended)
 {
     uint channels = pal->channels;
     for (uint ch = 0; ch < channels; ch++) {
-        int sum = 2;
-        for (uint i = 0; i < 4; i++)
-            sum += pal->colours[near[i] * channels + ch];
-        average[ch] = sum >> 2;
+        int l = pal->colours[near[0] * channels + ch], u = pal->colours[near[1] * channels + ch];
+        int ur = pal->colours[near[2] * channels + ch], ul = pal->colours[near[3] * channels + ch];
+        int ll = pal->colours[near[4] * channels + ch], uu = pal->colours[near[5] * channels + ch];
+        guesses[0][ch] = med[ch];
+        guesses[1][ch] = (l + u + ur + ul + 2) >> 2;
+        guesses[2][ch] = clamp_int((2 * l - ll + 2 * u - uu + 1) >> 1, 0, 255);
+        guesses[3][ch] = clamp_int(l + ur - u, 0, 255);
         global const int *b = bias + BIAS_VALUES * ch;
-        int e_med = b[3], e_average = b[4], total = e_med + e_average + 2;
-        blended[ch] = (med[ch] * (e_average + 1) + average[ch] * (e_med + 1) + (total >> 1))
-                      / total;
+        long weighed = 0, total = 0;
+        for (uint i = 0; i < PREDICTORS; i++) {
+            long e = (long)b[3 + i] + 1;
+            long weight = BLEND_WEIGHT_ONE / (e * e * e);
+            weighed += weight * guesses[i][ch];
+            total += weight;
+        }
+        blended[ch] = (int)((weighed + (total >> 1)) / total);
     }
 }
 
-/* LOCO-I's bias cancellation on one context and channel, bias = {B, N, C, E_med,
- * E_average}; the MED's and the average's absolute errors add up alike (5.3.5). */
-static void bias_update(global int *bias, int error, int med_error, int average_error)
+/* LOCO-I's bias cancellation on one context and channel, bias = {B, N, C, then the
+ * predictors' absolute error sums}; ``guess_errors`` add up alike (5.3.5). */
+static void bias_update(global int *bias, int error, const int *guess_errors)
 {
     int b = bias[0] + error, n = bias[1], c = bias[2];
-    int e_med = bias[3] + abs(med_error), e_average = bias[4] + abs(average_error);
+    int sums[PREDICTORS];
+    for (uint i = 0; i < PREDICTORS; i++)
+        sums[i] = bias[3 + i] + abs(guess_errors[i]);
     if (n == BIAS_COUNT_LIMIT) {
         b >>= 1;
         n >>= 1;
-        e_med >>= 1;
-        e_average >>= 1;
+        for (uint i = 0; i < PREDICTORS; i++)
+            sums[i] >>= 1;
     }
     n++;
     if (b <= -n) {
@@ -417,8 +432,8 @@ static void bias_update(global int *bias, int error, int med_error, int average_
     bias[0] = b;
     bias[1] = n;
     bias[2] = c;
-    bias[3] = e_med;
-    bias[4] = e_average;
+    for (uint i = 0; i < PREDICTORS; i++)
+        bias[3 + i] = sums[i];
 }
 
 /* The colour nearest ``predicted`` by weighted squared distance; ties to the one first in
@@ -665,13 +680,13 @@ static int code_stripe(Coder *c, global uchar *rows, uint width, uint row_count,
                     found = (int)value;
             }
             if (found < 0) {
-                /* The anchor's prediction: MED and the neighbours' average blended,
-                 * then bias-corrected, while ranks are common. */
+                /* The anchor's prediction: four predictions blended, then
+                 * bias-corrected, while ranks are common. */
                 uint gradients = bias_context(near, pal);
                 global int *bias = (global int *)(scratch + BIAS_AT)
                                    + gradients * MAX_CHANNELS * BIAS_VALUES;
-                int average[MAX_CHANNELS], corrected[MAX_CHANNELS], moved = 0;
-                blend(prediction, near, pal, bias, average, corrected);
+                int guesses[PREDICTORS][MAX_CHANNELS], corrected[MAX_CHANNELS], moved = 0;
+                blend(prediction, near, pal, bias, guesses, corrected);
                 for (uint ch = 0; ch < pal->channels; ch++) {
                     corrected[ch] = clamp_int(corrected[ch] + bias[BIAS_VALUES * ch + 2], 0,
                                               255);
@@ -685,8 +700,10 @@ static int code_stripe(Coder *c, global uchar *rows, uint width, uint row_count,
                     return STATUS_BAD_RANK;
                 for (uint ch = 0; ch < pal->channels; ch++) {
                     int value = pal->colours[found * pal->channels + ch];
-                    bias_update(bias + BIAS_VALUES * ch, value - corrected[ch],
-                                value - prediction[ch], value - average[ch]);
+                    int guess_errors[PREDICTORS];
+                    for (uint i = 0; i < PREDICTORS; i++)
+                        guess_errors[i] = value - guesses[i][ch];
+                    bias_update(bias + BIAS_VALUES * ch, value - corrected[ch], guess_errors);
                 }
                 ranked++;
             }

@@ -49,6 +49,7 @@ def build_options() -> list[str]:
             f"-DWEIGHT_START={cm.WEIGHT_START}", f"-DWEIGHT_LIMIT={cm.WEIGHT_LIMIT}",
             f"-DROW_MATCH_WIDTH={cm.ROW_MATCH_WIDTH}u", f"-DROW_MATCH_STEP={cm.ROW_MATCH_STEP}u",
             f"-DROW_MATCH_BITS={cm.ROW_MATCH_BITS}u", f"-DBIAS_VALUES={cm.BIAS_VALUES}u",
+            f"-DPREDICTORS={cm.PREDICTORS}u", f"-DBLEND_WEIGHT_ONE={cm.BLEND_WEIGHT_ONE}L",
             f"-DHOST_SCRATCH_WORDS={SCRATCH_WORDS}u"]
 
 
