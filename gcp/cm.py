@@ -193,6 +193,11 @@ def _stretch_table() -> list[int]:
 
 STRETCH = _stretch_table()
 
+# --- The rank bits' adaptive probability map (5.3.5) -------------------------------------
+APM_CELLS = 33                     # a row's cells: the mixer's logit at -2048, -1920 ... 2048
+APM_START = tuple(knot * 16 for knot in SQUASH_KNOTS)  # each row starts as squash, 16-bit
+APM_RATE = 6                       # a cell moves 1/64 of the way to the bit
+
 
 def stripe_height_for(width: int, height: int,
                       stripe_pixels: int | None = TARGET_STRIPE_PIXELS) -> int:
@@ -351,6 +356,7 @@ class StripeModel:
         self.row_pointer = 0  # likewise for the row match
         self.row_length = 0
         self.rank_p = [PROBABILITY_START] * RANK_CONTEXTS
+        self.rank_map = [list(APM_START) for _ in range(RANK_CONTEXTS)]  # by rank context
         self.rank_n = [0] * RANK_CONTEXTS
         self.rank_weights = [[RANK_WEIGHT_START] * (RANK_INPUTS - 1) + [0]
                              for _ in range(RANK_STEPS)]
@@ -389,26 +395,40 @@ class StripeModel:
         tables = [(self.rank_p, self.rank_n), (self.p[1], self.n[1]), (self.p[3], self.n[3]),
                   (self.gradient_rank_p, self.gradient_rank_n)]
         counters = [(p, n, c) for (p, n), c in zip(tables, contexts, strict=True)]
-        return mix_and_code(coder, bit, counters, self.rank_weights[step])
+        return mix_and_code(coder, bit, counters, self.rank_weights[step],
+                            self.rank_map[contexts[0]])
 
 
 def mix_and_code(coder, bit: int | None, counters: list[tuple[list, list, int]],
-                 weights: list[int]) -> int:
-    """Code a bit with the counters' predictions mixed by ``weights`` (5.3.4), then let
-    the weights and the counters learn it. ``counters``: (p table, n table, index)."""
+                 weights: list[int], cells: list[int] | None = None) -> int:
+    """Code a bit with the counters' predictions mixed by ``weights`` (5.3.4), and, for a
+    rank bit, refined by a row of the probability map (``cells``, 5.3.5); then let the
+    weights, the counters and the map learn it. ``counters``: (p table, n table, index)."""
     inputs = [STRETCH[p[c] >> 4] for p, _, c in counters]
     inputs.append(BIAS_INPUT)
     dot = 0
     for w, s in zip(weights, inputs, strict=True):
         dot += w * s
     p = min(max(squash(dot >> 16), 1), 4095)
-    bit = coder.code(p, bit)
+    bit = coder.code(p, bit) if cells is None else code_mapped(coder, bit, p, cells)
     error = ((bit << 12) - p) * MIXER_RATE
     for i, s in enumerate(inputs):
         weights[i] = min(max(weights[i] + ((s * error) >> MIXER_SHIFT), -WEIGHT_LIMIT),
                          WEIGHT_LIMIT)
     for probabilities, counts, c in counters:
         probabilities[c], counts[c] = counter_update(probabilities[c], counts[c], bit)
+    return bit
+
+
+def code_mapped(coder, bit: int | None, p: int, cells: list[int]) -> int:
+    """Code a bit with the mean of the mixer's ``p`` and the map row's ``cells``
+    interpolated at p's logit, then move the nearer cell toward the bit (5.3.5)."""
+    t = STRETCH[p] + 2048
+    low, w = t >> 7, t & 127
+    mapped = (cells[low] * (128 - w) + cells[low + 1] * w) >> 11
+    bit = coder.code(min(max((p + mapped) >> 1, 1), 4095), bit)
+    nearer = low if w < 64 else low + 1
+    cells[nearer] += ((bit << 16) - cells[nearer]) >> APM_RATE
     return bit
 
 

@@ -1,12 +1,15 @@
 """The coded palette (spec/format.md, 2.7.1): a palette's bytes as adaptive Rice codes of
-each channel's difference from the colour before, zigzagged.
+each channel's difference from a prediction, zigzagged.
 
 Bytes in, bytes out; the container decides where the code goes and when it is used.
-Colour by colour, channel by channel, the difference from the previous colour's value in
-that channel (0 before the first colour), taken modulo 256 as -128..127 and zigzagged to
-``z`` (0, -1, 1, -2 ... become 0, 1, 2, 3 ...), is written as a Rice code whose parameter
-``k`` follows a running sum ``m`` of that channel's past ``z``. Bits are written most
-significant first; the last byte is padded with zero bits.
+The code starts with one bit a channel, its order: 0, each value is predicted by the
+previous colour's in that channel (0 before the first colour); 1, by that plus the step
+between the two colours before (a sorted grey palette's steps are nearly all alike).
+Then colour by colour, channel by channel, the difference from the prediction, taken
+modulo 256 as -128..127 and zigzagged to ``z`` (0, -1, 1, -2 ... become 0, 1, 2, 3 ...),
+is written as a Rice code whose parameter ``k`` follows a running sum ``m`` of that
+channel's past ``z``. Bits are written most significant first; the last byte is padded
+with zero bits.
 """
 
 from __future__ import annotations
@@ -42,25 +45,39 @@ def unzigzag(z: int) -> int:
 
 
 def encode(palette: np.ndarray) -> bytes:
-    """The code of uint8 (palette_size, channels) ``palette``."""
-    bits: list[str] = []
-    channels = palette.shape[1]
-    sums = [PALETTE_RICE_START] * channels
-    previous = [0] * channels
-    for colour in palette.tolist():
-        for channel, value in enumerate(colour):
-            z = zigzag((value - previous[channel]) % 256)
-            k = rice_parameter(sums[channel])
-            if z >> k < PALETTE_ESCAPE:
-                bits.append("1" * (z >> k) + "0" + (format(z & ((1 << k) - 1), f"0{k}b")
-                                                     if k else ""))
-            else:
-                bits.append("1" * PALETTE_ESCAPE + format(z, f"0{PALETTE_ESCAPE_BITS}b"))
-            sums[channel] = next_sum(sums[channel], z)
-            previous[channel] = value
-    text = "".join(bits)
+    """The code of uint8 (palette_size, channels) ``palette``: each channel in the order
+    whose codes are shorter (first order where equal)."""
+    columns = palette.T.tolist()
+    codes = []
+    for values in columns:
+        first, second = channel_codes(values, False), channel_codes(values, True)
+        codes.append((1, second) if len("".join(second)) < len("".join(first))
+                     else (0, first))
+    text = "".join(str(order) for order, _ in codes)
+    text += "".join(code for colour in zip(*(c for _, c in codes), strict=True)
+                    for code in colour)
     text += "0" * (-len(text) % 8)
     return int(text, 2).to_bytes(len(text) // 8, "big") if text else b""
+
+
+def channel_codes(values: list[int], second_order: bool) -> list[str]:
+    """The Rice code of each of one channel's ``values`` (0..255, colour by colour), as
+    strings of '0' and '1', predicted in the first or the ``second_order``."""
+    codes = []
+    m, previous, step = PALETTE_RICE_START, 0, 0
+    for i, value in enumerate(values):
+        z = zigzag((value - previous - step) % 256)
+        k = rice_parameter(m)
+        if z >> k < PALETTE_ESCAPE:
+            codes.append("1" * (z >> k) + "0" + (format(z & ((1 << k) - 1), f"0{k}b")
+                                                 if k else ""))
+        else:
+            codes.append("1" * PALETTE_ESCAPE + format(z, f"0{PALETTE_ESCAPE_BITS}b"))
+        m = next_sum(m, z)
+        if second_order and i > 0:
+            step = (value - previous) % 256
+        previous = value
+    return codes
 
 
 def decode(code: bytes | memoryview, palette_size: int, channels: int) -> np.ndarray:
@@ -73,7 +90,9 @@ def decode(code: bytes | memoryview, palette_size: int, channels: int) -> np.nda
     values = bytearray(palette_size * channels)
     sums = [PALETTE_RICE_START] * channels
     previous = [0] * channels
-    position = 0
+    steps = [0] * channels
+    position = _advance(bits, 0, channels)
+    second_order = [bit == "1" for bit in bits[:channels]]
     for at in range(palette_size * channels):
         channel = at % channels
         zero = bits.find("0", position, position + PALETTE_ESCAPE)
@@ -91,7 +110,10 @@ def decode(code: bytes | memoryview, palette_size: int, channels: int) -> np.nda
                                   f"channel {channel}; at most 255 is allowed",
                                   field="palette_code")
         sums[channel] = next_sum(sums[channel], z)
-        previous[channel] = values[at] = (previous[channel] + unzigzag(z)) % 256
+        values[at] = (previous[channel] + steps[channel] + unzigzag(z)) % 256
+        if second_order[channel] and at >= channels:
+            steps[channel] = (values[at] - previous[channel]) % 256
+        previous[channel] = values[at]
     _check_end(bits, position)
     return np.frombuffer(bytes(values), np.uint8).reshape(palette_size, channels)
 

@@ -154,10 +154,12 @@ def decode_palette(code: bytes, palette_size: int, channels: int) -> bytes:
             value = value * 2 + read_bit()
         return value
 
+    second_order = [read_bit() for _ in range(channels)]
     previous = [0] * channels
+    step = [0] * channels
     m = [PALETTE_RICE_START] * channels
     palette = bytearray()
-    for _ in range(palette_size):
+    for i in range(palette_size):
         for c in range(channels):
             k = max(0, (m[c] >> 2).bit_length() - 1)
             q = 0
@@ -171,8 +173,11 @@ def decode_palette(code: bytes, palette_size: int, channels: int) -> bytes:
                     raise InvalidFile("palette_code", f"a value of {z}")
             m[c] = m[c] - (m[c] >> 2) + z
             s = z >> 1 if z % 2 == 0 else -((z + 1) >> 1)
-            previous[c] = (previous[c] + s) % 256
-            palette.append(previous[c])
+            value = (previous[c] + step[c] + s) % 256
+            if second_order[c] and i >= 1:
+                step[c] = (value - previous[c]) % 256
+            previous[c] = value
+            palette.append(value)
     if len(code) > -(-position // 8):
         raise InvalidFile("palette_code", "a whole byte after the code is unread")
     if position % 8 and read_bits(8 - position % 8):
@@ -441,13 +446,23 @@ class Mixer:
     def __init__(self, sets: int, start: list[int]) -> None:
         self.weights = [list(start) for _ in range(sets)]
 
-    def bit(self, coder: BitDecoder, weight_set: int, counters: list[tuple], stretch) -> int:
-        """``counters``: (Counters, context) pairs; their inputs, then the bias's."""
+    def bit(self, coder: BitDecoder, weight_set: int, counters: list[tuple], stretch,
+            cells: list[int] | None = None) -> int:
+        """``counters``: (Counters, context) pairs; their inputs, then the bias's.
+        ``cells``: a rank bit's row of the probability map (5.3.5)."""
         inputs = [stretch[table.p[at] >> 4] for table, at in counters] + [256]
         w = self.weights[weight_set]
         dot = sum(wi * xi for wi, xi in zip(w, inputs, strict=True))
         probability = min(max(squash(dot >> 16), 1), 4095)
-        bit = coder.bit(probability)
+        if cells is None:
+            bit = coder.bit(probability)
+        else:
+            t = stretch[probability] + 2048
+            low, weight = t >> 7, t & 127
+            mapped = (cells[low] * (128 - weight) + cells[low + 1] * weight) >> 11
+            bit = coder.bit(min(max((probability + mapped) >> 1, 1), 4095))
+            nearer = low if weight < 64 else low + 1
+            cells[nearer] += ((bit << 16) - cells[nearer]) >> 6
         error = ((bit << 12) - probability) * 6
         for i, x in enumerate(inputs):
             w[i] = min(max(w[i] + ((x * error) >> 14), -(1 << 20)), 1 << 20)
@@ -471,8 +486,10 @@ def decode_stripe(data: bytes, width: int, rows: int, tables, ranks_only: bool) 
     pointer = length = 0  # the match: the pixel it predicts from, and its length
     row_positions: dict[int, int] = {}  # the row match's table, likewise
     row_pointer = row_length = 0  # the row match
+    # The rank bits' probability map (5.3.5): a row of 33 cells per rank counter.
+    rank_map = [[knot * 16 for knot in SQUASH_KNOTS] for _ in range(RANK_CONTEXTS)]
     ranks = (Counters(RANK_CONTEXTS), models[1], models[3], Counters(72 * 729),
-             Mixer(72, [21845] * 4 + [0]))
+             Mixer(72, [21845] * 4 + [0]), rank_map)
     channels = len(colours[0])
     # Per bias context and channel: [B, N, C, E_med, E_average, E_extrapolated, E_gradient].
     bias = [[[0, 1, 0, 0, 0, 0, 0] for _ in range(channels)] for _ in range(9 ** 3)]
@@ -632,7 +649,7 @@ def decode_rank(coder: BitDecoder, ranks: tuple, near: tuple[int, ...],
     largest = available.bit_length()
     spread = min(len(candidates) - 1, 7) if candidates else 7
     activity = min(order[near[0]].index(near[1]).bit_length(), 7)
-    rank_counters, model_1, model_3, by_gradients, mixer = ranks
+    rank_counters, model_1, model_3, by_gradients, mixer, rank_map = ranks
     r_u, r_l, r_ur = (min(order[anchor].index(near[i]), 15) for i in (1, 0, 2))
 
     def bit(step: int, direct: int, partial: int) -> int:
@@ -643,7 +660,7 @@ def decode_rank(coder: BitDecoder, ranks: tuple, near: tuple[int, ...],
             hashed = (table_index(5, step, r_u, r_l), table_index(6, step, anchor, partial, r_ur))
         counters = [(rank_counters, direct), (model_1, hashed[0]), (model_3, hashed[1]),
                     (by_gradients, step * 729 + gradients)]
-        return mixer.bit(coder, step, counters, stretch)
+        return mixer.bit(coder, step, counters, stretch, rank_map[direct])
 
     bucket = 1
     while bucket < largest and bit(bucket - 1, ((bucket - 1) * 8 + spread) * 8 + activity, 0):

@@ -216,6 +216,16 @@ def test_the_blend_with_the_average_shortens_a_noisy_ramp(monkeypatch):
     assert len(blended) < len(cm.encode(indices, palette, engine="reference"))
 
 
+def test_the_probability_map_shortens_grain(monkeypatch):
+    """The rank bits' probability map (5.3.5) codes grain, nearly all ranks, shorter than
+    the mixer's probabilities alone."""
+    indices = grainy((64, 96), 256)
+    palette = np.arange(256, dtype=np.uint8)[:, None]
+    mapped = cm.encode(indices, palette, engine="reference")
+    monkeypatch.setattr(cm, "code_mapped", lambda coder, bit, p, cells: coder.code(p, bit))
+    assert len(mapped) < len(cm.encode(indices, palette, engine="reference"))
+
+
 def blend_of_two(guesses: list[list[int]], biases: list[list[int]]) -> list[int]:
     """``cm.blend`` of MED and the average alone, the extrapolation and gradient left out."""
     blended = []

@@ -42,6 +42,27 @@ def test_every_difference_and_escape_round_trips():
     assert palette_code.decode(code, len(palette), 1).tolist() == palette.tolist()
 
 
+def test_a_sorted_grey_palette_takes_the_second_order():
+    """250 greys in steps of 1 and 2, as the fit gives a grey photograph: the code's order
+    bit is 1 and most values take one bit, about a third of the first order's bytes."""
+    greys = np.cumsum(1 + (RNG.random(250) < 0.02)).astype(np.uint8)[:, None]
+    code = palette_code.encode(greys)
+    first_order = "".join(palette_code.channel_codes(greys[:, 0].tolist(), False))
+    assert code[0] >> 7 == 1
+    assert len(code) < 0.4 * len(first_order) / 8
+    assert palette_code.decode(code, len(greys), 1).tolist() == greys.tolist()
+
+
+def test_each_channel_takes_its_own_order():
+    """A sorted first channel beside two random walks, whose steps do not repeat: order
+    bits 1, 0, 0."""
+    walks = 128 + np.cumsum(RNG.integers(-6, 7, (128, 2)), axis=0)
+    palette = np.column_stack([np.arange(0, 256, 2), walks])
+    code = palette_code.encode(palette.astype(np.uint8))
+    assert code[0] >> 5 == 0b100
+    assert palette_code.decode(code, 128, 3).tolist() == palette.tolist()
+
+
 def test_rice_parameter_and_running_sum_stay_in_their_ranges():
     m = palette_code.PALETTE_RICE_START
     for z in [255] * 50 + [0] * 50 + list(range(256)):

@@ -58,10 +58,10 @@ def test_worked_example_bytes_match_the_spec():
         "89474350 0d0a1a0a 01 03 00 01 04000000 02000000 0200"
         " 0200000000000000 0200000000000000 0000ff ff0000 02 14 9b3da092".replace(" ", ""))
     assert (VECTORS / "rle-example.gcp").read_bytes() == expected
-    # gcp codes the palette (section 2.7.1): flags 03, then 02 00 00 A4 for the palette.
+    # gcp codes the palette (section 2.7.1): flags 03, then 03 00 00 14 80 for the palette.
     coded = bytes.fromhex(
         "89474350 0d0a1a0a 01 03 00 03 04000000 02000000 0200"
-        " 0200000000000000 0200000000000000 0200 00a4 02 14 19cea967".replace(" ", ""))
+        " 0200000000000000 0200000000000000 0300 001480 02 14 e905f8e9".replace(" ", ""))
     assert (VECTORS / "coded-palette-example.gcp").read_bytes() == coded
     blue, red = [0, 0, 255], [255, 0, 0]
     image = np.array([[blue, blue, blue, red], [red, red, red, red]], np.uint8)
@@ -96,11 +96,11 @@ def test_the_cm_worked_example_matches_the_spec():
     assert (VECTORS / "cm-example.gcp").read_bytes() == bytes.fromhex(dump)
     blue, red = [0, 0, 255], [255, 0, 0]
     image = np.array([[blue, blue, blue, red], [red, red, red, red]], np.uint8)
-    # The encoder packs so small a stripe (03 1F) and codes the palette (02 00 00 A4).
+    # The encoder packs so small a stripe (03 1F) and codes the palette (03 00 00 14 80).
     packed = (VECTORS / "cm-packed-example.gcp").read_bytes()
     assert gcp.encode(image, k=2, method="cm") == packed
-    assert "`03 1F`" in spec_hex and len(packed) == 63
-    assert packed[38:42] == bytes.fromhex("02 00 00 A4")
+    assert "`03 1F`" in spec_hex and len(packed) == 64
+    assert packed[38:43] == bytes.fromhex("03 00 00 14 80")
     assert packed[-6:-4] == bytes.fromhex("03 1F")
     states = []
 
@@ -121,12 +121,12 @@ def test_the_cm_worked_example_matches_the_spec():
 
 
 def test_the_palette_code_example_matches_the_spec():
-    """Section 2.7.1's example: blue and red code as 00 A4."""
+    """Section 2.7.1's example: blue and red code as 00 14 80."""
     section = SPEC_TEXT.split("### 2.7.1 Coded palette", 1)[1].split("\n### ", 1)[0]
-    assert "`palette_code` = `00 A4`" in section
+    assert "`palette_code` = `00 14 80`" in section
     blue_red = np.array([[0, 0, 255], [255, 0, 0]], np.uint8)
-    assert palette_code.encode(blue_red) == bytes.fromhex("00 a4")
-    assert palette_code.decode(bytes.fromhex("00 a4"), 2, 3).tolist() == blue_red.tolist()
+    assert palette_code.encode(blue_red) == bytes.fromhex("00 14 80")
+    assert palette_code.decode(bytes.fromhex("00 14 80"), 2, 3).tolist() == blue_red.tolist()
 
 
 def _vector_generator():

@@ -15,7 +15,7 @@
  *   (while ranks are common, MED, the mean of L, U, UR, UL and two linear
  *   predictions blended by their errors, then bias-corrected); the pixel's rank among the other colours by distance from the
  *   anchor, as a unary bucket and the bits below its leading one, each from 4 counters
- *   mixed (5.3.5)
+ *   mixed, then refined by a probability map row (lpaq's APM) (5.3.5)
  *
  * gcp/cm.py is the reference: the same steps in the same order, so the bytes are equal.
  * Every quantity is an integer but the anchor search's pruning bound, which only skips
@@ -91,7 +91,9 @@
 #define FLAT_VALUES_AT (FLAT_WEIGHTS_AT + MATCH_STATES * FLAT_INPUTS)
 #define FLAT_HASHED_AT (FLAT_VALUES_AT + FLAT_VALUE_CONTEXTS)
 #define GRADIENT_RANKS_AT (FLAT_HASHED_AT + (1u << FLAT_HASH_BITS))
-#define SCRATCH_WORDS (GRADIENT_RANKS_AT + RANK_STEPS * BIAS_CONTEXTS)
+#define RANK_MAP_AT (GRADIENT_RANKS_AT + RANK_STEPS * BIAS_CONTEXTS)
+#define APM_CELLS 33
+#define SCRATCH_WORDS (RANK_MAP_AT + RANK_CONTEXTS * APM_CELLS)
 /* The host allocates HOST_SCRATCH_WORDS a work-item (cm_opencl.py): the build fails here
  * if the two layouts disagree. */
 typedef char scratch_words_agree[SCRATCH_WORDS == HOST_SCRATCH_WORDS ? 1 : -1];
@@ -225,6 +227,9 @@ static uint hash_values(const uint *values, int count)
     return hash_bits(values, count, HASH_BITS);
 }
 
+/* A map row's cells at the start: squash at the logits -2048, -1920 ... 2048, in 16 bits. */
+constant uint APM_START[APM_CELLS] = {APM_START_VALUES};
+
 static void reset_scratch(global uint *scratch)
 {
     for (uint i = 0; i < MATCH_AT; i++)
@@ -241,14 +246,17 @@ static void reset_scratch(global uint *scratch)
         scratch[BIAS_AT + i] = i % BIAS_VALUES == 1;  /* N = 1; B, C and the error sums 0 */
     for (uint i = 0; i < MATCH_STATES * FLAT_INPUTS; i++)
         scratch[FLAT_WEIGHTS_AT + i] = (i % FLAT_INPUTS) < FLAT_INPUTS - 1 ? FLAT_WEIGHT_START : 0;
-    for (uint i = FLAT_VALUES_AT; i < SCRATCH_WORDS; i++)
+    for (uint i = FLAT_VALUES_AT; i < RANK_MAP_AT; i++)
         scratch[i] = PROBABILITY_START;
+    for (uint i = 0; i < RANK_CONTEXTS * APM_CELLS; i++)
+        scratch[RANK_MAP_AT + i] = APM_START[i % APM_CELLS];
 }
 
 /* Code a bit with ``count`` counters' predictions and a bias mixed by ``weights``
  * (count + 1 of them), then let the weights and the counters learn it (5.3.4). */
 static INLINE int mix_and_code(Coder *c, int bit, global uint *const *counters,
-                               int count, global int *weights, const Palette *pal)
+                               int count, global int *weights, const Palette *pal,
+                               global uint *cells)
 {
     int s[MIXER_INPUTS];
     for (int m = 0; m < count; m++)
@@ -258,7 +266,16 @@ static INLINE int mix_and_code(Coder *c, int bit, global uint *const *counters,
     for (int i = 0; i <= count; i++)
         dot += (long)weights[i] * s[i];
     int p = clamp_int(squash((int)clamp_long(dot >> 16, -2048L, 2048L), pal->knots), 1, 4095);
-    bit = (int)coder_code(c, (uint)p, bit);
+    if (cells) {
+        /* A rank bit: the mean of p and the map row interpolated at p's logit (5.3.5). */
+        uint t = (uint)(pal->stretch[p] + 2048), low = t >> 7, w = t & 127u;
+        int mapped = (int)((cells[low] * (128u - w) + cells[low + 1] * w) >> 11);
+        bit = (int)coder_code(c, (uint)clamp_int((p + mapped) >> 1, 1, 4095), bit);
+        global uint *nearer = cells + (w < 64 ? low : low + 1);
+        *nearer = (uint)((int)*nearer + ((((int)bit << 16) - (int)*nearer) >> APM_RATE));
+    } else {
+        bit = (int)coder_code(c, (uint)p, bit);
+    }
     int error = ((bit << 12) - p) * MIXER_RATE;
     for (int i = 0; i <= count; i++)
         weights[i] = clamp_int(weights[i] + ((s[i] * error) >> MIXER_SHIFT),
@@ -278,7 +295,7 @@ static INLINE int code_candidate(Coder *c, global uint *scratch, int bit,
         counters[m] = scratch + HASHED_AT + (uint)(m - 1) * HASH_SIZE + contexts[m];
     counters[4] = scratch + ANCHOR_MODEL_AT + contexts[4];
     global int *weights = (global int *)(scratch + WEIGHTS_AT) + mixer * MIXER_INPUTS;
-    return mix_and_code(c, bit, counters, MODEL_COUNT, weights, pal);
+    return mix_and_code(c, bit, counters, MODEL_COUNT, weights, pal, 0);
 }
 
 /* A flat pixel's "is it L?" (L, U, UL and UR all one index): model 0's counter and two
@@ -293,7 +310,7 @@ static INLINE int code_flat(Coder *c, global uint *scratch, int bit, const uint 
     counters[1] = scratch + FLAT_VALUES_AT + state * 256 + near[0];
     counters[2] = scratch + FLAT_HASHED_AT + hash_bits(by_neighbours, 3, FLAT_HASH_BITS);
     global int *weights = (global int *)(scratch + FLAT_WEIGHTS_AT) + state * FLAT_INPUTS;
-    return mix_and_code(c, bit, counters, FLAT_INPUTS - 1, weights, pal);
+    return mix_and_code(c, bit, counters, FLAT_INPUTS - 1, weights, pal, 0);
 }
 
 /* One bit of a rank: the rank counter, two hashed counters (in the tables of models 1
@@ -307,7 +324,8 @@ static INLINE int code_rank_bit(Coder *c, global uint *scratch, int bit,
     counters[2] = scratch + HASHED_AT + 2 * HASH_SIZE + contexts[2];
     counters[3] = scratch + GRADIENT_RANKS_AT + contexts[3];
     global int *weights = (global int *)(scratch + RANK_WEIGHTS_AT) + step * RANK_INPUTS;
-    return mix_and_code(c, bit, counters, RANK_INPUTS - 1, weights, pal);
+    return mix_and_code(c, bit, counters, RANK_INPUTS - 1, weights, pal,
+                        scratch + RANK_MAP_AT + contexts[0] * APM_CELLS);
 }
 
 /* The four contexts of a rank bit at ``step``; ``partial`` is the value's bits so far

@@ -26,7 +26,8 @@ SCRATCH_WORDS = (cm.DIRECT_CONTEXTS + 3 * (1 << cm.HASH_BITS) + cm.ANCHOR_CONTEX
                  + cm.MIXER_SETS * cm.MIXER_INPUTS + cm.RANK_CONTEXTS
                  + cm.RANK_STEPS * cm.RANK_INPUTS + cm.BIAS_CONTEXTS * MAX_CHANNELS * cm.BIAS_VALUES
                  + cm.MATCH_STATES * cm.FLAT_INPUTS + cm.FLAT_VALUE_CONTEXTS
-                 + (1 << cm.FLAT_HASH_BITS) + cm.RANK_STEPS * cm.BIAS_CONTEXTS)
+                 + (1 << cm.FLAT_HASH_BITS) + cm.RANK_STEPS * cm.BIAS_CONTEXTS
+                 + cm.RANK_CONTEXTS * cm.APM_CELLS)
 # Work-items per compute unit of a CPU device. Each takes the next stripe left when it ends
 # one, so one a core balances the load; more only add scratch memory (4 MiB each) and its
 # cache misses.
@@ -50,6 +51,7 @@ def build_options() -> list[str]:
             f"-DROW_MATCH_WIDTH={cm.ROW_MATCH_WIDTH}u", f"-DROW_MATCH_STEP={cm.ROW_MATCH_STEP}u",
             f"-DROW_MATCH_BITS={cm.ROW_MATCH_BITS}u", f"-DBIAS_VALUES={cm.BIAS_VALUES}u",
             f"-DPREDICTORS={cm.PREDICTORS}u", f"-DBLEND_WEIGHT_ONE={cm.BLEND_WEIGHT_ONE}L",
+            f"-DAPM_RATE={cm.APM_RATE}", "-DAPM_START_VALUES=" + ",".join(map(str, cm.APM_START)),
             f"-DHOST_SCRATCH_WORDS={SCRATCH_WORDS}u"]
 
 

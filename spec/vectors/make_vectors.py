@@ -474,11 +474,14 @@ def with_palette_code(indices: np.ndarray, palette: np.ndarray, code: bytes) -> 
 
 
 def invalid_palette_code_vectors() -> dict[str, tuple[bytes, str, str]]:
-    two_greys = np.array([[0], [1]], np.uint8)  # codes as 000 100, then 2 padding bits
+    # Codes as 0 (first order) 000 100, then 1 padding bit.
+    two_greys = np.array([[0], [1]], np.uint8)
     pixels = np.array([[0, 1]], np.uint8)
     coded = build(EXAMPLE, BLUE_RED, flags=CODED)
-    # One grey by escape (z 255: m becomes 267, k 6), then 14 ones, a zero and 6 bits: z 896.
-    too_large = int("1" * 15 + "1" * 8 + "1" * 14 + "0" + "0" * 6 + "0000", 2).to_bytes(6, "big")
+    # The order bit, one grey by escape (z 255: m becomes 267, k 6), then 14 ones, a zero
+    # and 6 bits: z 896.
+    too_large = int("0" + "1" * 15 + "1" * 8 + "1" * 14 + "0" + "0" * 6 + "000",
+                    2).to_bytes(6, "big")
     return {
         "coded-palette-short-file": (coded[:39], "length",
                                      "flags bit 1 set, and the file ends inside "
@@ -488,10 +491,10 @@ def invalid_palette_code_vectors() -> dict[str, tuple[bytes, str, str]]:
                                   "to its first byte: the values read past it."),
         "palette-code-value-256": (with_palette_code(pixels, two_greys, too_large),
                                    "palette_code", "A Rice code of z = 896, over 255."),
-        "palette-code-padding": (with_palette_code(pixels, two_greys, b"\x11"),
-                                 "palette_code", "Greys 0 and 1 coded as 000 100, then "
-                                 "padding bits 01, not 00."),
-        "palette-code-unread-byte": (with_palette_code(pixels, two_greys, b"\x10\x00"),
+        "palette-code-padding": (with_palette_code(pixels, two_greys, b"\x09"),
+                                 "palette_code", "Greys 0 and 1 coded as 0 000 100, then "
+                                 "padding bit 1, not 0."),
+        "palette-code-unread-byte": (with_palette_code(pixels, two_greys, b"\x08\x00"),
                                      "palette_code", "Greys 0 and 1 coded in one byte, "
                                      "then a byte the code does not read."),
     }
