@@ -26,9 +26,9 @@
  * work-items, not stripes, and a core that ends its stripe early takes another.
  * Built with -D for HASH_BITS, COUNT_LIMIT, MIXER_RATE, MIXER_SHIFT, WEIGHT_START,
  * WEIGHT_LIMIT, ROW_MATCH_WIDTH, ROW_MATCH_STEP, ROW_MATCH_BITS, BIAS_VALUES (B, N, C and
- * the PREDICTORS' error sums per bias context and channel), PREDICTORS and
- * BLEND_WEIGHT_ONE, taken from gcp/cm.py,
- * and HOST_SCRATCH_WORDS, the host's scratch size.
+ * the PREDICTORS' error sums per bias context and channel), PREDICTORS,
+ * BLEND_WEIGHT_ONE, APM_RATE and APM_START_VALUES (a rank map row's cells at the start),
+ * taken from gcp/cm.py, and HOST_SCRATCH_WORDS, the host's scratch size.
  */
 
 #define SLOT_COUNT 8
