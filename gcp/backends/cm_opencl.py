@@ -29,10 +29,10 @@ SCRATCH_WORDS = (cm.DIRECT_CONTEXTS + 3 * (1 << cm.HASH_BITS) + cm.ANCHOR_CONTEX
                  + (1 << cm.FLAT_HASH_BITS) + cm.RANK_STEPS * cm.BIAS_CONTEXTS
                  + cm.RANK_CONTEXTS * cm.APM_CELLS)
 # Work-items per compute unit of a CPU device. Each takes the next stripe left when it ends
-# one, so one a core balances the load; more only add scratch memory (4 MiB each) and its
+# one, so one a core balances the load; more only add scratch memory (4.7 MiB each) and its
 # cache misses.
 CPU_ITEMS_PER_UNIT = 1
-# A GPU takes every stripe at once, up to this many (4 MiB of scratch each).
+# A GPU takes every stripe at once, up to this many (4.7 MiB of scratch each).
 MAX_GPU_ITEMS = 256
 # Where no device is named, method cm codes on a CPU device: a work-item is one stripe's
 # serial coder, and the encoder writes 16 stripes at 16.8 MP. On an H200 machine
