@@ -47,15 +47,14 @@ def unzigzag(z: int) -> int:
 def encode(palette: np.ndarray) -> bytes:
     """The code of uint8 (palette_size, channels) ``palette``: each channel in the order
     whose codes are shorter (first order where equal)."""
-    columns = palette.T.tolist()
-    codes = []
-    for values in columns:
+    orders, codes = [], []
+    for values in palette.T.tolist():
         first, second = channel_codes(values, False), channel_codes(values, True)
-        codes.append((1, second) if len("".join(second)) < len("".join(first))
-                     else (0, first))
-    text = "".join(str(order) for order, _ in codes)
-    text += "".join(code for colour in zip(*(c for _, c in codes), strict=True)
-                    for code in colour)
+        second_order = sum(map(len, second)) < sum(map(len, first))
+        orders.append("1" if second_order else "0")
+        codes.append(second if second_order else first)
+    text = "".join(orders) + "".join(code for colour in zip(*codes, strict=True)
+                                     for code in colour)
     text += "0" * (-len(text) % 8)
     return int(text, 2).to_bytes(len(text) // 8, "big") if text else b""
 
