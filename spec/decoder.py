@@ -50,6 +50,7 @@ MAX_STRIPE_PIXELS = (1 << 32) - 2
 MAX_CHANNEL_WEIGHT = 64
 COUNT_LIMIT = 60
 DIRECT_CONTEXTS = 8 * 9 * 64
+NO_END = 256  # E of a span that reaches its row's end (5.3.4)
 RANK_CONTEXTS = 1024
 SQUASH_KNOTS = (1, 2, 4, 6, 10, 17, 27, 45, 74, 120, 194, 311, 488, 747, 1102, 1546, 2048,
                 2550, 2994, 3349, 3608, 3785, 3902, 3976, 4022, 4051, 4069, 4079, 4086, 4090,
@@ -494,19 +495,90 @@ def decode_stripe(data: bytes, width: int, rows: int, tables, ranks_only: bool) 
     # Per bias context and channel: [B, N, C, E_med, E_average, E_extrapolated, E_gradient].
     bias = [[[0, 1, 0, 0, 0, 0, 0] for _ in range(channels)] for _ in range(9 ** 3)]
     ranked = 0  # pixels decoded by their rank so far
+    # Spans (5.3.4): the first bit's three counters and mixer, the pixels' counters.
+    span_models = [Counters(16 * 3 * 4), Counters(16 * 256), Counters(1 << 12)]
+    span_mixer = Mixer(16, [21845] * 3 + [0])
+    span_pixels = Counters(768)
     image = [[0] * width for _ in range(rows)]
+
+    def neighbours(x: int, y: int) -> tuple[tuple[int, ...], int]:
+        """Section 5.3.2: (L, U, UR, UL, LL, UU) and the pattern."""
+        row, above = image[y], image[y - 1] if y >= 1 else None
+        u = above[x] if above else (row[x - 1] if x >= 1 else 0)
+        left = row[x - 1] if x >= 1 else u
+        up_right = above[x + 1] if above and x + 1 < width else u
+        up_left = above[x - 1] if above and x >= 1 else u
+        left2 = row[x - 2] if x >= 2 else left
+        up2 = image[y - 2][x] if y >= 2 else u
+        pattern = ((left == u) | (left == up_left) << 1 | (u == up_right) << 2
+                   | (u == up_left) << 3 | (left == left2) << 4 | (u == up2) << 5)
+        return (left, u, up_right, up_left, left2, up2), pattern
+
+    def index_at(position: int) -> int:
+        return image[position // width][position % width]
+
     for y in range(rows):
-        for x in range(width):
-            row, above = image[y], image[y - 1] if y >= 1 else None
-            u = above[x] if above else (row[x - 1] if x >= 1 else 0)
-            left = row[x - 1] if x >= 1 else u
-            up_right = above[x + 1] if above and x + 1 < width else u
-            up_left = above[x - 1] if above and x >= 1 else u
-            left2 = row[x - 2] if x >= 2 else left
-            up2 = image[y - 2][x] if y >= 2 else u
-            near = (left, u, up_right, up_left, left2, up2)
-            pattern = ((left == u) | (left == up_left) << 1 | (u == up_right) << 2
-                       | (u == up_left) << 3 | (left == left2) << 4 | (u == up2) << 5)
+        x = 0
+        while x < width:
+            row = image[y]
+            near, pattern = neighbours(x, y)
+            left, u, _, up_left, left2, up2 = near
+            skip_left = False  # the pixel after a span's run: L takes no bit
+            if pattern & 15 == 15 and size > 1:
+                v = left
+                n = width - x
+                if y >= 1:
+                    n = 1
+                    while n < width - x and image[y - 1][min(x + n + 1, width - 1)] == v:
+                        n += 1
+                if n >= 2:
+                    start = y * width + x
+                    a = 0  # the first i where the match does not say v
+                    while length and a < n and (pointer + a >= start
+                                                or index_at(pointer + a) == v):
+                        a += 1
+                    bucket = min(n.bit_length(), 15)
+                    end = image[y - 1][x + n + 1] if x + n < width else NO_END
+                    t = 1 if y < 2 or all(image[y - 2][j] == v for j in
+                                          range(max(x - 1, 0), min(x + n, width - 1) + 1)) else 0
+                    s = 0 if length == 0 else 1 if a == n else 2
+                    contexts = ((bucket * 3 + s) * 4 + t * 2 + (pattern >> 4 & 1),
+                                bucket * 256 + v, table_index(v, end, bucket, bits=12))
+                    if span_mixer.bit(coder, bucket, list(zip(span_models, contexts,
+                                                              strict=True)), stretch):
+                        run = n
+                    else:
+                        run = n - 1
+                        for i in range(n - 1):
+                            t_i = 1 if y < 2 or image[y - 2][x + i] == v else 0
+                            s_i = 0 if length == 0 else 2 if i == a else 1
+                            at = (((bucket * 2 + t_i) * 4 + min(n - 1 - i, 3)) * 2
+                                  + (1 if i == 0 else 0)) * 3 + s_i
+                            bit = coder.bit(min(max(span_pixels.p[at] >> 4, 1), 4095))
+                            span_pixels.learn(at, bit)
+                            if not bit:
+                                run = i
+                                break
+                    for i in range(run):
+                        row[x + i] = v
+                    if coder.read > len(data):  # already past the end: rule 28 fails
+                        raise InvalidFile("cm_data", "the coder read past the stripe's data")
+                    if run and length and all(index_at(pointer + i) == v for i in range(run)):
+                        pointer, length = pointer + run, min(length + run, MATCH_COUNT_LIMIT + 1)
+                    elif run:
+                        length = 0
+                    if run and row_length and all(index_at(row_pointer + i) == v
+                                                  for i in range(run)):
+                        row_pointer = row_pointer + run
+                        row_length = min(row_length + run, MATCH_COUNT_LIMIT + 1)
+                    elif run:
+                        row_length = 0
+                    x += run
+                    if run == n:
+                        continue
+                    near, pattern = neighbours(x, y)
+                    left, u, _, up_left, left2, up2 = near
+                    skip_left = True
             key = table_index(4, *near)
             if length == 0 and key in positions:
                 pointer, length = positions[key], 1
@@ -535,6 +607,8 @@ def decode_stripe(data: bytes, width: int, rows: int, tables, ranks_only: bool) 
                     state = row_length
                 else:
                     state = 0 if length == 0 else length + (0 if value == prediction else 4)
+                if j == 0 and skip_left:
+                    continue
                 if j == 0 and pattern & 15 == 15:  # a flat pixel: L, U, UL, UR the same
                     contexts = (state * 64 + pattern, state * 256 + left,
                                 table_index(left, left2, up2, bits=12))
@@ -583,6 +657,7 @@ def decode_stripe(data: bytes, width: int, rows: int, tables, ranks_only: bool) 
                 row_length = 0
             if row_key is not None:
                 row_positions[row_key] = y * width + x
+            x += 1
     if coder.read != len(data):
         raise InvalidFile("cm_data", f"the coder read {coder.read} of {len(data)} bytes")
     return [index for row in image for index in row]

@@ -114,8 +114,8 @@ def test_the_cm_worked_example_matches_the_spec():
     rows = [bytearray([0, 0, 0, 1]), bytearray([1, 1, 1, 1])]
     cm.code_stripe(coder, rows, 4, cm.PaletteTables(np.array([blue, red], np.uint8)),
                    cm.StripeModel(3), encoding=True)
-    assert coder.finish() == bytes.fromhex("2896C214")
-    assert len(states) == 8
+    assert coder.finish() == bytes.fromhex("8BFFF003")
+    assert len(states) == 9
     for state in states:
         assert state in spec_hex, state
 

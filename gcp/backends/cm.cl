@@ -1,5 +1,10 @@
 /* Method cm's coder (spec/format.md, 5.3): one work-item codes or decodes whole stripes.
  *
+ *   a flat pixel (L, U, UR, UL one index v) starts a span: the pixels to its right that
+ *   stay flat while they are v, from the row above. "Are all v?" (3 counters mixed), and
+ *   if not, "is it v?" a pixel, one counter each, up to the first that is not (5.3.4):
+ *   no lookups for the pixels of a span. The pixel that is not v is coded as below.
+ *
  *   neighbours L U UR UL LL UU (stripe-local, 5.3.2)   match: a pointer to an earlier
  *                                                       pixel with the same neighbours;
  *        |                                              row match: one that followed
@@ -67,6 +72,15 @@
 #define FLAT_VALUE_CONTEXTS (MATCH_STATES * 256)
 #define FLAT_HASH_BITS 12
 #define FLAT_WEIGHT_START 21845
+#define SPAN_BUCKETS 16u
+#define SPAN_MATCH_STATES 3u
+#define SPAN_DIRECT_CONTEXTS (SPAN_BUCKETS * SPAN_MATCH_STATES * 4)
+#define SPAN_VALUE_CONTEXTS (SPAN_BUCKETS * 256)
+#define SPAN_INPUTS 4        /* 3 counters and a bias */
+#define SPAN_WEIGHT_START 21845
+#define SPAN_END_LIMIT 3u
+#define SPAN_PIXEL_CONTEXTS (SPAN_BUCKETS * 2 * (SPAN_END_LIMIT + 1) * 2 * SPAN_MATCH_STATES)
+#define NO_END 256u
 #define HASH_START 0x9E3779B1u
 #define HASH_MULTIPLIER 0x2545F491u
 #define LINE_MASK 7u         /* a line of 8 counters: 32 bytes, within a cache line */
@@ -78,7 +92,7 @@
  * position in the stripe, or MATCH_EMPTY); the mixer's weights; the rank counters; the
  * rank mixer's weights; the bias table (B, N, C, E_med, E_average per context and
  * channel, as ints); the flat pixels' weights and their two tables of counters; the rank
- * counters by step and bias context. */
+ * counters by step and bias context; the rank map; the spans' counters and weights. */
 #define DIRECT_AT 0
 #define HASHED_AT DIRECT_CONTEXTS
 #define ANCHOR_MODEL_AT (HASHED_AT + 3 * HASH_SIZE)
@@ -94,7 +108,12 @@
 #define GRADIENT_RANKS_AT (FLAT_HASHED_AT + (1u << FLAT_HASH_BITS))
 #define RANK_MAP_AT (GRADIENT_RANKS_AT + RANK_STEPS * BIAS_CONTEXTS)
 #define APM_CELLS 33
-#define SCRATCH_WORDS (RANK_MAP_AT + RANK_CONTEXTS * APM_CELLS)
+#define SPAN_DIRECT_AT (RANK_MAP_AT + RANK_CONTEXTS * APM_CELLS)
+#define SPAN_VALUES_AT (SPAN_DIRECT_AT + SPAN_DIRECT_CONTEXTS)
+#define SPAN_HASHED_AT (SPAN_VALUES_AT + SPAN_VALUE_CONTEXTS)
+#define SPAN_PIXELS_AT (SPAN_HASHED_AT + (1u << FLAT_HASH_BITS))
+#define SPAN_WEIGHTS_AT (SPAN_PIXELS_AT + SPAN_PIXEL_CONTEXTS)
+#define SCRATCH_WORDS (SPAN_WEIGHTS_AT + SPAN_BUCKETS * SPAN_INPUTS)
 /* The host allocates HOST_SCRATCH_WORDS a work-item (cm_opencl.py): the build fails here
  * if the two layouts disagree. */
 typedef char scratch_words_agree[SCRATCH_WORDS == HOST_SCRATCH_WORDS ? 1 : -1];
@@ -251,6 +270,10 @@ static void reset_scratch(global uint *scratch)
         scratch[i] = PROBABILITY_START;
     for (uint i = 0; i < RANK_CONTEXTS * APM_CELLS; i++)
         scratch[RANK_MAP_AT + i] = APM_START[i % APM_CELLS];
+    for (uint i = SPAN_DIRECT_AT; i < SPAN_WEIGHTS_AT; i++)
+        scratch[i] = PROBABILITY_START;
+    for (uint i = 0; i < SPAN_BUCKETS * SPAN_INPUTS; i++)
+        scratch[SPAN_WEIGHTS_AT + i] = (i % SPAN_INPUTS) < SPAN_INPUTS - 1 ? SPAN_WEIGHT_START : 0;
 }
 
 /* Code a bit with ``count`` counters' predictions and a bias mixed by ``weights``
@@ -572,6 +595,128 @@ static int code_rank(Coder *c, global uint *scratch, int actual, const uint *nea
     return -1;
 }
 
+/* The neighbours L, U, UR, UL, LL, UU of pixel x of ``row`` (5.3.2); ``above`` and
+ * ``above2`` are the rows one and two above in the stripe, or 0. */
+static INLINE void neighbours_of(global const uchar *row, global const uchar *above,
+                                 global const uchar *above2, uint x, uint width, uint *near)
+{
+    uint u = above ? above[x] : (x >= 1 ? row[x - 1] : 0u);
+    uint left = x >= 1 ? row[x - 1] : u;
+    near[0] = left;
+    near[1] = u;
+    near[2] = above && x + 1 < width ? above[x + 1] : u;
+    near[3] = above && x >= 1 ? above[x - 1] : u;
+    near[4] = x >= 2 ? row[x - 2] : left;
+    near[5] = above2 ? above2[x] : u;
+}
+
+static INLINE uint pattern_of(const uint *near)
+{
+    return (near[0] == near[1]) | (near[0] == near[3]) << 1 | (near[1] == near[2]) << 2
+           | (near[1] == near[3]) << 3 | (near[0] == near[4]) << 4 | (near[1] == near[5]) << 5;
+}
+
+/* How many pixels from flat pixel x would be flat were they all ``value`` (5.3.4). */
+static uint span_length(global const uchar *above, uint x, uint width, uint value)
+{
+    if (!above)
+        return width - x;
+    uint length = 1;
+    while (x + length < width && (x + length + 1 == width || above[x + length + 1] == value))
+        length++;
+    return length;
+}
+
+/* A span's pixel's bit: one counter, no mixer (5.3.4). */
+static INLINE int code_span_pixel(Coder *c, global uint *counter, int bit, const Palette *pal)
+{
+    uint p = (uint)clamp_int((int)((*counter & 0xFFFFu) >> 4), 1, 4095);
+    bit = (int)coder_code(c, p, bit);
+    counter_update(counter, bit, pal->reciprocals);
+    return bit;
+}
+
+/* The span of ``length`` pixels from x of stripe row yy, ``value`` being L's index
+ * (5.3.4): returns how many of them, from the first, are ``value`` (``length``: all;
+ * fewer: the next is not), and a decoder writes them. ``match_pointer`` is the match's
+ * pointer where ``match_on``. */
+static uint code_span(Coder *c, global uint *scratch, global uchar *rows, uint width,
+                      uint yy, uint x, uint length, uint value, uint pattern,
+                      uint match_on, uint match_pointer, const Palette *pal)
+{
+    global uchar *row = rows + (ulong)yy * width;
+    global const uchar *above = yy >= 1 ? row - width : 0;
+    global const uchar *above2 = yy >= 2 ? row - 2 * (ulong)width : 0;
+    uint start = yy * width + x;
+    uint run = length;
+    if (c->encoding) {
+        run = 0;
+        while (run < length && row[x + run] == value)
+            run++;
+    }
+    uint bucket = min_uint((uint)bit_length(length), SPAN_BUCKETS - 1);
+    /* The first pixel where the match does not say value (length: none). */
+    uint agree = length, match = 0;
+    if (match_on) {
+        agree = 0;
+        while (agree < length && (match_pointer + agree >= start
+                                  || rows[match_pointer + agree] == value))
+            agree++;
+        match = agree == length ? 1u : 2u;
+    }
+    uint end = x + length < width ? above[x + length + 1] : NO_END;
+    uint above_two = 1;
+    if (above2) {
+        uint last = min_uint(x + length, width - 1);
+        for (uint j = x >= 1 ? x - 1 : 0; j <= last && above_two; j++)
+            above_two = above2[j] == value;
+    }
+    uint by_end[3] = {value, end, bucket};
+    global uint *counters[SPAN_INPUTS - 1];
+    counters[0] = scratch + SPAN_DIRECT_AT + (bucket * SPAN_MATCH_STATES + match) * 4
+                  + above_two * 2 + ((pattern >> 4) & 1u);
+    counters[1] = scratch + SPAN_VALUES_AT + bucket * 256 + value;
+    counters[2] = scratch + SPAN_HASHED_AT + hash_bits(by_end, 3, FLAT_HASH_BITS);
+    global int *weights = (global int *)(scratch + SPAN_WEIGHTS_AT) + bucket * SPAN_INPUTS;
+    if (!mix_and_code(c, run == length, counters, SPAN_INPUTS - 1, weights, pal, 0)) {
+        /* Pixel by pixel up to the first that is not value; the last is not value
+         * when all before it are. */
+        uint found = length - 1;
+        for (uint i = 0; i + 1 < length; i++) {
+            uint says = !match_on ? 0u : i == agree ? 2u : 1u;
+            uint two = above2 ? above2[x + i] == value : 1u;
+            uint context = (((bucket * 2 + two) * (SPAN_END_LIMIT + 1)
+                             + min_uint(length - 1 - i, SPAN_END_LIMIT)) * 2 + (i == 0))
+                           * SPAN_MATCH_STATES + says;
+            if (!code_span_pixel(c, scratch + SPAN_PIXELS_AT + context, i < run, pal)) {
+                found = i;
+                break;
+            }
+        }
+        run = found;
+    }
+    if (!c->encoding)
+        for (uint i = 0; i < run; i++)
+            row[x + i] = (uchar)value;
+    return run;
+}
+
+/* After ``run`` pixels of a span, all ``value``: a match goes on where it predicted each
+ * of them, else ends (5.3.4). */
+static void follow_span(global const uchar *rows, uint *length, uint *pointer, uint run,
+                        uint value)
+{
+    if (!*length)
+        return;
+    for (uint i = 0; i < run; i++)
+        if (rows[*pointer + i] != value) {
+            *length = 0;
+            return;
+        }
+    *pointer += run;
+    *length = min_uint(*length + run, MATCH_COUNT_LIMIT + 1);
+}
+
 /* Codes (encoding) or fills in (decoding) the row_count x width indices at ``rows``.
  * Returns STATUS_OK, STATUS_BAD_RANK or (decoding past the data's end) STATUS_BAD_LENGTH. */
 static int code_stripe(Coder *c, global uchar *rows, uint width, uint row_count,
@@ -581,20 +726,35 @@ static int code_stripe(Coder *c, global uchar *rows, uint width, uint row_count,
     for (uint yy = 0; yy < row_count; yy++) {
         global uchar *row = rows + (ulong)yy * width;
         global uchar *above = yy >= 1 ? row - width : 0;
+        global uchar *above2 = yy >= 2 ? row - 2 * (ulong)width : 0;
         for (uint x = 0; x < width; x++) {
             /* The neighbours and their equality pattern (5.3.2). */
             uint near[NEIGHBOURS];
-            uint u = above ? above[x] : (x >= 1 ? row[x - 1] : 0u);
-            uint left = x >= 1 ? row[x - 1] : u;
-            near[0] = left;
-            near[1] = u;
-            near[2] = above && x + 1 < width ? above[x + 1] : u;
-            near[3] = above && x >= 1 ? above[x - 1] : u;
-            near[4] = x >= 2 ? row[x - 2] : left;
-            near[5] = yy >= 2 ? (row - 2 * (ulong)width)[x] : u;
-            uint pattern = (near[0] == near[1]) | (near[0] == near[3]) << 1
-                | (near[1] == near[2]) << 2 | (near[1] == near[3]) << 3
-                | (near[0] == near[4]) << 4 | (near[1] == near[5]) << 5;
+            neighbours_of(row, above, above2, x, width, near);
+            uint pattern = pattern_of(near);
+            /* A flat pixel may start a span (5.3.4). */
+            uint not_left = 0;
+            if ((pattern & FLAT_PATTERN) == FLAT_PATTERN && pal->size > 1) {
+                uint length = span_length(above, x, width, near[0]);
+                if (length >= 2) {
+                    uint run = code_span(c, scratch, rows, width, yy, x, length, near[0],
+                                         pattern, match_length, match_pointer, pal);
+                    if (!c->encoding && c->at > c->length)
+                        return STATUS_BAD_LENGTH;
+                    follow_span(rows, &match_length, &match_pointer, run, near[0]);
+                    follow_span(rows, &row_length, &row_pointer, run, near[0]);
+                    if (run == length) {
+                        x += length - 1;
+                        continue;
+                    }
+                    if (run) {
+                        x += run;
+                        neighbours_of(row, above, above2, x, width, near);
+                        pattern = pattern_of(near);
+                    }
+                    not_left = 1;
+                }
+            }
             /* The match table's prediction and the candidates (5.3.3). */
             uint keyed[1 + NEIGHBOURS] = {4, near[0], near[1], near[2], near[3], near[4],
                                           near[5]};
@@ -625,7 +785,9 @@ static int code_stripe(Coder *c, global uchar *rows, uint width, uint row_count,
             int actual = c->encoding ? row[x] : -1;
             int found = -1;
             uint first = 0;
-            if ((pattern & FLAT_PATTERN) == FLAT_PATTERN && pal->size > 1) {
+            if (not_left) {
+                first = 1;  /* a span's pixel that is not L: L takes no bit */
+            } else if ((pattern & FLAT_PATTERN) == FLAT_PATTERN && pal->size > 1) {
                 /* A flat pixel: L first, by the fast path. */
                 uint state = count < 0 ? 0u
                     : 1u + (uint)min_int(count, MATCH_COUNT_LIMIT)

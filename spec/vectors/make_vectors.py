@@ -101,6 +101,47 @@ GREY_BY_ALPHA = np.array([[grey, alpha] for alpha in (255, 235, 215, 195)
 _ys, _xs = np.mgrid[0:16, 0:24]
 CM_WEIGHTED = (4 * (_xs // 6) + np.random.default_rng(7).integers(0, 4, _xs.shape)
                ).astype(np.uint8)
+# 14 x 40, 4 colours, for spans (5.3.4): a background 0 with a shape of 1 whose left edge
+# moves a row (spans ending before and after the row above's), lone pixels of 2 in flat
+# rows (one first in its row), a 2-column tile of 3 repeated along rows 10 and 11 (the
+# match agreeing over spans, then not), and rows that reach the image's right edge.
+CM_SPANS = np.zeros((14, 40), np.uint8)
+for _y in range(2, 9):
+    CM_SPANS[_y, 12 - _y // 2 + (_y % 3):30] = 1
+CM_SPANS[4, 35] = CM_SPANS[9, 3] = CM_SPANS[12, 20] = 2
+CM_SPANS[10:12, 2:38:6] = 3
+CM_SPANS[10:12, 3:38:6] = 3
+CM_SPANS[11, 26] = CM_SPANS[13, 0] = 2
+
+
+def _spans_and_matches(seed: int = 8) -> np.ndarray:
+    """14 x 40 indices on a background of 1 (so v is not 0): rows holding a 5-index tile
+    twice (the row match on where a span starts), rows with two lone pixels, and rows
+    copying earlier ones (the match followed over spans, into pixels a span has not
+    decoded yet). Chosen so that six misreadings of 5.3.4 each decode it wrongly."""
+    rng = np.random.default_rng(seed)
+    indices = np.full((14, 40), 1, np.uint8)
+    tile = rng.integers(0, 4, 5).astype(np.uint8)
+    for y in range(14):
+        kind = rng.integers(0, 4)
+        if kind == 0:
+            start = int(rng.integers(0, 10))
+            indices[y, start:start + 5] = tile
+            indices[y, start + 13:start + 18] = tile
+        elif kind == 1:
+            for x in rng.integers(0, 40, 2):
+                indices[y, x] = rng.integers(0, 4)
+        elif kind == 2 and y:
+            indices[y] = indices[rng.integers(0, y)]
+    return indices
+
+
+CM_SPANS_AND_MATCHES = _spans_and_matches()
+# 4 x 40000, two colours: 0 but for a 1 in each row after the first, at columns 20000,
+# 9000 and 25000. Spans of 40000 pixels (bit_length 16) and of 14997 to 30997 (14 and
+# 15) share buckets up to 15 (5.3.4).
+CM_LONG_SPANS = np.zeros((4, 40000), np.uint8)
+CM_LONG_SPANS[[1, 2, 3], [20000, 9000, 25000]] = 1
 # A coded stripe (mode byte 0, then 4 bytes) of a 1 x 1 image with 3 colours whose bits
 # say "not L", bucket 2, value 3: rank 2 where 2 colours are left. Found by trying data.
 CM_BAD_RANK = bytes.fromhex("00 80 00 00 00")
@@ -268,6 +309,18 @@ def valid_vectors() -> dict[str, tuple[bytes, np.ndarray, str]]:
                                                                       GREY_RAMP))),
         "cm-row": (CM_PATTERN[:1] % 3, GREYS, "Method cm, a 1-pixel-high row.",
                    dict(method=METHOD_CM, body=cm_plain_body(CM_PATTERN[:1] % 3, GREYS))),
+        "cm-spans": (CM_SPANS, RGBA, "Method cm, spans (5.3.4): flat rows coded whole or "
+                     "pixel by pixel up to a pixel that is not v, with and without a match.",
+                     dict(method=METHOD_CM, body=cm_plain_body(CM_SPANS, RGBA))),
+        "cm-spans-and-matches": (CM_SPANS_AND_MATCHES, RGBA, "Method cm, spans (5.3.4) "
+                                 "where v is 1, with the row match on at a span's start "
+                                 "and a match over pixels the span has not decoded yet.",
+                                 dict(method=METHOD_CM,
+                                      body=cm_plain_body(CM_SPANS_AND_MATCHES, RGBA))),
+        "cm-long-spans": (CM_LONG_SPANS, GREYS[:2], "Method cm, spans longer than 32767 "
+                          "pixels, whose bucket is capped at 15 (5.3.4).",
+                          dict(method=METHOD_CM, body=cm_plain_body(CM_LONG_SPANS,
+                                                                    GREYS[:2]))),
         "cm-column": (CM_PATTERN[:, :1] % 3, GREYS, "Method cm, a 1-pixel-wide column.",
                       dict(method=METHOD_CM, body=cm_plain_body(CM_PATTERN[:, :1] % 3,
                                                                 GREYS, 5))),
