@@ -294,3 +294,29 @@ def test_dask_batch_takes_a_palette_and_skips_what_is_not_smaller(tmp_path, dask
     for index in (0, 1):
         expected = gcp.encode(small_image(index), palette=palette)
         assert (out / f"img{index}.gcp").read_bytes() == expected
+
+
+@pytest.mark.parametrize(("channels", "extension"), [(1, ".pgm"), (1, ".pnm"), (3, ".ppm"),
+                                                     (3, ".pnm"), (1, ".ppm"), (4, ".ppm"),
+                                                     (3, ".png")])
+def test_decoding_to_netpbm_in_place_writes_what_the_image_path_writes(channels, extension):
+    """PPM and PGM are decoded straight into the file's buffer after the header; the
+    bytes are those of encoding the decoded image, and the cases the format cannot hold
+    as they are (grey to .ppm, alpha) take the image path."""
+    rng = np.random.default_rng(channels)
+    image = rng.integers(0, 256, (23, 17, channels), dtype=np.uint8)
+    image[:, 5:] = image[:1, 5:]
+    data = gcp.encode(image, 7, backend="numpy")
+    written = batch.decode_file_bytes(data, extension=extension)
+    assert bytes(written) == gcp.imageio.encode_image(gcp.decode(data), extension)
+    in_place = gcp.codec.decode_after(data, lambda header: gcp.imageio.netpbm_header(
+        extension, header.height, header.width, header.channels))
+    assert (in_place is not None) == ((extension, channels) in
+                                      {(".pgm", 1), (".pnm", 1), (".ppm", 3), (".pnm", 3)})
+
+
+def test_a_corrupt_file_decoded_to_ppm_is_a_format_error():
+    data = bytearray(gcp.encode(np.zeros((8, 8, 3), np.uint8), 2, backend="numpy"))
+    data[-1] ^= 1  # the CRC
+    with pytest.raises(gcp.FormatError):
+        batch.decode_file_bytes(bytes(data), extension=".ppm")
