@@ -102,7 +102,7 @@ def skip_if_larger(transform: Transform, data: bytes, name: str = "input"
 
 
 def decode_file_bytes(data: bytes, name: str = "input", *, extension: str = ".png",
-                      max_pixels: int = DEFAULT_MAX_PIXELS) -> bytes:
+                      max_pixels: int = DEFAULT_MAX_PIXELS) -> bytes | bytearray:
     """A .gcp file's bytes to the bytes of an image file of type ``extension`` ('.png')."""
     with codec.timed_stage("decode"):
         # PPM and PGM: the pixels decoded straight after the header, in the file's buffer

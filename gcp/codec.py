@@ -480,17 +480,18 @@ def decode(data: bytes | bytearray | memoryview, *, max_pixels: int = DEFAULT_MA
         return colours_of(palette, indices)
 
 
-def decode_after(data: bytes | bytearray | memoryview, prefix_for, *,
+def decode_after(data: bytes | bytearray | memoryview,
+                 prefix_for: Callable[[Header], bytes | None], *,
                  max_pixels: int = DEFAULT_MAX_PIXELS) -> bytearray | None:
     """The image in a .gcp file as one buffer, ``prefix_for(header)`` then the pixels
-    (row by row, as ``decode`` gives them), written in place: no copy of the pixels. Where
-    ``prefix_for`` returns None, returns None after reading only the header. Takes and
-    raises what ``decode`` does."""
-    header = container.unpack(data, max_pixels=max_pixels)[0]
+    (uint8, row by row, as ``decode`` gives them), written in place: no copy of the
+    pixels. Where ``prefix_for`` returns None, returns None having decoded nothing.
+    Takes and raises what ``decode`` does."""
+    header, palette, body = container.unpack(data, max_pixels=max_pixels)
     prefix = prefix_for(header)
     if prefix is None:
         return None
-    header, palette, indices = decode_indices(data, max_pixels=max_pixels)
+    indices = _indices_of(header, palette, body)
     with _memory_is_a_limit(header):
         buffer = bytearray(len(prefix) + header.pixel_count * header.channels)
         buffer[:len(prefix)] = prefix
@@ -509,17 +510,21 @@ def decode_indices(data: bytes | bytearray | memoryview, *,
     raises what ``decode`` does.
     """
     header, palette, body = container.unpack(data, max_pixels=max_pixels)
+    return header, palette, _indices_of(header, palette, body)
+
+
+def _indices_of(header: Header, palette: np.ndarray, body: memoryview) -> np.ndarray:
+    """uint8 (height, width) indices from an unpacked file's body, by its method."""
     with _memory_is_a_limit(header):
         if header.method == METHOD_CM:
-            indices = cm.decode(body, header.width, header.height, palette)
-            return header, palette, indices
+            return cm.decode(body, header.width, header.height, palette)
         if header.method == METHOD_LZMA:
             tokens = entropy.decompress_tokens(body, header.tokens_length)
         else:
             tokens = body
         checked = rle.check_tokens(tokens, header.pixel_count, header.palette_size)
         indices = rle.expand_tokens(checked, header.pixel_count, header.palette_size)
-    return header, palette, indices.reshape(header.height, header.width)
+    return indices.reshape(header.height, header.width)
 
 
 @contextmanager
