@@ -105,12 +105,14 @@ def decode_file_bytes(data: bytes, name: str = "input", *, extension: str = ".pn
                       max_pixels: int = DEFAULT_MAX_PIXELS) -> bytes | bytearray:
     """A .gcp file's bytes to the bytes of an image file of type ``extension`` ('.png')."""
     with codec.timed_stage("decode"):
-        # PPM and PGM: the pixels decoded straight after the header, in the file's buffer
-        # (a copy of 50 MB less at 16.8 MP).
-        netpbm = codec.decode_after(data, lambda header: imageio.netpbm_header(
-            extension, header.height, header.width, header.channels), max_pixels=max_pixels)
-        if netpbm is not None:
-            return netpbm
+        if extension in imageio.NETPBM_EXTENSIONS:
+            # The pixels decoded straight after the header, in the file's buffer (a copy
+            # of 50 MB less at 16.8 MP), where the format holds the channels as they are.
+            netpbm = codec.decode_after(data, lambda header: imageio.netpbm_header(
+                extension, header.height, header.width, header.channels),
+                max_pixels=max_pixels)
+            if netpbm is not None:
+                return netpbm
         image = codec.decode(data, max_pixels=max_pixels)
     with codec.timed_stage("image"):
         return imageio.encode_image(image, extension)

@@ -530,9 +530,8 @@ def code_stripe(coder, rows: list[bytearray], width: int, tables: PaletteTables,
                 if length >= 2:
                     run = code_span(coder, model, rows, yy, x, length, near[0], pattern,
                                     encoding)
-                    if not encoding and coder.read > len(coder.data):
-                        raise FormatError("a cm stripe's coder read past its data",
-                                          field="cm_data")
+                    if not encoding:
+                        check_read(coder)
                     if run == length:
                         x += length
                         continue
@@ -591,10 +590,8 @@ def code_stripe(coder, rows: list[bytearray], width: int, tables: PaletteTables,
                                   tables, anchor if anchor >= 0 else med_anchor(near, tables),
                                   yy * width + x)
             row[x] = found
-            if not encoding and coder.read > len(coder.data):
-                # Already past the data's end (rule 28): stop before decoding more pixels.
-                raise FormatError("a cm stripe's coder read past its data",
-                                  field="cm_data")
+            if not encoding:
+                check_read(coder)
             if count >= 0 and predicted == found:  # follow the match to the next pixel
                 model.match_length = min(model.match_length + 1, MATCH_COUNT_LIMIT + 1)
                 model.match_pointer += 1
@@ -611,6 +608,13 @@ def code_stripe(coder, rows: list[bytearray], width: int, tables: PaletteTables,
             x += 1
 
 
+def check_read(coder: Decoder) -> None:
+    """Stop once the coder has read past its data's end (rule 28), before decoding more
+    pixels: a small file must not make the decoder run through a huge image."""
+    if coder.read > len(coder.data):
+        raise FormatError("a cm stripe's coder read past its data", field="cm_data")
+
+
 def span_length(rows: list[bytearray], yy: int, x: int, width: int, value: int) -> int:
     """How many pixels from flat pixel x of stripe row yy would be flat were they all
     ``value`` (L's index): to the row's end in the stripe's first row, else while the row
@@ -624,11 +628,10 @@ def span_length(rows: list[bytearray], yy: int, x: int, width: int, value: int) 
     return length
 
 
-def span_contexts(rows: list[bytearray], yy: int, x: int, length: int, value: int,
-                  pattern: int, match: int) -> tuple[int, int, int]:
+def span_contexts(rows: list[bytearray], yy: int, x: int, length: int, bucket: int,
+                  value: int, pattern: int, match: int) -> tuple[int, int, int]:
     """The three counters' contexts of a span's first decision (5.3.4)."""
     width = len(rows[yy])
-    bucket = min(length.bit_length(), SPAN_BUCKETS - 1)
     end = rows[yy - 1][x + length + 1] if x + length < width else NO_END
     above_two = yy < 2 or all(v == value for v in
                               rows[yy - 2][max(x - 1, 0):min(x + length + 1, width)])
@@ -652,10 +655,10 @@ def code_span(coder, model: StripeModel, rows: list[bytearray], yy: int, x: int,
     agree = match_agreement(rows, model.match_pointer, yy * width + x, length, value) \
         if model.match_length else None
     match = 0 if agree is None else 1 if agree == length else 2
-    contexts = span_contexts(rows, yy, x, length, value, pattern, match)
+    contexts = span_contexts(rows, yy, x, length, bucket, value, pattern, match)
     if not model.code_whole_span(coder, int(run == length) if encoding else None, contexts,
                                  bucket):
-        run = code_span_pixels(coder, model, rows, yy, x, length, value, agree,
+        run = code_span_pixels(coder, model, rows, yy, x, length, bucket, value, agree,
                                run if encoding else None)
     if not encoding:
         row[x:x + run] = bytes([value]) * run
@@ -678,11 +681,11 @@ def match_agreement(rows: list[bytearray], pointer: int, start: int, length: int
 
 
 def code_span_pixels(coder, model: StripeModel, rows: list[bytearray], yy: int, x: int,
-                     length: int, value: int, agree: int | None, run: int | None) -> int:
+                     length: int, bucket: int, value: int, agree: int | None,
+                     run: int | None) -> int:
     """A span that is not all ``value``: one bit a pixel, "is it value?", up to the first
     that is not; the last pixel takes none. Returns how many are ``value``. ``agree`` is
     the match's agreement (None: no match); ``run`` the encoder's answer (None decoding)."""
-    bucket = min(length.bit_length(), SPAN_BUCKETS - 1)
     for i in range(length - 1):
         above_two = yy < 2 or rows[yy - 2][x + i] == value
         says = 0 if agree is None else 2 if i == agree else 1

@@ -365,6 +365,7 @@ def encode_image(image: np.ndarray, extension: str) -> bytes:
 # Binary Netpbm, as OpenCV writes it: the magic number for 1 or 3 channels, by extension.
 _NETPBM_MAGIC = {(".ppm", 3): b"P6", (".pnm", 3): b"P6", (".pgm", 1): b"P5",
                  (".pnm", 1): b"P5"}
+NETPBM_EXTENSIONS = frozenset(extension for extension, _ in _NETPBM_MAGIC)
 
 
 def netpbm_header(extension: str, height: int, width: int, channels: int) -> bytes | None:
