@@ -1,6 +1,6 @@
 """Writes test images of the kinds the repository lacks into DIR, for the benchmarks.
 
-    python benchmarks/more_images.py DIR [--set first|second|both]
+    python benchmarks/more_images.py DIR [--set first|second|third|all]
 
 - Photos bundled in scikit-image's wheel (downloaded with pip, nothing installed): a cat,
   a rocket, a motorcycle, a retina scan, a deep-sky photograph (Hubble), a stained
@@ -24,6 +24,17 @@ holds kinds neither the fit nor method cm had seen:
   (incompressible), a Mandelbrot render (mirror-symmetric top to bottom), a line chart
   (flat colours, anti-aliased lines and text), an RGBA colour wheel with a soft alpha
   edge, and grey noise under a radial alpha gradient (grey + alpha).
+
+The third set (``--set third``), made after method cm's spans were measured on the other
+two, holds kinds that photos take on their way to a palette tool, from seeds:
+
+- a photo (scikit-image's cat) after JPEG at quality 20: blocks and ringing;
+- a photo (the right motorcycle) with film grain (Gaussian, sigma 7, on the luminance);
+- a grey photo (the cat) as a clustered-dot halftone at 45 degrees, 6-pixel cells: a
+  periodic pattern of two levels over a whole image;
+- text on a window, rendered at three times the width and folded into the red, green
+  and blue subpixels, as ClearType does: coloured fringes on every glyph;
+- a cartoon: flat shapes with linear gradient fills and anti-aliased outlines.
 """
 
 from __future__ import annotations
@@ -44,6 +55,7 @@ SCIKIT_IMAGE_PHOTOS = ("chelsea.png", "rocket.jpg", "motorcycle_left.png", "reti
                        "gravel.png", "moon.png")
 SCIKIT_IMAGE_GREY = ("coins.png", "cell.png", "page.png", "text.png", "clock_motion.png",
                      "microaneurysms.png")
+SCIKIT_IMAGE_SOURCES = ("chelsea.png", "motorcycle_right.png")  # the third set's sources
 
 
 def scikit_image_photos(folder: Path, names: tuple[str, ...]) -> None:
@@ -228,21 +240,94 @@ def second_synthetic_images(folder: Path) -> None:
     Image.fromarray(grey_under_alpha(rng), "LA").save(folder / "syn-grey-alpha.png")
 
 
+def halftone(grey: np.ndarray, cell: int = 6) -> np.ndarray:
+    """uint8 (H, W) of 0 and 255: a clustered-dot screen at 45 degrees over ``grey``."""
+    rows, columns = np.mgrid[0:grey.shape[0], 0:grey.shape[1]].astype(np.float64)
+    u, v = (rows + columns) / np.sqrt(2), (rows - columns) / np.sqrt(2)
+    spot = (np.cos(2 * np.pi * u / cell) + np.cos(2 * np.pi * v / cell) + 2) / 4  # 0 to 1
+    return np.where(grey / 255.0 > spot, 255, 0).astype(np.uint8)
+
+
+def subpixel_text(rng: np.random.Generator, height: int = 480, width: int = 720) -> np.ndarray:
+    """uint8 (H, W, 3) BGR: lines of text drawn at 3x the width, each third of a pixel
+    given to one subpixel (R, G, B from the left), on a window with a title bar."""
+    wide = np.full((height, width * 3), 250, np.uint8)
+    wide[:36] = 60
+    cv2.putText(wide, "Settings - Display", (30, 26), cv2.FONT_HERSHEY_SIMPLEX, 0.7, 235, 1,
+                cv2.LINE_AA)
+    words = ["palette", "colour", "index", "stripe", "coder", "match", "span", "render"]
+    for line in range(16):
+        text = " ".join(rng.choice(words, 6))
+        cv2.putText(wide, text, (40, 70 + 26 * line), cv2.FONT_HERSHEY_SIMPLEX, 0.55,
+                    int(rng.integers(0, 90)), 1, cv2.LINE_AA)
+    subpixels = wide.reshape(height, width, 3)  # R, G, B thirds of each pixel
+    return np.ascontiguousarray(subpixels[:, :, ::-1])
+
+
+def cartoon(rng: np.random.Generator, height: int = 768, width: int = 1024) -> np.ndarray:
+    """uint8 (H, W, 3) BGR: 40 shapes with linear gradient fills and dark anti-aliased
+    outlines over a sky gradient."""
+    rows = np.mgrid[0:height, 0:width][0]
+    image = np.empty((height, width, 3), np.float64)
+    image[:] = np.array([235, 200, 150]) - rows[:, :, None] / height * np.array([60, 60, 20])
+    for _ in range(40):
+        mask = np.zeros((height, width), np.uint8)
+        centre = (int(rng.integers(0, width)), int(rng.integers(0, height)))
+        axes = (int(rng.integers(30, 200)), int(rng.integers(30, 150)))
+        angle = float(rng.uniform(0, 180))
+        cv2.ellipse(mask, centre, axes, angle, 0, 360, 255, -1, cv2.LINE_AA)
+        start, end = rng.uniform(40, 255, 3), rng.uniform(40, 255, 3)
+        along = np.clip((rows - centre[1] + axes[1]) / (2 * axes[1]), 0, 1)[:, :, None]
+        fill = start * (1 - along) + end * along
+        weight = (mask / 255.0)[:, :, None]
+        image = image * (1 - weight) + fill * weight
+        outline = np.zeros((height, width), np.uint8)
+        cv2.ellipse(outline, centre, axes, angle, 0, 360, 255, 2, cv2.LINE_AA)
+        image = image * (1 - (outline / 255.0)[:, :, None]) + 30 * (outline / 255.0)[:, :, None]
+    return np.clip(image, 0, 255).round().astype(np.uint8)
+
+
+def third_images(folder: Path) -> None:
+    """The third set, from the two photos of ``SCIKIT_IMAGE_SOURCES`` in ``folder``,
+    which are removed once used."""
+    rng = np.random.default_rng(3)
+    cat = cv2.imread(str(folder / "chelsea.png"))
+    _, jpeg = cv2.imencode(".jpg", cat, [cv2.IMWRITE_JPEG_QUALITY, 20])
+    cv2.imwrite(str(folder / "jpeg-q20-cat.png"), cv2.imdecode(jpeg, cv2.IMREAD_COLOR))
+    motorcycle = cv2.imread(str(folder / "motorcycle_right.png")).astype(np.float64)
+    grain = rng.normal(0, 7, motorcycle.shape[:2])[:, :, None]
+    cv2.imwrite(str(folder / "grain-motorcycle.png"),
+                np.clip(motorcycle + grain, 0, 255).round().astype(np.uint8))
+    cv2.imwrite(str(folder / "halftone-cat.png"),
+                halftone(cv2.cvtColor(cat, cv2.COLOR_BGR2GRAY).astype(np.float64)))
+    cv2.imwrite(str(folder / "subpixel-text.png"), subpixel_text(rng))
+    cv2.imwrite(str(folder / "cartoon.png"), cartoon(rng))
+    for name in SCIKIT_IMAGE_SOURCES:
+        (folder / name).unlink()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("folder", type=Path)
-    parser.add_argument("--set", choices=("first", "second", "both"), default="first",
-                        help="the first set of kinds, the second (see above), or both")
+    parser.add_argument("--set", choices=("first", "second", "third", "both", "all"),
+                        default="first",
+                        help="the first set of kinds, the second, the third (see above), "
+                             "both first and second, or all three")
     arguments = parser.parse_args()
     folder = arguments.folder
     folder.mkdir(parents=True, exist_ok=True)
-    first, second = arguments.set in ("first", "both"), arguments.set in ("second", "both")
-    # One download of scikit-image's wheel for either set or both.
-    scikit_image_photos(folder, SCIKIT_IMAGE_PHOTOS * first + SCIKIT_IMAGE_GREY * second)
+    first = arguments.set in ("first", "both", "all")
+    second = arguments.set in ("second", "both", "all")
+    third = arguments.set in ("third", "all")
+    # One download of scikit-image's wheel for every set asked for.
+    scikit_image_photos(folder, SCIKIT_IMAGE_PHOTOS * first + SCIKIT_IMAGE_GREY * second
+                        + SCIKIT_IMAGE_SOURCES * third)
     if first:
         synthetic_images(folder)
     if second:
         second_synthetic_images(folder)
+    if third:
+        third_images(folder)
     for path in sorted(folder.iterdir()):
         print(path)
 
