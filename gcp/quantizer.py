@@ -32,6 +32,14 @@ SAMPLE_BLOCK = 256
 DISTANCE_BLOCK = 1 << 16
 
 
+# The restarts see at least this many coarse points a colour. At k = 256 level 5's 4096
+# were 16 a colour: on a cartoon of gradient-filled shapes (31,579 colours) the fit was
+# 0.07 dB behind OpenCV's k-means on every pixel; with 8192 it is 0.07 dB ahead, and the
+# 25 other images with more than 256 colours moved by -0.02 to +0.04 dB (mean +0.009),
+# the fit of a 16.8-MP image taking as long (benchmarks/README.md, 2026-11-27).
+COARSE_POINTS_PER_COLOUR = 32
+
+
 @dataclass(frozen=True)
 class FitSettings:
     """How hard the fit works; one row of ``EFFORT_LEVELS``.
@@ -57,6 +65,11 @@ class FitSettings:
     # Swap trials on the best coarse start (swap_search): they find optima that more
     # restarts miss, above all on few-colour graphics, at about a restart's cost each.
     swaps: int = 0
+
+    def coarse_points_for(self, k: int) -> int:
+        """Most points of the coarse histogram the restarts of a ``k``-colour fit use:
+        the level's, or COARSE_POINTS_PER_COLOUR a colour where that is more."""
+        return max(self.coarse_points, COARSE_POINTS_PER_COLOUR * k)
 
     def fine_points_for(self, whole: bool, k: int) -> int:
         """Most points of the fine histogram for ``k`` colours; ``whole``: the fit sees
@@ -148,7 +161,7 @@ def fit_palette(
         palette = centres.astype(np.uint8)[:, None]
         inertia = float(fine.weights @ squared_distances(fine.points, palette.astype(float)).min(1))
         return Fit(palette=palette, exact=False, inertia=inertia, points=len(fine.points))
-    coarse = merge_points(fine, settings.coarse_points)
+    coarse = merge_points(fine, settings.coarse_points_for(k))
     restarts, polished = starts_for(settings, k)
     starts = []
     for _ in range(restarts):

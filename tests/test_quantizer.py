@@ -205,6 +205,27 @@ def test_merging_points_keeps_weight_and_mean():
     assert quantizer.merge_points(fine, len(fine.points)) is fine
 
 
+def test_restarts_see_enough_coarse_points_a_colour(monkeypatch):
+    """At large k the coarse histogram grows to COARSE_POINTS_PER_COLOUR points a colour;
+    at small k it keeps the effort level's size."""
+    limits = []
+    merge = quantizer.merge_points
+
+    def recording(histogram, most):
+        limits.append(most)
+        return merge(histogram, most)
+
+    monkeypatch.setattr(quantizer, "merge_points", recording)
+    pixels = RNG.integers(0, 256, (20_000, 3), dtype=np.uint8)
+    level = quantizer.EFFORT_LEVELS[quantizer.DEFAULT_EFFORT]
+    for k, expected in ((16, level.coarse_points),
+                        (200, quantizer.COARSE_POINTS_PER_COLOUR * 200)):
+        limits.clear()
+        quantizer.fit_palette(pixels, k, max_iter=2)
+        assert limits[-1] == expected  # the fine histogram may be merged first
+    assert level.coarse_points < quantizer.COARSE_POINTS_PER_COLOUR * 200
+
+
 def test_grey_levels_are_the_global_optimum():
     levels = np.array([0, 1, 2, 5, 9, 10, 40], float)
     weights = np.array([3, 1, 1, 2, 5, 1, 2], float)
