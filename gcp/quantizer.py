@@ -32,11 +32,12 @@ SAMPLE_BLOCK = 256
 DISTANCE_BLOCK = 1 << 16
 
 
-# The restarts see at least this many coarse points a colour. At k = 256 level 5's 4096
-# were 16 a colour: on a cartoon of gradient-filled shapes (31,579 colours) the fit was
-# 0.07 dB behind OpenCV's k-means on every pixel; with 8192 it is 0.07 dB ahead, and the
-# 25 other images with more than 256 colours moved by -0.02 to +0.04 dB (mean +0.009),
-# the fit of a 16.8-MP image taking as long (benchmarks/README.md, 2026-11-27).
+# The restarts on an image seen whole see at least this many coarse points a colour. At
+# k = 256 level 5's 4096 were 16 a colour: on a cartoon of gradient-filled shapes (31,579
+# colours) the fit was 0.07 dB behind OpenCV's k-means on every pixel; with 8192 it is
+# 0.07 dB ahead, and the 25 other images with more than 256 colours moved by -0.02 to
+# +0.04 dB (mean +0.009). Sampled images keep the level's: on the 16.8-MP renders 8192
+# made the fit 1.1-1.5x slower (benchmarks/README.md, 2026-11-27).
 COARSE_POINTS_PER_COLOUR = 32
 
 
@@ -66,10 +67,13 @@ class FitSettings:
     # restarts miss, above all on few-colour graphics, at about a restart's cost each.
     swaps: int = 0
 
-    def coarse_points_for(self, k: int) -> int:
+    def coarse_points_for(self, whole: bool, k: int) -> int:
         """Most points of the coarse histogram the restarts of a ``k``-colour fit use:
-        the level's, or COARSE_POINTS_PER_COLOUR a colour where that is more."""
-        return max(self.coarse_points, COARSE_POINTS_PER_COLOUR * k)
+        the level's, or for an image the fit sees ``whole``, COARSE_POINTS_PER_COLOUR a
+        colour where that is more."""
+        if whole:
+            return max(self.coarse_points, COARSE_POINTS_PER_COLOUR * k)
+        return self.coarse_points
 
     def fine_points_for(self, whole: bool, k: int) -> int:
         """Most points of the fine histogram for ``k`` colours; ``whole``: the fit sees
@@ -161,7 +165,7 @@ def fit_palette(
         palette = centres.astype(np.uint8)[:, None]
         inertia = float(fine.weights @ squared_distances(fine.points, palette.astype(float)).min(1))
         return Fit(palette=palette, exact=False, inertia=inertia, points=len(fine.points))
-    coarse = merge_points(fine, settings.coarse_points_for(k))
+    coarse = merge_points(fine, settings.coarse_points_for(whole, k))
     restarts, polished = starts_for(settings, k)
     starts = []
     for _ in range(restarts):

@@ -206,8 +206,9 @@ def test_merging_points_keeps_weight_and_mean():
 
 
 def test_restarts_see_enough_coarse_points_a_colour(monkeypatch):
-    """At large k the coarse histogram grows to COARSE_POINTS_PER_COLOUR points a colour;
-    at small k it keeps the effort level's size."""
+    """At large k the coarse histogram of an image seen whole grows to
+    COARSE_POINTS_PER_COLOUR points a colour; at small k, or for a sampled image, it keeps
+    the effort level's size."""
     limits = []
     merge = quantizer.merge_points
 
@@ -218,10 +219,11 @@ def test_restarts_see_enough_coarse_points_a_colour(monkeypatch):
     monkeypatch.setattr(quantizer, "merge_points", recording)
     pixels = RNG.integers(0, 256, (20_000, 3), dtype=np.uint8)
     level = quantizer.EFFORT_LEVELS[quantizer.DEFAULT_EFFORT]
-    for k, expected in ((16, level.coarse_points),
-                        (200, quantizer.COARSE_POINTS_PER_COLOUR * 200)):
+    for k, sample_size, expected in ((16, None, level.coarse_points),
+                                     (200, None, quantizer.COARSE_POINTS_PER_COLOUR * 200),
+                                     (200, 10_000, level.coarse_points)):
         limits.clear()
-        quantizer.fit_palette(pixels, k, max_iter=2)
+        quantizer.fit_palette(pixels, k, max_iter=2, sample_size=sample_size)
         assert limits[-1] == expected  # the fine histogram may be merged first
     assert level.coarse_points < quantizer.COARSE_POINTS_PER_COLOUR * 200
 
