@@ -35,9 +35,9 @@ DISTANCE_BLOCK = 1 << 16
 # The restarts on an image seen whole see at least this many coarse points a colour. At
 # k = 256 level 5's 4096 were 16 a colour: on a cartoon of gradient-filled shapes (31,579
 # colours) the fit was 0.07 dB behind OpenCV's k-means on every pixel; with 8192 it is
-# 0.07 dB ahead, and the 25 other images with more than 256 colours moved by -0.02 to
-# +0.04 dB (mean +0.009). Sampled images keep the level's: on the 16.8-MP renders 8192
-# made the fit 1.1-1.5x slower (benchmarks/README.md, 2026-11-27).
+# 0.07 dB ahead, and the 24 other whole images with more than 256 colours moved by -0.02
+# to +0.04 dB, for 1.1-1.2x the encode time. Sampled images keep the level's: on the
+# 16.8-MP renders 8192 made the fit 1.1-1.5x slower (benchmarks/README.md, 2026-11-27).
 COARSE_POINTS_PER_COLOUR = 32
 
 
