@@ -287,9 +287,9 @@ def cartoon(rng: np.random.Generator, height: int = 768, width: int = 1024) -> n
     return np.clip(image, 0, 255).round().astype(np.uint8)
 
 
-def third_images(folder: Path) -> None:
+def third_images(folder: Path, keep: frozenset[str] = frozenset()) -> None:
     """The third set, from the two photos of ``SCIKIT_IMAGE_SOURCES`` in ``folder``,
-    which are removed once used."""
+    which are removed once used, but for those in ``keep`` (another set's own)."""
     rng = np.random.default_rng(3)
     cat = cv2.imread(str(folder / "chelsea.png"))
     _, jpeg = cv2.imencode(".jpg", cat, [cv2.IMWRITE_JPEG_QUALITY, 20])
@@ -302,7 +302,7 @@ def third_images(folder: Path) -> None:
                 halftone(cv2.cvtColor(cat, cv2.COLOR_BGR2GRAY).astype(np.float64)))
     cv2.imwrite(str(folder / "subpixel-text.png"), subpixel_text(rng))
     cv2.imwrite(str(folder / "cartoon.png"), cartoon(rng))
-    for name in SCIKIT_IMAGE_SOURCES:
+    for name in set(SCIKIT_IMAGE_SOURCES) - keep:
         (folder / name).unlink()
 
 
@@ -327,7 +327,7 @@ def main() -> None:
     if second:
         second_synthetic_images(folder)
     if third:
-        third_images(folder)
+        third_images(folder, frozenset(SCIKIT_IMAGE_PHOTOS * first))
     for path in sorted(folder.iterdir()):
         print(path)
 
