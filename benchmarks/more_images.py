@@ -35,6 +35,16 @@ two, holds kinds that photos take on their way to a palette tool, from seeds:
 - text on a window, rendered at three times the width and folded into the red, green
   and blue subpixels, as ClearType does: coloured fringes on every glyph;
 - a cartoon: flat shapes with linear gradient fills and anti-aliased outlines.
+
+The fourth set (``--set fourth``), made after the third had been measured, holds layouts
+and palettes none of the others has, from seeds:
+
+- a game's tile map: 20 tiles of 16 x 16 pixels (noise, bricks, waves, discs), each of
+  3 to 7 colours, laid on a grid in runs, and 40 round sprites at any position;
+- a photo (the rocket) ordered-dithered (8 x 8 Bayer) to the 3-3-2 levels: an image
+  already of few colours, in a periodic pattern;
+- a panorama 2592 x 400: five photos side by side, each scaled to 400 rows;
+- a tall infographic 360 x 3000: bars, discs and lines of text.
 """
 
 from __future__ import annotations
@@ -56,6 +66,12 @@ SCIKIT_IMAGE_PHOTOS = ("chelsea.png", "rocket.jpg", "motorcycle_left.png", "reti
 SCIKIT_IMAGE_GREY = ("coins.png", "cell.png", "page.png", "text.png", "clock_motion.png",
                      "microaneurysms.png")
 SCIKIT_IMAGE_SOURCES = ("chelsea.png", "motorcycle_right.png")  # the third set's sources
+FOURTH_SOURCES = ("chelsea.png", "rocket.jpg", "motorcycle_left.png", "brick.png",
+                  "gravel.png")  # the fourth set's sources
+BAYER_8 = np.array([[0, 32, 8, 40, 2, 34, 10, 42], [48, 16, 56, 24, 50, 18, 58, 26],
+                    [12, 44, 4, 36, 14, 46, 6, 38], [60, 28, 52, 20, 62, 30, 54, 22],
+                    [3, 35, 11, 43, 1, 33, 9, 41], [51, 19, 59, 27, 49, 17, 57, 25],
+                    [15, 47, 7, 39, 13, 45, 5, 37], [63, 31, 55, 23, 61, 29, 53, 21]])
 
 
 def scikit_image_photos(folder: Path, names: tuple[str, ...]) -> None:
@@ -287,9 +303,8 @@ def cartoon(rng: np.random.Generator, height: int = 768, width: int = 1024) -> n
     return np.clip(image, 0, 255).round().astype(np.uint8)
 
 
-def third_images(folder: Path, keep: frozenset[str] = frozenset()) -> None:
-    """The third set, from the two photos of ``SCIKIT_IMAGE_SOURCES`` in ``folder``,
-    which are removed once used, but for those in ``keep`` (another set's own)."""
+def third_images(folder: Path) -> None:
+    """The third set, from the two photos of ``SCIKIT_IMAGE_SOURCES`` in ``folder``."""
     rng = np.random.default_rng(3)
     cat = cv2.imread(str(folder / "chelsea.png"))
     _, jpeg = cv2.imencode(".jpg", cat, [cv2.IMWRITE_JPEG_QUALITY, 20])
@@ -302,32 +317,120 @@ def third_images(folder: Path, keep: frozenset[str] = frozenset()) -> None:
                 halftone(cv2.cvtColor(cat, cv2.COLOR_BGR2GRAY).astype(np.float64)))
     cv2.imwrite(str(folder / "subpixel-text.png"), subpixel_text(rng))
     cv2.imwrite(str(folder / "cartoon.png"), cartoon(rng))
-    for name in set(SCIKIT_IMAGE_SOURCES) - keep:
-        (folder / name).unlink()
+
+
+def tile_map(rng: np.random.Generator, height: int = 768, width: int = 1280,
+             tile: int = 16) -> np.ndarray:
+    """uint8 (H, W, 3): 20 tiles of 3 to 7 colours on a grid, each cell repeating the
+    one to its left (70%) or above (50% of the rest), and 40 round sprites of 24 x 24."""
+    rows, columns = np.mgrid[0:tile, 0:tile]
+    tiles = []
+    for number in range(20):
+        colours = rng.integers(0, 256, (int(rng.integers(3, 8)), 3)).astype(np.uint8)
+        kind = number % 4
+        if kind == 0:  # noise
+            pattern = rng.integers(0, len(colours), (tile, tile))
+        elif kind == 1:  # bricks, some chipped
+            pattern = ((rows % 8 == 0) | ((columns + rows // 8 * 8) % 16 == 0)).astype(int)
+            pattern += rng.random((tile, tile)) < 0.1
+        elif kind == 2:  # waves
+            pattern = np.rint((np.sin(columns / 2.5 + rows / 4) + 1) * (len(colours) - 1) / 2)
+        else:  # a disc on a hatched ground
+            pattern = (((columns - 7.5) ** 2 + (rows - 7.5) ** 2) < 30) * 2
+            pattern += (columns + rows) % 5 == 0
+        tiles.append(colours[np.clip(pattern.astype(int), 0, len(colours) - 1)])
+    grid = np.zeros((height // tile, width // tile), np.int64)
+    for r in range(grid.shape[0]):
+        for c in range(grid.shape[1]):
+            if c and rng.random() < 0.7:
+                grid[r, c] = grid[r, c - 1]
+            elif r and rng.random() < 0.5:
+                grid[r, c] = grid[r - 1, c]
+            else:
+                grid[r, c] = rng.integers(0, len(tiles))
+    image = np.stack(tiles)[grid].transpose(0, 2, 1, 3, 4).reshape(height, width, 3)
+    sprite = rng.integers(0, 256, (24, 24, 3)).astype(np.uint8)
+    disc = np.hypot(*np.mgrid[-11.5:12.5, -11.5:12.5]) < 11
+    for _ in range(40):
+        y, x = int(rng.integers(0, height - 24)), int(rng.integers(0, width - 24))
+        image[y:y + 24, x:x + 24][disc] = sprite[disc]
+    return image
+
+
+def bayer_dithered(photo: np.ndarray, levels: tuple[int, ...] = (4, 8, 8)) -> np.ndarray:
+    """uint8 (H, W, 3) BGR ``photo`` at ``levels`` per channel (blue, green, red),
+    ordered-dithered by the 8 x 8 Bayer matrix."""
+    height, width = photo.shape[:2]
+    threshold = np.tile(BAYER_8 / 64 - 0.5, (height // 8 + 1, width // 8 + 1))
+    steps = np.array(levels) - 1
+    level = np.floor(photo / 255 * steps + 0.5 + threshold[:height, :width, None])
+    return np.rint(np.clip(level, 0, steps) / steps * 255).astype(np.uint8)
+
+
+def panorama(photos: list[np.ndarray], height: int = 400) -> np.ndarray:
+    """uint8 (height, W, 3): BGR ``photos`` (grey ones made BGR) scaled to ``height`` rows
+    and set side by side."""
+    parts = []
+    for photo in photos:
+        if photo.ndim == 2:
+            photo = cv2.cvtColor(photo, cv2.COLOR_GRAY2BGR)
+        width = round(photo.shape[1] * height / photo.shape[0])
+        parts.append(cv2.resize(photo, (width, height), interpolation=cv2.INTER_AREA))
+    return np.hstack(parts)
+
+
+def infographic(rng: np.random.Generator, height: int = 3000, width: int = 360) -> np.ndarray:
+    """uint8 (H, W, 3): 40 rows of a coloured bar, a disc and a line of text."""
+    image = np.full((height, width, 3), 245, np.uint8)
+    for item in range(40):
+        top = 20 + item * 72
+        colour = tuple(int(v) for v in rng.integers(40, 220, 3))
+        cv2.rectangle(image, (20, top), (20 + int(rng.integers(40, 320)), top + 30), colour, -1)
+        cv2.putText(image, f"item {item}: {rng.integers(0, 1000)}", (24, top + 52),
+                    cv2.FONT_HERSHEY_SIMPLEX, 0.5, (40, 40, 40), 1, cv2.LINE_AA)
+        cv2.circle(image, (330, top + 15), 12, colour, -1, cv2.LINE_AA)
+    return image
+
+
+def fourth_images(folder: Path) -> None:
+    """The fourth set, from the photos of ``FOURTH_SOURCES`` in ``folder``."""
+    rng = np.random.default_rng(4)
+    cv2.imwrite(str(folder / "tilemap.png"), tile_map(rng))
+    rocket = cv2.imread(str(folder / "rocket.jpg")).astype(np.float64)
+    cv2.imwrite(str(folder / "bayer-rocket.png"), bayer_dithered(rocket))
+    photos = [cv2.imread(str(folder / name), cv2.IMREAD_UNCHANGED) for name in FOURTH_SOURCES]
+    cv2.imwrite(str(folder / "panorama.png"), panorama(photos))
+    cv2.imwrite(str(folder / "tall-infographic.png"), infographic(rng))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("folder", type=Path)
-    parser.add_argument("--set", choices=("first", "second", "third", "both", "all"),
+    parser.add_argument("--set", choices=("first", "second", "third", "fourth", "both", "all"),
                         default="first",
-                        help="the first set of kinds, the second, the third (see above), "
-                             "both first and second, or all three")
+                        help="the first set of kinds, the second, the third, the fourth "
+                             "(see above), both first and second, or all four")
     arguments = parser.parse_args()
     folder = arguments.folder
     folder.mkdir(parents=True, exist_ok=True)
     first = arguments.set in ("first", "both", "all")
     second = arguments.set in ("second", "both", "all")
     third = arguments.set in ("third", "all")
+    fourth = arguments.set in ("fourth", "all")
     # One download of scikit-image's wheel for every set asked for.
-    scikit_image_photos(folder, SCIKIT_IMAGE_PHOTOS * first + SCIKIT_IMAGE_GREY * second
-                        + SCIKIT_IMAGE_SOURCES * third)
+    owned = SCIKIT_IMAGE_PHOTOS * first + SCIKIT_IMAGE_GREY * second
+    sources = set(SCIKIT_IMAGE_SOURCES * third + FOURTH_SOURCES * fourth) - set(owned)
+    scikit_image_photos(folder, owned + tuple(sorted(sources)))
     if first:
         synthetic_images(folder)
     if second:
         second_synthetic_images(folder)
     if third:
-        third_images(folder, frozenset(SCIKIT_IMAGE_PHOTOS * first))
+        third_images(folder)
+    if fourth:
+        fourth_images(folder)
+    for name in sources:  # a later set's source that no set asked for owns
+        (folder / name).unlink()
     for path in sorted(folder.iterdir()):
         print(path)
 
