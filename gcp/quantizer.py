@@ -66,6 +66,10 @@ class FitSettings:
     # Swap trials on the best coarse start (swap_search): they find optima that more
     # restarts miss, above all on few-colour graphics, at about a restart's cost each.
     swaps: int = 0
+    # Most Lloyd iterations a swap trial runs (None: to convergence). The trial's palette
+    # is only a start for the polish on the fine points, so a few iterations tell a better
+    # optimum from a worse one at a fraction of the cost.
+    swap_iterations: int | None = None
 
     def coarse_points_for(self, whole: bool, k: int) -> int:
         """Most points of the coarse histogram the restarts of a ``k``-colour fit use:
@@ -115,9 +119,9 @@ EFFORT_LEVELS = {
                    refine=False),
     4: FitSettings(1 << 20, fine_points=32768, coarse_points=4096, restarts=4, polished=2,
                    refine=False),
-    5: FitSettings(1 << 20, fine_points=32768, coarse_points=4096, restarts=6, polished=2,
+    5: FitSettings(1 << 20, fine_points=32768, coarse_points=4096, restarts=6, polished=1,
                    refine=False, whole_fine_points=65536, whole_fine_colours=32,
-                   whole_refine_colours=32),
+                   whole_refine_colours=32, swaps=8, swap_iterations=6),
     6: FitSettings(1 << 21, fine_points=65536, coarse_points=8192, restarts=8, polished=3,
                    refine=True, swaps=8),
     7: FitSettings(1 << 21, fine_points=65536, coarse_points=8192, restarts=12, polished=4,
@@ -176,8 +180,11 @@ def fit_palette(
     swaps = swaps_for(settings, k)
     if swaps:
         starts[0] = swap_search(coarse.points, coarse.weights, *starts[0], swaps, rng,
-                                max_iter=max_iter, tol=tol, search=search)
-    if coarse is not fine:  # polish the best few on the fine points; keep the best there
+                                max_iter=settings.swap_iterations or max_iter, tol=tol,
+                                search=search)
+    # Polish the best few on the fine points and keep the best there; on the coarse ones
+    # too where they are the fine ones and a swap trial may have stopped short.
+    if coarse is not fine or (swaps and settings.swap_iterations):
         starts = [lloyd(fine.points, fine.weights, centres, max_iter=max_iter, tol=tol,
                         search=search)
                   for centres, _ in starts[:polished]]
