@@ -234,17 +234,21 @@ def swap_search(points: np.ndarray, weights: np.ndarray, centres: np.ndarray,
     one cluster while another cluster has none. Returns (centres, inertia).
     """
     k = len(centres)
+    found = None  # the search of ``centres``, kept while trials fail to move them
     for trial in range(trials if k >= 2 else 0):
-        labels, nearest, second = search(points, centres)
-        nearest = nearest.astype(np.float64)
-        removal = np.bincount(labels, weights * (second - nearest), minlength=k)
+        if found is None:
+            labels, nearest, second = search(points, centres)
+            nearest = nearest.astype(np.float64)
+            found = labels, nearest, weights * (second - nearest)
+        labels, nearest, loss = found
+        removal = np.bincount(labels, loss, minlength=k)
         moved = int(np.argmin(removal)) if trial % 2 == 0 else int(rng.integers(k))
         candidate = centres.copy()
         candidate[moved] = points[_draw(weights * nearest, 1, rng)[0]]
         candidate, cost = lloyd(points, weights, candidate, max_iter=max_iter, tol=tol,
                                 search=search)
         if cost < inertia:
-            centres, inertia = candidate, cost
+            centres, inertia, found = candidate, cost, None
     return centres, inertia
 
 
