@@ -10,6 +10,7 @@ Public entry point: ``fit_palette``. Validation happens there; the helpers trust
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -70,6 +71,22 @@ class FitSettings:
     # is only a start for the polish on the fine points, so a few iterations tell a better
     # optimum from a worse one at a fraction of the cost.
     swap_iterations: int | None = None
+    # Where the fine histogram is finer than the coarse one, the polish is most of the
+    # fit: polished and swaps become these (None: as the level says), so that dropping a
+    # polish pays for the trials. Where the two are one (few colours), there is no polish
+    # to drop and the level's own hold.
+    finer_polished: int | None = None
+    finer_swaps: int | None = None
+
+    def for_histograms(self, finer: bool) -> FitSettings:
+        """These settings for a fit whose fine histogram is ``finer`` than its coarse one
+        or not."""
+        if not finer:
+            return self
+        return dataclasses.replace(
+            self,
+            polished=self.polished if self.finer_polished is None else self.finer_polished,
+            swaps=self.swaps if self.finer_swaps is None else self.finer_swaps)
 
     def coarse_points_for(self, whole: bool, k: int) -> int:
         """Most points of the coarse histogram the restarts of a ``k``-colour fit use:
@@ -119,9 +136,10 @@ EFFORT_LEVELS = {
                    refine=False),
     4: FitSettings(1 << 20, fine_points=32768, coarse_points=4096, restarts=4, polished=2,
                    refine=False),
-    5: FitSettings(1 << 20, fine_points=32768, coarse_points=4096, restarts=6, polished=1,
+    5: FitSettings(1 << 20, fine_points=32768, coarse_points=4096, restarts=6, polished=2,
                    refine=False, whole_fine_points=65536, whole_fine_colours=32,
-                   whole_refine_colours=32, swaps=8, swap_iterations=6),
+                   whole_refine_colours=32, swap_iterations=6, finer_polished=1,
+                   finer_swaps=8),
     6: FitSettings(1 << 21, fine_points=65536, coarse_points=8192, restarts=8, polished=3,
                    refine=True, swaps=8),
     7: FitSettings(1 << 21, fine_points=65536, coarse_points=8192, restarts=12, polished=4,
@@ -170,6 +188,7 @@ def fit_palette(
         inertia = float(fine.weights @ squared_distances(fine.points, palette.astype(float)).min(1))
         return Fit(palette=palette, exact=False, inertia=inertia, points=len(fine.points))
     coarse = merge_points(fine, settings.coarse_points_for(whole, k))
+    settings = settings.for_histograms(coarse is not fine)
     restarts, polished = starts_for(settings, k)
     starts = []
     for _ in range(restarts):
@@ -182,9 +201,7 @@ def fit_palette(
         starts[0] = swap_search(coarse.points, coarse.weights, *starts[0], swaps, rng,
                                 max_iter=settings.swap_iterations or max_iter, tol=tol,
                                 search=search)
-    # Polish the best few on the fine points and keep the best there; on the coarse ones
-    # too where they are the fine ones and a swap trial may have stopped short.
-    if coarse is not fine or (swaps and settings.swap_iterations):
+    if coarse is not fine:  # polish the best few on the fine points; keep the best there
         starts = [lloyd(fine.points, fine.weights, centres, max_iter=max_iter, tol=tol,
                         search=search)
                   for centres, _ in starts[:polished]]

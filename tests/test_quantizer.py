@@ -390,14 +390,15 @@ def test_swap_search_never_raises_the_inertia_and_keeps_k():
 
 def test_swaps_start_at_level_5_and_shrink_like_the_starts_above_128_colours():
     levels = quantizer.EFFORT_LEVELS
-    assert all(levels[level].swaps == 0 for level in range(1, 5))
-    assert 0 < levels[5].swaps <= levels[6].swaps < levels[7].swaps < levels[9].swaps
+    assert all(levels[level].swaps == 0 for level in range(1, 6))
+    assert 0 < levels[5].finer_swaps <= levels[6].swaps < levels[7].swaps < levels[9].swaps
     assert quantizer.swaps_for(levels[7], 128) == levels[7].swaps
     assert quantizer.swaps_for(levels[7], 256) == math.ceil(levels[7].swaps / 2)
 
 
-def test_only_level_5_cuts_its_swap_trials_short(monkeypatch):
-    """Level 5's trials run a few Lloyd iterations each; levels 6 to 9 run to convergence."""
+def _swap_trial_limits(monkeypatch, pixels: np.ndarray, efforts: tuple[int, ...]
+                       ) -> list[int]:
+    """The max_iter of every swap search the fits of ``pixels`` at ``efforts`` run."""
     seen = []
     real = quantizer.swap_search
 
@@ -406,24 +407,30 @@ def test_only_level_5_cuts_its_swap_trials_short(monkeypatch):
         return real(*arguments, **options)
 
     monkeypatch.setattr(quantizer, "swap_search", recording)
-    pixels = RNG.integers(0, 256, (5000, 3)).astype(np.uint8)
-    for effort in (5, 7):
+    for effort in efforts:
         quantizer.fit_palette(pixels, 16, effort=effort)
-    assert seen == [quantizer.EFFORT_LEVELS[5].swap_iterations, quantizer.DEFAULT_MAX_ITER]
+    return seen
+
+
+def test_only_level_5_cuts_its_swap_trials_short(monkeypatch):
+    """Level 5's trials run a few Lloyd iterations each; levels 6 to 9 run to convergence.
+    5,000 random colours: the fine histogram holds them all, the coarse one merges them."""
+    pixels = RNG.integers(0, 256, (5000, 3)).astype(np.uint8)
+    assert _swap_trial_limits(monkeypatch, pixels, (5, 7)) == [
+        quantizer.EFFORT_LEVELS[5].swap_iterations, quantizer.DEFAULT_MAX_ITER]
     assert 0 < quantizer.EFFORT_LEVELS[5].swap_iterations < quantizer.DEFAULT_MAX_ITER
     assert all(quantizer.EFFORT_LEVELS[level].swap_iterations is None for level in range(6, 10))
 
 
-@pytest.mark.parametrize("seed", range(4))
-def test_a_fit_on_few_colours_ends_converged_after_short_swap_trials(seed):
-    """With no more colours than the coarse histogram holds there is no separate polish,
-    so the fit must finish what a short swap trial left: one more Lloyd update moves no
-    colour by more than the rounding of the stored palette."""
-    rng = np.random.default_rng(seed)
-    colours = rng.normal(128, 50, (300, 3)).clip(0, 255).astype(np.uint8)
-    pixels = np.repeat(colours, rng.integers(1, 40, 300), axis=0)
-    palette = quantizer.fit_palette(pixels, 24, effort=5).palette.astype(np.float64)
-    labels = quantizer.squared_distances(pixels.astype(np.float64), palette).argmin(1)
-    for index, colour in enumerate(palette):
-        members = pixels[labels == index]
-        assert np.abs(members.mean(0) - colour).max() <= 0.6
+def test_level_5_swaps_only_where_a_polish_on_finer_points_pays_for_them(monkeypatch):
+    """300 colours: the coarse histogram is the fine one, there is no polish to trade for
+    swap trials, and level 5 runs none; level 7 still does."""
+    colours = RNG.integers(0, 256, (300, 3)).astype(np.uint8)
+    pixels = np.repeat(colours, 10, axis=0)
+    assert _swap_trial_limits(monkeypatch, pixels, (5, 7)) == [quantizer.DEFAULT_MAX_ITER]
+    level = quantizer.EFFORT_LEVELS[5]
+    assert level.for_histograms(False) == level
+    finer = level.for_histograms(True)
+    assert (finer.polished, finer.swaps) == (level.finer_polished, level.finer_swaps)
+    assert finer.polished < level.polished
+
