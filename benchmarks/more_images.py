@@ -65,7 +65,7 @@ SCIKIT_IMAGE_PHOTOS = ("chelsea.png", "rocket.jpg", "motorcycle_left.png", "reti
                        "gravel.png", "moon.png")
 SCIKIT_IMAGE_GREY = ("coins.png", "cell.png", "page.png", "text.png", "clock_motion.png",
                      "microaneurysms.png")
-SCIKIT_IMAGE_SOURCES = ("chelsea.png", "motorcycle_right.png")  # the third set's sources
+THIRD_SOURCES = ("chelsea.png", "motorcycle_right.png")  # the third set's sources
 FOURTH_SOURCES = ("chelsea.png", "rocket.jpg", "motorcycle_left.png", "brick.png",
                   "gravel.png")  # the fourth set's sources
 BAYER_8 = np.array([[0, 32, 8, 40, 2, 34, 10, 42], [48, 16, 56, 24, 50, 18, 58, 26],
@@ -304,7 +304,7 @@ def cartoon(rng: np.random.Generator, height: int = 768, width: int = 1024) -> n
 
 
 def third_images(folder: Path) -> None:
-    """The third set, from the two photos of ``SCIKIT_IMAGE_SOURCES`` in ``folder``."""
+    """The third set, from the two photos of ``THIRD_SOURCES`` in ``folder``."""
     rng = np.random.default_rng(3)
     cat = cv2.imread(str(folder / "chelsea.png"))
     _, jpeg = cv2.imencode(".jpg", cat, [cv2.IMWRITE_JPEG_QUALITY, 20])
@@ -419,7 +419,7 @@ def main() -> None:
     fourth = arguments.set in ("fourth", "all")
     # One download of scikit-image's wheel for every set asked for.
     owned = SCIKIT_IMAGE_PHOTOS * first + SCIKIT_IMAGE_GREY * second
-    sources = set(SCIKIT_IMAGE_SOURCES * third + FOURTH_SOURCES * fourth) - set(owned)
+    sources = set(THIRD_SOURCES * third + FOURTH_SOURCES * fourth) - set(owned)
     scikit_image_photos(folder, owned + tuple(sorted(sources)))
     if first:
         synthetic_images(folder)
@@ -429,7 +429,7 @@ def main() -> None:
         third_images(folder)
     if fourth:
         fourth_images(folder)
-    for name in sources:  # a later set's source that no set asked for owns
+    for name in sources:  # sources of the third and fourth sets that no set asked for owns
         (folder / name).unlink()
     for path in sorted(folder.iterdir()):
         print(path)

@@ -10,10 +10,9 @@ Public entry point: ``fit_palette``. Validation happens there; the helpers trust
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -83,7 +82,7 @@ class FitSettings:
         or not."""
         if not finer:
             return self
-        return dataclasses.replace(
+        return replace(
             self,
             polished=self.polished if self.finer_polished is None else self.finer_polished,
             swaps=self.swaps if self.finer_swaps is None else self.finer_swaps)
