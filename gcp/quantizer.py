@@ -198,8 +198,8 @@ def fit_palette(
     swaps = swaps_for(settings, k)
     if swaps:
         starts[0] = swap_search(coarse.points, coarse.weights, *starts[0], swaps, rng,
-                                max_iter=settings.swap_iterations or max_iter, tol=tol,
-                                search=search)
+                                max_iter=min(settings.swap_iterations or max_iter, max_iter),
+                                tol=tol, search=search)
     if coarse is not fine:  # polish the best few on the fine points; keep the best there
         starts = [lloyd(fine.points, fine.weights, centres, max_iter=max_iter, tol=tol,
                         search=search)

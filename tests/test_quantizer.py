@@ -434,3 +434,19 @@ def test_level_5_swaps_only_where_a_polish_on_finer_points_pays_for_them(monkeyp
     assert (finer.polished, finer.swaps) == (level.finer_polished, level.finer_swaps)
     assert finer.polished < level.polished
 
+
+
+def test_short_swap_trials_stay_within_max_iter(monkeypatch):
+    """--max-iter caps every Lloyd run: below level 5's swap_iterations it caps the trials
+    too."""
+    seen = []
+    real = quantizer.swap_search
+
+    def recording(*arguments, **options):
+        seen.append(options["max_iter"])
+        return real(*arguments, **options)
+
+    monkeypatch.setattr(quantizer, "swap_search", recording)
+    pixels = RNG.integers(0, 256, (5000, 3)).astype(np.uint8)
+    quantizer.fit_palette(pixels, 16, effort=5, max_iter=2)
+    assert seen == [2] and quantizer.EFFORT_LEVELS[5].swap_iterations > 2
