@@ -396,8 +396,8 @@ def test_swaps_start_at_level_5_and_shrink_like_the_starts_above_128_colours():
     assert quantizer.swaps_for(levels[7], 256) == math.ceil(levels[7].swaps / 2)
 
 
-def _swap_trial_limits(monkeypatch, pixels: np.ndarray, efforts: tuple[int, ...]
-                       ) -> list[int]:
+def _swap_trial_limits(monkeypatch, pixels: np.ndarray, efforts: tuple[int, ...],
+                       max_iter: int = quantizer.DEFAULT_MAX_ITER) -> list[int]:
     """The max_iter of every swap search the fits of ``pixels`` at ``efforts`` run."""
     seen = []
     real = quantizer.swap_search
@@ -408,7 +408,7 @@ def _swap_trial_limits(monkeypatch, pixels: np.ndarray, efforts: tuple[int, ...]
 
     monkeypatch.setattr(quantizer, "swap_search", recording)
     for effort in efforts:
-        quantizer.fit_palette(pixels, 16, effort=effort)
+        quantizer.fit_palette(pixels, 16, effort=effort, max_iter=max_iter)
     return seen
 
 
@@ -439,14 +439,6 @@ def test_level_5_swaps_only_where_a_polish_on_finer_points_pays_for_them(monkeyp
 def test_short_swap_trials_stay_within_max_iter(monkeypatch):
     """--max-iter caps every Lloyd run: below level 5's swap_iterations it caps the trials
     too."""
-    seen = []
-    real = quantizer.swap_search
-
-    def recording(*arguments, **options):
-        seen.append(options["max_iter"])
-        return real(*arguments, **options)
-
-    monkeypatch.setattr(quantizer, "swap_search", recording)
     pixels = RNG.integers(0, 256, (5000, 3)).astype(np.uint8)
-    quantizer.fit_palette(pixels, 16, effort=5, max_iter=2)
-    assert seen == [2] and quantizer.EFFORT_LEVELS[5].swap_iterations > 2
+    assert _swap_trial_limits(monkeypatch, pixels, (5,), max_iter=2) == [2]
+    assert quantizer.EFFORT_LEVELS[5].swap_iterations > 2
