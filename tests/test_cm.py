@@ -91,6 +91,25 @@ def test_ranks_stripes_agree_across_engines_and_decoders(channels, k, monkeypatc
     assert decoded == indices.ravel().tolist()
 
 
+@pytest.mark.parametrize("prefetch_lines", [False, True])
+def test_the_kernels_agree_with_the_reference_with_and_without_prefetching(
+        real_images, monkeypatch, prefetch_lines):
+    """PREFETCH only hints at the lines read next: built with it (a CPU device) and without
+    (every other device) the kernels write the reference's bytes and read them back."""
+    build_options, built_with = cm_opencl.build_options, []
+
+    def recording(prefetch_lines=False, wanted=prefetch_lines):
+        built_with.append(wanted)
+        return build_options(wanted)
+
+    monkeypatch.setattr(cm_opencl, "_programs", {})
+    monkeypatch.setattr(cm_opencl, "build_options", recording)
+    for name, k in (("astronaut", 256), ("coffee", 64), ("logo", 16)):
+        palette, indices = quantized(real_images, name, k, (36, 70))
+        both_engines(indices, palette, 12)
+    assert built_with == [prefetch_lines]
+
+
 def test_grain_is_coded_by_ranks_where_that_is_shorter():
     indices = grainy((40, 60), 256)
     palette = np.arange(256, dtype=np.uint8)[:, None]

@@ -34,7 +34,8 @@
  * WEIGHT_LIMIT, ROW_MATCH_WIDTH, ROW_MATCH_STEP, ROW_MATCH_BITS, BIAS_VALUES (B, N, C and
  * the PREDICTORS' error sums per bias context and channel), PREDICTORS,
  * BLEND_WEIGHT_ONE, APM_RATE and APM_START_VALUES (a rank map row's cells at the start),
- * taken from gcp/cm.py, and HOST_SCRATCH_WORDS, the host's scratch size.
+ * taken from gcp/cm.py, HOST_SCRATCH_WORDS, the host's scratch size, and PREFETCH_LINES
+ * (1 on a CPU device: see PREFETCH).
  */
 
 #define SLOT_COUNT 8
@@ -126,6 +127,19 @@ typedef char scratch_words_agree[SCRATCH_WORDS == HOST_SCRATCH_WORDS ? 1 : -1];
 #define INLINE inline __attribute__((always_inline))
 #else
 #define INLINE inline
+#endif
+
+/* PREFETCH(p): a hint that the line at p is read soon, so that cache misses overlap the
+ * work before it; it changes no result. The host builds with PREFETCH_LINES=1 for CPU
+ * devices, where Clang's builtin becomes a prefetch instruction that retires at once (a
+ * plain load that misses holds up every instruction after it). Elsewhere it is nothing. */
+#if defined(__has_builtin)
+#if PREFETCH_LINES && __has_builtin(__builtin_prefetch)
+#define PREFETCH(p) __builtin_prefetch(p)
+#endif
+#endif
+#ifndef PREFETCH
+#define PREFETCH(p) ((void)0)
 #endif
 
 #define STATUS_OK 0
@@ -526,6 +540,31 @@ static uint med_anchor(const uint *near, const int *predicted, const Palette *pa
     return nearest_colour(predicted, near[0], pal);
 }
 
+/* An encoder knows every bit of a rank before it codes the first: it asks for the lines
+ * of their counters in models 1 and 3, the unary bits' (one line a table: their steps
+ * share it) and those of the ``bucket`` - 1 bits of ``rank`` + 1 below its leading one. */
+static INLINE void prefetch_rank(global const uint *scratch, int bucket, int largest_bucket,
+                                 uint rank, uint anchor, const uint *near_ranks,
+                                 uint gradients)
+{
+    uint contexts[RANK_INPUTS - 1];
+    if (largest_bucket > 1) {
+        rank_contexts(contexts, 0, 0, 0, anchor, near_ranks, gradients);
+        PREFETCH(scratch + HASHED_AT + contexts[1]);
+        PREFETCH(scratch + HASHED_AT + 2 * HASH_SIZE + contexts[2]);
+    }
+    uint partial = 1;
+    for (int j = bucket - 2; j >= 0; j--) {
+        uint position = (uint)min_int(bucket - 2 - j, RANK_SPREAD - 1);
+        uint node = (uint)(bucket - 2) * RANK_SPREAD + position;
+        rank_contexts(contexts, 0, MAX_BUCKET - 1 + node, partial, anchor, near_ranks,
+                      gradients);
+        PREFETCH(scratch + HASHED_AT + contexts[1]);
+        PREFETCH(scratch + HASHED_AT + 2 * HASH_SIZE + contexts[2]);
+        partial = (partial << 1) | (((rank + 1) >> j) & 1u);
+    }
+}
+
 /* A pixel that is none of the candidates: its rank among the other colours by distance
  * from the anchor (5.3.5). Returns the index, or -1 for a rank past the colours left. */
 static int code_rank(Coder *c, global uint *scratch, int actual, const uint *near,
@@ -554,6 +593,8 @@ static int code_rank(Coder *c, global uint *scratch, int actual, const uint *nea
                                   : RANK_SPREAD - 1;
     uint activity = (uint)min_int(
         bit_length(pal->ranks[(ulong)near[0] * pal->size + near[1]]), ACTIVITY_LEVELS - 1);
+    if (c->encoding)
+        prefetch_rank(scratch, bucket, largest_bucket, rank, anchor, near_ranks, gradients);
     int i = 1;
     while (i < largest_bucket) {
         uint step = (uint)(i - 1);
@@ -614,6 +655,41 @@ static INLINE uint pattern_of(const uint *near)
 {
     return (near[0] == near[1]) | (near[0] == near[3]) << 1 | (near[1] == near[2]) << 2
            | (near[1] == near[3]) << 3 | (near[0] == near[4]) << 4 | (near[1] == near[5]) << 5;
+}
+
+/* An encoder knows every index: while it codes pixel x it asks for the line pixel x + 1
+ * reads in the match table and, where x + 1 is not flat (a flat pixel is mostly L, coded
+ * by the fast path), its lines in models 1 and 3 and model 2's for its neighbours as
+ * candidates. A decoder cannot: x + 1's keys hold L, which is x. */
+static INLINE void prefetch_next(global const uchar *row, global const uchar *above,
+                                 global const uchar *above2, uint x, uint width,
+                                 global const uint *scratch)
+{
+    if (x + 1 >= width)
+        return;
+    uint near[NEIGHBOURS];
+    neighbours_of(row, above, above2, x + 1, width, near);
+    uint keyed[1 + NEIGHBOURS] = {4, near[0], near[1], near[2], near[3], near[4], near[5]};
+    PREFETCH(scratch + MATCH_AT + hash_values(keyed, 1 + NEIGHBOURS));
+    uint pattern = pattern_of(near);
+    if ((pattern & FLAT_PATTERN) == FLAT_PATTERN)
+        return;
+    uint by_pair[3] = {1, near[0], near[1]};
+    uint by_all[1 + NEIGHBOURS] = {3, near[0], near[1], near[2], near[3], near[4], near[5]};
+    PREFETCH(scratch + HASHED_AT + (hash_values(by_pair, 3) & ~LINE_MASK));
+    PREFETCH(scratch + HASHED_AT + 2 * HASH_SIZE
+             + (hash_values(by_all, 1 + NEIGHBOURS) & ~LINE_MASK));
+    uint seen[NEIGHBOURS], count = 0;
+    for (uint slot = 0; slot < NEIGHBOURS; slot++) {
+        int repeated = 0;
+        for (uint j = 0; j < count; j++)
+            repeated |= seen[j] == near[slot];
+        if (repeated)
+            continue;
+        seen[count++] = near[slot];
+        uint by_value[4] = {2, slot, near[slot], pattern};
+        PREFETCH(scratch + HASHED_AT + HASH_SIZE + hash_values(by_value, 4));
+    }
 }
 
 /* How many pixels from flat pixel x would be flat were they all ``value`` (5.3.4). */
@@ -735,6 +811,8 @@ static int code_stripe(Coder *c, global uchar *rows, uint width, uint row_count,
             uint near[NEIGHBOURS];
             neighbours_of(row, above, above2, x, width, near);
             uint pattern = pattern_of(near);
+            if (c->encoding)
+                prefetch_next(row, above, above2, x, width, scratch);
             /* A flat pixel may start a span (5.3.4). */
             uint not_left = 0;
             if ((pattern & FLAT_PATTERN) == FLAT_PATTERN && pal->size > 1) {
@@ -819,7 +897,7 @@ static int code_stripe(Coder *c, global uchar *rows, uint width, uint row_count,
                 candidate_count = 0;
             /* Models 1 and 3 keep a context's slots in one line of 8 counters: one cache
              * miss for all of a pixel's candidates. Every counter the candidates may read
-             * in the hashed tables is touched first, so that their misses overlap. */
+             * in the hashed tables is asked for first, so that their misses overlap. */
             int prediction[MAX_CHANNELS];
             uint anchor = 0, pair_line = 0, all_line = 0, value_contexts[SLOT_COUNT];
             global const uchar *places = 0;
@@ -832,14 +910,13 @@ static int code_stripe(Coder *c, global uchar *rows, uint width, uint row_count,
                 uint by_all[1 + NEIGHBOURS] = {3, near[0], near[1], near[2], near[3],
                                                near[4], near[5]};
                 all_line = hash_values(by_all, 1 + NEIGHBOURS) & ~LINE_MASK;
-                volatile global const uint *touch = scratch + HASHED_AT;
-                uint sink = touch[pair_line] ^ touch[2 * HASH_SIZE + all_line];
+                PREFETCH(scratch + HASHED_AT + pair_line);
+                PREFETCH(scratch + HASHED_AT + 2 * HASH_SIZE + all_line);
                 for (uint j = first; j < candidate_count; j++) {
                     uint by_value[4] = {2, slots[j], candidates[j], pattern};
                     value_contexts[j] = hash_values(by_value, 4);
-                    sink ^= touch[HASH_SIZE + value_contexts[j]];
+                    PREFETCH(scratch + HASHED_AT + HASH_SIZE + value_contexts[j]);
                 }
-                (void)sink;
             }
             for (uint j = first; j < candidate_count && found < 0; j++) {
                 uint value = candidates[j], slot = slots[j];

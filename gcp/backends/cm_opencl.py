@@ -45,9 +45,11 @@ DEVICE_PREFERENCE = ("CPU", "ACCELERATOR", "GPU")
 _programs: dict[int, tuple[object, object]] = {}
 
 
-def build_options() -> list[str]:
-    """The model's constants, from ``gcp/cm.py``, for the kernel's build."""
-    return [f"-DHASH_BITS={cm.HASH_BITS}", f"-DCOUNT_LIMIT={cm.COUNT_LIMIT}",
+def build_options(prefetch_lines: bool = False) -> list[str]:
+    """The model's constants, from ``gcp/cm.py``, for the kernel's build; with
+    ``prefetch_lines`` (a CPU device) the kernel asks for the lines it reads next."""
+    return [f"-DPREFETCH_LINES={int(prefetch_lines)}",
+            f"-DHASH_BITS={cm.HASH_BITS}", f"-DCOUNT_LIMIT={cm.COUNT_LIMIT}",
             f"-DMIXER_RATE={cm.MIXER_RATE}", f"-DMIXER_SHIFT={cm.MIXER_SHIFT}",
             f"-DWEIGHT_START={cm.WEIGHT_START}", f"-DWEIGHT_LIMIT={cm.WEIGHT_LIMIT}",
             f"-DROW_MATCH_WIDTH={cm.ROW_MATCH_WIDTH}u", f"-DROW_MATCH_STEP={cm.ROW_MATCH_STEP}u",
@@ -68,7 +70,7 @@ def kernels(backend) -> tuple[object, object]:
                 warnings.simplefilter("ignore")  # build logs full of harmless notes
                 try:
                     built = backend.cl.Program(backend.context, source).build(
-                        options=build_options())
+                        options=build_options(prefetch_lines=backend.shares_host_memory))
                 except backend.cl.Error as error:
                     raise BackendError(f"OpenCL build of cm.cl failed on {backend.device}: "
                                        f"{error}") from None
