@@ -110,6 +110,33 @@ def test_the_kernels_agree_with_the_reference_with_and_without_prefetching(
     assert built_with == [prefetch_lines]
 
 
+def test_a_cpu_device_builds_the_prefetches_in(monkeypatch):
+    """The host asks for PREFETCH_LINES on a CPU device alone, and on POCL (CI's device)
+    the hints are compiled in with it and not without."""
+    import warnings
+    from importlib import resources
+
+    backend = opencl_backend()
+    build_options, asked = cm_opencl.build_options, []
+    monkeypatch.setattr(cm_opencl, "_programs", {})
+    monkeypatch.setattr(cm_opencl, "build_options",
+                        lambda prefetch_lines=False: asked.append(prefetch_lines)
+                        or build_options(prefetch_lines))
+    cm_opencl.kernels(backend)
+    assert asked == [backend.shares_host_memory]
+    monkeypatch.undo()
+    source = resources.files("gcp.backends").joinpath("cm.cl").read_text()
+    binaries = []
+    for prefetch_lines in (False, True):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            program = backend.cl.Program(backend.context, source).build(
+                options=cm_opencl.build_options(prefetch_lines=prefetch_lines))
+        binaries.append(program.get_info(backend.cl.program_info.BINARIES))
+    if "Portable Computing Language" in backend.device:  # POCL's binary is LLVM bitcode
+        assert [b"llvm.prefetch" in binary[0] for binary in binaries] == [False, True]
+
+
 def test_grain_is_coded_by_ranks_where_that_is_shorter():
     indices = grainy((40, 60), 256)
     palette = np.arange(256, dtype=np.uint8)[:, None]
