@@ -7,6 +7,8 @@ import logging
 import os
 import subprocess
 import sys
+import warnings
+from importlib import resources
 
 import numpy as np
 import pytest
@@ -113,9 +115,6 @@ def test_the_kernels_agree_with_the_reference_with_and_without_prefetching(
 def test_a_cpu_device_builds_the_prefetches_in(monkeypatch):
     """The host asks for PREFETCH_LINES on a CPU device alone, and on POCL (CI's device)
     the hints are compiled in with it and not without."""
-    import warnings
-    from importlib import resources
-
     backend = opencl_backend()
     build_options, asked = cm_opencl.build_options, []
     monkeypatch.setattr(cm_opencl, "_programs", {})

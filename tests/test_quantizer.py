@@ -435,7 +435,6 @@ def test_level_5_swaps_only_where_a_polish_on_finer_points_pays_for_them(monkeyp
     assert finer.polished < level.polished
 
 
-
 def test_short_swap_trials_stay_within_max_iter(monkeypatch):
     """--max-iter caps every Lloyd run: below level 5's swap_iterations it caps the trials
     too."""

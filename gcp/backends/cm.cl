@@ -543,6 +543,14 @@ static uint med_anchor(const uint *near, const int *predicted, const Palette *pa
     return nearest_colour(predicted, near[0], pal);
 }
 
+/* The step of the rank bit j places below the leading one of a value in ``bucket``
+ * (bucket - 2 >= j >= 0): a node of the binary part, after the unary steps (5.3.5). */
+static INLINE uint rank_bit_node(int bucket, int j)
+{
+    uint position = (uint)min_int(bucket - 2 - j, RANK_SPREAD - 1);
+    return (uint)(bucket - 2) * RANK_SPREAD + position;
+}
+
 /* An encoder knows every bit of a rank before it codes the first: it asks for the lines
  * of their counters in models 1 and 3, the unary bits' (one line a table: their steps
  * share it) and those of the ``bucket`` - 1 bits of ``rank`` + 1 below its leading one. */
@@ -558,10 +566,8 @@ static INLINE void prefetch_rank(global const uint *scratch, int bucket, int lar
     }
     uint partial = 1;
     for (int j = bucket - 2; j >= 0; j--) {
-        uint position = (uint)min_int(bucket - 2 - j, RANK_SPREAD - 1);
-        uint node = (uint)(bucket - 2) * RANK_SPREAD + position;
-        rank_contexts(contexts, 0, MAX_BUCKET - 1 + node, partial, anchor, near_ranks,
-                      gradients);
+        rank_contexts(contexts, 0, MAX_BUCKET - 1 + rank_bit_node(bucket, j), partial,
+                      anchor, near_ranks, gradients);
         PREFETCH(scratch + HASHED_AT + contexts[1]);
         PREFETCH(scratch + HASHED_AT + 2 * HASH_SIZE + contexts[2]);
         partial = (partial << 1) | (((rank + 1) >> j) & 1u);
@@ -610,8 +616,7 @@ static int code_rank(Coder *c, global uint *scratch, int actual, const uint *nea
     bucket = i;
     uint value = 1;
     for (int j = bucket - 2; j >= 0; j--) {
-        uint position = (uint)min_int(bucket - 2 - j, RANK_SPREAD - 1);
-        uint node = (uint)(bucket - 2) * RANK_SPREAD + position;
+        uint node = rank_bit_node(bucket, j);
         rank_contexts(contexts, UNARY_CONTEXTS + node * ACTIVITY_LEVELS + activity,
                       MAX_BUCKET - 1 + node, value, anchor, near_ranks, gradients);
         int want = (int)((rank + 1) >> j) & 1;
@@ -660,6 +665,33 @@ static INLINE uint pattern_of(const uint *near)
            | (near[1] == near[3]) << 3 | (near[0] == near[4]) << 4 | (near[1] == near[5]) << 5;
 }
 
+/* Where a pixel with neighbours ``near`` reads: its entry in the match table; the first
+ * counter of its line in model 1 (by L, U) and in model 3 (by all six neighbours); a
+ * candidate's counter in model 2 (by slot, value and pattern) (5.3.3, 5.3.4). */
+static INLINE uint match_entry(const uint *near)
+{
+    uint keyed[1 + NEIGHBOURS] = {4, near[0], near[1], near[2], near[3], near[4], near[5]};
+    return hash_values(keyed, 1 + NEIGHBOURS);
+}
+
+static INLINE uint pair_line_of(const uint *near)
+{
+    uint by_pair[3] = {1, near[0], near[1]};
+    return hash_values(by_pair, 3) & ~LINE_MASK;
+}
+
+static INLINE uint all_line_of(const uint *near)
+{
+    uint by_all[1 + NEIGHBOURS] = {3, near[0], near[1], near[2], near[3], near[4], near[5]};
+    return hash_values(by_all, 1 + NEIGHBOURS) & ~LINE_MASK;
+}
+
+static INLINE uint value_context(uint slot, uint value, uint pattern)
+{
+    uint by_value[4] = {2, slot, value, pattern};
+    return hash_values(by_value, 4);
+}
+
 /* An encoder knows every index: while it codes pixel x it asks for the line pixel x + 1
  * reads in the match table and, where x + 1 is not flat (a flat pixel is mostly L, coded
  * by the fast path), its lines in models 1 and 3 and model 2's for its neighbours as
@@ -672,16 +704,12 @@ static INLINE void prefetch_next(global const uchar *row, global const uchar *ab
         return;
     uint near[NEIGHBOURS];
     neighbours_of(row, above, above2, x + 1, width, near);
-    uint keyed[1 + NEIGHBOURS] = {4, near[0], near[1], near[2], near[3], near[4], near[5]};
-    PREFETCH(scratch + MATCH_AT + hash_values(keyed, 1 + NEIGHBOURS));
+    PREFETCH(scratch + MATCH_AT + match_entry(near));
     uint pattern = pattern_of(near);
     if ((pattern & FLAT_PATTERN) == FLAT_PATTERN)
         return;
-    uint by_pair[3] = {1, near[0], near[1]};
-    uint by_all[1 + NEIGHBOURS] = {3, near[0], near[1], near[2], near[3], near[4], near[5]};
-    PREFETCH(scratch + HASHED_AT + (hash_values(by_pair, 3) & ~LINE_MASK));
-    PREFETCH(scratch + HASHED_AT + 2 * HASH_SIZE
-             + (hash_values(by_all, 1 + NEIGHBOURS) & ~LINE_MASK));
+    PREFETCH(scratch + HASHED_AT + pair_line_of(near));
+    PREFETCH(scratch + HASHED_AT + 2 * HASH_SIZE + all_line_of(near));
     uint seen[NEIGHBOURS], count = 0;
     for (uint slot = 0; slot < NEIGHBOURS; slot++) {
         int repeated = 0;
@@ -690,8 +718,7 @@ static INLINE void prefetch_next(global const uchar *row, global const uchar *ab
         if (repeated)
             continue;
         seen[count++] = near[slot];
-        uint by_value[4] = {2, slot, near[slot], pattern};
-        PREFETCH(scratch + HASHED_AT + HASH_SIZE + hash_values(by_value, 4));
+        PREFETCH(scratch + HASHED_AT + HASH_SIZE + value_context(slot, near[slot], pattern));
     }
 }
 
@@ -840,9 +867,7 @@ static int code_stripe(Coder *c, global uchar *rows, uint width, uint row_count,
                 }
             }
             /* The match table's prediction and the candidates (5.3.3). */
-            uint keyed[1 + NEIGHBOURS] = {4, near[0], near[1], near[2], near[3], near[4],
-                                          near[5]};
-            global uint *match = scratch + MATCH_AT + hash_values(keyed, 1 + NEIGHBOURS);
+            global uint *match = scratch + MATCH_AT + match_entry(near);
             uint position = yy * width + x;  /* below MAX_STRIPE_PIXELS (host-checked) */
             if (match_length == 0 && *match != MATCH_EMPTY) {
                 match_pointer = *match;  /* the last pixel with these neighbours */
@@ -908,16 +933,12 @@ static int code_stripe(Coder *c, global uchar *rows, uint width, uint row_count,
                 med_prediction(near, pal, prediction);
                 anchor = med_anchor(near, prediction, pal);
                 places = pal->ranks + (ulong)anchor * pal->size;
-                uint by_pair[3] = {1, near[0], near[1]};
-                pair_line = hash_values(by_pair, 3) & ~LINE_MASK;
-                uint by_all[1 + NEIGHBOURS] = {3, near[0], near[1], near[2], near[3],
-                                               near[4], near[5]};
-                all_line = hash_values(by_all, 1 + NEIGHBOURS) & ~LINE_MASK;
+                pair_line = pair_line_of(near);
+                all_line = all_line_of(near);
                 PREFETCH(scratch + HASHED_AT + pair_line);
                 PREFETCH(scratch + HASHED_AT + 2 * HASH_SIZE + all_line);
                 for (uint j = first; j < candidate_count; j++) {
-                    uint by_value[4] = {2, slots[j], candidates[j], pattern};
-                    value_contexts[j] = hash_values(by_value, 4);
+                    value_contexts[j] = value_context(slots[j], candidates[j], pattern);
                     PREFETCH(scratch + HASHED_AT + HASH_SIZE + value_contexts[j]);
                 }
             }
