@@ -13,8 +13,8 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from .codec import EncodeReport, Info, decode, encode, encode_report, read_info
-from .container import DEFAULT_MAX_PIXELS
+from typing import TYPE_CHECKING
+
 from .errors import (
     BackendError,
     FormatError,
@@ -25,6 +25,32 @@ from .errors import (
     ParameterError,
     QualityError,
 )
+
+if TYPE_CHECKING:
+    from .codec import EncodeReport, Info, decode, encode, encode_report, read_info
+    from .container import DEFAULT_MAX_PIXELS
+
+# The codec's names are imported on first use (PEP 562), so that ``import gcp.cli``
+# reaches the command's own first lines before numpy is loaded (see cli.py).
+_LAZY_NAMES = {"EncodeReport": "codec", "Info": "codec", "decode": "codec", "encode": "codec",
+               "encode_report": "codec", "read_info": "codec",
+               "DEFAULT_MAX_PIXELS": "container"}
+
+
+def __getattr__(name: str) -> object:
+    module = _LAZY_NAMES.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY_NAMES))
+
 
 __all__ = [
     "DEFAULT_MAX_PIXELS",

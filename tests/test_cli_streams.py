@@ -82,6 +82,28 @@ def test_python_dash_m_is_the_gcp_command():
     assert bad.returncode == 2 and bad.stderr.startswith(b"gcp: error: ")
 
 
+def python_says(code: str, **environment: str) -> str:
+    """What ``python -c code`` prints, run from the repository with ``environment`` and
+    no OPENBLAS_NUM_THREADS of its own."""
+    env = {name: value for name, value in os.environ.items()
+           if name != "OPENBLAS_NUM_THREADS"} | environment
+    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, check=True,
+                          capture_output=True, text=True, timeout=120).stdout.strip()
+
+
+def test_the_command_asks_openblas_for_one_thread_before_numpy_loads():
+    assert python_says("import sys, gcp; print('numpy' in sys.modules)") == "False"
+    setting = "import gcp.__main__, os; print(os.environ['OPENBLAS_NUM_THREADS'])"
+    assert python_says(setting) == "1"
+    assert python_says(setting, OPENBLAS_NUM_THREADS="3") == "3"  # the user's choice stays
+    # Threads are what the setting is for: the command's process has as many as one told
+    # OPENBLAS_NUM_THREADS=1 from outside (fewer than numpy's default on 2 or more cores).
+    threads = "import os, {}; print(len(os.listdir('/proc/self/task')))"
+    if os.path.isdir("/proc/self/task"):
+        assert python_says(threads.format("gcp.__main__")) == python_says(
+            threads.format("numpy, gcp.cli"), OPENBLAS_NUM_THREADS="1")
+
+
 def test_bare_gcp_prints_the_help_on_stderr_and_exits_2():
     bare = gcp_process()
     assert bare.returncode == 2 and bare.stdout == b""
