@@ -29,7 +29,7 @@ import numpy as np
 from common import RESULTS, as_png, environment_note, gcp_command, have, image_paths, scratch
 
 import gcp
-from gcp import cm, container
+from gcp import cm, cm_engine, container
 from gcp.backends import select_backend
 from gcp.codec import decode_indices
 
@@ -56,10 +56,10 @@ def body_times(data: bytes, runs: int) -> tuple[float, float]:
     encodes, decodes = [], []
     for _ in range(runs):
         started = time.perf_counter()
-        cm.encode(indices, palette)
+        cm_engine.encode(indices, palette)
         encodes.append(time.perf_counter() - started)
         started = time.perf_counter()
-        cm.decode(body, header.width, header.height, palette)
+        cm_engine.decode(body, header.width, header.height, palette)
         decodes.append(time.perf_counter() - started)
     return statistics.median(encodes), statistics.median(decodes)
 
@@ -104,7 +104,7 @@ def body_only(paths: list[Path], ks: list[int], runs: int, devices: list[str | N
     tiny = np.zeros((4, 4), np.uint8), np.zeros((1, 3), np.uint8)
     for device in devices:
         print(f"device {device or '(default)'}: {select_backend('opencl', device).device}")
-        cm.encode(*tiny, engine="opencl", device=device)  # builds the kernels: not timed
+        cm_engine.encode(*tiny, engine="opencl", device=device)  # builds the kernels: not timed
     for path in paths:
         image = gcp.imageio.decode_image(path.read_bytes())
         height, width = image.shape[:2]
@@ -119,11 +119,11 @@ def body_only(paths: list[Path], ks: list[int], runs: int, devices: list[str | N
                     encodes, decodes = [], []
                     for _ in range(runs):
                         started = time.perf_counter()
-                        body = cm.encode(indices, palette, engine="opencl", device=device,
+                        body = cm_engine.encode(indices, palette, engine="opencl", device=device,
                                          stripe_height=stripe_height)
                         encodes.append(time.perf_counter() - started)
                         started = time.perf_counter()
-                        decoded = cm.decode(body, width, height, palette, engine="opencl",
+                        decoded = cm_engine.decode(body, width, height, palette, engine="opencl",
                                             device=device)
                         decodes.append(time.perf_counter() - started)
                     same = np.array_equal(decoded, indices)

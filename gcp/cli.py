@@ -21,7 +21,7 @@ from typing import NoReturn
 
 import click
 
-from . import __version__, backends, batch, cm, codec, files, imageio, palettes, quantizer
+from . import __version__, backends, batch, cm_engine, codec, files, imageio, palettes, quantizer
 from . import compare as compare_module
 from .backends import BACKEND_NAMES
 from .codec import timed_stage
@@ -237,7 +237,7 @@ def encode(paths: tuple[str, ...], k: int, effort: int, method: str, algorithm: 
                "min_psnr": min_psnr}
     if output_dir is None:
         if method == "cm":
-            threading.Thread(target=cm.warm_up, args=(device,), daemon=True).start()
+            threading.Thread(target=cm_engine.warm_up, args=(device,), daemon=True).start()
         most = options["k"] if palette is None else len(palette)
         show_bar = _is_terminal(sys.stderr) and not (quiet or verbose)
         with _StageBar(dither, fit=palette is None, show=show_bar) as bar:

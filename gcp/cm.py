@@ -29,17 +29,12 @@ device writes the same bytes.
 
 from __future__ import annotations
 
-import functools
-import logging
 import math
 from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from .errors import BackendError, FormatError, ParameterError
-
-logger = logging.getLogger("gcp")
-ENGINES = ("auto", "opencl", "reference")
+from .errors import FormatError, ParameterError
 
 # --- Body layout (5.3.1) -----------------------------------------------------------------
 CM_STRIPE_HEADER_SIZE = 4          # stripe_height, u32; then a channel_weight per channel
@@ -1255,87 +1250,3 @@ def decode_body(body: memoryview | bytes, width: int, height: int, palette: np.n
              for stripe, (_, rows) in zip(stripes, stripe_rows(height, stripe_height),
                                              strict=True)]
     return np.concatenate(parts)
-
-
-# --- Which engine codes (OpenCL, or this module) -----------------------------------------
-_notified: set[str] = set()
-
-
-def _opencl_backend(engine: str, device: str | None):
-    """The OpenCL backend to code with, or None for the reference (with a notice, once)."""
-    if engine not in ENGINES:
-        raise ParameterError(f"cm engine is {engine!r}; choose one of {', '.join(ENGINES)}",
-                             field="engine")
-    if engine == "reference":
-        return None
-    from .backends import select_backend
-
-    try:
-        device = _coder_device(device)
-        backend = select_backend("opencl", device)
-        logger.debug("cm: coding on %s", backend.device)
-        return backend
-    except BackendError as error:
-        if engine == "opencl":
-            raise
-        key = str(device)
-        if key not in _notified:
-            _notified.add(key)
-            logger.warning("OpenCL is not available (%s); method cm uses its pure-Python "
-                           "reference, which is slow", error)
-        return None
-
-
-def warm_up(device: str | None = None) -> None:
-    """Open the OpenCL device method cm codes on and build its kernels now, as
-    ``backends.warm_up`` does for the fit: meant for a background thread started before
-    the image is read. Says nothing, whatever happens; ``encode`` reports."""
-    try:
-        from .backends import cm_opencl, select_backend
-
-        cm_opencl.kernels(select_backend("opencl", _coder_device(device)))
-    except Exception:  # reported by encode's own choice of engine
-        return
-
-
-def _coder_device(device: str | None) -> str:
-    """The device spec the coder runs on: ``device`` if named, else the preferred kind's
-    (``cm_opencl.DEVICE_PREFERENCE``). Raises ``BackendError`` without OpenCL."""
-    if device is not None:
-        return device
-    from .backends import cm_opencl, opencl
-
-    return opencl.device_spec_preferring(cm_opencl.DEVICE_PREFERENCE)
-
-
-def encode(indices: np.ndarray, palette: np.ndarray, *, engine: str = "auto",
-           device: str | None = None, stripe_height: int | None = None) -> bytes:
-    """Method cm's body for uint8 indices (height, width) of a uint8 (K, C) palette: on
-    an OpenCL device where one opens, else with the reference; the bytes are the same."""
-    backend = _opencl_backend(engine, device)
-    if backend is None:
-        return encode_body(indices, palette, stripe_height)
-    from .backends import cm_opencl
-
-    height, width = indices.shape
-    stripe_height = min(stripe_height or stripe_height_for(width, height), height)
-    indices = np.ascontiguousarray(indices, np.uint8)
-    return join_stripes(stripe_height,
-                        *weighted_stripes(indices, palette, stripe_height,
-                                          functools.partial(cm_opencl.encode_stripes, backend)))
-
-
-def decode(body: memoryview | bytes, width: int, height: int, palette: np.ndarray, *,
-           engine: str = "auto", device: str | None = None) -> np.ndarray:
-    """uint8 (height, width) indices from method cm's body; ``FormatError`` if invalid."""
-    stripe_height, weights, stripes = split_stripes(body, width, height, palette.shape[1],
-                                                    len(palette))
-    if len(palette) == 1:
-        return one_colour_indices(stripes, width, height, stripe_height)
-    backend = _opencl_backend(engine, device)
-    if backend is None:
-        return decode_body(body, width, height, palette)
-    from .backends import cm_opencl
-
-    return cm_opencl.decode_stripes(backend, stripes, width, height, stripe_height, palette,
-                                    weights)

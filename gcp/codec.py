@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import cm, container, entropy, kmedoids, palettes, quantizer, rle, target
+from . import cm, cm_engine, container, entropy, kmedoids, palettes, quantizer, rle, target
 from .backends import Backend, PixelSet, backend_for_colours, load_pixels, select_backend
 from .container import DEFAULT_MAX_PIXELS, METHOD_CM, METHOD_IDS, METHOD_LZMA, METHOD_RLE, Header
 from .dither import floyd_steinberg
@@ -320,7 +320,7 @@ def _pack(chosen: _Chosen, shape: tuple[int, int, int], method: str, effort: int
     tokens_length = 0
     if method_id == METHOD_CM:
         stripe_pixels = CM_STRIPE_PIXELS_BY_EFFORT.get(effort, cm.TARGET_STRIPE_PIXELS)
-        body = cm.encode(chosen.labels.reshape(height, width), palette, device=device,
+        body = cm_engine.encode(chosen.labels.reshape(height, width), palette, device=device,
                          stripe_height=cm.stripe_height_for(width, height, stripe_pixels))
     else:
         tokens = rle.encode_runs(chosen.labels, len(palette))
@@ -517,7 +517,7 @@ def _indices_of(header: Header, palette: np.ndarray, body: memoryview) -> np.nda
     """uint8 (height, width) indices from an unpacked file's body, by its method."""
     with _memory_is_a_limit(header):
         if header.method == METHOD_CM:
-            return cm.decode(body, header.width, header.height, palette)
+            return cm_engine.decode(body, header.width, header.height, palette)
         if header.method == METHOD_LZMA:
             tokens = entropy.decompress_tokens(body, header.tokens_length)
         else:

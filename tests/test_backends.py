@@ -489,7 +489,7 @@ def test_a_kernel_can_prefer_a_cpu_device_and_pyopencl_ctx_still_rules(monkeypat
 
 @requires_opencl
 def test_method_cm_codes_on_the_device_its_preference_names(monkeypatch):
-    from gcp import cm
+    from gcp import cm_engine
     from gcp.backends import cm_opencl, opencl
 
     asked = []
@@ -501,10 +501,10 @@ def test_method_cm_codes_on_the_device_its_preference_names(monkeypatch):
     monkeypatch.setattr(opencl, "device_spec_preferring", spec)
     indices = np.zeros((3, 5), np.uint8)
     palette = np.array([[0, 0, 0], [255, 255, 255]], np.uint8)
-    body = cm.encode(indices, palette, engine="opencl")
+    body = cm_engine.encode(indices, palette, engine="opencl")
     assert asked == [cm_opencl.DEVICE_PREFERENCE]
     assert cm_opencl.DEVICE_PREFERENCE[0] == "CPU"
-    assert np.array_equal(cm.decode(body, 5, 3, palette, engine="opencl"), indices)
+    assert np.array_equal(cm_engine.decode(body, 5, 3, palette, engine="opencl"), indices)
     assert len(asked) == 2
-    cm.encode(indices, palette, engine="opencl", device="0:0")
+    cm_engine.encode(indices, palette, engine="opencl", device="0:0")
     assert len(asked) == 2  # a named device is taken as it is

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import gcp
-from gcp import cm, codec
+from gcp import cm, cm_engine, codec
 from gcp.backends import cm_opencl, opencl
 from gcp.errors import BackendError, FormatError
 from tests.test_spec_decoder import spec_decoder
@@ -40,12 +40,12 @@ def quantized(real_images, name: str, k: int, crop: tuple[int, int]) -> tuple:
 
 def both_engines(indices: np.ndarray, palette: np.ndarray, stripe_height: int) -> bytes:
     """The body from each engine, checked equal; then both decode it to ``indices``."""
-    reference = cm.encode(indices, palette, engine="reference", stripe_height=stripe_height)
-    kernel = cm.encode(indices, palette, engine="opencl", stripe_height=stripe_height)
+    reference = cm_engine.encode(indices, palette, engine="reference", stripe_height=stripe_height)
+    kernel = cm_engine.encode(indices, palette, engine="opencl", stripe_height=stripe_height)
     assert kernel == reference
     height, width = indices.shape
     for engine in ("reference", "opencl"):
-        decoded = cm.decode(reference, width, height, palette, engine=engine)
+        decoded = cm_engine.decode(reference, width, height, palette, engine=engine)
         assert np.array_equal(decoded, indices), engine
     return reference
 
@@ -213,7 +213,7 @@ def test_a_stripes_mode_decides_how_it_decodes():
     body[mode_at] = cm.STRIPE_CODED
     for engine in ("reference", "opencl"):
         try:
-            decoded = cm.decode(bytes(body), 24, 16, palette, engine=engine)
+            decoded = cm_engine.decode(bytes(body), 24, 16, palette, engine=engine)
         except FormatError:
             continue
         assert not np.array_equal(decoded, indices), engine
@@ -256,9 +256,9 @@ def test_the_blend_with_the_average_shortens_a_noisy_ramp(monkeypatch):
     gains, the two linear predictions, noisier, take back part of it)."""
     indices = grainy((48, 64), 256)
     palette = np.arange(256, dtype=np.uint8)[:, None]
-    blended = cm.encode(indices, palette, engine="reference")
+    blended = cm_engine.encode(indices, palette, engine="reference")
     monkeypatch.setattr(cm, "blend", lambda guesses, biases: guesses[0])
-    assert len(blended) < len(cm.encode(indices, palette, engine="reference"))
+    assert len(blended) < len(cm_engine.encode(indices, palette, engine="reference"))
 
 
 def test_the_probability_map_shortens_grain(monkeypatch):
@@ -266,9 +266,9 @@ def test_the_probability_map_shortens_grain(monkeypatch):
     the mixer's probabilities alone."""
     indices = grainy((64, 96), 256)
     palette = np.arange(256, dtype=np.uint8)[:, None]
-    mapped = cm.encode(indices, palette, engine="reference")
+    mapped = cm_engine.encode(indices, palette, engine="reference")
     monkeypatch.setattr(cm, "code_mapped", lambda coder, bit, p, cells: coder.code(p, bit))
-    assert len(mapped) < len(cm.encode(indices, palette, engine="reference"))
+    assert len(mapped) < len(cm_engine.encode(indices, palette, engine="reference"))
 
 
 def blend_of_two(guesses: list[list[int]], biases: list[list[int]]) -> list[int]:
@@ -290,9 +290,9 @@ def test_the_linear_predictions_shorten_smooth_shading(monkeypatch):
     shading = 128 + 60 * np.sin(columns / 9) * np.cos(rows / 13)
     indices = np.clip(shading + RNG.normal(0, 0.5, shading.shape), 0, 255).astype(np.uint8)
     palette = np.arange(256, dtype=np.uint8)[:, None]
-    four = cm.encode(indices, palette, engine="reference")
+    four = cm_engine.encode(indices, palette, engine="reference")
     monkeypatch.setattr(cm, "blend", blend_of_two)
-    assert len(four) < 0.99 * len(cm.encode(indices, palette, engine="reference"))
+    assert len(four) < 0.99 * len(cm_engine.encode(indices, palette, engine="reference"))
 
 
 def grey_under_alpha(size: int, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -312,10 +312,10 @@ def test_the_encoder_weighs_a_smooth_alpha_under_noisy_grey(monkeypatch):
     palette, indices = grey_under_alpha(48, 64)
     weights = cm.channel_weights_for(indices, palette)
     assert weights[0] == 1 and weights[1] >= 8
-    weighted = cm.encode(indices, palette, engine="opencl")
+    weighted = cm_engine.encode(indices, palette, engine="opencl")
     assert cm.split_stripes(weighted, 48, 48, 2, len(palette))[1] in (weights, (1, 64))
     monkeypatch.setattr(cm, "choose_channel_weights", lambda indices, palette, code: (1, 1))
-    plain = cm.encode(indices, palette, engine="opencl")
+    plain = cm_engine.encode(indices, palette, engine="opencl")
     assert len(weighted) < 0.95 * len(plain)
 
 
@@ -420,7 +420,7 @@ def test_channel_weights_agree_across_engines_and_decoders(weights, k, monkeypat
     assert decoded == indices.ravel().tolist()
     monkeypatch.setattr(cm, "choose_channel_weights",
                         lambda indices, palette, code: (1,) * len(weights))
-    plain = cm.encode(indices, palette, engine="opencl", stripe_height=12)
+    plain = cm_engine.encode(indices, palette, engine="opencl", stripe_height=12)
     # One weight for every channel scales every distance alike: the same orders.
     assert (plain[4 + len(weights):] == body[4 + len(weights):]) == (len(set(weights)) == 1)
 
@@ -451,23 +451,23 @@ def test_without_opencl_the_reference_codes_with_a_notice(monkeypatch, caplog):
         raise BackendError("no OpenCL device (simulated)")
 
     monkeypatch.setattr("gcp.backends.select_backend", no_device)
-    monkeypatch.setattr(cm, "_notified", set())
+    monkeypatch.setattr(cm_engine, "_notified", set())
     indices = (np.arange(60).reshape(6, 10) % 3).astype(np.uint8)
     palette = np.array([[0], [100], [200]], np.uint8)
     with caplog.at_level(logging.WARNING, logger="gcp"):
-        body = cm.encode(indices, palette)
-        decoded = cm.decode(body, 10, 6, palette)
+        body = cm_engine.encode(indices, palette)
+        decoded = cm_engine.decode(body, 10, 6, palette)
     assert np.array_equal(decoded, indices)
     notices = [record.getMessage() for record in caplog.records]
     assert len(notices) == 1 and "pure-Python reference" in notices[0]
-    assert body == cm.encode(indices, palette, engine="reference")
+    assert body == cm_engine.encode(indices, palette, engine="reference")
     with pytest.raises(BackendError):
-        cm.encode(indices, palette, engine="opencl")
+        cm_engine.encode(indices, palette, engine="opencl")
 
 
 def test_an_unknown_engine_is_a_parameter_error():
     with pytest.raises(gcp.ParameterError):
-        cm.encode(np.zeros((1, 1), np.uint8), np.zeros((1, 3), np.uint8), engine="gpu")
+        cm_engine.encode(np.zeros((1, 1), np.uint8), np.zeros((1, 3), np.uint8), engine="gpu")
 
 
 def corrupted(body: bytes, at: int) -> bytes:
@@ -480,13 +480,13 @@ def test_both_engines_reject_corrupt_stripes_alike(real_images):
     """Every byte of the coded data changed in turn: both engines accept it or both
     reject it naming the same field, and never decode different indices."""
     palette, indices = quantized(real_images, "coffee", 16, (12, 20))
-    body = cm.encode(indices, palette, engine="reference", stripe_height=4)
+    body = cm_engine.encode(indices, palette, engine="reference", stripe_height=4)
     data_start = cm.CM_STRIPE_HEADER_SIZE + 3 + 3 * cm.CM_STRIPE_LENGTH_SIZE
     for at in range(data_start, len(body)):
         outcomes = []
         for engine in ("reference", "opencl"):
             try:
-                outcomes.append(cm.decode(corrupted(body, at), 20, 12, palette,
+                outcomes.append(cm_engine.decode(corrupted(body, at), 20, 12, palette,
                                           engine=engine).tobytes())
             except FormatError as error:
                 outcomes.append(error.field)
@@ -508,7 +508,7 @@ def test_of_two_corrupt_stripes_both_engines_report_the_first(real_images):
     stripe's in stripe order, as the reference reports it, where a later stripe is the
     longer."""
     palette, indices = quantized(real_images, "coffee", 16, (24, 20))
-    body = cm.encode(indices, palette, engine="reference", stripe_height=4)
+    body = cm_engine.encode(indices, palette, engine="reference", stripe_height=4)
     _, _, stripes = cm.split_stripes(body, 20, 24, 3, len(palette))
     starts = np.cumsum([len(body) - sum(len(s) for s in stripes)]
                        + [len(s) for s in stripes])
@@ -520,7 +520,7 @@ def test_of_two_corrupt_stripes_both_engines_report_the_first(real_images):
     def first_failing(stripe: int) -> int:
         for at in range(int(starts[stripe]) + 1, int(starts[stripe + 1])):
             try:
-                cm.decode(corrupted(body, at), 20, 24, palette, engine="reference")
+                cm_engine.decode(corrupted(body, at), 20, 24, palette, engine="reference")
             except FormatError:
                 return at
         raise AssertionError(f"no single change breaks stripe {stripe}")
@@ -529,7 +529,7 @@ def test_of_two_corrupt_stripes_both_engines_report_the_first(real_images):
     errors = []
     for engine in ("reference", "opencl"):
         with pytest.raises(FormatError) as raised:
-            cm.decode(both, 20, 24, palette, engine=engine)
+            cm_engine.decode(both, 20, 24, palette, engine=engine)
         errors.append(raised.value)
     assert errors[0].field == errors[1].field
     assert f"stripe {first}" in str(errors[1])  # the kernel's statuses name their stripe
@@ -541,7 +541,7 @@ def test_the_decoder_stops_at_the_data_end_of_a_huge_image():
     body = cm.join_stripes(20000, (1,), [bytes([cm.STRIPE_CODED, 0x12, 0x34, 0x56, 0x78])])
     palette = np.array([[0], [255]], np.uint8)
     with pytest.raises(FormatError) as raised:
-        cm.decode(body, 20000, 20000, palette, engine="opencl")
+        cm_engine.decode(body, 20000, 20000, palette, engine="opencl")
     assert raised.value.field == "cm_data"
 
 
@@ -606,11 +606,11 @@ def test_a_stripe_over_max_stripe_pixels_is_refused():
 def test_warm_up_builds_the_coders_kernels_and_is_silent_without_a_device(caplog):
     from gcp.backends import cm_opencl, select_backend
 
-    cm.warm_up()
+    cm_engine.warm_up()
     spec = opencl.device_spec_preferring(cm_opencl.DEVICE_PREFERENCE)
     assert id(select_backend("opencl", spec)) in cm_opencl._programs
     with caplog.at_level(logging.DEBUG, logger="gcp"):
-        cm.warm_up("no such device")
+        cm_engine.warm_up("no such device")
     assert caplog.records == []
 
 
@@ -634,7 +634,7 @@ def test_one_colour_stripes_are_read_as_the_coder_reads_them(data_length):
     body = cm.join_stripes(3, (1, 1, 1), [bytes([cm.STRIPE_CODED]) + bytes(data_length),
                                           bytes([cm.STRIPE_STORED]) + bytes(2 * 5)])
     outcomes = []
-    for decode in (lambda: cm.decode(body, 5, 5, palette),
+    for decode in (lambda: cm_engine.decode(body, 5, 5, palette),
                    lambda: cm.decode_body(body, 5, 5, palette)):
         try:
             outcomes.append(decode().tolist())
@@ -667,7 +667,7 @@ def test_the_row_match_copies_mirrored_rows_alike_in_every_decoder(channels, k,
     if k == 2:
         return  # five indices of 2 colours take 32 values: the entry is mostly another row's
     monkeypatch.setattr(cm, "row_match_key", lambda row, x: -1)
-    without = cm.encode(indices, palette, engine="reference", stripe_height=20)
+    without = cm_engine.encode(indices, palette, engine="reference", stripe_height=20)
     assert len(body) < len(without)
 
 
@@ -709,7 +709,7 @@ def test_noise_is_written_uncoded_packed_below_8_bits_stored_at_8(k, mode):
 def test_a_packed_stripe_is_kept_only_where_no_coding_is_shorter():
     flat = np.zeros((8, 64), np.uint8)
     flat[4:, 20:] = 1
-    body = cm.encode(flat, np.array([[0], [255]], np.uint8), engine="reference")
+    body = cm_engine.encode(flat, np.array([[0], [255]], np.uint8), engine="reference")
     assert cm.split_stripes(body, 64, 8, 1, 2)[2][0][0] == cm.STRIPE_CODED
 
 
@@ -718,7 +718,7 @@ def test_a_bad_packed_stripe_before_a_corrupt_coded_one_is_the_one_both_engines_
     """A packed stripe holding an index past the palette (rule 20), then a coded stripe
     whose data is cut (rule 28): the first in stripe order is reported by each engine."""
     palette, indices = quantized(real_images, "coffee", 3, (12, 20))
-    body = cm.encode(indices, palette, engine="reference", stripe_height=4)
+    body = cm_engine.encode(indices, palette, engine="reference", stripe_height=4)
     _, weights, stripes = cm.split_stripes(body, 20, 12, 3, 3)
     bad_packed = bytes([cm.STRIPE_PACKED]) + b"\xff" * cm.packed_length(80, 2)
     cut_coded = bytes([cm.STRIPE_CODED]) + bytes(stripes[2][1:-1]) if \
@@ -726,5 +726,5 @@ def test_a_bad_packed_stripe_before_a_corrupt_coded_one_is_the_one_both_engines_
     broken = cm.join_stripes(4, weights, [bytes(stripes[0]), bad_packed, cut_coded])
     for engine in ("reference", "opencl"):
         with pytest.raises(FormatError) as raised:
-            cm.decode(broken, 20, 12, palette, engine=engine)
+            cm_engine.decode(broken, 20, 12, palette, engine=engine)
         assert raised.value.field == "index", engine
