@@ -1,6 +1,6 @@
 """Writes test images of the kinds the repository lacks into DIR, for the benchmarks.
 
-    python benchmarks/more_images.py DIR [--set first|second|third|all]
+    python benchmarks/more_images.py DIR [--set first|second|third|fourth|fifth|all]
 
 - Photos bundled in scikit-image's wheel (downloaded with pip, nothing installed): a cat,
   a rocket, a motorcycle, a retina scan, a deep-sky photograph (Hubble), a stained
@@ -45,6 +45,18 @@ and palettes none of the others has, from seeds:
   already of few colours, in a periodic pattern;
 - a panorama 2592 x 400: five photos side by side, each scaled to 400 rows;
 - a tall infographic 360 x 3000: bars, discs and lines of text.
+
+The fifth set (``--set fifth``), made after the fourth had been measured and the channel
+weights and palette order tried on all four, holds kinds none of them has, from seeds:
+
+- a night photo: the rocket at 12% of its light with shot noise and read noise, and 12
+  lamps with a warm glow (dark, noisy and colour at once);
+- a radiograph: grey within levels 60 to 115, soft overlapping shapes and fine noise;
+- an RGBA icon sheet: 48 rounded icons with gradients, white glyphs and soft shadows on
+  a transparent ground;
+- a knitted fabric of 2 MP: a 12 x 8 stitch repeated in bands of three yarns, shaded,
+  its rows swaying, with noise (a periodic texture at a size the benchmarks run fast);
+- a street map: flat land-use cells, hatched parks, a river, roads and labels.
 """
 
 from __future__ import annotations
@@ -68,6 +80,7 @@ SCIKIT_IMAGE_GREY = ("coins.png", "cell.png", "page.png", "text.png", "clock_mot
 THIRD_SOURCES = ("chelsea.png", "motorcycle_right.png")  # the third set's sources
 FOURTH_SOURCES = ("chelsea.png", "rocket.jpg", "motorcycle_left.png", "brick.png",
                   "gravel.png")  # the fourth set's sources
+FIFTH_SOURCES = ("rocket.jpg",)  # the fifth set's source
 BAYER_8 = np.array([[0, 32, 8, 40, 2, 34, 10, 42], [48, 16, 56, 24, 50, 18, 58, 26],
                     [12, 44, 4, 36, 14, 46, 6, 38], [60, 28, 52, 20, 62, 30, 54, 22],
                     [3, 35, 11, 43, 1, 33, 9, 41], [51, 19, 59, 27, 49, 17, 57, 25],
@@ -403,13 +416,130 @@ def fourth_images(folder: Path) -> None:
     cv2.imwrite(str(folder / "tall-infographic.png"), infographic(rng))
 
 
+def night_photo(photo: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """uint8 (H, W, 3) BGR: ``photo`` at 12% of its light with shot noise (Poisson, about 14
+    photons at white) and read noise (sigma 1), and 12 lamps with a warm glow."""
+    height, width = photo.shape[:2]
+    light = photo.astype(np.float64) * 0.12
+    rows, columns = np.mgrid[0:height, 0:width]
+    for _ in range(12):
+        x, y = rng.uniform(0, width), rng.uniform(0, height)
+        glow = np.exp(-((columns - x) ** 2 + (rows - y) ** 2) / (2 * rng.uniform(4, 30) ** 2))
+        light += glow[:, :, None] * np.array([90.0, 170.0, 255.0]) * rng.uniform(0.5, 1)
+    photons = rng.poisson(np.clip(light, 0, 255) * (14 / 255.0)) * (255 / 14.0)
+    return np.clip(photons + rng.normal(0, 1, light.shape), 0, 255).round().astype(np.uint8)
+
+
+def radiograph(rng: np.random.Generator, height: int = 900, width: int = 700) -> np.ndarray:
+    """uint8 (H, W) grey within levels 60 to 115: soft overlapping bone-like shapes, a
+    slow falloff and fine noise (sigma 1.2): low contrast, one channel."""
+    rows, columns = np.mgrid[0:height, 0:width].astype(np.float64)
+    image = 60 + 12 * (1 - rows / height) + 6 * np.sin(columns / width * np.pi)
+    for _ in range(14):
+        x, y = rng.uniform(0, width), rng.uniform(0, height)
+        long, short = rng.uniform(80, 300), rng.uniform(15, 45)
+        angle = rng.uniform(0, np.pi)
+        u = (columns - x) * np.cos(angle) + (rows - y) * np.sin(angle)
+        v = -(columns - x) * np.sin(angle) + (rows - y) * np.cos(angle)
+        image += rng.uniform(8, 18) * np.exp(-(u / long) ** 4 - (v / short) ** 2)
+    image += rng.normal(0, 1.2, image.shape)
+    return np.clip(image, 0, 255).round().astype(np.uint8)
+
+
+def icon_sheet(rng: np.random.Generator, size: int = 64, across: int = 8, down: int = 6
+               ) -> np.ndarray:
+    """uint8 (H, W, 4) BGRA: 48 rounded-square icons with a vertical gradient, a white
+    glyph and a soft drop shadow, on a transparent sheet."""
+    image = np.zeros((down * size, across * size, 4), np.float64)
+    rows = np.mgrid[0:size, 0:size][0]
+    for row in range(down):
+        for column in range(across):
+            shape = np.zeros((size, size), np.uint8)
+            cv2.rectangle(shape, (10, 8), (size - 12, size - 14), 255, -1, cv2.LINE_AA)
+            shape = cv2.GaussianBlur(shape, (0, 0), 1.2)  # rounded, anti-aliased corners
+            shadow = cv2.GaussianBlur(np.roll(shape, (4, 2), (0, 1)), (0, 0), 3) * 0.45
+            top, bottom = rng.uniform(60, 255, 3), rng.uniform(20, 200, 3)
+            fill = top + (bottom - top) * (rows / size)[:, :, None]
+            glyph = np.zeros((size, size), np.uint8)
+            if (row + column) % 3 == 0:
+                cv2.circle(glyph, (size // 2 - 1, size // 2 - 3), 12, 255, 3, cv2.LINE_AA)
+            elif (row + column) % 3 == 1:
+                cv2.putText(glyph, chr(65 + (row * across + column) % 26), (21, 42),
+                            cv2.FONT_HERSHEY_SIMPLEX, 1.0, 255, 2, cv2.LINE_AA)
+            else:
+                cv2.line(glyph, (20, 40), (44, 18), 255, 4, cv2.LINE_AA)
+            alpha, glyph_share = shape / 255.0, glyph / 255.0
+            colour = fill * (1 - glyph_share[:, :, None]) + 255 * glyph_share[:, :, None]
+            coverage = alpha + shadow / 255.0 * (1 - alpha)
+            shown = np.where(coverage[:, :, None] > 0, colour * (alpha / np.maximum(
+                coverage, 1e-9))[:, :, None], 0)  # the shadow is black
+            cell = image[row * size:(row + 1) * size, column * size:(column + 1) * size]
+            cell[:, :, :3], cell[:, :, 3] = shown, coverage * 255
+    return np.clip(image, 0, 255).round().astype(np.uint8)
+
+
+def knit(rng: np.random.Generator, height: int = 1200, width: int = 1600) -> np.ndarray:
+    """uint8 (H, W, 3) BGR: a knitted fabric, a 12 x 8 stitch in three yarn colours
+    repeated over a 2-MP image, shaded, with a slow sway of the rows and noise (sigma 3)."""
+    rows, columns = np.mgrid[0:height, 0:width].astype(np.float64)
+    columns = columns + 3 * np.sin(rows / 150)
+    u, v = (columns % 12) / 12, (rows % 8) / 8
+    stitch = np.cos(np.pi * (2 * np.abs(u - 0.5) - v)) * 0.5 + 0.5  # a V of yarn
+    yarns = rng.uniform(40, 220, (3, 3))
+    stripe = ((rows // 24) % 3).astype(int)  # bands of colour, three rows of stitches each
+    image = yarns[stripe] * (0.55 + 0.45 * stitch)[:, :, None]
+    image += rng.normal(0, 3, image.shape)
+    return np.clip(image, 0, 255).round().astype(np.uint8)
+
+
+def street_map(rng: np.random.Generator, height: int = 900, width: int = 1200) -> np.ndarray:
+    """uint8 (H, W, 3) BGR: land-use regions (Voronoi cells in 7 flat colours, parks
+    hatched), a river, roads and labels, all anti-aliased."""
+    uses = np.array([[230, 235, 240], [200, 225, 200], [215, 215, 235], [190, 220, 240],
+                     [225, 225, 225], [235, 230, 210], [205, 235, 225]], np.float64)
+    sites = rng.uniform(0, [width, height], (60, 2))
+    rows, columns = np.mgrid[0:height, 0:width]
+    nearest = np.argmin((columns[:, :, None] - sites[:, 0]) ** 2
+                        + (rows[:, :, None] - sites[:, 1]) ** 2, axis=2)
+    use = rng.integers(0, len(uses), len(sites))[nearest]
+    image = uses[use].astype(np.uint8)
+    parks = (use == 1) & ((columns + rows) % 9 == 0)
+    image[parks] = (150, 190, 150)
+    river = [(0, int(height * 0.4))]
+    for x in range(60, width + 60, 60):
+        river.append((x, int(river[-1][1] + rng.integers(-40, 41))))
+    cv2.polylines(image, [np.array(river, np.int32)], False, (220, 180, 120), 14, cv2.LINE_AA)
+    for _ in range(25):
+        start = tuple(int(v) for v in rng.uniform(0, [width, height]))
+        end = tuple(int(v) for v in rng.uniform(0, [width, height]))
+        cv2.line(image, start, end, (150, 150, 150), 7, cv2.LINE_AA)
+        cv2.line(image, start, end, (255, 255, 255), 5, cv2.LINE_AA)
+    for _ in range(30):
+        place = (int(rng.integers(0, width - 80)), int(rng.integers(15, height)))
+        cv2.putText(image, "Street " + str(int(rng.integers(1, 99))), place,
+                    cv2.FONT_HERSHEY_SIMPLEX, 0.4, (60, 60, 60), 1, cv2.LINE_AA)
+    return image
+
+
+def fifth_images(folder: Path) -> None:
+    """The fifth set, from the photo of ``FIFTH_SOURCES`` in ``folder``."""
+    rng = np.random.default_rng(5)
+    rocket = cv2.imread(str(folder / "rocket.jpg"))
+    cv2.imwrite(str(folder / "night-rocket.png"), night_photo(rocket, rng))
+    cv2.imwrite(str(folder / "radiograph.png"), radiograph(rng))
+    cv2.imwrite(str(folder / "icons-rgba.png"), icon_sheet(rng))
+    cv2.imwrite(str(folder / "knit.png"), knit(rng))
+    cv2.imwrite(str(folder / "street-map.png"), street_map(rng))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("folder", type=Path)
-    parser.add_argument("--set", choices=("first", "second", "third", "fourth", "both", "all"),
+    parser.add_argument("--set", choices=("first", "second", "third", "fourth", "fifth",
+                                          "both", "all"),
                         default="first",
-                        help="the first set of kinds, the second, the third, the fourth "
-                             "(see above), both first and second, or all four")
+                        help="the first set of kinds, the second, the third, the fourth, "
+                             "the fifth (see above), both first and second, or all five")
     arguments = parser.parse_args()
     folder = arguments.folder
     folder.mkdir(parents=True, exist_ok=True)
@@ -417,9 +547,11 @@ def main() -> None:
     second = arguments.set in ("second", "both", "all")
     third = arguments.set in ("third", "all")
     fourth = arguments.set in ("fourth", "all")
+    fifth = arguments.set in ("fifth", "all")
     # One download of scikit-image's wheel for every set asked for.
     owned = SCIKIT_IMAGE_PHOTOS * first + SCIKIT_IMAGE_GREY * second
-    sources = set(THIRD_SOURCES * third + FOURTH_SOURCES * fourth) - set(owned)
+    sources = set(THIRD_SOURCES * third + FOURTH_SOURCES * fourth
+                  + FIFTH_SOURCES * fifth) - set(owned)
     scikit_image_photos(folder, owned + tuple(sorted(sources)))
     if first:
         synthetic_images(folder)
@@ -429,7 +561,9 @@ def main() -> None:
         third_images(folder)
     if fourth:
         fourth_images(folder)
-    for name in sources:  # sources of the third and fourth sets that no set asked for owns
+    if fifth:
+        fifth_images(folder)
+    for name in sources:  # sources of the later sets that no set asked for owns
         (folder / name).unlink()
     for path in sorted(folder.iterdir()):
         print(path)
