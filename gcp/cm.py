@@ -133,7 +133,7 @@ ACTIVITY_LEVELS = 8
 UNARY_CONTEXTS = (MAX_BUCKET - 1) * RANK_SPREAD * ACTIVITY_LEVELS
 RANK_CONTEXTS = 2 * UNARY_CONTEXTS
 RANK_STEPS = 72                    # 8 unary bits, then 8 buckets x 8 bit positions
-RANK_INPUTS = 5                    # the rank counter, two hashed, by gradients; a bias
+RANK_INPUTS = 6                    # the rank counter, two hashed, by gradients, by anchor; a bias
 RANK_WEIGHT_START = 21845          # about 1/3 in 16-bit fixed point; the bias's starts at 0
 RANK_NEAR_LIMIT = 15
 
@@ -424,10 +424,10 @@ class StripeModel:
 
     def code_rank_bit(self, coder, bit: int | None, contexts: list[int], step: int) -> int:
         """One bit of a rank: the rank counter, two hashed counters in the tables of
-        models 1 and 3, and a counter by step and bias context, mixed by the step's
-        weights."""
+        models 1 and 3, a counter by step and bias context and a hashed one in model 2's
+        table, mixed by the step's weights."""
         tables = [(self.rank_p, self.rank_n), (self.p[1], self.n[1]), (self.p[3], self.n[3]),
-                  (self.gradient_rank_p, self.gradient_rank_n)]
+                  (self.gradient_rank_p, self.gradient_rank_n), (self.p[2], self.n[2])]
         counters = [(p, n, c) for (p, n), c in zip(tables, contexts, strict=True)]
         return mix_and_code(coder, bit, counters, self.rank_weights[step],
                             self.rank_map[contexts[0]])
@@ -475,15 +475,18 @@ def line_index(values: Sequence[int], within: int) -> int:
 
 def rank_contexts(direct: int, step: int, partial: int, anchor: int,
                   near_ranks: tuple[int, int, int], gradients: int) -> list[int]:
-    """The four contexts of a rank bit; ``partial`` is the value's bits so far (0 for a
+    """The five contexts of a rank bit; ``partial`` is the value's bits so far (0 for a
     unary bit, and not used there), ``near_ranks`` where U, L and UR lie in the anchor's
-    order (capped), ``gradients`` the pixel's bias context."""
+    order (capped), ``gradients`` the pixel's bias context. The last, by the anchor and
+    the bits so far alone, learns a colour's own spread where neighbours are noise."""
     by_gradients = step * BIAS_CONTEXTS + gradients
     if step < MAX_BUCKET - 1:
         return [direct, line_index((5, near_ranks[0], near_ranks[1]), step),
-                line_index((6, anchor, near_ranks[2]), step), by_gradients]
+                line_index((6, anchor, near_ranks[2]), step), by_gradients,
+                line_index((8, anchor), step)]
     return [direct, hash_values((5, step, near_ranks[0], near_ranks[1])),
-            hash_values((6, step, anchor, partial, near_ranks[2])), by_gradients]
+            hash_values((6, step, anchor, partial, near_ranks[2])), by_gradients,
+            hash_values((8, step, anchor, partial))]
 
 
 def neighbours(rows: list[bytearray], yy: int, x: int, width: int) -> tuple[int, ...]:

@@ -489,8 +489,8 @@ def decode_stripe(data: bytes, width: int, rows: int, tables, ranks_only: bool) 
     row_pointer = row_length = 0  # the row match
     # The rank bits' probability map (5.3.5): a row of 33 cells per rank counter.
     rank_map = [[knot * 16 for knot in SQUASH_KNOTS] for _ in range(RANK_CONTEXTS)]
-    ranks = (Counters(RANK_CONTEXTS), models[1], models[3], Counters(72 * 729),
-             Mixer(72, [21845] * 4 + [0]), rank_map)
+    ranks = (Counters(RANK_CONTEXTS), models[1], models[3], Counters(72 * 729), models[2],
+             Mixer(72, [21845] * 5 + [0]), rank_map)
     channels = len(colours[0])
     # Per bias context and channel: [B, N, C, E_med, E_average, E_extrapolated, E_gradient].
     bias = [[[0, 1, 0, 0, 0, 0, 0] for _ in range(channels)] for _ in range(9 ** 3)]
@@ -724,17 +724,19 @@ def decode_rank(coder: BitDecoder, ranks: tuple, near: tuple[int, ...],
     largest = available.bit_length()
     spread = min(len(candidates) - 1, 7) if candidates else 7
     activity = min(order[near[0]].index(near[1]).bit_length(), 7)
-    rank_counters, model_1, model_3, by_gradients, mixer, rank_map = ranks
+    rank_counters, model_1, model_3, by_gradients, model_2, mixer, rank_map = ranks
     r_u, r_l, r_ur = (min(order[anchor].index(near[i]), 15) for i in (1, 0, 2))
 
     def bit(step: int, direct: int, partial: int) -> int:
         if step < 8:  # a unary bit: a line of 8 counters per context
             hashed = ((table_index(5, r_u, r_l) & ~7) + step,
-                      (table_index(6, anchor, r_ur) & ~7) + step)
+                      (table_index(6, anchor, r_ur) & ~7) + step,
+                      (table_index(8, anchor) & ~7) + step)
         else:
-            hashed = (table_index(5, step, r_u, r_l), table_index(6, step, anchor, partial, r_ur))
+            hashed = (table_index(5, step, r_u, r_l), table_index(6, step, anchor, partial, r_ur),
+                      table_index(8, step, anchor, partial))
         counters = [(rank_counters, direct), (model_1, hashed[0]), (model_3, hashed[1]),
-                    (by_gradients, step * 729 + gradients)]
+                    (by_gradients, step * 729 + gradients), (model_2, hashed[2])]
         return mixer.bit(coder, step, counters, stretch, rank_map[direct])
 
     bucket = 1

@@ -59,7 +59,7 @@
 #define UNARY_CONTEXTS ((MAX_BUCKET - 1) * RANK_SPREAD * ACTIVITY_LEVELS)
 #define RANK_CONTEXTS (2 * UNARY_CONTEXTS)
 #define RANK_STEPS 72        /* 8 unary bits, then 8 buckets x 8 bit positions */
-#define RANK_INPUTS 5        /* 4 counters and a bias */
+#define RANK_INPUTS 6        /* 5 counters and a bias */
 #define RANK_WEIGHT_START 21845
 #define RANK_NEAR_LIMIT 15
 #define GRADIENT_LEVELS 9
@@ -355,7 +355,8 @@ static INLINE int code_flat(Coder *c, global uint *scratch, int bit, const uint 
 }
 
 /* One bit of a rank: the rank counter, two hashed counters (in the tables of models 1
- * and 3) and a counter by step and bias context, mixed by the step's weights (5.3.5). */
+ * and 3), a counter by step and bias context and one by the anchor alone (in model 2's
+ * table), mixed by the step's weights (5.3.5). */
 static INLINE int code_rank_bit(Coder *c, global uint *scratch, int bit,
                                 const uint *contexts, uint step, const Palette *pal)
 {
@@ -364,12 +365,13 @@ static INLINE int code_rank_bit(Coder *c, global uint *scratch, int bit,
     counters[1] = scratch + HASHED_AT + contexts[1];
     counters[2] = scratch + HASHED_AT + 2 * HASH_SIZE + contexts[2];
     counters[3] = scratch + GRADIENT_RANKS_AT + contexts[3];
+    counters[4] = scratch + HASHED_AT + HASH_SIZE + contexts[4];
     global int *weights = (global int *)(scratch + RANK_WEIGHTS_AT) + step * RANK_INPUTS;
     return mix_and_code(c, bit, counters, RANK_INPUTS - 1, weights, pal,
                         scratch + RANK_MAP_AT + contexts[0] * APM_CELLS);
 }
 
-/* The four contexts of a rank bit at ``step``; ``partial`` is the value's bits so far
+/* The five contexts of a rank bit at ``step``; ``partial`` is the value's bits so far
  * (0 for a unary bit, and not used there). */
 static void rank_contexts(uint *contexts, uint direct, uint step, uint partial,
                           uint anchor, const uint *near_ranks, uint gradients)
@@ -382,12 +384,16 @@ static void rank_contexts(uint *contexts, uint direct, uint step, uint partial,
         uint unary_anchor[3] = {6, anchor, near_ranks[2]};
         contexts[1] = (hash_values(unary_neighbours, 3) & ~LINE_MASK) + step;
         contexts[2] = (hash_values(unary_anchor, 3) & ~LINE_MASK) + step;
+        uint unary_anchor_alone[2] = {8, anchor};
+        contexts[4] = (hash_values(unary_anchor_alone, 2) & ~LINE_MASK) + step;
         return;
     }
     uint by_neighbours[4] = {5, step, near_ranks[0], near_ranks[1]};
     uint by_anchor[5] = {6, step, anchor, partial, near_ranks[2]};
     contexts[1] = hash_values(by_neighbours, 4);
     contexts[2] = hash_values(by_anchor, 5);
+    uint by_anchor_alone[4] = {8, step, anchor, partial};
+    contexts[4] = hash_values(by_anchor_alone, 4);
 }
 
 static int bit_length(uint v)
@@ -552,7 +558,7 @@ static INLINE uint rank_bit_node(int bucket, int j)
 }
 
 /* An encoder knows every bit of a rank before it codes the first: it asks for the lines
- * of their counters in models 1 and 3, the unary bits' (one line a table: their steps
+ * of their counters in models 1, 2 and 3, the unary bits' (one line a table: their steps
  * share it) and those of the ``bucket`` - 1 bits of ``rank`` + 1 below its leading one. */
 static INLINE void prefetch_rank(global const uint *scratch, int bucket, int largest_bucket,
                                  uint rank, uint anchor, const uint *near_ranks,
@@ -563,6 +569,7 @@ static INLINE void prefetch_rank(global const uint *scratch, int bucket, int lar
         rank_contexts(contexts, 0, 0, 0, anchor, near_ranks, gradients);
         PREFETCH(scratch + HASHED_AT + contexts[1]);
         PREFETCH(scratch + HASHED_AT + 2 * HASH_SIZE + contexts[2]);
+        PREFETCH(scratch + HASHED_AT + HASH_SIZE + contexts[4]);
     }
     uint partial = 1;
     for (int j = bucket - 2; j >= 0; j--) {
@@ -570,6 +577,7 @@ static INLINE void prefetch_rank(global const uint *scratch, int bucket, int lar
                       anchor, near_ranks, gradients);
         PREFETCH(scratch + HASHED_AT + contexts[1]);
         PREFETCH(scratch + HASHED_AT + 2 * HASH_SIZE + contexts[2]);
+        PREFETCH(scratch + HASHED_AT + HASH_SIZE + contexts[4]);
         partial = (partial << 1) | (((rank + 1) >> j) & 1u);
     }
 }
