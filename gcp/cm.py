@@ -21,7 +21,7 @@ of binary decisions, each coded by an adaptive binary arithmetic coder:
     none of them: the anchor, the colour nearest the MED prediction from L, U, UL (while
     ranks are common, MED blended with the mean of L, U, UR, UL, then bias-corrected);
     the pixel's rank among the other colours by distance from the anchor, as a unary
-    bucket and the bits below its leading one, each from 4 counters mixed (5.3.5)
+    bucket and the bits below its leading one, each from 5 counters mixed (5.3.5)
 
 Every quantity is an integer; rounding and evaluation order are the spec's, so every
 device writes the same bytes.

@@ -20,7 +20,7 @@
  *   (while ranks are common, MED, the mean of L, U, UR, UL and two linear
  *   predictions blended by their errors, then bias-corrected); the pixel's rank
  *   among the other colours by distance from the anchor, as a unary bucket and the
- *   bits below its leading one, each from 4 counters mixed, then refined by a
+ *   bits below its leading one, each from 5 counters mixed, then refined by a
  *   probability map row (lpaq's APM) (5.3.5)
  *
  * gcp/cm.py is the reference: the same steps in the same order, so the bytes are equal.
