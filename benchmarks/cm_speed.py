@@ -120,11 +120,11 @@ def body_only(paths: list[Path], ks: list[int], runs: int, devices: list[str | N
                     for _ in range(runs):
                         started = time.perf_counter()
                         body = cm_engine.encode(indices, palette, engine="opencl", device=device,
-                                         stripe_height=stripe_height)
+                                                stripe_height=stripe_height)
                         encodes.append(time.perf_counter() - started)
                         started = time.perf_counter()
                         decoded = cm_engine.decode(body, width, height, palette, engine="opencl",
-                                            device=device)
+                                                   device=device)
                         decodes.append(time.perf_counter() - started)
                     same = np.array_equal(decoded, indices)
                     first = body if first is None else first

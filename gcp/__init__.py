@@ -30,8 +30,8 @@ if TYPE_CHECKING:
     from .codec import EncodeReport, Info, decode, encode, encode_report, read_info
     from .container import DEFAULT_MAX_PIXELS
 
-# The codec's names are imported on first use (PEP 562), so that ``import gcp.cli``
-# reaches the command's own first lines before numpy is loaded (see cli.py).
+# The codec's names are imported on first use (PEP 562), so that the command's entry
+# (``__main__.py``) runs its first lines before numpy is loaded.
 _LAZY_NAMES = {"EncodeReport": "codec", "Info": "codec", "decode": "codec", "encode": "codec",
                "encode_report": "codec", "read_info": "codec",
                "DEFAULT_MAX_PIXELS": "container"}

@@ -3,9 +3,10 @@
 Before numpy loads, the process asks OpenBLAS (numpy's and OpenCV's) for one thread
 unless the user chose a number: gcp's matrix products are small, and OpenBLAS's idle
 threads spin for about 0.1 s of CPU after loading and after each product, on cores that
-the OpenCL kernels and the fit are using (whole encodes and decodes 1.01-1.07x faster
-with one thread; benchmarks/README.md). A program that imports gcp as a library keeps
-its own setting: this module is the command's alone.
+the OpenCL kernels and the fit are using (with one thread: whole encodes 0.95x the time,
+a batch of 16 encodes 0.85x, decodes unchanged, CPU 0.58-0.94x; benchmarks/README.md).
+A program that imports gcp as a library keeps its own setting: this module is the
+command's alone.
 """
 
 import os

@@ -321,7 +321,7 @@ def _pack(chosen: _Chosen, shape: tuple[int, int, int], method: str, effort: int
     if method_id == METHOD_CM:
         stripe_pixels = CM_STRIPE_PIXELS_BY_EFFORT.get(effort, cm.TARGET_STRIPE_PIXELS)
         body = cm_engine.encode(chosen.labels.reshape(height, width), palette, device=device,
-                         stripe_height=cm.stripe_height_for(width, height, stripe_pixels))
+                                stripe_height=cm.stripe_height_for(width, height, stripe_pixels))
     else:
         tokens = rle.encode_runs(chosen.labels, len(palette))
         tokens_length = len(tokens)

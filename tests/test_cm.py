@@ -487,7 +487,7 @@ def test_both_engines_reject_corrupt_stripes_alike(real_images):
         for engine in ("reference", "opencl"):
             try:
                 outcomes.append(cm_engine.decode(corrupted(body, at), 20, 12, palette,
-                                          engine=engine).tobytes())
+                                                 engine=engine).tobytes())
             except FormatError as error:
                 outcomes.append(error.field)
         assert outcomes[0] == outcomes[1], at
