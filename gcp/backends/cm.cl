@@ -354,18 +354,25 @@ static INLINE int code_flat(Coder *c, global uint *scratch, int bit, const uint 
     return mix_and_code(c, bit, counters, FLAT_INPUTS - 1, weights, pal, 0);
 }
 
-/* One bit of a rank: the rank counter, two hashed counters (in the tables of models 1
- * and 3), a counter by step and bias context and one by the anchor alone (in model 2's
- * table), mixed by the step's weights (5.3.5). */
-static INLINE int code_rank_bit(Coder *c, global uint *scratch, int bit,
-                                const uint *contexts, uint step, const Palette *pal)
+/* Where a rank bit's counters lie (5.3.5): the rank counter, two hashed counters (in the
+ * tables of models 1 and 3), a counter by step and bias context and one by the anchor
+ * alone (in model 2's table). The coder and the encoder's prefetch both ask here. */
+static INLINE void rank_counters_at(global uint *scratch, const uint *contexts,
+                                    global uint **counters)
 {
-    global uint *counters[RANK_INPUTS - 1];
     counters[0] = scratch + RANKS_AT + contexts[0];
     counters[1] = scratch + HASHED_AT + contexts[1];
     counters[2] = scratch + HASHED_AT + 2 * HASH_SIZE + contexts[2];
     counters[3] = scratch + GRADIENT_RANKS_AT + contexts[3];
     counters[4] = scratch + HASHED_AT + HASH_SIZE + contexts[4];
+}
+
+/* One bit of a rank: its five counters mixed by the step's weights (5.3.5). */
+static INLINE int code_rank_bit(Coder *c, global uint *scratch, int bit,
+                                const uint *contexts, uint step, const Palette *pal)
+{
+    global uint *counters[RANK_INPUTS - 1];
+    rank_counters_at(scratch, contexts, counters);
     global int *weights = (global int *)(scratch + RANK_WEIGHTS_AT) + step * RANK_INPUTS;
     return mix_and_code(c, bit, counters, RANK_INPUTS - 1, weights, pal,
                         scratch + RANK_MAP_AT + contexts[0] * APM_CELLS);
@@ -557,27 +564,33 @@ static INLINE uint rank_bit_node(int bucket, int j)
     return (uint)(bucket - 2) * RANK_SPREAD + position;
 }
 
+/* Asks for the lines of a rank bit's hashed counters, those of models 1, 2 and 3. */
+static INLINE void prefetch_hashed_rank_lines(global uint *scratch, const uint *contexts)
+{
+    global uint *counters[RANK_INPUTS - 1];
+    rank_counters_at(scratch, contexts, counters);
+    PREFETCH(counters[1]);
+    PREFETCH(counters[2]);
+    PREFETCH(counters[4]);
+}
+
 /* An encoder knows every bit of a rank before it codes the first: it asks for the lines
  * of their counters in models 1, 2 and 3, the unary bits' (one line a table: their steps
  * share it) and those of the ``bucket`` - 1 bits of ``rank`` + 1 below its leading one. */
-static INLINE void prefetch_rank(global const uint *scratch, int bucket, int largest_bucket,
+static INLINE void prefetch_rank(global uint *scratch, int bucket, int largest_bucket,
                                  uint rank, uint anchor, const uint *near_ranks,
                                  uint gradients)
 {
     uint contexts[RANK_INPUTS - 1];
     if (largest_bucket > 1) {
         rank_contexts(contexts, 0, 0, 0, anchor, near_ranks, gradients);
-        PREFETCH(scratch + HASHED_AT + contexts[1]);
-        PREFETCH(scratch + HASHED_AT + 2 * HASH_SIZE + contexts[2]);
-        PREFETCH(scratch + HASHED_AT + HASH_SIZE + contexts[4]);
+        prefetch_hashed_rank_lines(scratch, contexts);
     }
     uint partial = 1;
     for (int j = bucket - 2; j >= 0; j--) {
         rank_contexts(contexts, 0, MAX_BUCKET - 1 + rank_bit_node(bucket, j), partial,
                       anchor, near_ranks, gradients);
-        PREFETCH(scratch + HASHED_AT + contexts[1]);
-        PREFETCH(scratch + HASHED_AT + 2 * HASH_SIZE + contexts[2]);
-        PREFETCH(scratch + HASHED_AT + HASH_SIZE + contexts[4]);
+        prefetch_hashed_rank_lines(scratch, contexts);
         partial = (partial << 1) | (((rank + 1) >> j) & 1u);
     }
 }
