@@ -471,8 +471,8 @@ def icon_sheet(rng: np.random.Generator, size: int = 64, across: int = 8, down: 
             alpha, glyph_share = shape / 255.0, glyph / 255.0
             colour = fill * (1 - glyph_share[:, :, None]) + 255 * glyph_share[:, :, None]
             coverage = alpha + shadow / 255.0 * (1 - alpha)
-            shown = np.where(coverage[:, :, None] > 0, colour * (alpha / np.maximum(
-                coverage, 1e-9))[:, :, None], 0)  # the shadow is black
+            # Over a shadow (black) the colour shows as much as its own alpha covers.
+            shown = colour * (alpha / np.maximum(coverage, 1e-9))[:, :, None]
             cell = image[row * size:(row + 1) * size, column * size:(column + 1) * size]
             cell[:, :, :3], cell[:, :, 3] = shown, coverage * 255
     return np.clip(image, 0, 255).round().astype(np.uint8)
