@@ -51,7 +51,7 @@ echo "== OpenCL tests"
 timeout 60 python3 -m pytest -q -p no:cacheprovider tests/test_backends.py 2>&1 | tail -15
 
 echo "== method cm: kernels against the reference (tests/test_cm.py, on the GPU)"
-timeout 240 python3 -m pytest -q -p no:cacheprovider tests/test_cm.py 2>&1 | tail -5
+timeout 240 python3 -m pytest -q -p no:cacheprovider --tb=line tests/test_cm.py 2>&1 | tail -8
 
 # The cm body on the GPU and on the machine's own CPU through POCL, in-process: MP/s and
 # size for stripes of 2^14, 2^16 and 2^20 pixels (the encoder's default), the bytes checked

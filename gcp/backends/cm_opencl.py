@@ -7,6 +7,7 @@ indices are the reference's (tests/test_cm.py).
 
 from __future__ import annotations
 
+import logging
 import time
 import warnings
 from contextlib import contextmanager
@@ -16,6 +17,8 @@ import numpy as np
 
 from .. import cm
 from ..errors import BackendError, FormatError, LimitError
+
+logger = logging.getLogger("gcp")
 
 STATUS_OK, STATUS_OVERFLOW, STATUS_BAD_RANK, STATUS_BAD_LENGTH = range(4)
 MAX_CHANNELS = 4  # cm.cl keeps bias values for this many channels whatever the palette's
@@ -64,19 +67,30 @@ def kernels(backend) -> tuple[object, object]:
     with backend.lock:
         key = id(backend)
         if key not in _programs:
-            source = resources.files("gcp.backends").joinpath("cm.cl").read_text()
             started = time.perf_counter()
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # build logs full of harmless notes
-                try:
-                    built = backend.cl.Program(backend.context, source).build(
-                        options=build_options(prefetch_lines=backend.shares_host_memory))
-                except backend.cl.Error as error:
-                    raise BackendError(f"OpenCL build of cm.cl failed on {backend.device}: "
-                                       f"{error}") from None
+            built = _build(backend, prefetch_lines=backend.shares_host_memory)
             _programs[key] = (built.cm_encode, built.cm_decode)
             backend.build_seconds["cm"] = time.perf_counter() - started
         return _programs[key]
+
+
+def _build(backend, prefetch_lines: bool):
+    """``cm.cl`` built for ``backend``. The prefetch hints are Clang's builtin, which a
+    compiler may refuse for global pointers (NVIDIA's does): then the kernels are built
+    without them, since a hint changes no result."""
+    source = resources.files("gcp.backends").joinpath("cm.cl").read_text()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # build logs full of harmless notes
+        try:
+            return backend.cl.Program(backend.context, source).build(
+                options=build_options(prefetch_lines=prefetch_lines))
+        except backend.cl.Error as error:
+            if prefetch_lines:
+                logger.debug("cm.cl with prefetch hints did not build on %s; built without",
+                          backend.device)
+                return _build(backend, prefetch_lines=False)
+            raise BackendError(f"OpenCL build of cm.cl failed on {backend.device}: "
+                               f"{error}") from None
 
 
 class _Session:
