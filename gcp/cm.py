@@ -16,10 +16,11 @@ of binary decisions, each coded by an adaptive binary arithmetic coder:
     candidates L, U, UR, UL, LL, UU, M, R: distinct, in that order (5.3.3)
          |  for each, "is the pixel this one?": 5 counters -> stretch -> mixer -> squash
          |  -> binary arithmetic coder (5.3.4, 5.3.6, 5.3.7)
-         |  (in a STRIPE_RANKS stripe, a pixel that is not flat has no candidates)
+         |  (in a ranks stripe, a pixel that is not flat has no candidates)
          v
     none of them: the anchor, the colour nearest the MED prediction from L, U, UL (while
-    ranks are common, MED blended with the mean of L, U, UR, UL, then bias-corrected);
+    ranks are common, four predictions blended, or in a smooth stripe the mean of six
+    neighbours, then bias-corrected);
     the pixel's rank among the other colours by distance from the anchor, as a unary
     bucket and the bits below its leading one, each from 5 counters mixed (5.3.5)
 
@@ -46,10 +47,15 @@ STRIPE_CODED = 0                   # stripe_mode: coded by the model
 STRIPE_STORED = 1                  # stripe_mode: the indices as bytes
 STRIPE_RANKS = 2                   # stripe_mode: coded, pixels not flat by rank alone
 STRIPE_PACKED = 3                  # stripe_mode: the indices in index_bits bits each
-STRIPE_MODES = (STRIPE_CODED, STRIPE_STORED, STRIPE_RANKS, STRIPE_PACKED)
+STRIPE_CODED_SMOOTH = 4            # stripe_mode: STRIPE_CODED, anchors by the smooth prediction
+STRIPE_RANKS_SMOOTH = 5            # stripe_mode: STRIPE_RANKS, likewise
+STRIPE_MODES = (STRIPE_CODED, STRIPE_STORED, STRIPE_RANKS, STRIPE_PACKED, STRIPE_CODED_SMOOTH,
+                STRIPE_RANKS_SMOOTH)
 UNCODED_MODES = (STRIPE_STORED, STRIPE_PACKED)
+RANKS_MODES = (STRIPE_RANKS, STRIPE_RANKS_SMOOTH)
+SMOOTH_MODES = (STRIPE_CODED_SMOOTH, STRIPE_RANKS_SMOOTH)
 CODER_FINAL_BYTES = 4              # the coder's flush: the four bytes of low
-CODED_MODES = (STRIPE_CODED, STRIPE_RANKS)
+CODED_MODES = (STRIPE_CODED, STRIPE_RANKS, STRIPE_CODED_SMOOTH, STRIPE_RANKS_SMOOTH)
 # The reference encoder also codes a stripe as STRIPE_RANKS, and keeps the shorter, where
 # at least RANKS_TRIAL_SHARE of its pixels are not flat and under RANKS_TRIAL_HITS of
 # those are one of L, U, UR, UL, LL: noise, grain, grey photos kept whole (the
@@ -86,6 +92,12 @@ WEIGHT_SAMPLE_PIXELS = 1 << 18
 # up to 1.0095x); 2^15 takes about 10-90 ms an encode with OpenCL, and about 17 s with
 # the pure-Python reference: benchmarks/README.md.
 WEIGHT_TRIAL_PIXELS = 1 << 15
+# The same sample, coded with the chosen weights in the smooth modes too: where that is
+# shorter by more than SMOOTH_TRIAL_MARGIN, every stripe is coded so (``smooth_pays``).
+# On 288 codings (five image sets, k = 16, 64 and 256, dithered and not) 31 were, to
+# 0.9983x the body size (geometric mean; 0.948x on a foggy photo, none larger); with no
+# margin 57 were, 6 of them larger, up to 1.019x: benchmarks/README.md.
+SMOOTH_TRIAL_MARGIN = 0.002
 
 # --- Neighbours and candidates (5.3.2, 5.3.3) --------------------------------------------
 SLOT_L, SLOT_U, SLOT_UR, SLOT_UL, SLOT_LL, SLOT_UU, SLOT_M, SLOT_R = range(8)
@@ -510,13 +522,14 @@ def pattern_of(near: tuple[int, ...]) -> int:
 
 
 def code_stripe(coder, rows: list[bytearray], width: int, tables: PaletteTables,
-                model: StripeModel, encoding: bool, ranks_only: bool = False) -> None:
+                model: StripeModel, encoding: bool, mode: int = STRIPE_CODED) -> None:
     """Code the indices of one stripe (``encoding``), or decode them into ``rows``.
 
-    ``rows`` are bytearrays of ``width`` indices (a decoder's start zeroed);
-    ``ranks_only`` for a STRIPE_RANKS stripe. A decoder raises ``FormatError`` (field
+    ``rows`` are bytearrays of ``width`` indices (a decoder's start zeroed); ``mode`` is
+    the stripe's coded mode (``CODED_MODES``). A decoder raises ``FormatError`` (field
     cm_rank) for a rank past the colours left.
     """
+    ranks_only, smooth = mode in RANKS_MODES, mode in SMOOTH_MODES
     for yy, row in enumerate(rows):
         x = 0
         while x < width:
@@ -586,7 +599,7 @@ def code_stripe(coder, rows: list[bytearray], width: int, tables: PaletteTables,
             if found < 0:
                 found = code_rank(coder, model, actual, near, [c for _, c in candidates],
                                   tables, anchor if anchor >= 0 else med_anchor(near, tables),
-                                  yy * width + x)
+                                  yy * width + x, smooth)
             row[x] = found
             if not encoding:
                 check_read(coder)
@@ -817,6 +830,14 @@ def predictions(near: tuple[int, ...], tables: PaletteTables) -> list[list[int]]
     return [med_prediction(near, tables), average, extrapolated, gradient]
 
 
+def smooth_prediction(near: tuple[int, ...], tables: PaletteTables) -> list[int]:
+    """Per channel, (2L + 2U + UR + UL + LL + UU + 4) >> 3: the prediction of a smooth
+    stripe (5.3.5), which on noise beats any blend of the four ``predictions``."""
+    left, u, up_right, up_left, left2, up2 = (tables.colours[v] for v in near)
+    return [(2 * a + 2 * b + c + d + e + f + 4) >> 3
+            for a, b, c, d, e, f in zip(left, u, up_right, up_left, left2, up2, strict=True)]
+
+
 def blend(guesses: list[list[int]], biases: list[list[int]]) -> list[int]:
     """Per channel, the four ``guesses`` (``predictions``) each weighed by
     ``BLEND_WEIGHT_ONE // (E + 1)^3``, E its absolute error sum in the bias context
@@ -854,16 +875,17 @@ def bias_update(bias: list[int], error: int, guess_errors: list[int]) -> None:
 
 def code_rank(coder, model: StripeModel, actual: int | None, near: tuple[int, ...],
               candidates: list[int], tables: PaletteTables, anchor: int,
-              position: int) -> int:
+              position: int, smooth: bool = False) -> int:
     """A pixel that is none of the candidates: the anchor is the MED ``anchor``, or the
-    colour nearest the bias-corrected blend of the four ``predictions`` while ranks are
-    common; the pixel's rank among the other colours by distance from it is
-    coded by ``code_rank_from``."""
+    colour nearest the bias-corrected blend of the four ``predictions`` (``smooth``: the
+    bias-corrected ``smooth_prediction``) while ranks are common; the pixel's rank among
+    the other colours by distance from it is coded by ``code_rank_from``."""
     guesses = predictions(near, tables)
     gradients = bias_context(near, tables)
     biases = model.bias[gradients]
+    predicted = smooth_prediction(near, tables) if smooth else blend(guesses, biases)
     corrected = [min(max(v + bias[2], 0), 255)
-                 for v, bias in zip(blend(guesses, biases), biases, strict=True)]
+                 for v, bias in zip(predicted, biases, strict=True)]
     if model.ranked * BIAS_SHARE >= position and corrected != guesses[0]:
         anchor = nearest_colour(corrected, near[0], tables)
     found = code_rank_from(coder, model, actual, near, candidates, tables, anchor,
@@ -923,14 +945,21 @@ def code_rank_from(coder, model: StripeModel, actual: int | None, near: tuple[in
 
 
 # --- The body (5.3.1) --------------------------------------------------------------------
-def encode_stripe(indices: np.ndarray, tables: PaletteTables, alone: bool = False) -> bytes:
+def encode_stripe(indices: np.ndarray, tables: PaletteTables, alone: bool = False,
+                  smooth: bool = False) -> bytes:
     """One stripe's bytes, mode byte first: coded, coded by ranks where that is tried
     (``ranks_may_pay``; ``alone``: the stripe is the whole image) and shorter, or stored
-    where neither is shorter than the indices. ``indices`` is uint8 (rows, width)."""
-    modes = ((STRIPE_CODED, STRIPE_RANKS) if ranks_may_pay(indices, alone)
-             else (STRIPE_CODED,))
+    where neither is shorter than the indices; the smooth modes where ``smooth``.
+    ``indices`` is uint8 (rows, width)."""
+    modes = coded_modes(smooth)[:2 if ranks_may_pay(indices, alone) else 1]
     return best_stripe(indices, [(mode, code_stripe_data(indices, tables, mode))
                                  for mode in modes], tables.size)
+
+
+def coded_modes(smooth: bool) -> tuple[int, int]:
+    """(the coded mode, the ranks mode), smooth or not."""
+    return (STRIPE_CODED_SMOOTH, STRIPE_RANKS_SMOOTH) if smooth else (STRIPE_CODED,
+                                                                      STRIPE_RANKS)
 
 
 def code_stripe_data(indices: np.ndarray, tables: PaletteTables, mode: int) -> bytes:
@@ -938,7 +967,7 @@ def code_stripe_data(indices: np.ndarray, tables: PaletteTables, mode: int) -> b
     rows = [bytearray(row.tobytes()) for row in indices]
     coder = Encoder()
     code_stripe(coder, rows, indices.shape[1], tables, StripeModel(tables.channels),
-                encoding=True, ranks_only=mode == STRIPE_RANKS)
+                encoding=True, mode=mode)
     return coder.finish()
 
 
@@ -1072,35 +1101,55 @@ def choose_channel_weights(indices: np.ndarray, palette: np.ndarray,
     return candidates[lengths.index(min(lengths))]
 
 
+def smooth_pays(indices: np.ndarray, palette: np.ndarray, weights: tuple[int, ...],
+                encode_stripes: Callable[..., list[bytes]]) -> bool:
+    """Whether the encoder codes uint8 (height, width) ``indices`` in the smooth modes (an
+    encoder's choice, not the format's): where they code ``weight_trial_sample`` under
+    ``weights`` shorter by more than SMOOTH_TRIAL_MARGIN. ``encode_stripes`` is as in
+    ``weighted_stripes``."""
+    if len(palette) < 2:
+        return False
+    sample, stripe_height = weight_trial_sample(indices)
+    plain, smooth = (sum(len(stripe) for stripe in encode_stripes(sample, palette, weights,
+                                                                  stripe_height, smooth))
+                     for smooth in (False, True))
+    return smooth < plain * (1 - SMOOTH_TRIAL_MARGIN)
+
+
 def weighted_stripes(indices: np.ndarray, palette: np.ndarray, stripe_height: int,
                      encode_stripes: Callable[..., list[bytes]]
                      ) -> tuple[tuple[int, ...], list[bytes]]:
     """(channel weights, each stripe's bytes) for uint8 (height, width) ``indices`` of a
     uint8 (K, C) palette in stripes of ``stripe_height`` rows: the weights
-    ``choose_channel_weights`` chooses, coded by ``encode_stripes`` (as there). Where the
-    trial coded the whole image in these stripes (at most WEIGHT_TRIAL_PIXELS, one stripe),
-    its coding with the chosen weights is the one returned, not coded again."""
-    codings: dict[tuple[int, ...], list[bytes]] = {}
+    ``choose_channel_weights`` chooses, in the modes ``smooth_pays`` chooses, coded by
+    ``encode_stripes(indices, palette, weights, stripe_height, smooth=False)``, which gives
+    each stripe's bytes as ``reference_stripes`` does. A trial's coding is not repeated:
+    the sample's with the chosen weights, and the whole image's where the sample is the
+    whole image in these stripes (at most WEIGHT_TRIAL_PIXELS, one stripe)."""
+    codings: dict[tuple, list[bytes]] = {}
 
-    def remembering(sample, palette, weights, rows):
-        stripes = encode_stripes(sample, palette, weights, rows)
-        if sample is indices and rows == stripe_height:
-            codings[weights] = stripes
-        return stripes
+    def remembering(sample, palette, weights, rows, smooth=False):
+        # Within one call, only the trial sample and the whole image are coded: a shape
+        # and a stripe height name one of them.
+        key = (sample.shape, rows, tuple(weights), smooth)
+        if key not in codings:
+            codings[key] = encode_stripes(sample, palette, weights, rows, smooth)
+        return codings[key]
 
     weights = choose_channel_weights(indices, palette, remembering)
-    if weights not in codings:
-        codings[weights] = encode_stripes(indices, palette, weights, stripe_height)
-    return weights, codings[weights]
+    smooth = smooth_pays(indices, palette, weights, remembering)
+    return weights, remembering(indices, palette, weights, stripe_height, smooth)
 
 
 def reference_stripes(indices: np.ndarray, palette: np.ndarray, weights: tuple[int, ...],
-                      stripe_height: int) -> list[bytes]:
+                      stripe_height: int, smooth: bool = False) -> list[bytes]:
     """Each stripe's bytes, mode byte first (``encode_stripe``), of uint8 (height, width)
-    ``indices`` of a uint8 (K, C) palette under channel ``weights``."""
+    ``indices`` of a uint8 (K, C) palette under channel ``weights``, in the smooth modes
+    where ``smooth``."""
     tables = PaletteTables(palette, weights)
     rows = stripe_rows(len(indices), stripe_height)
-    return [encode_stripe(indices[top:top + count], tables, alone=len(rows) == 1)
+    return [encode_stripe(indices[top:top + count], tables, alone=len(rows) == 1,
+                          smooth=smooth)
             for top, count in rows]
 
 
@@ -1158,7 +1207,7 @@ def split_stripes(body: memoryview | bytes, width: int, height: int, channels: i
                               field="cm_stripes")
         stripe = body[offset:offset + length]
         if stripe[0] not in STRIPE_MODES:
-            raise FormatError(f"cm stripe {index} mode is {stripe[0]}; 0, 1, 2 or 3",
+            raise FormatError(f"cm stripe {index} mode is {stripe[0]}; 0 to 5",
                               field="cm_stripes")
         if stripe[0] in UNCODED_MODES:
             _check_uncoded_layout(stripe, index, rows * width, palette_size)
@@ -1219,7 +1268,7 @@ def decode_stripe(stripe: memoryview, rows: int, width: int, tables: PaletteTabl
     decoder = Decoder(data)
     lines = [bytearray(width) for _ in range(rows)]
     code_stripe(decoder, lines, width, tables, StripeModel(tables.channels),
-                encoding=False, ranks_only=stripe[0] == STRIPE_RANKS)
+                encoding=False, mode=stripe[0])
     if decoder.read != len(data):
         raise FormatError(f"a cm stripe's coder read {decoder.read} bytes, not its "
                           f"{len(data)}", field="cm_data")

@@ -301,8 +301,8 @@ def decode_cm(body: bytes, width: int, height: int, palette: bytes, palette_size
                 raise InvalidFile("index", f"uncoded stripe {number} has an index past the "
                                            "palette")
             indices += values
-        else:  # STRIPE_CODED (0) or STRIPE_RANKS (2)
-            indices += decode_stripe(stripe[1:], width, rows, tables, stripe[0] == 2)
+        else:  # STRIPE_CODED (0), STRIPE_RANKS (2) or their smooth modes (4, 5)
+            indices += decode_stripe(stripe[1:], width, rows, tables, stripe[0])
     return indices
 
 
@@ -349,7 +349,7 @@ def read_stripes(body: bytes, width: int, height: int, channels: int, palette_si
         if length == 0 or length > len(body) - position:
             raise InvalidFile("cm_stripes", f"stripe {number} is {length} bytes")
         stripe = body[position:position + length]
-        if stripe[0] not in (0, 1, 2, 3):
+        if stripe[0] not in (0, 1, 2, 3, 4, 5):
             raise InvalidFile("cm_stripes", f"stripe {number} has mode {stripe[0]}")
         rows = min(stripe_height, height - number * stripe_height)
         if stripe[0] == 1 and length != 1 + rows * width:
@@ -472,9 +472,11 @@ class Mixer:
         return bit
 
 
-def decode_stripe(data: bytes, width: int, rows: int, tables, ranks_only: bool) -> list[int]:
-    """One coded stripe (5.3.2 to 5.3.7): its rows x width indices; ``ranks_only`` for
-    STRIPE_RANKS, where a pixel that is not flat has no candidates."""
+def decode_stripe(data: bytes, width: int, rows: int, tables, mode: int) -> list[int]:
+    """One coded stripe (5.3.2 to 5.3.7): its rows x width indices. In STRIPE_RANKS and
+    STRIPE_RANKS_SMOOTH (modes 2 and 5) a pixel that is not flat has no candidates; in
+    the smooth modes (4 and 5) the smooth prediction takes the blend's place."""
+    ranks_only, smooth = mode in (2, 5), mode in (4, 5)
     colours, weights, order, stretch = tables
     size = len(colours)
     coder = BitDecoder(data)
@@ -630,9 +632,11 @@ def decode_stripe(data: bytes, width: int, rows: int, tables, ranks_only: bool) 
                 gradients = bias_context(*(colours[v] for v in near[:4]))
                 contexts = bias[gradients]
                 guesses = predictions(predicted, *(colours[v] for v in near))
-                corrected = [min(max(blend([g[ch] for g in guesses], learnt[3:]) + learnt[2],
-                                     0), 255)
-                             for ch, learnt in enumerate(contexts)]
+                base = smoothed(*(colours[v] for v in near)) if smooth else \
+                    [blend([g[ch] for g in guesses], learnt[3:])
+                     for ch, learnt in enumerate(contexts)]
+                corrected = [min(max(b + learnt[2], 0), 255)
+                             for b, learnt in zip(base, contexts, strict=True)]
                 if ranked * 8 >= y * width + x:
                     anchor = min(order[left],
                                  key=lambda v: distance(colours[v], corrected, weights))
@@ -691,6 +695,14 @@ def predictions(predicted: list[int], left: tuple, u: tuple, up_right: tuple,
                     for a, b, e, f in zip(left, u, left2, up2, strict=True)]
     gradient = [min(max(a + c - b, 0), 255) for a, b, c in zip(left, u, up_right, strict=True)]
     return [predicted, average, extrapolated, gradient]
+
+
+def smoothed(left: tuple, u: tuple, up_right: tuple, up_left: tuple, left2: tuple,
+             up2: tuple) -> list[int]:
+    """Section 5.3.5: a smooth stripe's prediction, (2L + 2U + UR + UL + LL + UU + 4) >> 3
+    per channel."""
+    return [(2 * a + 2 * b + c + d + e + f + 4) >> 3
+            for a, b, c, d, e, f in zip(left, u, up_right, up_left, left2, up2, strict=True)]
 
 
 def blend(guesses: list[int], sums: list[int]) -> int:

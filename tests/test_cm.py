@@ -74,19 +74,21 @@ def grainy(shape: tuple[int, int], k: int) -> np.ndarray:
 
 @pytest.mark.parametrize("channels", [1, 2, 3, 4])
 @pytest.mark.parametrize("k", [2, 16, 17, 256])
-def test_ranks_stripes_agree_across_engines_and_decoders(channels, k, monkeypatch):
+@pytest.mark.parametrize("smooth", [False, True])
+def test_ranks_stripes_agree_across_engines_and_decoders(channels, k, smooth, monkeypatch):
     """STRIPE_RANKS (a pixel that is not flat has no candidates), taken wherever it is
-    tried: both engines write the same bytes, both decode them, and so does the spec's
-    decoder."""
+    tried, and STRIPE_RANKS_SMOOTH (the smooth prediction too): both engines write the
+    same bytes, both decode them, and so does the spec's decoder."""
     indices = grainy((14, 23), k)
     indices[:4, :6] = 1  # a flat corner keeps its candidates
     palette = np.sort(RNG.integers(0, 256, (k, channels)).astype(np.uint8), axis=0)
     monkeypatch.setattr(cm, "ranks_may_pay", lambda indices, alone=False: True)
+    monkeypatch.setattr(cm, "smooth_pays", lambda *args: smooth)
     monkeypatch.setattr(cm, "best_stripe", lambda indices, coded, palette_size:
                         bytes([coded[-1][0]]) + coded[-1][1])
     body = both_engines(indices, palette, 5)
     _, _, stripes = cm.split_stripes(body, 23, 14, channels, k)
-    assert [stripe[0] for stripe in stripes] == [cm.STRIPE_RANKS] * 3
+    assert [stripe[0] for stripe in stripes] == [cm.coded_modes(smooth)[1]] * 3
     decoded = spec_decoder.decode_cm(bytes(body), 23, 14, palette.tobytes(), k, channels)
     assert decoded == indices.ravel().tolist()
 
@@ -150,7 +152,7 @@ def test_grain_is_coded_by_ranks_where_that_is_shorter():
     palette = np.arange(256, dtype=np.uint8)[:, None]
     body = both_engines(indices, palette, 20)
     _, _, stripes = cm.split_stripes(body, 60, 40, 1, 256)
-    assert [stripe[0] for stripe in stripes] == [cm.STRIPE_RANKS] * 2
+    assert all(stripe[0] in cm.RANKS_MODES for stripe in stripes)
 
 
 def test_the_encoder_keeps_the_shorter_of_the_two_codings():
@@ -207,25 +209,29 @@ def test_both_engines_try_ranks_alone_only_for_one_stripe(height, tried):
     palette = np.arange(256, dtype=np.uint8)[:, None]
     body = both_engines(indices, palette, 40)
     _, _, stripes = cm.split_stripes(body, 96, height, 1, 256)
-    ranks = [stripe[0] == cm.STRIPE_RANKS for stripe in stripes]
+    ranks = [stripe[0] in cm.RANKS_MODES for stripe in stripes]
     assert ranks == [tried] * len(stripes)
 
 
-def test_a_stripes_mode_decides_how_it_decodes():
-    """The same coded bytes under mode 0 and mode 2 are different stripes: read with
-    the other mode, a STRIPE_RANKS stripe fails or gives other indices."""
+@pytest.mark.parametrize("smooth", [False, True])
+def test_a_stripes_mode_decides_how_it_decodes(smooth, monkeypatch):
+    """The same coded bytes under each coded mode are different stripes: a ranks stripe,
+    plain or smooth, read under any other coded mode fails or gives other indices."""
     indices = grainy((16, 24), 256)
     palette = np.arange(256, dtype=np.uint8)[:, None]
+    monkeypatch.setattr(cm, "smooth_pays", lambda *args: smooth)
     body = bytearray(both_engines(indices, palette, 16))
     mode_at = cm.CM_STRIPE_HEADER_SIZE + 1 + 8
-    assert body[mode_at] == cm.STRIPE_RANKS
-    body[mode_at] = cm.STRIPE_CODED
-    for engine in ("reference", "opencl"):
-        try:
-            decoded = cm_engine.decode(bytes(body), 24, 16, palette, engine=engine)
-        except FormatError:
-            continue
-        assert not np.array_equal(decoded, indices), engine
+    written = cm.coded_modes(smooth)[1]
+    assert body[mode_at] == written
+    for mode in set(cm.CODED_MODES) - {written}:
+        body[mode_at] = mode
+        for engine in ("reference", "opencl"):
+            try:
+                decoded = cm_engine.decode(bytes(body), 24, 16, palette, engine=engine)
+            except FormatError:
+                continue
+            assert not np.array_equal(decoded, indices), (mode, engine)
 
 
 @pytest.mark.parametrize("channels", [1, 3])
@@ -265,9 +271,49 @@ def test_the_blend_with_the_average_shortens_a_noisy_ramp(monkeypatch):
     gains, the two linear predictions, noisier, take back part of it)."""
     indices = grainy((48, 64), 256)
     palette = np.arange(256, dtype=np.uint8)[:, None]
+    monkeypatch.setattr(cm, "smooth_pays", lambda *args: False)  # the blend's modes
     blended = cm_engine.encode(indices, palette, engine="reference")
     monkeypatch.setattr(cm, "blend", lambda guesses, biases: guesses[0])
     assert len(blended) < len(cm_engine.encode(indices, palette, engine="reference"))
+
+
+def smooth_ramp(shape: tuple[int, int], noise: float) -> np.ndarray:
+    """uint8 grey levels of ``shape``: a gentle ramp down the rows and across the columns
+    under Gaussian noise of ``noise`` levels, as a radiograph or a foggy sky is."""
+    rows, columns = np.mgrid[0:shape[0], 0:shape[1]]
+    ramp = 60 + columns * 0.7 + rows * 0.4
+    return np.clip(ramp + RNG.normal(0, noise, shape), 0, 255).astype(np.uint8)
+
+
+def test_the_encoder_takes_the_smooth_modes_on_smooth_noise(monkeypatch):
+    """On a noisy ramp the six-neighbour mean predicts better than the blend: the encoder
+    takes the smooth modes, and its body is shorter than the plain modes' by more than
+    the trial's margin; on a flat-shaded graphic it keeps the plain modes."""
+    indices = smooth_ramp((64, 96), 3.0)
+    palette = np.arange(256, dtype=np.uint8)[:, None]
+    body = cm_engine.encode(indices, palette, engine="reference")
+    _, _, stripes = cm.split_stripes(body, 96, 64, 1, 256)
+    assert all(stripe[0] in cm.SMOOTH_MODES for stripe in stripes)
+    monkeypatch.setattr(cm, "smooth_pays", lambda *args: False)
+    plain = cm_engine.encode(indices, palette, engine="reference")
+    assert len(body) < len(plain) * (1 - cm.SMOOTH_TRIAL_MARGIN)
+    monkeypatch.undo()
+    shapes = (np.add.outer(np.arange(64) // 16, np.arange(96) // 24) % 5).astype(np.uint8)
+    body = cm_engine.encode(shapes, palette[::40], engine="reference")
+    _, _, stripes = cm.split_stripes(body, 96, 64, 1, 7)
+    assert not any(stripe[0] in cm.SMOOTH_MODES for stripe in stripes)
+
+
+@pytest.mark.parametrize(("smooth_length", "taken"), [(998, False), (997, True)])
+def test_the_smooth_modes_must_win_by_the_margin(smooth_length, taken):
+    """The trial takes the smooth modes only where they code the sample shorter by more
+    than SMOOTH_TRIAL_MARGIN (0.2%): 998 bytes against 1000 is not enough, 997 is."""
+    def code(sample, palette, weights, rows, smooth=False):
+        return [bytes(smooth_length if smooth else 1000)]
+
+    palette = np.arange(4, dtype=np.uint8)[:, None]
+    indices = np.zeros((8, 8), np.uint8)
+    assert cm.smooth_pays(indices, palette, (1,), code) is taken
 
 
 def test_the_probability_map_shortens_grain(monkeypatch):
@@ -370,18 +416,22 @@ def test_the_encoder_keeps_the_weights_whose_sample_codes_shortest():
 @pytest.mark.parametrize(("stripe_height", "extra"), [(48, 0), (24, 1)])
 def test_a_trial_of_the_whole_image_is_not_coded_again(stripe_height, extra):
     """An image tried whole in its own stripes keeps the trial's coding; in other stripes
-    it is coded once more. Either way the stripes are those of the chosen weights."""
+    it is coded once more. Either way the stripes are those of the chosen weights and
+    modes, and the smooth trial codes the sample once more, in the smooth modes alone."""
     palette, indices = grey_under_alpha(48, 16)
     calls = []
 
-    def code(sample, palette, weights, rows):
-        calls.append(weights)
-        return cm.reference_stripes(sample, palette, weights, rows)
+    def code(sample, palette, weights, rows, smooth=False):
+        calls.append((weights, smooth))
+        return cm.reference_stripes(sample, palette, weights, rows, smooth)
 
     weights, stripes = cm.weighted_stripes(indices, palette, stripe_height, code)
     candidates = cm.weight_candidates(cm.channel_weights_for(indices, palette))
-    assert len(candidates) == 3 and len(calls) == len(candidates) + extra
-    assert stripes == cm.reference_stripes(indices, palette, weights, stripe_height)
+    assert len(candidates) == 3
+    assert calls[:4] == [(w, False) for w in candidates] + [(weights, True)]
+    assert len(calls) == 4 + extra
+    smooth = stripes[0][0] in cm.SMOOTH_MODES
+    assert stripes == cm.reference_stripes(indices, palette, weights, stripe_height, smooth)
 
 
 def test_alike_channels_are_not_tried(real_images):

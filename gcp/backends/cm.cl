@@ -142,6 +142,11 @@ typedef char scratch_words_agree[SCRATCH_WORDS == HOST_SCRATCH_WORDS ? 1 : -1];
 #define PREFETCH(p) ((void)0)
 #endif
 
+/* The coded stripe modes (5.3.1). */
+#define STRIPE_RANKS 2u
+#define STRIPE_CODED_SMOOTH 4u
+#define STRIPE_RANKS_SMOOTH 5u
+
 #define STATUS_OK 0
 #define STATUS_OVERFLOW 1   /* encoder: coded is no shorter than stored */
 #define STATUS_BAD_RANK 2   /* decoder: a rank past the colours left */
@@ -476,6 +481,19 @@ static void blend(const int *med, const uint *near, const Palette *pal,
             total += weight;
         }
         blended[ch] = (int)((weighed + (total >> 1)) / total);
+    }
+}
+
+/* Per channel, (2L + 2U + UR + UL + LL + UU + 4) >> 3: a smooth stripe's prediction in
+ * place of the blend (5.3.5). */
+static void smooth_prediction(const uint *near, const Palette *pal, int *predicted)
+{
+    uint channels = pal->channels;
+    for (uint ch = 0; ch < channels; ch++) {
+        int l = pal->colours[near[0] * channels + ch], u = pal->colours[near[1] * channels + ch];
+        int ur = pal->colours[near[2] * channels + ch], ul = pal->colours[near[3] * channels + ch];
+        int ll = pal->colours[near[4] * channels + ch], uu = pal->colours[near[5] * channels + ch];
+        predicted[ch] = (2 * l + 2 * u + ur + ul + ll + uu + 4) >> 3;
     }
 }
 
@@ -850,8 +868,10 @@ static void follow_span(global const uchar *rows, uint *length, uint *pointer, u
 /* Codes (encoding) or fills in (decoding) the row_count x width indices at ``rows``.
  * Returns STATUS_OK, STATUS_BAD_RANK or (decoding past the data's end) STATUS_BAD_LENGTH. */
 static int code_stripe(Coder *c, global uchar *rows, uint width, uint row_count,
-                       const Palette *pal, global uint *scratch, uint ranks_only)
+                       const Palette *pal, global uint *scratch, uint mode)
 {
+    uint ranks_only = mode == STRIPE_RANKS || mode == STRIPE_RANKS_SMOOTH;
+    uint smooth = mode == STRIPE_CODED_SMOOTH || mode == STRIPE_RANKS_SMOOTH;
     uint match_length = 0, match_pointer = 0, ranked = 0, row_length = 0, row_pointer = 0;
     for (uint yy = 0; yy < row_count; yy++) {
         global uchar *row = rows + (ulong)yy * width;
@@ -986,13 +1006,15 @@ static int code_stripe(Coder *c, global uchar *rows, uint width, uint row_count,
                     found = (int)value;
             }
             if (found < 0) {
-                /* The anchor's prediction: four predictions blended, then
-                 * bias-corrected, while ranks are common. */
+                /* The anchor's prediction: four predictions blended (in a smooth stripe,
+                 * the smooth prediction), then bias-corrected, while ranks are common. */
                 uint gradients = bias_context(near, pal);
                 global int *bias = (global int *)(scratch + BIAS_AT)
                                    + gradients * MAX_CHANNELS * BIAS_VALUES;
                 int guesses[PREDICTORS][MAX_CHANNELS], corrected[MAX_CHANNELS], moved = 0;
                 blend(prediction, near, pal, bias, guesses, corrected);
+                if (smooth)
+                    smooth_prediction(near, pal, corrected);
                 for (uint ch = 0; ch < pal->channels; ch++) {
                     corrected[ch] = clamp_int(corrected[ch] + bias[BIAS_VALUES * ch + 2], 0,
                                               255);
@@ -1041,13 +1063,13 @@ static int code_stripe(Coder *c, global uchar *rows, uint width, uint row_count,
     return STATUS_OK;
 }
 
-/* Encode: job j codes stripe stripes[j], as STRIPE_RANKS where ranks_only[j] is 1 (the
- * mode byte is the host's), to out + offsets[j], which has room for its pixel count; its
+/* Encode: job j codes stripe stripes[j] in coded mode modes[j] (the mode byte is the
+ * host's), to out + offsets[j], which has room for its pixel count; its
  * coded length and status go to lengths[j] and statuses[j]. A stripe coded both ways is
  * two jobs, which run side by side. ``next_job`` starts at 0. */
 kernel void cm_encode(global const uchar *indices, uint width, uint height,
                       uint stripe_height, uint job_count, global const uint *stripes,
-                      global const uchar *ranks_only, uint palette_size,
+                      global const uchar *modes, uint palette_size,
                       uint channels, global const uchar *colours,
                       global const uint *weights,
                       global const uchar *order, global const uchar *ranks,
@@ -1067,7 +1089,7 @@ kernel void cm_encode(global const uchar *indices, uint width, uint height,
                    (ulong)row_count * width, 1, 0};
         reset_scratch(scratch);
         code_stripe(&c, (global uchar *)(indices + (ulong)top * width), width, row_count,
-                    &pal, scratch, ranks_only[j]);
+                    &pal, scratch, modes[j]);
         /* Flush: the four bytes of low, most significant first. */
         for (int i = 0; i < 4; i++) {
             if (c.at + 4 >= c.limit)
@@ -1081,8 +1103,8 @@ kernel void cm_encode(global const uchar *indices, uint width, uint height,
 }
 
 /* Decode the coded stripes listed in ``which``: stripe which[i]'s data (mode byte
- * excluded) is lengths[i] bytes at body + offsets[i]; ranks_only[i] is 1 for a
- * STRIPE_RANKS stripe, else 0. ``next_job`` starts at 0: the host lists the longest
+ * excluded) is lengths[i] bytes at body + offsets[i], and its mode byte modes[i] (one of
+ * the coded modes). ``next_job`` starts at 0: the host lists the longest
  * stripes first, so that the last to start are the shortest. */
 kernel void cm_decode(global const uchar *body, global const ulong *offsets,
                       global const ulong *lengths, global const uint *which,
@@ -1093,7 +1115,7 @@ kernel void cm_decode(global const uchar *body, global const ulong *offsets,
                       global const uint *distances, constant short *stretch,
                       constant short *knots, constant uint *reciprocals,
                       global uint *scratch_all, global uchar *indices, global int *statuses,
-                      global const uchar *ranks_only, volatile global uint *next_job)
+                      global const uchar *modes, volatile global uint *next_job)
 {
     Palette pal = {palette_size, channels, colours, weights, order, ranks, distances, stretch,
                    knots, reciprocals};
@@ -1110,7 +1132,7 @@ kernel void cm_decode(global const uchar *body, global const ulong *offsets,
         }
         reset_scratch(scratch);
         int status = code_stripe(&c, indices + (ulong)top * width, width, row_count, &pal,
-                                 scratch, ranks_only[i]);
+                                 scratch, modes[i]);
         if (status == STATUS_OK && c.at != c.length)
             status = STATUS_BAD_LENGTH;
         statuses[i] = status;

@@ -144,12 +144,13 @@ def _item_count(backend, stripes: int) -> int:
 
 
 def encode_stripes(backend, indices: np.ndarray, palette: np.ndarray,
-                   weights: tuple[int, ...], stripe_height: int) -> list[bytes]:
+                   weights: tuple[int, ...], stripe_height: int, smooth: bool = False
+                   ) -> list[bytes]:
     """Every stripe's bytes, mode byte first, as ``cm.encode_stripe`` gives them.
     ``indices`` is uint8 (height, width), ``palette`` uint8 (K, C), ``weights`` a
-    channel_weight per channel.
+    channel_weight per channel; ``smooth``: in the smooth modes.
 
-    One launch codes every stripe, and again as STRIPE_RANKS each stripe where that is
+    One launch codes every stripe, and again in the ranks mode each stripe where that is
     tried (``cm.ranks_may_pay``): a job a coding, so that an image of one stripe codes
     both ways on two cores at once."""
     height, width = indices.shape
@@ -157,8 +158,9 @@ def encode_stripes(backend, indices: np.ndarray, palette: np.ndarray,
     indices = np.ascontiguousarray(indices, np.uint8)
     tried = [cm.ranks_may_pay(indices[top:top + count], alone=len(rows) == 1)
              for top, count in rows]
-    jobs = [(s, cm.STRIPE_CODED) for s in range(len(rows))] + \
-        [(s, cm.STRIPE_RANKS) for s in range(len(rows)) if tried[s]]
+    coded_mode, ranks_mode = cm.coded_modes(smooth)
+    jobs = [(s, coded_mode) for s in range(len(rows))] + \
+        [(s, ranks_mode) for s in range(len(rows)) if tried[s]]
     room = np.array([rows[s][1] * width for s, _ in jobs], np.uint64)
     offsets = np.zeros(len(jobs), np.uint64)
     offsets[1:] = np.cumsum(room)[:-1]
@@ -175,8 +177,7 @@ def encode_stripes(backend, indices: np.ndarray, palette: np.ndarray,
         encode(backend.queue, (items,), (1,), session.upload(indices), np.uint32(width),
                np.uint32(height), np.uint32(stripe_height), np.uint32(len(jobs)),
                session.upload(np.array([s for s, _ in jobs], np.uint32)),
-               session.upload(np.array([mode == cm.STRIPE_RANKS for _, mode in jobs],
-                                       np.uint8)),
+               session.upload(np.array([mode for _, mode in jobs], np.uint8)),
                *session.palette_arguments(palette, weights), session.scratch(items),
                out_buffer, session.upload(offsets), length_buffer, status_buffer,
                session.job_counter())
@@ -206,7 +207,7 @@ def decode_stripes(backend, stripes: list[memoryview], width: int, height: int,
         finish = None
         if coded:
             finish = _run_decode(backend, [stripes[s][1:] for s in coded], coded,
-                                 [stripes[s][0] == cm.STRIPE_RANKS for s in coded], width,
+                                 [stripes[s][0] for s in coded], width,
                                  height, stripe_height, palette, weights)
             statuses[coded] = finish(None)
         uncoded = _check_in_order(statuses, stripes, rows, width, len(palette))
@@ -220,11 +221,11 @@ def decode_stripes(backend, stripes: list[memoryview], width: int, height: int,
     return indices
 
 
-def _run_decode(backend, datas: list, coded: list[int], ranks_only: list[bool], width: int,
+def _run_decode(backend, datas: list, coded: list[int], modes: list[int], width: int,
                 height: int, stripe_height: int, palette: np.ndarray,
                 weights: tuple[int, ...]):
-    """Start the decode kernel on the coded stripes (``ranks_only`` for each: whether it
-    is STRIPE_RANKS); returns ``finish(out)``, which gives the statuses (``out`` None) or
+    """Start the decode kernel on the coded stripes (``modes``: each one's stripe_mode);
+    returns ``finish(out)``, which gives the statuses (``out`` None) or
     copies the indices into ``out``.
 
     The kernel takes the stripes in the order given to it: the longest data first, which
@@ -245,7 +246,7 @@ def _run_decode(backend, datas: list, coded: list[int], ranks_only: list[bool], 
            session.upload(np.array(coded, np.uint32)[longest_first]), np.uint32(len(coded)),
            np.uint32(width), np.uint32(height), np.uint32(stripe_height),
            *session.palette_arguments(palette, weights), session.scratch(items), out_buffer,
-           status_buffer, session.upload(np.array(ranks_only, np.uint8)[longest_first]),
+           status_buffer, session.upload(np.array(modes, np.uint8)[longest_first]),
            session.job_counter())
 
     def finish(out: np.ndarray | None) -> np.ndarray | None:

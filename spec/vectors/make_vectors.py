@@ -87,6 +87,8 @@ CM_RANKS = np.clip(40 + _xs * 5 + np.random.default_rng(6).normal(0, 6, _xs.shap
                    255).astype(np.uint8)
 CM_RANKS[:3, :5] = 100
 CM_RANKS[12:] = 30 + _xs[12:] // 8 * 40
+CM_SMOOTH = np.clip(60 + _xs * 3 + _ys + np.random.default_rng(7).normal(0, 4, _xs.shape),
+                    0, 255).astype(np.uint8)
 # 16 x 40, 8 colours: 8 rows of a texture, then the same rows in reverse order (an image
 # mirrored top to bottom), where the row match (5.3.3) finds each row's source.
 _ys, _xs = np.mgrid[0:8, 0:40]
@@ -183,6 +185,18 @@ def cm_plain_body(indices: np.ndarray, palette: np.ndarray, stripe_height: int |
     stripes = [bytes([cm.STRIPE_CODED]) + cm.code_stripe_data(indices[top:top + count],
                                                               tables, cm.STRIPE_CODED)
                for top, count in cm.stripe_rows(len(indices), stripe_height)]
+    return cm.join_stripes(stripe_height, weights, stripes)
+
+
+def cm_body_in_modes(indices: np.ndarray, palette: np.ndarray, stripe_height: int,
+                     modes: list[int]) -> bytes:
+    """A method-cm body whose stripes are coded in the given coded ``modes``, one a stripe,
+    whatever the encoder would choose."""
+    weights = cm.channel_weights_for(indices, palette)
+    tables = cm.PaletteTables(palette, weights)
+    rows = cm.stripe_rows(len(indices), stripe_height)
+    stripes = [bytes([mode]) + cm.code_stripe_data(indices[top:top + count], tables, mode)
+               for (top, count), mode in zip(rows, modes, strict=True)]
     return cm.join_stripes(stripe_height, weights, stripes)
 
 
@@ -328,7 +342,16 @@ def valid_vectors() -> dict[str, tuple[bytes, np.ndarray, str]]:
                      "Method cm, 256 greys, two stripes of 12 rows: a noisy ramp with a flat "
                      "corner (stripe_mode 2, STRIPE_RANKS: its pixels that are not flat "
                      "are coded by rank alone), then flat bands (stripe_mode 0).",
-                     dict(method=METHOD_CM, stripe_height=12)),
+                     dict(method=METHOD_CM, body=cm_body_in_modes(
+                         CM_RANKS, GREY_RAMP, 12, [cm.STRIPE_RANKS, cm.STRIPE_CODED]))),
+        "cm-smooth": (CM_SMOOTH, GREY_RAMP,
+                      "Method cm, 256 greys, two stripes of 12 rows of a noisy ramp, in the "
+                      "smooth modes: stripe_mode 5 (STRIPE_RANKS_SMOOTH), then 4 "
+                      "(STRIPE_CODED_SMOOTH); a ranked pixel's anchor is found from the "
+                      "smooth prediction, not the blend (5.3.5).",
+                      dict(method=METHOD_CM, body=cm_body_in_modes(
+                          CM_SMOOTH, GREY_RAMP, 12,
+                          [cm.STRIPE_RANKS_SMOOTH, cm.STRIPE_CODED_SMOOTH]))),
         "cm-row-match": (CM_MIRRORED, ALL_COLOURS[::32],
                          "Method cm, 8 colours, 16 x 40: 8 rows of a texture, then the same "
                          "rows in reverse order; from the ninth row on, the row match (slot "
@@ -590,8 +613,8 @@ def invalid_cm_vectors() -> dict[str, tuple[bytes, str, str]]:
                                "cm_stripes", "A stripe_length 1 past the body's end."),
         "cm-bytes-after-stripes": (cm_file(good_body + b"\0"), "cm_stripes",
                                    "A byte after the last stripe."),
-        "cm-stripe-mode-4": (cm_file(one_stripe(b"\x04" + coded[1:])), "cm_stripes",
-                             "stripe_mode 4."),
+        "cm-stripe-mode-6": (cm_file(one_stripe(b"\x06" + coded[1:])), "cm_stripes",
+                             "stripe_mode 6."),
         "cm-packed-length": (cm_file(one_stripe(b"\x03\x1f\x00")), "cm_stripes",
                              "A packed stripe of 2 bytes where 8 indices of 1 bit take 1."),
         "cm-packed-padding": (cm_file(one_stripe(b"\x03\x1f", 1), np.zeros((1, 5), np.uint8)),
