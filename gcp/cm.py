@@ -94,9 +94,9 @@ WEIGHT_SAMPLE_PIXELS = 1 << 18
 WEIGHT_TRIAL_PIXELS = 1 << 15
 # The same sample, coded with the chosen weights in the smooth modes too: where that is
 # shorter by more than SMOOTH_TRIAL_MARGIN, every stripe is coded so (``smooth_pays``).
-# On 288 codings (five image sets, k = 16, 64 and 256, dithered and not) 31 were, to
-# 0.9983x the body size (geometric mean; 0.948x on a foggy photo, none larger); with no
-# margin 57 were, 6 of them larger, up to 1.019x: benchmarks/README.md.
+# On 288 codings (five image sets, k = 16, 64 and 256, dithered and not) 34 were, to
+# 0.9972x the body size (geometric mean; 0.919x on a foggy photo; two larger, by up to
+# 0.12%); with no margin, more were taken and more grew: benchmarks/README.md.
 SMOOTH_TRIAL_MARGIN = 0.002
 
 # --- Neighbours and candidates (5.3.2, 5.3.3) --------------------------------------------
@@ -514,6 +514,26 @@ def neighbours(rows: list[bytearray], yy: int, x: int, width: int) -> tuple[int,
     return left, u, up_right, up_left, left2, up2
 
 
+def far_neighbours(rows: list[bytearray], yy: int, x: int, width: int,
+                   near: tuple[int, ...]) -> tuple[int, ...]:
+    """(UUL, UUR, ULL, URR, LLL, UULL, UURR, UUU) of pixel x in stripe row yy, for the
+    smooth prediction (5.3.5): each outside the stripe or the row takes the value of a
+    nearer one (UL, UR, UL, UR, LL, UUL, UUR, UU), as the six neighbours do (5.3.2)."""
+    row = rows[yy]
+    above = rows[yy - 1] if yy >= 1 else None
+    above2 = rows[yy - 2] if yy >= 2 else None
+    up_right, up_left, left2, up2 = near[2], near[3], near[4], near[5]
+    up2_left = above2[x - 1] if above2 is not None and x >= 1 else up_left
+    up2_right = above2[x + 1] if above2 is not None and x + 1 < width else up_right
+    return (up2_left, up2_right,
+            above[x - 2] if above is not None and x >= 2 else up_left,
+            above[x + 2] if above is not None and x + 2 < width else up_right,
+            row[x - 3] if x >= 3 else left2,
+            above2[x - 2] if above2 is not None and x >= 2 else up2_left,
+            above2[x + 2] if above2 is not None and x + 2 < width else up2_right,
+            rows[yy - 3][x] if yy >= 3 else up2)
+
+
 def pattern_of(near: tuple[int, ...]) -> int:
     """The 6-bit equality pattern of the neighbours (5.3.2)."""
     left, u, up_right, up_left, left2, up2 = near
@@ -597,9 +617,10 @@ def code_stripe(coder, rows: list[bytearray], width: int, tables: PaletteTables,
                     found = value
                     break
             if found < 0:
+                far = far_neighbours(rows, yy, x, width, near) if smooth else None
                 found = code_rank(coder, model, actual, near, [c for _, c in candidates],
                                   tables, anchor if anchor >= 0 else med_anchor(near, tables),
-                                  yy * width + x, smooth)
+                                  yy * width + x, far)
             row[x] = found
             if not encoding:
                 check_read(coder)
@@ -830,12 +851,15 @@ def predictions(near: tuple[int, ...], tables: PaletteTables) -> list[list[int]]
     return [med_prediction(near, tables), average, extrapolated, gradient]
 
 
-def smooth_prediction(near: tuple[int, ...], tables: PaletteTables) -> list[int]:
-    """Per channel, (2L + 2U + UR + UL + LL + UU + 4) >> 3: the prediction of a smooth
-    stripe (5.3.5), which on noise beats any blend of the four ``predictions``."""
-    left, u, up_right, up_left, left2, up2 = (tables.colours[v] for v in near)
-    return [(2 * a + 2 * b + c + d + e + f + 4) >> 3
-            for a, b, c, d, e, f in zip(left, u, up_right, up_left, left2, up2, strict=True)]
+def smooth_prediction(near: tuple[int, ...], far: tuple[int, ...], tables: PaletteTables
+                      ) -> list[int]:
+    """Per channel, a smooth stripe's prediction (5.3.5): the mean of 14 neighbours
+    weighed 4 (L, U, UR, UL), 2 (LL, UU and the first four ``far``) and 1 (the last four),
+    ``(sum + 16) >> 5``; on noise it beats any blend of the four ``predictions``."""
+    colours = [tables.colours[v] for v in (*near, *far)]
+    weights = (4, 4, 4, 4, 2, 2, 2, 2, 2, 2, 1, 1, 1, 1)
+    return [(sum(w * colour[ch] for w, colour in zip(weights, colours, strict=True)) + 16) >> 5
+            for ch in range(tables.channels)]
 
 
 def blend(guesses: list[list[int]], biases: list[list[int]]) -> list[int]:
@@ -875,15 +899,17 @@ def bias_update(bias: list[int], error: int, guess_errors: list[int]) -> None:
 
 def code_rank(coder, model: StripeModel, actual: int | None, near: tuple[int, ...],
               candidates: list[int], tables: PaletteTables, anchor: int,
-              position: int, smooth: bool = False) -> int:
+              position: int, far: tuple[int, ...] | None = None) -> int:
     """A pixel that is none of the candidates: the anchor is the MED ``anchor``, or the
-    colour nearest the bias-corrected blend of the four ``predictions`` (``smooth``: the
-    bias-corrected ``smooth_prediction``) while ranks are common; the pixel's rank among
-    the other colours by distance from it is coded by ``code_rank_from``."""
+    colour nearest the bias-corrected blend of the four ``predictions`` (in a smooth
+    stripe, where ``far`` holds the ``far_neighbours``, the bias-corrected
+    ``smooth_prediction``) while ranks are common; the pixel's rank among the other
+    colours by distance from it is coded by ``code_rank_from``."""
     guesses = predictions(near, tables)
     gradients = bias_context(near, tables)
     biases = model.bias[gradients]
-    predicted = smooth_prediction(near, tables) if smooth else blend(guesses, biases)
+    predicted = blend(guesses, biases) if far is None else smooth_prediction(near, far,
+                                                                             tables)
     corrected = [min(max(v + bias[2], 0), 255)
                  for v, bias in zip(predicted, biases, strict=True)]
     if model.ranked * BIAS_SHARE >= position and corrected != guesses[0]:

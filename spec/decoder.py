@@ -516,6 +516,20 @@ def decode_stripe(data: bytes, width: int, rows: int, tables, mode: int) -> list
                    | (u == up_left) << 3 | (left == left2) << 4 | (u == up2) << 5)
         return (left, u, up_right, up_left, left2, up2), pattern
 
+    def far_neighbours(x: int, y: int, near: tuple[int, ...]) -> tuple[int, ...]:
+        """Section 5.3.5: (UUL, UUR, ULL, URR, LLL, UULL, UURR, UUU), each outside the
+        stripe or the row taken from a nearer one."""
+        up_right, up_left, left2, up2 = near[2:]
+        above, above2 = (image[y - 1] if y >= 1 else None), (image[y - 2] if y >= 2 else None)
+        uul = above2[x - 1] if above2 and x >= 1 else up_left
+        uur = above2[x + 1] if above2 and x + 1 < width else up_right
+        return (uul, uur, above[x - 2] if above and x >= 2 else up_left,
+                above[x + 2] if above and x + 2 < width else up_right,
+                image[y][x - 3] if x >= 3 else left2,
+                above2[x - 2] if above2 and x >= 2 else uul,
+                above2[x + 2] if above2 and x + 2 < width else uur,
+                image[y - 3][x] if y >= 3 else up2)
+
     def index_at(position: int) -> int:
         return image[position // width][position % width]
 
@@ -632,7 +646,8 @@ def decode_stripe(data: bytes, width: int, rows: int, tables, mode: int) -> list
                 gradients = bias_context(*(colours[v] for v in near[:4]))
                 contexts = bias[gradients]
                 guesses = predictions(predicted, *(colours[v] for v in near))
-                base = smoothed(*(colours[v] for v in near)) if smooth else \
+                base = smoothed([colours[v] for v in near + far_neighbours(x, y, near)]) \
+                    if smooth else \
                     [blend([g[ch] for g in guesses], learnt[3:])
                      for ch, learnt in enumerate(contexts)]
                 corrected = [min(max(b + learnt[2], 0), 255)
@@ -697,12 +712,12 @@ def predictions(predicted: list[int], left: tuple, u: tuple, up_right: tuple,
     return [predicted, average, extrapolated, gradient]
 
 
-def smoothed(left: tuple, u: tuple, up_right: tuple, up_left: tuple, left2: tuple,
-             up2: tuple) -> list[int]:
-    """Section 5.3.5: a smooth stripe's prediction, (2L + 2U + UR + UL + LL + UU + 4) >> 3
-    per channel."""
-    return [(2 * a + 2 * b + c + d + e + f + 4) >> 3
-            for a, b, c, d, e, f in zip(left, u, up_right, up_left, left2, up2, strict=True)]
+def smoothed(colours: list[tuple]) -> list[int]:
+    """Section 5.3.5: a smooth stripe's prediction per channel, from the colours of L, U,
+    UR, UL, LL, UU, UUL, UUR, ULL, URR, LLL, UULL, UURR and UUU."""
+    weights = (4, 4, 4, 4, 2, 2, 2, 2, 2, 2, 1, 1, 1, 1)
+    return [(sum(w * colour[c] for w, colour in zip(weights, colours, strict=True)) + 16) >> 5
+            for c in range(len(colours[0]))]
 
 
 def blend(guesses: list[int], sums: list[int]) -> int:

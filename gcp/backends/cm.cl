@@ -486,14 +486,35 @@ static void blend(const int *med, const uint *near, const Palette *pal,
 
 /* Per channel, (2L + 2U + UR + UL + LL + UU + 4) >> 3: a smooth stripe's prediction in
  * place of the blend (5.3.5). */
-static void smooth_prediction(const uint *near, const Palette *pal, int *predicted)
+/* Per channel, a smooth stripe's prediction in place of the blend (5.3.5): 14 neighbours
+ * of pixel x of ``row`` weighed 4 (L, U, UR, UL), 2 (LL, UU, UUL, UUR, ULL, URR) and 1
+ * (LLL, UULL, UURR, UUU), (sum + 16) >> 5. ``above`` to ``above3`` are the rows one to
+ * three above in the stripe, or 0; a neighbour outside the stripe or the row takes a
+ * nearer one's index, as ``neighbours_of`` does. */
+static void smooth_prediction(global const uchar *row, global const uchar *above,
+                              global const uchar *above2, global const uchar *above3, uint x,
+                              uint width, const uint *near, const Palette *pal,
+                              int *predicted)
 {
+    uint far[8];
+    far[0] = above2 && x >= 1 ? above2[x - 1] : near[3];          /* UUL, else UL */
+    far[1] = above2 && x + 1 < width ? above2[x + 1] : near[2];   /* UUR, else UR */
+    far[2] = above && x >= 2 ? above[x - 2] : near[3];            /* ULL, else UL */
+    far[3] = above && x + 2 < width ? above[x + 2] : near[2];     /* URR, else UR */
+    far[4] = x >= 3 ? row[x - 3] : near[4];                       /* LLL, else LL */
+    far[5] = above2 && x >= 2 ? above2[x - 2] : far[0];           /* UULL, else UUL */
+    far[6] = above2 && x + 2 < width ? above2[x + 2] : far[1];    /* UURR, else UUR */
+    far[7] = above3 ? above3[x] : near[5];                        /* UUU, else UU */
     uint channels = pal->channels;
     for (uint ch = 0; ch < channels; ch++) {
-        int l = pal->colours[near[0] * channels + ch], u = pal->colours[near[1] * channels + ch];
-        int ur = pal->colours[near[2] * channels + ch], ul = pal->colours[near[3] * channels + ch];
-        int ll = pal->colours[near[4] * channels + ch], uu = pal->colours[near[5] * channels + ch];
-        predicted[ch] = (2 * l + 2 * u + ur + ul + ll + uu + 4) >> 3;
+        global const uchar *c = pal->colours + ch;
+        int nearest = c[near[0] * channels] + c[near[1] * channels] + c[near[2] * channels]
+                      + c[near[3] * channels];
+        int second = c[near[4] * channels] + c[near[5] * channels] + c[far[0] * channels]
+                     + c[far[1] * channels] + c[far[2] * channels] + c[far[3] * channels];
+        int third = c[far[4] * channels] + c[far[5] * channels] + c[far[6] * channels]
+                    + c[far[7] * channels];
+        predicted[ch] = (4 * nearest + 2 * second + third + 16) >> 5;
     }
 }
 
@@ -1014,7 +1035,9 @@ static int code_stripe(Coder *c, global uchar *rows, uint width, uint row_count,
                 int guesses[PREDICTORS][MAX_CHANNELS], corrected[MAX_CHANNELS], moved = 0;
                 blend(prediction, near, pal, bias, guesses, corrected);
                 if (smooth)
-                    smooth_prediction(near, pal, corrected);
+                    smooth_prediction(row, above, above2,
+                                      yy >= 3 ? row - 3 * (ulong)width : 0, x, width, near,
+                                      pal, corrected);
                 for (uint ch = 0; ch < pal->channels; ch++) {
                     corrected[ch] = clamp_int(corrected[ch] + bias[BIAS_VALUES * ch + 2], 0,
                                               255);
