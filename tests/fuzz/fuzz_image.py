@@ -19,7 +19,7 @@ from pathlib import Path
 import atheris
 import numpy as np
 
-with atheris.instrument_imports():
+with atheris.instrument_imports(include=["gcp"]):
     from gcp import imageio
     from gcp.errors import ImageError, LimitError
 
