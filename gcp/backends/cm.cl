@@ -18,7 +18,8 @@
  *        v
  *   none of them: the anchor, the colour nearest the MED prediction from L, U, UL
  *   (while ranks are common, MED, the mean of L, U, UR, UL and two linear
- *   predictions blended by their errors, then bias-corrected); the pixel's rank
+ *   predictions blended by their errors, or in a smooth stripe a mean of 14
+ *   neighbours, then bias-corrected); the pixel's rank
  *   among the other colours by distance from the anchor, as a unary bucket and the
  *   bits below its leading one, each from 5 counters mixed, then refined by a
  *   probability map row (lpaq's APM) (5.3.5)
@@ -484,8 +485,6 @@ static void blend(const int *med, const uint *near, const Palette *pal,
     }
 }
 
-/* Per channel, (2L + 2U + UR + UL + LL + UU + 4) >> 3: a smooth stripe's prediction in
- * place of the blend (5.3.5). */
 /* Per channel, a smooth stripe's prediction in place of the blend (5.3.5): 14 neighbours
  * of pixel x of ``row`` weighed 4 (L, U, UR, UL), 2 (LL, UU, UUL, UUR, ULL, URR) and 1
  * (LLL, UULL, UURR, UUU), (sum + 16) >> 5. ``above`` to ``above3`` are the rows one to

@@ -87,7 +87,7 @@ def _build(backend, prefetch_lines: bool):
         except backend.cl.Error as error:
             if prefetch_lines:
                 logger.debug("cm.cl with prefetch hints did not build on %s; built without",
-                          backend.device)
+                             backend.device)
                 return _build(backend, prefetch_lines=False)
             raise BackendError(f"OpenCL build of cm.cl failed on {backend.device}: "
                                f"{error}") from None
