@@ -384,23 +384,42 @@ static INLINE int code_rank_bit(Coder *c, global uint *scratch, int bit,
                         scratch + RANK_MAP_AT + contexts[0] * APM_CELLS);
 }
 
+/* The first counters of the lines a rank's unary bits read in models 1, 2 and 3: the
+ * eight steps of a context share a line of counters. */
+static INLINE void unary_rank_lines(uint *lines, uint anchor, const uint *near_ranks)
+{
+    uint unary_neighbours[3] = {5, near_ranks[0], near_ranks[1]};
+    uint unary_anchor[3] = {6, anchor, near_ranks[2]};
+    uint unary_anchor_alone[2] = {8, anchor};
+    lines[0] = hash_values(unary_neighbours, 3) & ~LINE_MASK;
+    lines[1] = hash_values(unary_anchor, 3) & ~LINE_MASK;
+    lines[2] = hash_values(unary_anchor_alone, 2) & ~LINE_MASK;
+}
+
+/* The five contexts of unary rank bit ``step`` from its ``lines`` (unary_rank_lines). */
+static INLINE void unary_contexts(uint *contexts, uint direct, uint step, uint gradients,
+                                  const uint *lines)
+{
+    contexts[0] = direct;
+    contexts[1] = lines[0] + step;
+    contexts[2] = lines[1] + step;
+    contexts[3] = step * BIAS_CONTEXTS + gradients;
+    contexts[4] = lines[2] + step;
+}
+
 /* The five contexts of a rank bit at ``step``; ``partial`` is the value's bits so far
  * (0 for a unary bit, and not used there). */
 static void rank_contexts(uint *contexts, uint direct, uint step, uint partial,
                           uint anchor, const uint *near_ranks, uint gradients)
 {
-    contexts[0] = direct;
-    contexts[3] = step * BIAS_CONTEXTS + gradients;
     if (step < MAX_BUCKET - 1) {
-        /* A unary bit: the eight steps of a context share a line of counters. */
-        uint unary_neighbours[3] = {5, near_ranks[0], near_ranks[1]};
-        uint unary_anchor[3] = {6, anchor, near_ranks[2]};
-        contexts[1] = (hash_values(unary_neighbours, 3) & ~LINE_MASK) + step;
-        contexts[2] = (hash_values(unary_anchor, 3) & ~LINE_MASK) + step;
-        uint unary_anchor_alone[2] = {8, anchor};
-        contexts[4] = (hash_values(unary_anchor_alone, 2) & ~LINE_MASK) + step;
+        uint lines[3];
+        unary_rank_lines(lines, anchor, near_ranks);
+        unary_contexts(contexts, direct, step, gradients, lines);
         return;
     }
+    contexts[0] = direct;
+    contexts[3] = step * BIAS_CONTEXTS + gradients;
     uint by_neighbours[4] = {5, step, near_ranks[0], near_ranks[1]};
     uint by_anchor[5] = {6, step, anchor, partial, near_ranks[2]};
     contexts[1] = hash_values(by_neighbours, 4);
@@ -457,12 +476,9 @@ static uint bias_context(const uint *near, const Palette *pal)
 
 /* Per channel, the four predictions of 5.3.5 (MED, given in ``med``; the rounded mean
  * of L, U, UR and UL; the mean of 2L - LL and 2U - UU; L + UR - U), kept in ``guesses``
- * (PREDICTORS x MAX_CHANNELS), and their blend, each weighed by BLEND_WEIGHT_ONE over
- * (E + 1)^3, E its absolute error sum in the bias context (``bias``: BIAS_VALUES per
- * channel). Weights are at least 2^10 and at most 2^52: 64-bit sums hold every step. */
-static void blend(const int *med, const uint *near, const Palette *pal,
-                  global const int *bias, int guesses[PREDICTORS][MAX_CHANNELS],
-                  int *blended)
+ * (PREDICTORS x MAX_CHANNELS). */
+static void predictions(const int *med, const uint *near, const Palette *pal,
+                        int guesses[PREDICTORS][MAX_CHANNELS])
 {
     uint channels = pal->channels;
     for (uint ch = 0; ch < channels; ch++) {
@@ -473,6 +489,16 @@ static void blend(const int *med, const uint *near, const Palette *pal,
         guesses[1][ch] = (l + u + ur + ul + 2) >> 2;
         guesses[2][ch] = clamp_int((2 * l - ll + 2 * u - uu + 1) >> 1, 0, 255);
         guesses[3][ch] = clamp_int(l + ur - u, 0, 255);
+    }
+}
+
+/* Per channel, the blend of the ``guesses``, each weighed by BLEND_WEIGHT_ONE over
+ * (E + 1)^3, E its absolute error sum in the bias context (``bias``: BIAS_VALUES per
+ * channel). Weights are at least 2^10 and at most 2^52: 64-bit sums hold every step. */
+static void blend(int guesses[PREDICTORS][MAX_CHANNELS], global const int *bias,
+                  uint channels, int *blended)
+{
+    for (uint ch = 0; ch < channels; ch++) {
         global const int *b = bias + BIAS_VALUES * ch;
         long weighed = 0, total = 0;
         for (uint i = 0; i < PREDICTORS; i++) {
@@ -663,11 +689,13 @@ static int code_rank(Coder *c, global uint *scratch, int actual, const uint *nea
         bit_length(pal->ranks[(ulong)near[0] * pal->size + near[1]]), ACTIVITY_LEVELS - 1);
     if (c->encoding)
         prefetch_rank(scratch, bucket, largest_bucket, rank, anchor, near_ranks, gradients);
+    uint lines[3];
+    unary_rank_lines(lines, anchor, near_ranks);
     int i = 1;
     while (i < largest_bucket) {
         uint step = (uint)(i - 1);
-        rank_contexts(contexts, (step * RANK_SPREAD + spread) * ACTIVITY_LEVELS + activity,
-                      step, 0, anchor, near_ranks, gradients);
+        unary_contexts(contexts, (step * RANK_SPREAD + spread) * ACTIVITY_LEVELS + activity,
+                       step, gradients, lines);
         if (!code_rank_bit(c, scratch, bucket > i, contexts, step, pal))
             break;
         i++;
@@ -1032,11 +1060,13 @@ static int code_stripe(Coder *c, global uchar *rows, uint width, uint row_count,
                 global int *bias = (global int *)(scratch + BIAS_AT)
                                    + gradients * MAX_CHANNELS * BIAS_VALUES;
                 int guesses[PREDICTORS][MAX_CHANNELS], corrected[MAX_CHANNELS], moved = 0;
-                blend(prediction, near, pal, bias, guesses, corrected);
+                predictions(prediction, near, pal, guesses);
                 if (smooth)
                     smooth_prediction(row, above, above2,
                                       yy >= 3 ? row - 3 * (ulong)width : 0, x, width, near,
                                       pal, corrected);
+                else
+                    blend(guesses, bias, pal->channels, corrected);
                 for (uint ch = 0; ch < pal->channels; ch++) {
                     corrected[ch] = clamp_int(corrected[ch] + bias[BIAS_VALUES * ch + 2], 0,
                                               255);
