@@ -1,6 +1,6 @@
 """Writes test images of the kinds the repository lacks into DIR, for the benchmarks.
 
-    python benchmarks/more_images.py DIR [--set first|second|third|fourth|fifth|all]
+    python benchmarks/more_images.py DIR [--set first|second|third|fourth|fifth|sixth|all]
 
 - Photos bundled in scikit-image's wheel (downloaded with pip, nothing installed): a cat,
   a rocket, a motorcycle, a retina scan, a deep-sky photograph (Hubble), a stained
@@ -57,6 +57,19 @@ weights and palette order tried on all four, holds kinds none of them has, from 
 - a knitted fabric of 2 MP: a 12 x 8 stitch repeated in bands of three yarns, shaded,
   its rows swaying, with noise (a periodic texture at a size the benchmarks run fast);
 - a street map: flat land-use cells, hatched parks, a river, roads and labels.
+
+The sixth set (``--set sixth``), made after method cm's speed had been measured and no
+size change taken, holds kinds none of the five has, from seeds and the repository's own
+samples (nothing downloaded):
+
+- a scanned page of 2.2 MP (A4 at 150 dpi): off-white paper with fibres and noise, grey
+  text, a coloured stamp and the scanner's slight shading;
+- a thermal image: a smooth temperature field with warm bodies and noise through the
+  inferno colour map (colours along one curve, as plots and false-colour images have);
+- a web page in a dark theme: near-black panels, grey text, coloured accents and two
+  photo inserts (samples/astronaut.png and samples/coffee.bmp scaled down);
+- a light web page with the same layout, the photos larger: mixed flat and photo
+  content in one image.
 """
 
 from __future__ import annotations
@@ -81,6 +94,7 @@ THIRD_SOURCES = ("chelsea.png", "motorcycle_right.png")  # the third set's sourc
 FOURTH_SOURCES = ("chelsea.png", "rocket.jpg", "motorcycle_left.png", "brick.png",
                   "gravel.png")  # the fourth set's sources
 FIFTH_SOURCES = ("rocket.jpg",)  # the fifth set's source
+SIXTH_INSERTS = ("samples/astronaut.png", "samples/coffee.bmp")  # the web pages' photos
 BAYER_8 = np.array([[0, 32, 8, 40, 2, 34, 10, 42], [48, 16, 56, 24, 50, 18, 58, 26],
                     [12, 44, 4, 36, 14, 46, 6, 38], [60, 28, 52, 20, 62, 30, 54, 22],
                     [3, 35, 11, 43, 1, 33, 9, 41], [51, 19, 59, 27, 49, 17, 57, 25],
@@ -532,14 +546,109 @@ def fifth_images(folder: Path) -> None:
     cv2.imwrite(str(folder / "street-map.png"), street_map(rng))
 
 
+def scanned_page(rng: np.random.Generator, height: int = 1754, width: int = 1240
+                 ) -> np.ndarray:
+    """uint8 (H, W, 3) BGR: an A4 page at 150 dpi, off-white paper with fibres, noise and a
+    slight shading from the scanner's lamp, 40 lines of grey text and a red stamp."""
+    rows, columns = np.mgrid[0:height, 0:width]
+    shade = 1.0 - 0.04 * ((columns / width - 0.5) ** 2 + (rows / height - 0.3) ** 2)
+    fibres = cv2.GaussianBlur(rng.normal(0, 1, (height, width)), (0, 0), 1.5) * 2.0
+    paper = (np.array([226.0, 238.0, 244.0]) * shade[:, :, None] + fibres[:, :, None]
+             + rng.normal(0, 1.2, (height, width, 3)))
+    ink = np.zeros((height, width), np.uint8)
+    words = ["palette", "colour", "scanned", "invoice", "total", "page", "stamp", "date"]
+    for line in range(40):
+        text = " ".join(rng.choice(words, int(rng.integers(5, 9))))
+        cv2.putText(ink, text, (110, 180 + 36 * line), cv2.FONT_HERSHEY_SIMPLEX, 0.75, 255, 2,
+                    cv2.LINE_AA)
+    cv2.putText(ink, "REPORT", (110, 120), cv2.FONT_HERSHEY_DUPLEX, 1.6, 255, 3, cv2.LINE_AA)
+    coverage = cv2.GaussianBlur(ink.astype(np.float64) / 255.0, (0, 0), 0.7)[:, :, None]
+    page = paper * (1 - coverage) + np.array([60.0, 55.0, 50.0]) * coverage
+    stamp = np.zeros((height, width), np.uint8)
+    cv2.circle(stamp, (950, 1500), 110, 255, 8, cv2.LINE_AA)
+    cv2.putText(stamp, "PAID", (860, 1520), cv2.FONT_HERSHEY_DUPLEX, 2.0, 255, 5, cv2.LINE_AA)
+    blotch = stamp.astype(np.float64) / 255.0 * rng.uniform(0.55, 0.9, (height, width))
+    page = page * (1 - blotch[:, :, None]) + np.array([70.0, 60.0, 200.0]) * blotch[:, :, None]
+    return np.clip(page, 0, 255).round().astype(np.uint8)
+
+
+def thermal(rng: np.random.Generator, height: int = 480, width: int = 640) -> np.ndarray:
+    """uint8 (H, W, 3) BGR: a smooth temperature field, six warm bodies and sensor noise
+    (sigma 1.5 levels) through OpenCV's inferno colour map."""
+    rows, columns = np.mgrid[0:height, 0:width]
+    field = 60 + 25 * np.sin(columns / 97.0) * np.cos(rows / 71.0)
+    for _ in range(6):
+        x, y = rng.uniform(0, width), rng.uniform(0, height)
+        sx, sy = rng.uniform(15, 60), rng.uniform(30, 110)
+        field += rng.uniform(80, 150) * np.exp(-((columns - x) / sx) ** 2 - ((rows - y) / sy) ** 2)
+    field += rng.normal(0, 1.5, field.shape)
+    grey = np.clip(field, 0, 255).round().astype(np.uint8)
+    return cv2.applyColorMap(grey, cv2.COLORMAP_INFERNO)
+
+
+def web_page(rng: np.random.Generator, photos: list[np.ndarray], dark: bool,
+             height: int = 900, width: int = 1440) -> np.ndarray:
+    """uint8 (H, W, 3) BGR: a page with a header bar, a side menu, cards of text, coloured
+    buttons and ``photos`` (BGR) inserted, in a dark theme (near-black panels, grey text)
+    or a light one (the photos twice as large)."""
+    ground, panel, text, muted = (((18, 18, 20), (32, 30, 30), (215, 215, 210), (120, 118, 115))
+                                  if dark else
+                                  ((245, 245, 245), (255, 255, 255), (35, 35, 35), (130, 130, 130)))
+    image = np.full((height, width, 3), ground, np.uint8)
+    cv2.rectangle(image, (0, 0), (width, 56), panel, -1)
+    cv2.putText(image, "gcp gallery", (24, 38), cv2.FONT_HERSHEY_DUPLEX, 0.9, text, 1,
+                cv2.LINE_AA)
+    cv2.rectangle(image, (0, 56), (220, height), panel, -1)
+    for item in range(12):
+        cv2.putText(image, f"Section {item + 1}", (24, 100 + 40 * item),
+                    cv2.FONT_HERSHEY_SIMPLEX, 0.55, muted, 1, cv2.LINE_AA)
+    accents = [(235, 130, 60), (90, 200, 120), (60, 90, 230), (200, 80, 200)]
+    scale = 1 if dark else 2
+    left = 250
+    for index, photo in enumerate(photos):
+        size = 180 * scale
+        insert = cv2.resize(photo, (size, size * photo.shape[0] // photo.shape[1]),
+                            interpolation=cv2.INTER_AREA)
+        top = 90 + index * (insert.shape[0] + 30) if dark else 90
+        image[top:top + insert.shape[0], left:left + insert.shape[1]] = insert
+        if not dark:
+            left += insert.shape[1] + 30
+    column = 250 + (180 + 40 if dark else 0)
+    top = 90 if dark else 90 + 180 * scale + 40
+    for card in range(4):
+        y = top + card * 140
+        if y + 120 > height:
+            break
+        cv2.rectangle(image, (column, y), (width - 30, y + 120), panel, -1, cv2.LINE_AA)
+        for line in range(3):
+            words = " ".join(rng.choice(LOREM, int(rng.integers(6, 12))))
+            cv2.putText(image, words, (column + 16, y + 30 + 26 * line),
+                        cv2.FONT_HERSHEY_SIMPLEX, 0.5, text if line == 0 else muted, 1,
+                        cv2.LINE_AA)
+        cv2.rectangle(image, (width - 150, y + 80), (width - 50, y + 108),
+                      accents[card % len(accents)], -1, cv2.LINE_AA)
+    return image
+
+
+def sixth_images(folder: Path) -> None:
+    """The sixth set, with the photos of ``SIXTH_INSERTS`` from the repository."""
+    rng = np.random.default_rng(6)
+    photos = [cv2.imread(str(ROOT / name)) for name in SIXTH_INSERTS]
+    cv2.imwrite(str(folder / "scanned-page.png"), scanned_page(rng))
+    cv2.imwrite(str(folder / "thermal.png"), thermal(rng))
+    cv2.imwrite(str(folder / "web-dark.png"), web_page(rng, photos, dark=True))
+    cv2.imwrite(str(folder / "web-light.png"), web_page(rng, photos, dark=False))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("folder", type=Path)
     parser.add_argument("--set", choices=("first", "second", "third", "fourth", "fifth",
-                                          "both", "all"),
+                                          "sixth", "both", "all"),
                         default="first",
                         help="the first set of kinds, the second, the third, the fourth, "
-                             "the fifth (see above), both first and second, or all five")
+                             "the fifth, the sixth (see above), both first and second, or "
+                             "all six")
     arguments = parser.parse_args()
     folder = arguments.folder
     folder.mkdir(parents=True, exist_ok=True)
@@ -548,11 +657,13 @@ def main() -> None:
     third = arguments.set in ("third", "all")
     fourth = arguments.set in ("fourth", "all")
     fifth = arguments.set in ("fifth", "all")
+    sixth = arguments.set in ("sixth", "all")
     # One download of scikit-image's wheel for every set asked for.
     owned = SCIKIT_IMAGE_PHOTOS * first + SCIKIT_IMAGE_GREY * second
     sources = set(THIRD_SOURCES * third + FOURTH_SOURCES * fourth
                   + FIFTH_SOURCES * fifth) - set(owned)
-    scikit_image_photos(folder, owned + tuple(sorted(sources)))
+    if owned or sources:
+        scikit_image_photos(folder, owned + tuple(sorted(sources)))
     if first:
         synthetic_images(folder)
     if second:
@@ -563,6 +674,8 @@ def main() -> None:
         fourth_images(folder)
     if fifth:
         fifth_images(folder)
+    if sixth:
+        sixth_images(folder)
     for name in sources:  # sources of the later sets that no set asked for owns
         (folder / name).unlink()
     for path in sorted(folder.iterdir()):
