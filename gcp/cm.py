@@ -89,15 +89,18 @@ WEIGHT_SAMPLE_PIXELS = 1 << 18
 # 256, and 16 dithered) this changed the weights of 12, to 0.9976x the rule's file size
 # (geometric mean; 0.9911x to 1.0016x). Samples of 2^14, 2^15 and 2^16 pixels chose about
 # equally well (0.9984x, 0.9984x, 0.9983x on the 17 codings tried), 2^13 worse (0.9990x,
-# up to 1.0095x); 2^15 takes about 10-90 ms an encode with OpenCL, and about 17 s with
-# the pure-Python reference: benchmarks/README.md.
-WEIGHT_TRIAL_PIXELS = 1 << 15
+# up to 1.0095x). With 2^16 the weight and smooth trials take about 30-190 ms an encode
+# with OpenCL (2^15: 20-110 ms), minutes with the pure-Python reference:
+# benchmarks/README.md.
+WEIGHT_TRIAL_PIXELS = 1 << 16
 # The same sample, coded with the chosen weights in the smooth modes too: where that is
-# shorter by more than SMOOTH_TRIAL_MARGIN, every stripe is coded so (``smooth_pays``).
-# On 288 codings (five image sets, k = 16, 64 and 256, dithered and not) 34 were, to
-# 0.9972x the body size (geometric mean; 0.919x on a foggy photo; two larger, by up to
-# 0.12%); with no margin, more were taken and more grew: benchmarks/README.md.
-SMOOTH_TRIAL_MARGIN = 0.002
+# shorter, every stripe is coded so (``smooth_pays``). A small sample favours the smooth
+# modes, whose prediction needs no learning: on 2^15 pixels a scanned page's sample was
+# 0.9915x in them and the whole page 1.0103x, so the trial took them only past a margin of
+# 0.2% and missed a thermal image's 0.962x. On 2^16 pixels, with no margin, 312 codings
+# (six image sets) came to 0.9996x the body size of that rule and within 0.006% of the
+# better whole-image choice for each, 65 in the smooth modes, none more than 0.12% larger:
+# benchmarks/README.md.
 
 # --- Neighbours and candidates (5.3.2, 5.3.3) --------------------------------------------
 SLOT_L, SLOT_U, SLOT_UR, SLOT_UL, SLOT_LL, SLOT_UU, SLOT_M, SLOT_R = range(8)
@@ -1131,15 +1134,14 @@ def smooth_pays(indices: np.ndarray, palette: np.ndarray, weights: tuple[int, ..
                 encode_stripes: Callable[..., list[bytes]]) -> bool:
     """Whether the encoder codes uint8 (height, width) ``indices`` in the smooth modes (an
     encoder's choice, not the format's): where they code ``weight_trial_sample`` under
-    ``weights`` shorter by more than SMOOTH_TRIAL_MARGIN. ``encode_stripes`` is as in
-    ``weighted_stripes``."""
+    ``weights`` shorter. ``encode_stripes`` is as in ``weighted_stripes``."""
     if len(palette) < 2:
         return False
     sample, stripe_height = weight_trial_sample(indices)
     plain, smooth = (sum(len(stripe) for stripe in encode_stripes(sample, palette, weights,
                                                                   stripe_height, smooth))
                      for smooth in (False, True))
-    return smooth < plain * (1 - SMOOTH_TRIAL_MARGIN)
+    return smooth < plain
 
 
 def weighted_stripes(indices: np.ndarray, palette: np.ndarray, stripe_height: int,

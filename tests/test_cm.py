@@ -292,8 +292,8 @@ def smooth_ramp(shape: tuple[int, int], noise: float) -> np.ndarray:
 
 def test_the_encoder_takes_the_smooth_modes_on_smooth_noise(monkeypatch):
     """On a noisy ramp the six-neighbour mean predicts better than the blend: the encoder
-    takes the smooth modes, and its body is shorter than the plain modes' by more than
-    the trial's margin; on a flat-shaded graphic it keeps the plain modes."""
+    takes the smooth modes, and its body is shorter than the plain modes'; on a
+    flat-shaded graphic it keeps the plain modes."""
     indices = smooth_ramp((64, 96), 3.0)
     palette = np.arange(256, dtype=np.uint8)[:, None]
     body = cm_engine.encode(indices, palette, engine="reference")
@@ -301,7 +301,7 @@ def test_the_encoder_takes_the_smooth_modes_on_smooth_noise(monkeypatch):
     assert all(stripe[0] in cm.SMOOTH_MODES for stripe in stripes)
     monkeypatch.setattr(cm, "smooth_pays", lambda *args: False)
     plain = cm_engine.encode(indices, palette, engine="reference")
-    assert len(body) < len(plain) * (1 - cm.SMOOTH_TRIAL_MARGIN)
+    assert len(body) < len(plain)
     monkeypatch.undo()
     shapes = (np.add.outer(np.arange(64) // 16, np.arange(96) // 24) % 5).astype(np.uint8)
     body = cm_engine.encode(shapes, palette[::40], engine="reference")
@@ -309,10 +309,11 @@ def test_the_encoder_takes_the_smooth_modes_on_smooth_noise(monkeypatch):
     assert not any(stripe[0] in cm.SMOOTH_MODES for stripe in stripes)
 
 
-@pytest.mark.parametrize(("smooth_length", "taken"), [(998, False), (997, True)])
-def test_the_smooth_modes_must_win_by_the_margin(smooth_length, taken):
-    """The trial takes the smooth modes only where they code the sample shorter by more
-    than SMOOTH_TRIAL_MARGIN (0.2%): 998 bytes against 1000 is not enough, 997 is."""
+@pytest.mark.parametrize(("smooth_length", "taken"), [(1001, False), (1000, False),
+                                                      (999, True)])
+def test_the_smooth_modes_must_code_the_sample_shorter(smooth_length, taken):
+    """The trial takes the smooth modes only where they code the sample shorter: 1000
+    bytes against 1000 keeps the plain modes, 999 takes the smooth ones."""
     def code(sample, palette, weights, rows, smooth=False):
         return [bytes(smooth_length if smooth else 1000)]
 
