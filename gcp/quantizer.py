@@ -152,6 +152,14 @@ DEFAULT_EFFORT = 5
 # Above this many colours the starts are cut in proportion (starts_for): with many centres
 # the local optima differ less, and every start costs more.
 FULL_STARTS_MAX_K = 128
+# Where the histogram holds every distinct colour and they are few, the fit also starts
+# from the best split of the colours, sorted by luminance, into k runs (``path_centres``):
+# a colour map's or a tinted photo's colours lie along one curve, where k-means++ starts
+# settle far from the best (a thermal image at k = 64: 48.44 dB from the usual starts,
+# 48.95 from this one, OpenCV 48.54). Its dynamic programme takes k x n^2 steps for n
+# colours: it runs while that is at most PATH_STEPS (about 20 ms).
+PATH_STEPS = 1 << 22
+LUMINANCE = np.array([0.299, 0.587, 0.114])  # ITU-R BT.601's weights of R, G and B
 
 
 def fit_palette(
@@ -204,6 +212,10 @@ def fit_palette(
         starts = [lloyd(fine.points, fine.weights, centres, max_iter=max_iter, tol=tol,
                         search=search)
                   for centres, _ in starts[:polished]]
+    if fine.exact and k * len(fine.points) ** 2 <= PATH_STEPS:
+        starts.append(lloyd(fine.points, fine.weights,
+                            path_centres(fine.points, fine.weights, k),
+                            max_iter=max_iter, tol=tol, search=search))
     # The file stores rounded colours: of the best few starts, keep the one whose rounded
     # palette has the least error on the fine points.
     candidates = [distinct_rows(round_palette(centres))
@@ -309,6 +321,45 @@ def optimal_grey_levels(levels: np.ndarray, weights: np.ndarray, k: int) -> np.n
         centres.append(centre[i, m])
         m = i - 1
     return np.array(sorted(centres))
+
+
+def path_centres(points: np.ndarray, weights: np.ndarray, k: int) -> np.ndarray:
+    """The means of the best split of ``points`` (float (n, C), n > k), sorted by
+    luminance (channel 0 where there are fewer than 3), into ``k`` runs of consecutive
+    points: float (k, C). ``weights`` (n,) are their pixel counts.
+
+    For colours along one curve (a colour map, a tinted photo) that is near the best
+    k-means, as ``optimal_grey_levels`` is the best for grey; elsewhere it is one more
+    start, which the fit keeps only where it ends best. Dynamic programming over runs,
+    O(k n^2) steps, each run's cost its weighted squared error about its mean.
+    """
+    key = points[:, :3] @ LUMINANCE if points.shape[1] >= 3 else points[:, 0]
+    order = np.argsort(key, kind="stable")
+    colours, counts = points[order], weights[order]
+    n = len(colours)
+    prefix_w = np.concatenate(([0.0], np.cumsum(counts)))
+    prefix_wx = np.vstack([np.zeros(colours.shape[1]), np.cumsum(counts[:, None] * colours, 0)])
+    prefix_wxx = np.concatenate(([0.0], np.cumsum(counts * (colours * colours).sum(1))))
+    first, last = np.triu_indices(n)  # the run colours[first..last]
+    sums = prefix_wx[last + 1] - prefix_wx[first]
+    cost = np.full((n, n), np.inf)
+    cost[first, last] = (prefix_wxx[last + 1] - prefix_wxx[first]
+                         - (sums * sums).sum(1) / (prefix_w[last + 1] - prefix_w[first]))
+    # best[j][m]: least cost of colours[0..m] in j + 1 runs; start[j][m]: where the last begins
+    best = np.empty((k, n))
+    start = np.zeros((k, n), np.int64)
+    best[0] = cost[0]
+    for j in range(1, k):
+        options = best[j - 1][:-1, None] + cost[1:, :]  # (i - 1, m): the last run is i..m
+        start[j] = options.argmin(0) + 1
+        best[j] = options.min(0)
+        best[j][:j] = np.inf  # fewer colours than runs
+    centres, m = [], n - 1
+    for j in range(k - 1, -1, -1):
+        i = start[j][m] if j else 0
+        centres.append(counts[i:m + 1] @ colours[i:m + 1] / counts[i:m + 1].sum())
+        m = i - 1
+    return np.array(centres[::-1])
 
 
 def palette_from_sums(counts: np.ndarray, sums: np.ndarray) -> np.ndarray:

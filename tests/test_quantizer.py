@@ -239,6 +239,48 @@ def test_grey_levels_are_the_global_optimum():
         assert cost == pytest.approx(brute_force_grey_optimum_small(levels, weights, k))
 
 
+def run_cost(colours: np.ndarray, weights: np.ndarray) -> float:
+    mean = weights @ colours / weights.sum()
+    return float(weights @ ((colours - mean) ** 2).sum(1))
+
+
+@pytest.mark.parametrize("k", [1, 2, 3, 4])
+def test_path_centres_are_the_best_split_into_runs(k):
+    """path_centres is the least-error split of the colours, in luminance order, into k
+    runs of consecutive colours: checked against every split of seven colours."""
+    from itertools import combinations
+
+    rng = np.random.default_rng(k)
+    colours = rng.integers(0, 256, (7, 3)).astype(float)
+    weights = rng.integers(1, 9, 7).astype(float)
+    centres = quantizer.path_centres(colours, weights, k)
+    order = np.argsort(colours @ quantizer.LUMINANCE, kind="stable")
+    runs_of = [np.split(order, cuts) for cuts in combinations(range(1, 7), k - 1)]
+    best = min(runs_of, key=lambda runs: sum(run_cost(colours[r], weights[r]) for r in runs))
+    expected = np.array([weights[r] @ colours[r] / weights[r].sum() for r in best])
+    assert centres.shape == (k, 3)
+    np.testing.assert_allclose(centres, expected)
+
+
+def test_colours_along_a_colour_map_fit_better_from_their_runs(monkeypatch):
+    """A smooth field with noise through the inferno colour map (165 colours along one
+    curve): the fit's start from the best split into runs ends with less error than
+    k-means++ starts alone, at k = 8, 16 and 32."""
+    cv2 = pytest.importorskip("cv2")
+    rng = np.random.default_rng(3)
+    rows, columns = np.mgrid[0:96, 0:128]
+    field = (60 + 25 * np.sin(columns / 19.0) * np.cos(rows / 14.0)
+             + 120 * np.exp(-((columns - 70) / 12.0) ** 2 - ((rows - 40) / 20.0) ** 2))
+    grey = np.clip(field + rng.normal(0, 1.5, field.shape), 0, 255).round().astype(np.uint8)
+    pixels = cv2.applyColorMap(grey, cv2.COLORMAP_INFERNO).reshape(-1, 3)
+    for k in (8, 16, 32):
+        with_runs = quantizer.fit_palette(pixels, k).inertia
+        monkeypatch.setattr(quantizer, "PATH_STEPS", 0)
+        without = quantizer.fit_palette(pixels, k).inertia
+        monkeypatch.undo()
+        assert with_runs < without
+
+
 def brute_force_grey_optimum_small(levels, weights, k):
     from itertools import combinations
 
