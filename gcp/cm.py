@@ -19,8 +19,8 @@ of binary decisions, each coded by an adaptive binary arithmetic coder:
          |  (in a ranks stripe, a pixel that is not flat has no candidates)
          v
     none of them: the anchor, the colour nearest the MED prediction from L, U, UL (while
-    ranks are common, four predictions blended, or in a smooth stripe the mean of six
-    neighbours, then bias-corrected);
+    ranks are common, four predictions blended, or in a smooth stripe a weighted mean of
+    14 neighbours, then bias-corrected);
     the pixel's rank among the other colours by distance from the anchor, as a unary
     bucket and the bits below its leading one, each from 5 counters mixed (5.3.5)
 

@@ -284,7 +284,7 @@ def optimal_grey_levels(levels: np.ndarray, weights: np.ndarray, k: int) -> np.n
     """The best ``k`` integer grey levels for a weighted 1-D histogram: exact, not local.
 
     In one dimension every cluster of an optimal k-means is an interval of sorted levels,
-    so dynamic programming over intervals finds the global optimum (O(k n^2), n <= 256).
+    so the best split into intervals (``best_runs``) is the global optimum (n <= 256).
     Each interval's centre is the integer next to its mean with the lower cost, so the
     result is optimal for the palette actually stored. ``levels``: sorted distinct floats.
     """
@@ -304,23 +304,30 @@ def optimal_grey_levels(levels: np.ndarray, weights: np.ndarray, k: int) -> np.n
     centre = np.zeros((n, n))
     cost[first, last] = costs[pick, np.arange(len(first))]
     centre[first, last] = candidates[pick, np.arange(len(first))]
-    # best[j][m]: least cost of levels[0..m] in j + 1 intervals; start[j][m]: where the last begins
+    return np.array(sorted(centre[i, m] for i, m in best_runs(cost, k)))
+
+
+def best_runs(cost: np.ndarray, k: int) -> list[tuple[int, int]]:
+    """The split of n items in a fixed order into min(k, n) runs of consecutive items with
+    the least summed cost: ``(first, last)`` of each run, in order. ``cost`` is float
+    (n, n), cost[i, m] that of the run of items i to m (inf where m < i). Dynamic
+    programming, O(k n^2) steps."""
+    n = len(cost)
+    # best[j][m]: least cost of items 0..m in j + 1 runs; start[j][m]: where the last begins
     best = np.empty((k, n))
     start = np.zeros((k, n), np.int64)
     best[0] = cost[0]
     for j in range(1, k):
-        # last interval is levels[i..m] for i >= 1, after best[j - 1][i - 1]
-        options = best[j - 1][:-1, None] + cost[1:, :]  # (i - 1, m)
+        options = best[j - 1][:-1, None] + cost[1:, :]  # (i - 1, m): the last run is i..m
         start[j] = options.argmin(0) + 1
         best[j] = options.min(0)
-        best[j][: j] = np.inf  # fewer levels than intervals
-    intervals = min(k, n)
-    centres, m = [], n - 1
-    for j in range(intervals - 1, -1, -1):
+        best[j][:j] = np.inf  # fewer items than runs
+    runs, m = [], n - 1
+    for j in range(min(k, n) - 1, -1, -1):
         i = start[j][m] if j else 0
-        centres.append(centre[i, m])
+        runs.append((i, m))
         m = i - 1
-    return np.array(sorted(centres))
+    return runs[::-1]
 
 
 def path_centres(points: np.ndarray, weights: np.ndarray, k: int) -> np.ndarray:
@@ -330,8 +337,8 @@ def path_centres(points: np.ndarray, weights: np.ndarray, k: int) -> np.ndarray:
 
     For colours along one curve (a colour map, a tinted photo) that is near the best
     k-means, as ``optimal_grey_levels`` is the best for grey; elsewhere it is one more
-    start, which the fit keeps only where it ends best. Dynamic programming over runs,
-    O(k n^2) steps, each run's cost its weighted squared error about its mean.
+    start, which the fit keeps only where it ends best. ``best_runs`` over runs whose
+    cost is their weighted squared error about their mean.
     """
     key = points[:, :3] @ LUMINANCE if points.shape[1] >= 3 else points[:, 0]
     order = np.argsort(key, kind="stable")
@@ -345,21 +352,8 @@ def path_centres(points: np.ndarray, weights: np.ndarray, k: int) -> np.ndarray:
     cost = np.full((n, n), np.inf)
     cost[first, last] = (prefix_wxx[last + 1] - prefix_wxx[first]
                          - (sums * sums).sum(1) / (prefix_w[last + 1] - prefix_w[first]))
-    # best[j][m]: least cost of colours[0..m] in j + 1 runs; start[j][m]: where the last begins
-    best = np.empty((k, n))
-    start = np.zeros((k, n), np.int64)
-    best[0] = cost[0]
-    for j in range(1, k):
-        options = best[j - 1][:-1, None] + cost[1:, :]  # (i - 1, m): the last run is i..m
-        start[j] = options.argmin(0) + 1
-        best[j] = options.min(0)
-        best[j][:j] = np.inf  # fewer colours than runs
-    centres, m = [], n - 1
-    for j in range(k - 1, -1, -1):
-        i = start[j][m] if j else 0
-        centres.append(counts[i:m + 1] @ colours[i:m + 1] / counts[i:m + 1].sum())
-        m = i - 1
-    return np.array(centres[::-1])
+    return np.array([counts[i:m + 1] @ colours[i:m + 1] / counts[i:m + 1].sum()
+                     for i, m in best_runs(cost, k)])
 
 
 def palette_from_sums(counts: np.ndarray, sums: np.ndarray) -> np.ndarray:

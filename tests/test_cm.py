@@ -291,7 +291,7 @@ def smooth_ramp(shape: tuple[int, int], noise: float) -> np.ndarray:
 
 
 def test_the_encoder_takes_the_smooth_modes_on_smooth_noise(monkeypatch):
-    """On a noisy ramp the six-neighbour mean predicts better than the blend: the encoder
+    """On a noisy ramp the 14-neighbour mean predicts better than the blend: the encoder
     takes the smooth modes, and its body is shorter than the plain modes'; on a
     flat-shaded graphic it keeps the plain modes."""
     indices = smooth_ramp((64, 96), 3.0)
