@@ -94,7 +94,8 @@ class EncodeReport:
     ``colours``: the palette's size; ``k``: the most colours the fit was allowed (the
     caller's ``k``, or fewer where ``target_psnr`` chose them); ``max_colours``: the
     caller's ``k``. ``psnr``: dB over every channel of the pixels as stored (what
-    ``decode`` gives back, dithered where asked), inf when they are the image's own.
+    ``decode`` gives back, dithered where asked; with alpha, the colours premultiplied by
+    it, as ``gcp.compare.psnr`` measures), inf when they look like the image's own.
     ``target_psnr``: as asked (None without one). ``dithered``: the pixels were dithered
     (the colours are chosen for the target without dithering, which lowers the PSNR).
     """
@@ -183,8 +184,10 @@ def encode_report(
 
     ``image``: uint8 array (H, W) or (H, W, C), C = 1 grey, 2 grey+alpha, 3 RGB, 4 RGBA.
     The same image and options always give the same bytes. An image with at most ``k``
-    distinct colours is stored exactly. ``dither`` spreads each pixel's error onto its
-    neighbours (Floyd-Steinberg) instead of taking the nearest colour. ``backend`` is
+    distinct colours is stored exactly. With alpha, the palette is fitted to the colours
+    as seen, premultiplied by alpha (``gcp.quantizer.premultiplied``), and stored
+    straight. ``dither`` spreads each pixel's error onto its neighbours (Floyd-Steinberg)
+    instead of taking the nearest colour. ``backend`` is
     "auto", "opencl" or "numpy"; ``device`` picks an OpenCL device (see
     ``gcp.backends.opencl.choose_device``). ``progress``, if given, is called as
     ``progress(stage, fraction)`` when a stage begins (fraction 0) and, for long ones, as
@@ -231,31 +234,39 @@ def _encode(image: np.ndarray, k: int, *, measure: bool, seed: int = 0,
         _warn_if_transparency_is_lost(pixels_hwc, given)
         pixels_hwc, given = palettes.match_channels(pixels_hwc, given)
     pixels = pixels_hwc.reshape(-1, pixels_hwc.shape[2])
+    # The fit, the assignment, dithering and the PSNR work on the colours as seen: with
+    # alpha, premultiplied (quantizer.premultiplied); the file stores straight colours.
+    seen_hwc = _as_seen(pixels_hwc)
+    seen = seen_hwc.reshape(pixels.shape)
     compute = _compute_backend(backend, k if palette is None else len(given), method, device,
                                pixels.shape[1])
     logger.debug("backend: %s on %s", compute.name, compute.device)
     if palette is not None:
         with timed_stage("assign", progress):
-            labels = load_pixels(compute, pixels, len(given)).assign(given)
-        chosen = _Chosen(len(given), given, labels, _reproduces(pixels, given, labels))
+            labels = load_pixels(compute, seen, len(given)).assign(_as_seen(given))
+        chosen = _Chosen(len(given), _as_seen(given), labels,
+                         _reproduces(pixels, given, labels), stored=given)
     else:
-        quantize = _Quantizer(compute, pixels, algorithm, k, seed=seed, effort=effort,
+        quantize = _Quantizer(compute, seen, algorithm, k, seed=seed, effort=effort,
                               max_iter=max_iter, tol=tol,
                               progress=progress if target_psnr is None else None)
         if target_psnr is None:
             chosen = _Chosen(k, *quantize(k))
         else:
-            chosen = _search_target(pixels, k, target_psnr, quantize, progress, seed=seed,
+            chosen = _search_target(seen, k, target_psnr, quantize, progress, seed=seed,
                                     effort=effort, max_iter=max_iter, tol=tol)
+        if quantizer.has_alpha(pixels.shape[1]):
+            chosen = _stored_straight(chosen, pixels, seen, compute,
+                                      own_colours=algorithm == "kmedoids")
     dithered = dither and not chosen.exact
     if dithered:
         with timed_stage("dither", progress):
             tell = None if progress is None else (lambda done: progress("dither", done))
-            chosen.labels = floyd_steinberg(pixels_hwc, chosen.palette, tell).ravel()
+            chosen.labels = floyd_steinberg(seen_hwc, chosen.palette, tell).ravel()
             chosen.mse = None
     report = None
     if measure or target_psnr is not None or min_psnr is not None:
-        report = _report(pixels, chosen, k, target_psnr, dithered)
+        report = _report(seen, chosen, k, target_psnr, dithered)
         _check_min_psnr(report, min_psnr)
     with timed_stage("encode", progress):
         return _pack(chosen, pixels_hwc.shape, method, effort, device), report
@@ -263,14 +274,77 @@ def _encode(image: np.ndarray, k: int, *, measure: bool, seed: int = 0,
 
 @dataclass
 class _Chosen:
-    """The palette an encode stores: the k fitted, palette uint8 (K, C), labels uint8
-    (N,), exact, and the MSE of ``palette[labels]`` where already known."""
+    """The palette an encode stores: the k fitted, palette uint8 (K, C) as seen (with
+    alpha, premultiplied), labels uint8 (N,), exact (every pixel is its stored colour), the
+    MSE of ``palette[labels]`` against the pixels as seen where already known, and
+    ``stored``, the palette the file keeps (uint8 (K, C), straight; None: ``palette``)."""
 
     k: int
     palette: np.ndarray
     labels: np.ndarray
     exact: bool
     mse: float | None = None
+    stored: np.ndarray | None = None
+
+    @property
+    def stored_palette(self) -> np.ndarray:
+        return self.palette if self.stored is None else self.stored
+
+
+def _as_seen(colours: np.ndarray) -> np.ndarray:
+    """uint8 (..., C) colours as the fit and the PSNR see them: premultiplied where C has
+    alpha, else the array itself."""
+    if quantizer.has_alpha(colours.shape[-1]):
+        return quantizer.premultiplied(colours)
+    return colours
+
+
+def _stored_straight(chosen: _Chosen, pixels: np.ndarray, seen: np.ndarray, compute: Backend,
+                     *, own_colours: bool = False) -> _Chosen:
+    """``chosen``, fitted to premultiplied colours (``seen``, uint8 (N, C)), with the
+    straight palette a file stores, exact only where every straight pixel is kept. With
+    ``own_colours`` (k-medoids) each stored colour is one the image has: a pixel's that
+    looks like it.
+
+    Where the colours as seen are at most k but the straight ones differ under them
+    (colour kept where alpha is 0, or colours that round alike), the image's own straight
+    colours are stored instead when they are at most k, so that such an image stays
+    lossless."""
+    if chosen.exact:
+        stored = quantizer.straight(chosen.palette)
+        if _reproduces(pixels, stored, chosen.labels):
+            return _in_stored_order(_Chosen(chosen.k, chosen.palette, chosen.labels, True,
+                                            chosen.mse, stored=stored))
+        colours, _ = quantizer.distinct_colours(pixels)
+        if len(colours) <= chosen.k:
+            labels = load_pixels(compute, pixels, len(colours)).assign(colours)
+            return _Chosen(chosen.k, quantizer.premultiplied(colours), labels, True, 0.0,
+                           stored=colours)
+    stored = (_own_straight_colours(chosen, pixels, seen) if own_colours
+              else quantizer.straight(chosen.palette))
+    return _in_stored_order(_Chosen(chosen.k, chosen.palette, chosen.labels, False,
+                                    chosen.mse, stored=stored))
+
+
+def _in_stored_order(chosen: _Chosen) -> _Chosen:
+    """``chosen`` with its stored palette in ascending order of its bytes, as the
+    reference encoder writes fitted palettes (spec section 7), labels to match."""
+    order = np.lexsort(chosen.stored_palette.T[::-1])
+    place = np.empty_like(order)
+    place[order] = np.arange(len(order))
+    return _Chosen(chosen.k, chosen.palette[order], place[chosen.labels].astype(np.uint8),
+                   chosen.exact, chosen.mse, stored=chosen.stored_palette[order])
+
+
+def _own_straight_colours(chosen: _Chosen, pixels: np.ndarray, seen: np.ndarray
+                          ) -> np.ndarray:
+    """For each colour of ``chosen.palette`` (medoids: colours the image has, as seen),
+    the straight colour of the first pixel that looks exactly like it."""
+    alike = np.flatnonzero((seen == chosen.palette[chosen.labels]).all(axis=1))
+    used, first = np.unique(chosen.labels[alike], return_index=True)
+    stored = quantizer.straight(chosen.palette)  # for a colour no pixel shows exactly
+    stored[used] = pixels[alike[first]]
+    return stored
 
 
 def _search_target(pixels: np.ndarray, k: int, target_psnr: float, quantize: _Quantizer,
@@ -287,7 +361,8 @@ def _search_target(pixels: np.ndarray, k: int, target_psnr: float, quantize: _Qu
 
 def _report(pixels: np.ndarray, chosen: _Chosen, max_colours: int,
             target_psnr: float | None, dithered: bool) -> EncodeReport:
-    """The colours and PSNR of what is stored; ``pixels`` uint8 (N, C)."""
+    """The colours and PSNR of what is stored; ``pixels`` uint8 (N, C) as seen
+    (``_as_seen``)."""
     error = chosen.mse
     if error is None:
         error = target.assigned_mse(pixels, chosen.palette, chosen.labels)
@@ -315,7 +390,7 @@ def _pack(chosen: _Chosen, shape: tuple[int, int, int], method: str, effort: int
           device: str | None = None) -> bytes:
     """The .gcp file of ``chosen``'s labels for an image of ``shape`` (H, W, C)."""
     height, width, channels = shape
-    palette = chosen.palette
+    palette = chosen.stored_palette
     method_id = METHOD_IDS[method]
     tokens_length = 0
     if method_id == METHOD_CM:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import codec, imageio, target
+from . import codec, imageio, quantizer, target
 from .container import DEFAULT_MAX_PIXELS
 from .errors import ImageError
 
@@ -36,7 +36,8 @@ class Comparison:
 
     @property
     def psnr(self) -> float:
-        """Peak signal-to-noise ratio in dB over every channel; inf when identical."""
+        """Peak signal-to-noise ratio in dB over every channel (with alpha, of the colours
+        as seen: ``psnr``); inf when they look the same."""
         return psnr(self.original, self.decoded)
 
     @property
@@ -63,7 +64,12 @@ class Comparison:
 
 
 def psnr(original: np.ndarray, decoded: np.ndarray) -> float:
-    """Peak signal-to-noise ratio (dB) of two uint8 arrays of one shape; inf when equal."""
+    """Peak signal-to-noise ratio (dB) of two uint8 images (H, W, C) of one shape; inf
+    when they look the same. With alpha (C = 2 or 4) the colours are compared as seen,
+    premultiplied by their alpha (``gcp.quantizer.premultiplied``), as the encoder fits
+    them: a colour where alpha is 0 is not seen and counts for nothing."""
+    if quantizer.has_alpha(original.shape[-1]):
+        original, decoded = quantizer.premultiplied(original), quantizer.premultiplied(decoded)
     error = np.mean((original.astype(np.float64) - decoded.astype(np.float64)) ** 2)
     return target.psnr_for_mse(float(error))
 
