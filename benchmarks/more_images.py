@@ -1,6 +1,6 @@
 """Writes test images of the kinds the repository lacks into DIR, for the benchmarks.
 
-    python benchmarks/more_images.py DIR [--set first|second|third|fourth|fifth|sixth|all]
+    python benchmarks/more_images.py DIR [--set first|second|third|fourth|fifth|sixth|seventh|all]
 
 - Photos bundled in scikit-image's wheel (downloaded with pip, nothing installed): a cat,
   a rocket, a motorcycle, a retina scan, a deep-sky photograph (Hubble), a stained
@@ -70,6 +70,18 @@ samples (nothing downloaded):
   photo inserts (samples/astronaut.png and samples/coffee.bmp scaled down);
 - a light web page with the same layout, the photos larger: mixed flat and photo
   content in one image.
+
+The seventh set (``--set seventh``), made after images with alpha were found fitted on
+their raw channels, holds kinds none of the six has, again from seeds and the samples:
+
+- a technical drawing of 2 MP: antialiased black lines, circles and dimension text on
+  white, with a hatched section (fine periodic diagonals) and thin blue centre lines;
+- a product cut-out (RGBA): samples/coffee.bmp cut to a rectangle with a 2-px
+  antialiased edge and a soft drop shadow (black at falling alpha) on a transparent
+  ground, colour kept under alpha 0 as some exporters leave it;
+- a QR-code-like grid of 8-px black and white modules with its three finder squares;
+- a photo shown at twice its size, nearest neighbour (as a HiDPI screenshot of it is):
+  every 2 x 2 block one colour.
 """
 
 from __future__ import annotations
@@ -95,6 +107,7 @@ FOURTH_SOURCES = ("chelsea.png", "rocket.jpg", "motorcycle_left.png", "brick.png
                   "gravel.png")  # the fourth set's sources
 FIFTH_SOURCES = ("rocket.jpg",)  # the fifth set's source
 SIXTH_INSERTS = ("samples/astronaut.png", "samples/coffee.bmp")  # the web pages' photos
+SEVENTH_SOURCES = ("samples/coffee.bmp", "samples/astronaut.png")  # cut-out, doubled photo
 BAYER_8 = np.array([[0, 32, 8, 40, 2, 34, 10, 42], [48, 16, 56, 24, 50, 18, 58, 26],
                     [12, 44, 4, 36, 14, 46, 6, 38], [60, 28, 52, 20, 62, 30, 54, 22],
                     [3, 35, 11, 43, 1, 33, 9, 41], [51, 19, 59, 27, 49, 17, 57, 25],
@@ -640,15 +653,84 @@ def sixth_images(folder: Path) -> None:
     cv2.imwrite(str(folder / "web-light.png"), web_page(rng, photos, dark=False))
 
 
+def technical_drawing(rng: np.random.Generator, height: int = 1200, width: int = 1600
+                      ) -> np.ndarray:
+    """uint8 (H, W, 3) BGR: black antialiased outlines, circles, dimension lines and text
+    on white, a section hatched at 45 degrees every 6 px, and blue dash-dot centre lines."""
+    image = np.full((height, width, 3), 255, np.uint8)
+    black, blue = (0, 0, 0), (200, 80, 0)
+    hatch = np.zeros((height, width), np.uint8)
+    for start in range(-height, width, 6):
+        cv2.line(hatch, (start, height), (start + height, 0), 255, 1, cv2.LINE_AA)
+    section = np.zeros((height, width), np.uint8)
+    cv2.rectangle(section, (300, 350), (700, 850), 255, -1)
+    cv2.circle(section, (500, 600), 90, 0, -1)
+    shade = hatch * (section > 0)
+    image -= shade[:, :, None]
+    cv2.rectangle(image, (300, 350), (700, 850), black, 2, cv2.LINE_AA)
+    cv2.circle(image, (500, 600), 90, black, 2, cv2.LINE_AA)
+    for _ in range(24):
+        x, y = int(rng.integers(800, 1500)), int(rng.integers(150, 1050))
+        radius = int(rng.integers(20, 120))
+        cv2.circle(image, (x, y), radius, black, 1 + int(rng.integers(0, 2)), cv2.LINE_AA)
+    for x in range(820, 1500, 170):
+        cv2.line(image, (x, 120), (x, 1080), blue, 1, cv2.LINE_AA)
+    for y in range(200, 1100, 220):
+        cv2.line(image, (250, y), (1550, y), black, 1, cv2.LINE_AA)
+        cv2.putText(image, f"{int(rng.integers(10, 999))}.{int(rng.integers(0, 9))} mm",
+                    (260, y - 8), cv2.FONT_HERSHEY_SIMPLEX, 0.6, black, 1, cv2.LINE_AA)
+    cv2.rectangle(image, (40, 40), (width - 40, height - 40), black, 3, cv2.LINE_AA)
+    return image
+
+
+def product_cutout(photo: np.ndarray) -> np.ndarray:
+    """uint8 (H, W, 4) BGRA: ``photo`` cut to a rectangle with a 2-px edge and a
+    soft black drop shadow, on a transparent ground that keeps the photo's colour."""
+    height, width = photo.shape[:2]
+    shape = np.zeros((height, width), np.uint8)
+    cv2.rectangle(shape, (60, 50), (width - 90, height - 80), 255, -1)
+    shape = cv2.GaussianBlur(cv2.erode(shape, np.ones((25, 25), np.uint8)), (0, 0), 0.8)
+    mask = cv2.dilate(shape, np.ones((25, 25), np.uint8))
+    shadow = cv2.GaussianBlur(np.roll(mask, (18, 22), (0, 1)), (0, 0), 9) * 0.55
+    alpha = np.maximum(mask.astype(np.float64), shadow)
+    colour = photo.astype(np.float64) * (mask[:, :, None] / 255)  # black where the shadow is
+    kept = np.where(alpha[:, :, None] > 0, colour, photo)
+    return np.dstack([kept, alpha]).round().astype(np.uint8)
+
+
+def qr_grid(rng: np.random.Generator, modules: int = 41, module: int = 8) -> np.ndarray:
+    """uint8 (H, W) grey: random black and white modules of ``module`` px, a 4-module
+    quiet zone and the three finder squares of a QR code."""
+    grid = rng.integers(0, 2, (modules, modules)).astype(np.uint8)
+    finder = np.zeros((7, 7), np.uint8)
+    finder[[0, 6], :] = finder[:, [0, 6]] = 1
+    finder[2:5, 2:5] = 1
+    for top, left in ((0, 0), (0, modules - 7), (modules - 7, 0)):
+        grid[top:top + 7, left:left + 7] = finder
+    grid = np.pad(grid, 4)
+    return ((1 - grid) * 255).repeat(module, 0).repeat(module, 1).astype(np.uint8)
+
+
+def seventh_images(folder: Path) -> None:
+    """The seventh set, from seeds and the photos of ``SEVENTH_SOURCES``."""
+    rng = np.random.default_rng(7)
+    coffee, astronaut = (cv2.imread(str(ROOT / name)) for name in SEVENTH_SOURCES)
+    cv2.imwrite(str(folder / "technical-drawing.png"), technical_drawing(rng))
+    cv2.imwrite(str(folder / "product-cutout.png"), product_cutout(coffee))
+    cv2.imwrite(str(folder / "qr-grid.png"), qr_grid(rng))
+    cv2.imwrite(str(folder / "doubled-photo.png"),
+                astronaut.repeat(2, axis=0).repeat(2, axis=1))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("folder", type=Path)
     parser.add_argument("--set", choices=("first", "second", "third", "fourth", "fifth",
-                                          "sixth", "both", "all"),
+                                          "sixth", "seventh", "both", "all"),
                         default="first",
                         help="the first set of kinds, the second, the third, the fourth, "
-                             "the fifth, the sixth (see above), both first and second, or "
-                             "all six")
+                             "the fifth, the sixth, the seventh (see above), both first and "
+                             "second, or all seven")
     arguments = parser.parse_args()
     folder = arguments.folder
     folder.mkdir(parents=True, exist_ok=True)
@@ -658,6 +740,7 @@ def main() -> None:
     fourth = arguments.set in ("fourth", "all")
     fifth = arguments.set in ("fifth", "all")
     sixth = arguments.set in ("sixth", "all")
+    seventh = arguments.set in ("seventh", "all")
     # One download of scikit-image's wheel for every set asked for.
     owned = SCIKIT_IMAGE_PHOTOS * first + SCIKIT_IMAGE_GREY * second
     sources = set(THIRD_SOURCES * third + FOURTH_SOURCES * fourth
@@ -676,6 +759,8 @@ def main() -> None:
         fifth_images(folder)
     if sixth:
         sixth_images(folder)
+    if seventh:
+        seventh_images(folder)
     for name in sources:  # sources of the later sets that no set asked for owns
         (folder / name).unlink()
     for path in sorted(folder.iterdir()):

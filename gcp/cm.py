@@ -40,6 +40,18 @@ from .errors import FormatError, ParameterError
 # --- Body layout (5.3.1) -----------------------------------------------------------------
 CM_STRIPE_HEADER_SIZE = 4          # stripe_height, u32; then a channel_weight per channel
 CM_STRIPE_LENGTH_SIZE = 8          # stripe_length, u64, one per stripe
+# A stripe_height of 0 (BLOCK_MARKER) says that block_width and block_height (a byte each)
+# follow, then the body of the image of blocks: every block_width x block_height block
+# of the image, from the top left (those of the last column and row cut short), is one
+# index, coded once. Nearest-neighbour enlargements (pixel art shown at 6x, a QR code's
+# 8-px modules, a photo at 2x) code 4 to 64 times fewer pixels.
+BLOCK_MARKER = 0
+BLOCK_PREFIX_SIZE = CM_STRIPE_HEADER_SIZE + 2
+MAX_BLOCK_SIDE = 255
+# The prefix costs 6 bytes: an image of up to BLOCK_TRIAL_PIXELS pixels is also coded
+# without blocks, and the shorter kept (without blocks where equal); a larger one with
+# blocks takes them.
+BLOCK_TRIAL_PIXELS = 1 << 16
 # channel_weight: each channel's weight in the distances between colours (5.3.5), 1 to
 # MAX_CHANNEL_WEIGHT, so that a distance stays below 2^24 (exact in a float).
 MAX_CHANNEL_WEIGHT = 64
@@ -1185,10 +1197,96 @@ def encode_body(indices: np.ndarray, palette: np.ndarray, stripe_height: int | N
                 ) -> bytes:
     """Method cm's body for uint8 indices (height, width) of a uint8 (K, C) palette."""
     indices = np.ascontiguousarray(indices, np.uint8)
+    return with_blocks(indices, stripe_height,
+                       lambda image, rows: _encode_stripes(image, palette, rows))
+
+
+def with_blocks(indices: np.ndarray, stripe_height: int | None,
+                encode_image: Callable[[np.ndarray, int | None], bytes]) -> bytes:
+    """The body of uint8 ``indices`` (height, width): ``encode_image(image, stripe_height)``
+    of the image of blocks behind the block prefix where the indices have blocks (and, up
+    to BLOCK_TRIAL_PIXELS, where that is shorter), else of the indices themselves."""
+    block_width, block_height = block_size(indices)
+    if block_width * block_height == 1:
+        return encode_image(indices, stripe_height)
+    blocked = join_blocks(block_width, block_height, encode_image(
+        blocks_of(indices, block_width, block_height),
+        stripe_height and -(-stripe_height // block_height)))
+    if indices.size > BLOCK_TRIAL_PIXELS:
+        return blocked
+    plain = encode_image(indices, stripe_height)
+    return blocked if len(blocked) < len(plain) else plain
+
+
+def _encode_stripes(indices: np.ndarray, palette: np.ndarray, stripe_height: int | None
+                    ) -> bytes:
+    """The body of ``indices`` without blocks (the reference coder)."""
     height, width = indices.shape
     stripe_height = min(stripe_height or stripe_height_for(width, height), height)
     return join_stripes(stripe_height,
                         *weighted_stripes(indices, palette, stripe_height, reference_stripes))
+
+
+def block_size(indices: np.ndarray) -> tuple[int, int]:
+    """(block_width, block_height) of the largest blocks, each at most MAX_BLOCK_SIDE,
+    from the top left, of one index each: every change of index along a row falls on a
+    multiple of block_width, and down a column on one of block_height. ``indices`` uint8
+    (height, width). (1, 1) where there are none: on a photo the first row tells."""
+    return (_block_side(indices, axis=1), _block_side(indices, axis=0))
+
+
+def _block_side(indices: np.ndarray, axis: int) -> int:
+    """The largest side along ``axis`` (1: across, 0: down) that every change divides."""
+    lines = indices if axis == 1 else indices.T
+    period = 0
+    for first in range(0, len(lines), BLOCK_SCAN_LINES):
+        band = lines[first:first + BLOCK_SCAN_LINES]
+        changes = np.flatnonzero((band[:, 1:] != band[:, :-1]).any(axis=0)) + 1
+        period = int(np.gcd.reduce(changes, initial=period))
+        if period == 1:
+            return 1
+    if period == 0:  # no change at all
+        return min(lines.shape[1], MAX_BLOCK_SIDE)
+    return max(d for d in range(1, min(period, MAX_BLOCK_SIDE) + 1) if period % d == 0)
+
+
+BLOCK_SCAN_LINES = 64  # rows (or columns) looked at a time: a photo stops at the first
+
+
+def blocks_of(indices: np.ndarray, block_width: int, block_height: int) -> np.ndarray:
+    """uint8 (ceil(height / block_height), ceil(width / block_width)): each block's index."""
+    return np.ascontiguousarray(indices[::block_height, ::block_width])
+
+
+def join_blocks(block_width: int, block_height: int, body: bytes) -> bytes:
+    """BLOCK_MARKER, the block sides and the body of the image of blocks (5.3.1)."""
+    return (BLOCK_MARKER.to_bytes(CM_STRIPE_HEADER_SIZE, "little")
+            + bytes([block_width, block_height]) + body)
+
+
+def split_blocks(body: memoryview | bytes, width: int, height: int
+                 ) -> tuple[int, int, memoryview]:
+    """(block_width, block_height, the body of the image of blocks); (1, 1, ``body``)
+    where ``body`` has no block prefix. Rule cm_stripes: sides 1 to 255, not both 1."""
+    body = memoryview(body)
+    if len(body) < CM_STRIPE_HEADER_SIZE or \
+            int.from_bytes(body[:CM_STRIPE_HEADER_SIZE], "little") != BLOCK_MARKER:
+        return 1, 1, body
+    if len(body) < BLOCK_PREFIX_SIZE:
+        raise FormatError(f"cm body of {len(body)} bytes has a stripe_height of 0 but no "
+                          "block_width and block_height", field="cm_stripes")
+    block_width, block_height = body[CM_STRIPE_HEADER_SIZE], body[CM_STRIPE_HEADER_SIZE + 1]
+    if block_width == 0 or block_height == 0 or block_width * block_height == 1:
+        raise FormatError(f"cm blocks are {block_width} x {block_height}; each side must be "
+                          f"1 to {MAX_BLOCK_SIDE}, not both 1", field="cm_stripes")
+    return block_width, block_height, body[BLOCK_PREFIX_SIZE:]
+
+
+def enlarged(blocks: np.ndarray, block_width: int, block_height: int, width: int,
+             height: int) -> np.ndarray:
+    """uint8 (height, width): each index of ``blocks`` over its block, cut to the image."""
+    rows = np.repeat(blocks, block_height, axis=0)[:height]
+    return np.ascontiguousarray(np.repeat(rows, block_width, axis=1)[:, :width])
 
 
 def join_stripes(stripe_height: int, weights: Sequence[int], stripes: Sequence[bytes]
@@ -1323,6 +1421,17 @@ def one_colour_indices(stripes: list[memoryview], width: int, height: int,
 def decode_body(body: memoryview | bytes, width: int, height: int, palette: np.ndarray
                 ) -> np.ndarray:
     """uint8 (height, width) indices from method cm's body."""
+    block_width, block_height, body = split_blocks(body, width, height)
+    if block_width * block_height > 1:
+        return enlarged(_decode_stripes(body, -(-width // block_width),
+                                        -(-height // block_height), palette),
+                        block_width, block_height, width, height)
+    return _decode_stripes(body, width, height, palette)
+
+
+def _decode_stripes(body: memoryview | bytes, width: int, height: int, palette: np.ndarray
+                    ) -> np.ndarray:
+    """uint8 (height, width) indices from a body without blocks (5.3.1)."""
     stripe_height, weights, stripes = split_stripes(body, width, height, palette.shape[1],
                                                     len(palette))
     tables = PaletteTables(palette, weights)

@@ -78,11 +78,17 @@ def encode(indices: np.ndarray, palette: np.ndarray, *, engine: str = "auto",
     backend = _opencl_backend(engine, device)
     if backend is None:
         return cm.encode_body(indices, palette, stripe_height)
+    return cm.with_blocks(np.ascontiguousarray(indices, np.uint8), stripe_height,
+                          functools.partial(_encode_stripes, backend, palette))
+
+
+def _encode_stripes(backend, palette: np.ndarray, indices: np.ndarray,
+                    stripe_height: int | None) -> bytes:
+    """The body of ``indices`` without blocks, coded on ``backend``."""
     from .backends import cm_opencl
 
     height, width = indices.shape
     stripe_height = min(stripe_height or cm.stripe_height_for(width, height), height)
-    indices = np.ascontiguousarray(indices, np.uint8)
     return cm.join_stripes(stripe_height,
                            *cm.weighted_stripes(indices, palette, stripe_height,
                                                 functools.partial(cm_opencl.encode_stripes,
@@ -92,6 +98,17 @@ def encode(indices: np.ndarray, palette: np.ndarray, *, engine: str = "auto",
 def decode(body: memoryview | bytes, width: int, height: int, palette: np.ndarray, *,
            engine: str = "auto", device: str | None = None) -> np.ndarray:
     """uint8 (height, width) indices from method cm's body; ``FormatError`` if invalid."""
+    block_width, block_height, body = cm.split_blocks(body, width, height)
+    if block_width * block_height > 1:
+        blocks = _decode_stripes(body, -(-width // block_width), -(-height // block_height),
+                                 palette, engine, device)
+        return cm.enlarged(blocks, block_width, block_height, width, height)
+    return _decode_stripes(body, width, height, palette, engine, device)
+
+
+def _decode_stripes(body: memoryview | bytes, width: int, height: int, palette: np.ndarray,
+                    engine: str, device: str | None) -> np.ndarray:
+    """``decode`` of a body without blocks (cm.split_blocks)."""
     stripe_height, weights, stripes = cm.split_stripes(body, width, height,
                                                        palette.shape[1], len(palette))
     if len(palette) == 1:

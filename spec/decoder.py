@@ -282,7 +282,20 @@ def split_token(token: bytes) -> tuple[int, int]:
 def decode_cm(body: bytes, width: int, height: int, palette: bytes, palette_size: int,
               channels: int) -> list[int]:
     """Every pixel's index, row by row: the stripes' layout checked first (rules 22 to 26),
-    then each stripe decoded (rules 20, 27, 28)."""
+    then each stripe decoded (rules 20, 27, 28). A body that starts with a stripe_height of
+    0 holds the image of blocks (5.3.1), whose indices are then spread over their blocks."""
+    if len(body) >= 4 and struct.unpack("<I", body[:4])[0] == 0:
+        if len(body) < 6:
+            raise InvalidFile("cm_stripes", "stripe_height 0 and no block sides")
+        block_width, block_height = body[4], body[5]
+        if block_width == 0 or block_height == 0 or block_width * block_height == 1:
+            raise InvalidFile("cm_stripes", f"blocks of {block_width} x {block_height}")
+        columns, rows = -(-width // block_width), -(-height // block_height)
+        if len(body) >= 10 and struct.unpack("<I", body[6:10])[0] == 0:
+            raise InvalidFile("cm_stripes", "stripe_height 0 within blocks")
+        blocks = decode_cm(body[6:], columns, rows, palette, palette_size, channels)
+        return [blocks[(y // block_height) * columns + x // block_width]
+                for y in range(height) for x in range(width)]
     stripe_height, weights, stripes = read_stripes(body, width, height, channels,
                                                    palette_size)
     colours = [tuple(palette[i * channels:(i + 1) * channels]) for i in range(palette_size)]

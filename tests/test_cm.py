@@ -303,7 +303,8 @@ def test_the_encoder_takes_the_smooth_modes_on_smooth_noise(monkeypatch):
     plain = cm_engine.encode(indices, palette, engine="reference")
     assert len(body) < len(plain)
     monkeypatch.undo()
-    shapes = (np.add.outer(np.arange(64) // 16, np.arange(96) // 24) % 5).astype(np.uint8)
+    shapes = ((np.add.outer(np.arange(64) // 16, np.arange(96) // 24)
+               + np.greater.outer(np.arange(64), np.arange(96) - 20)) % 5).astype(np.uint8)
     body = cm_engine.encode(shapes, palette[::40], engine="reference")
     _, _, stripes = cm.split_stripes(body, 96, 64, 1, 7)
     assert not any(stripe[0] in cm.SMOOTH_MODES for stripe in stripes)
@@ -774,6 +775,7 @@ def test_noise_is_written_uncoded_packed_below_8_bits_stored_at_8(k, mode):
 def test_a_packed_stripe_is_kept_only_where_no_coding_is_shorter():
     flat = np.zeros((8, 64), np.uint8)
     flat[4:, 20:] = 1
+    flat[6, 3] = 1  # no blocks (cm.block_size)
     body = cm_engine.encode(flat, np.array([[0], [255]], np.uint8), engine="reference")
     assert cm.split_stripes(body, 64, 8, 1, 2)[2][0][0] == cm.STRIPE_CODED
 

@@ -45,6 +45,10 @@ ALTERNATING = (np.arange(600_000) % 2).astype(np.uint8).reshape(600, 1000)
 _ys, _xs = np.mgrid[0:14, 0:23]
 CM_PATTERN = (((_xs // 3 + _ys // 2) * 7 + (_xs + _ys) % 5 * 40 + (_xs * _ys) % 11)
               % 256).astype(np.uint8)
+# 21 x 10 indices of 4 colours in blocks of 3 x 2 (a 7 x 5 image of blocks), for cm's
+# block prefix (5.3.1).
+CM_BLOCKS = np.random.default_rng(21).integers(0, 4, (5, 7)).astype(np.uint8).repeat(
+    2, axis=0).repeat(3, axis=1)
 # 24 x 32, 256 colours: a ramp, with jumps of 128 whose ranks take the largest bucket (8:
 # values of 8 bits).
 _ys, _xs = np.mgrid[0:24, 0:32]
@@ -270,6 +274,15 @@ def valid_vectors() -> dict[str, tuple[bytes, np.ndarray, str]]:
                              "noise in stripes of 4 rows: packed stripes of 5 bits an "
                              "index, the last stripe's bits ending inside a byte.",
                              dict(method=METHOD_CM, stripe_height=4)),
+        "cm-blocks": (CM_BLOCKS, RGBA,
+                      "Method cm, 21 x 10 in blocks of 3 x 2 (5.3.1): the body holds the "
+                      "7 x 5 image of blocks behind the prefix 00 00 00 00 03 02.",
+                      dict(method=METHOD_CM)),
+        "cm-blocks-cut": (CM_BLOCKS[:9, :20], RGBA,
+                          "Method cm, 20 x 9 in blocks of 3 x 2: the last column of blocks "
+                          "2 pixels wide, the last row 1 high.",
+                          dict(method=METHOD_CM, body=cm.join_blocks(
+                              3, 2, cm_plain_body(CM_BLOCKS[::2, ::3][:5, :7], RGBA)))),
         "cm-one-colour": (np.zeros((3, 5), np.uint8), GREYS[1:2],
                           "Method cm, one colour: the one candidate has no bit (5.3.4), so "
                           "the coded data is the coder's 4 final bytes alone.",
@@ -597,7 +610,15 @@ def invalid_cm_vectors() -> dict[str, tuple[bytes, str, str]]:
                                   "A cm body of 6 bytes: stripe_height and two of the "
                                   "three channel weights."),
         "cm-stripe-height-0": (cm_file(b"\0\0\0\0" + good_body[4:]), "cm_stripes",
-                               "stripe_height 0."),
+                               "stripe_height 0 (so blocks) and block sides 1 and 1."),
+        "cm-blocks-short": (cm_file(b"\0\0\0\0\x02"), "cm_stripes",
+                            "stripe_height 0 (so blocks) and one byte: no block_height."),
+        "cm-block-side-0": (cm_file(b"\0\0\0\0\x00\x02" + good_body), "cm_stripes",
+                            "Blocks of 0 x 2."),
+        "cm-blocks-in-blocks": (cm_file(b"\0\0\0\0\x02\x01" + b"\0\0\0\0\x02\x01"
+                                        + good_body), "cm_stripes",
+                                "Blocks of 2 x 1 whose image's body starts with blocks "
+                                "again (a stripe_height of 0 there)."),
         "cm-stripe-height-too-large": (cm_file(struct.pack("<I", 3) + good_body[4:]),
                                        "cm_stripes", "stripe_height 3 of a 2-row image."),
         "cm-channel-weight-0": (cm_file(head[:5] + b"\0" + good_body[6:]), "cm_stripes",
