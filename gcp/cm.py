@@ -52,6 +52,7 @@ MAX_BLOCK_SIDE = 255
 # without blocks, and the shorter kept (without blocks where equal); a larger one with
 # blocks takes them.
 BLOCK_TRIAL_PIXELS = 1 << 16
+BLOCK_SCAN_LINES = 64  # rows (or columns) block_size reads at a time: a photo stops at the first
 # channel_weight: each channel's weight in the distances between colours (5.3.5), 1 to
 # MAX_CHANNEL_WEIGHT, so that a distance stays below 2^24 (exact in a float).
 MAX_CHANNEL_WEIGHT = 64
@@ -1250,9 +1251,6 @@ def _block_side(indices: np.ndarray, axis: int) -> int:
     return max(d for d in range(1, min(period, MAX_BLOCK_SIDE) + 1) if period % d == 0)
 
 
-BLOCK_SCAN_LINES = 64  # rows (or columns) looked at a time: a photo stops at the first
-
-
 def blocks_of(indices: np.ndarray, block_width: int, block_height: int) -> np.ndarray:
     """uint8 (ceil(height / block_height), ceil(width / block_width)): each block's index."""
     return np.ascontiguousarray(indices[::block_height, ::block_width])
@@ -1264,8 +1262,7 @@ def join_blocks(block_width: int, block_height: int, body: bytes) -> bytes:
             + bytes([block_width, block_height]) + body)
 
 
-def split_blocks(body: memoryview | bytes, width: int, height: int
-                 ) -> tuple[int, int, memoryview]:
+def split_blocks(body: memoryview | bytes) -> tuple[int, int, memoryview]:
     """(block_width, block_height, the body of the image of blocks); (1, 1, ``body``)
     where ``body`` has no block prefix. Rule cm_stripes: sides 1 to 255, not both 1."""
     body = memoryview(body)
@@ -1280,6 +1277,18 @@ def split_blocks(body: memoryview | bytes, width: int, height: int
         raise FormatError(f"cm blocks are {block_width} x {block_height}; each side must be "
                           f"1 to {MAX_BLOCK_SIDE}, not both 1", field="cm_stripes")
     return block_width, block_height, body[BLOCK_PREFIX_SIZE:]
+
+
+def without_blocks(body: memoryview | bytes, width: int, height: int,
+                   decode_image: Callable[[memoryview, int, int], np.ndarray]) -> np.ndarray:
+    """uint8 (height, width) indices of a body: ``decode_image(body, width, height)`` of
+    the image of blocks behind a block prefix, spread over the blocks, or of the body
+    itself where it has none; the inverse of ``with_blocks``."""
+    block_width, block_height, body = split_blocks(body)
+    if block_width * block_height == 1:
+        return decode_image(body, width, height)
+    blocks = decode_image(body, -(-width // block_width), -(-height // block_height))
+    return enlarged(blocks, block_width, block_height, width, height)
 
 
 def enlarged(blocks: np.ndarray, block_width: int, block_height: int, width: int,
@@ -1421,12 +1430,9 @@ def one_colour_indices(stripes: list[memoryview], width: int, height: int,
 def decode_body(body: memoryview | bytes, width: int, height: int, palette: np.ndarray
                 ) -> np.ndarray:
     """uint8 (height, width) indices from method cm's body."""
-    block_width, block_height, body = split_blocks(body, width, height)
-    if block_width * block_height > 1:
-        return enlarged(_decode_stripes(body, -(-width // block_width),
-                                        -(-height // block_height), palette),
-                        block_width, block_height, width, height)
-    return _decode_stripes(body, width, height, palette)
+    return without_blocks(body, width, height,
+                          lambda image, columns, rows: _decode_stripes(image, columns, rows,
+                                                                       palette))
 
 
 def _decode_stripes(body: memoryview | bytes, width: int, height: int, palette: np.ndarray

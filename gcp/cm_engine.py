@@ -98,17 +98,13 @@ def _encode_stripes(backend, palette: np.ndarray, indices: np.ndarray,
 def decode(body: memoryview | bytes, width: int, height: int, palette: np.ndarray, *,
            engine: str = "auto", device: str | None = None) -> np.ndarray:
     """uint8 (height, width) indices from method cm's body; ``FormatError`` if invalid."""
-    block_width, block_height, body = cm.split_blocks(body, width, height)
-    if block_width * block_height > 1:
-        blocks = _decode_stripes(body, -(-width // block_width), -(-height // block_height),
-                                 palette, engine, device)
-        return cm.enlarged(blocks, block_width, block_height, width, height)
-    return _decode_stripes(body, width, height, palette, engine, device)
+    return cm.without_blocks(body, width, height, functools.partial(
+        _decode_stripes, palette=palette, engine=engine, device=device))
 
 
-def _decode_stripes(body: memoryview | bytes, width: int, height: int, palette: np.ndarray,
+def _decode_stripes(body: memoryview | bytes, width: int, height: int, *, palette: np.ndarray,
                     engine: str, device: str | None) -> np.ndarray:
-    """``decode`` of a body without blocks (cm.split_blocks)."""
+    """``decode`` of a body without blocks (cm.without_blocks)."""
     stripe_height, weights, stripes = cm.split_stripes(body, width, height,
                                                        palette.shape[1], len(palette))
     if len(palette) == 1:

@@ -236,16 +236,17 @@ def _encode(image: np.ndarray, k: int, *, measure: bool, seed: int = 0,
     pixels = pixels_hwc.reshape(-1, pixels_hwc.shape[2])
     # The fit, the assignment, dithering and the PSNR work on the colours as seen: with
     # alpha, premultiplied (quantizer.premultiplied); the file stores straight colours.
-    seen_hwc = _as_seen(pixels_hwc)
+    seen_hwc = quantizer.as_seen(pixels_hwc)
     seen = seen_hwc.reshape(pixels.shape)
     compute = _compute_backend(backend, k if palette is None else len(given), method, device,
                                pixels.shape[1])
     logger.debug("backend: %s on %s", compute.name, compute.device)
     if palette is not None:
         with timed_stage("assign", progress):
-            labels = load_pixels(compute, seen, len(given)).assign(_as_seen(given))
-        chosen = _Chosen(len(given), _as_seen(given), labels,
-                         _reproduces(pixels, given, labels), stored=given)
+            given_seen = quantizer.as_seen(given)
+            labels = load_pixels(compute, seen, len(given)).assign(given_seen)
+        chosen = _Chosen(len(given), given_seen, labels, _reproduces(pixels, given, labels),
+                         stored=given)
     else:
         quantize = _Quantizer(compute, seen, algorithm, k, seed=seed, effort=effort,
                               max_iter=max_iter, tol=tol,
@@ -289,14 +290,6 @@ class _Chosen:
     @property
     def stored_palette(self) -> np.ndarray:
         return self.palette if self.stored is None else self.stored
-
-
-def _as_seen(colours: np.ndarray) -> np.ndarray:
-    """uint8 (..., C) colours as the fit and the PSNR see them: premultiplied where C has
-    alpha, else the array itself."""
-    if quantizer.has_alpha(colours.shape[-1]):
-        return quantizer.premultiplied(colours)
-    return colours
 
 
 def _stored_straight(chosen: _Chosen, pixels: np.ndarray, seen: np.ndarray, compute: Backend,
@@ -362,7 +355,7 @@ def _search_target(pixels: np.ndarray, k: int, target_psnr: float, quantize: _Qu
 def _report(pixels: np.ndarray, chosen: _Chosen, max_colours: int,
             target_psnr: float | None, dithered: bool) -> EncodeReport:
     """The colours and PSNR of what is stored; ``pixels`` uint8 (N, C) as seen
-    (``_as_seen``)."""
+    (``quantizer.as_seen``)."""
     error = chosen.mse
     if error is None:
         error = target.assigned_mse(pixels, chosen.palette, chosen.labels)

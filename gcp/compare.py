@@ -68,8 +68,7 @@ def psnr(original: np.ndarray, decoded: np.ndarray) -> float:
     when they look the same. With alpha (C = 2 or 4) the colours are compared as seen,
     premultiplied by their alpha (``gcp.quantizer.premultiplied``), as the encoder fits
     them: a colour where alpha is 0 is not seen and counts for nothing."""
-    if quantizer.has_alpha(original.shape[-1]):
-        original, decoded = quantizer.premultiplied(original), quantizer.premultiplied(decoded)
+    original, decoded = quantizer.as_seen(original), quantizer.as_seen(decoded)
     error = np.mean((original.astype(np.float64) - decoded.astype(np.float64)) ** 2)
     return target.psnr_for_mse(float(error))
 

@@ -442,6 +442,12 @@ def premultiplied(colours: np.ndarray) -> np.ndarray:
     return seen
 
 
+def as_seen(colours: np.ndarray) -> np.ndarray:
+    """uint8 (..., C) colours as the fit and the PSNR see them: ``premultiplied`` where C
+    has alpha, else the array itself."""
+    return premultiplied(colours) if has_alpha(colours.shape[-1]) else colours
+
+
 def straight(colours: np.ndarray) -> np.ndarray:
     """uint8 (K, C) premultiplied colours (C = 2 or 4) back to the straight colours a file
     stores: each colour channel times 255 / alpha, rounded, at most 255, and 0 where alpha
