@@ -8,9 +8,9 @@ The image is cut into stripes of ``stripe_height`` rows, each coded on its own s
 stripes code and decode in parallel. In a stripe, each pixel's index is found by a series
 of binary decisions, each coded by an adaptive binary arithmetic coder:
 
-    neighbours L U UR UL LL UU (stripe-local, 5.3.2)   match: a pointer to an earlier
-                                                        pixel with the same neighbours;
-         |                                              row match: one that followed
+    neighbours L U UR UL LL UU (stripe-local, 5.3.2;   match: a pointer to an earlier
+    UU two rows up, or where a STRIPE_CODED_UU          pixel with the same neighbours;
+    stripe puts it)                                     row match: one that followed
          |                                              the same 5 indices in a row
          v                                                  v
     candidates L, U, UR, UL, LL, UU, M, R: distinct, in that order (5.3.3)
@@ -62,13 +62,36 @@ STRIPE_RANKS = 2                   # stripe_mode: coded, pixels not flat by rank
 STRIPE_PACKED = 3                  # stripe_mode: the indices in index_bits bits each
 STRIPE_CODED_SMOOTH = 4            # stripe_mode: STRIPE_CODED, anchors by the smooth prediction
 STRIPE_RANKS_SMOOTH = 5            # stripe_mode: STRIPE_RANKS, likewise
+STRIPE_CODED_UU = 6               # stripe_mode: STRIPE_CODED, UU where uu_rows, uu_shift say
 STRIPE_MODES = (STRIPE_CODED, STRIPE_STORED, STRIPE_RANKS, STRIPE_PACKED, STRIPE_CODED_SMOOTH,
-                STRIPE_RANKS_SMOOTH)
+                STRIPE_RANKS_SMOOTH, STRIPE_CODED_UU)
 UNCODED_MODES = (STRIPE_STORED, STRIPE_PACKED)
 RANKS_MODES = (STRIPE_RANKS, STRIPE_RANKS_SMOOTH)
 SMOOTH_MODES = (STRIPE_CODED_SMOOTH, STRIPE_RANKS_SMOOTH)
 CODER_FINAL_BYTES = 4              # the coder's flush: the four bytes of low
-CODED_MODES = (STRIPE_CODED, STRIPE_RANKS, STRIPE_CODED_SMOOTH, STRIPE_RANKS_SMOOTH)
+CODED_MODES = (STRIPE_CODED, STRIPE_RANKS, STRIPE_CODED_SMOOTH, STRIPE_RANKS_SMOOTH,
+               STRIPE_CODED_UU)
+# UU is the pixel uu_rows up and uu_shift across: (2, 0) in every mode but
+# STRIPE_CODED_UU, whose stripe gives uu_rows (u8, 1 to 255) and uu_shift (i8) after its
+# mode byte. An ordered dither repeats 4 or 8 rows up (a diagonal one also across), which
+# no other neighbour reaches: a Bayer-dithered ramp's body 2,619 -> 187 bytes.
+TWO_UP = (2, 0)
+UU_PREFIX_SIZE = 3                # stripe_mode, uu_rows, uu_shift
+# The encoder looks for a better (uu_rows, uu_shift) among rows 1 to UU_SEARCH_ROWS up
+# and shifts up to UU_SEARCH_SHIFT either way: the one that most often gives the pixel
+# where none of L, U, UR, UL and LL does, in the weights' trial sample (its bands made
+# at least UU_TRIAL_ROWS tall); where that beats two rows up by UU_TRIAL_SHARE of the
+# sample's pixels and UU_TRIAL_RATIO times (not by chance, as on noise), it codes the
+# sample both ways and takes the offset where shorter (``uu_offset_pays``). Over 312
+# codings of six image sets this gate tried 106 and kept the offset on 49 (0.9957x; one
+# 8 bytes larger); trying wherever any offset beats two rows up kept 78, 8 larger, up to
+# 1.06% (spec 12, benchmarks/README.md).
+UU_SEARCH_ROWS = 8
+UU_SEARCH_SHIFT = 8
+UU_TRIAL_ROWS = 32
+UU_TRIAL_PIXELS = 1 << 16
+UU_TRIAL_SHARE = 0.005
+UU_TRIAL_RATIO = 1.25
 # The reference encoder also codes a stripe as STRIPE_RANKS, and keeps the shorter, where
 # at least RANKS_TRIAL_SHARE of its pixels are not flat and under RANKS_TRIAL_HITS of
 # those are one of L, U, UR, UL, LL: noise, grain, grey photos kept whole (the
@@ -517,8 +540,10 @@ def rank_contexts(direct: int, step: int, partial: int, anchor: int,
             hash_values((8, step, anchor, partial))]
 
 
-def neighbours(rows: list[bytearray], yy: int, x: int, width: int) -> tuple[int, ...]:
-    """(L, U, UR, UL, LL, UU) of pixel x in stripe row yy, with the edge rules of 5.3.2."""
+def neighbours(rows: list[bytearray], yy: int, x: int, width: int,
+               uu_offset: tuple[int, int] = TWO_UP) -> tuple[int, ...]:
+    """(L, U, UR, UL, LL, UU) of pixel x in stripe row yy, with the edge rules of 5.3.2;
+    UU is the pixel ``uu_offset`` (uu_rows, uu_shift) away."""
     row = rows[yy]
     above = rows[yy - 1] if yy >= 1 else None
     u = above[x] if above is not None else row[x - 1] if x >= 1 else 0
@@ -526,7 +551,9 @@ def neighbours(rows: list[bytearray], yy: int, x: int, width: int) -> tuple[int,
     up_right = above[x + 1] if above is not None and x + 1 < width else u
     up_left = above[x - 1] if above is not None and x >= 1 else u
     left2 = row[x - 2] if x >= 2 else left
-    up2 = rows[yy - 2][x] if yy >= 2 else u
+    uu_rows, uu_shift = uu_offset
+    uu_x = x + uu_shift
+    up2 = rows[yy - uu_rows][uu_x] if yy >= uu_rows and 0 <= uu_x < width else u
     return left, u, up_right, up_left, left2, up2
 
 
@@ -558,25 +585,26 @@ def pattern_of(near: tuple[int, ...]) -> int:
 
 
 def code_stripe(coder, rows: list[bytearray], width: int, tables: PaletteTables,
-                model: StripeModel, encoding: bool, mode: int = STRIPE_CODED) -> None:
+                model: StripeModel, encoding: bool, mode: int = STRIPE_CODED,
+                uu_offset: tuple[int, int] = TWO_UP) -> None:
     """Code the indices of one stripe (``encoding``), or decode them into ``rows``.
 
     ``rows`` are bytearrays of ``width`` indices (a decoder's start zeroed); ``mode`` is
-    the stripe's coded mode (``CODED_MODES``). A decoder raises ``FormatError`` (field
-    cm_rank) for a rank past the colours left.
+    the stripe's coded mode (``CODED_MODES``), ``uu_offset`` its (uu_rows, uu_shift). A
+    decoder raises ``FormatError`` (field cm_rank) for a rank past the colours left.
     """
     ranks_only, smooth = mode in RANKS_MODES, mode in SMOOTH_MODES
     for yy, row in enumerate(rows):
         x = 0
         while x < width:
-            near = neighbours(rows, yy, x, width)
+            near = neighbours(rows, yy, x, width, uu_offset)
             pattern = pattern_of(near)
             not_left = False  # a span's pixel that is not v: L takes no bit
             if pattern & FLAT_PATTERN == FLAT_PATTERN and tables.size > 1:
                 length = span_length(rows, yy, x, width, near[0])
                 if length >= 2:
                     run = code_span(coder, model, rows, yy, x, length, near[0], pattern,
-                                    encoding)
+                                    encoding, uu_offset)
                     if not encoding:
                         check_read(coder)
                     if run == length:
@@ -584,7 +612,7 @@ def code_stripe(coder, rows: list[bytearray], width: int, tables: PaletteTables,
                         continue
                     if run:
                         x += run
-                        near = neighbours(rows, yy, x, width)
+                        near = neighbours(rows, yy, x, width, uu_offset)
                         pattern = pattern_of(near)
                     not_left = True
             key = hash_values((4, *near))
@@ -677,18 +705,23 @@ def span_length(rows: list[bytearray], yy: int, x: int, width: int, value: int) 
 
 
 def span_contexts(rows: list[bytearray], yy: int, x: int, length: int, bucket: int,
-                  value: int, pattern: int, match: int) -> tuple[int, int, int]:
-    """The three counters' contexts of a span's first decision (5.3.4)."""
+                  value: int, pattern: int, match: int, uu_offset: tuple[int, int] = TWO_UP
+                  ) -> tuple[int, int, int]:
+    """The three counters' contexts of a span's first decision (5.3.4): ``uu_offset`` places
+    the pixels above_two reads, from UU's of the span's column before to its column after."""
     width = len(rows[yy])
     end = rows[yy - 1][x + length + 1] if x + length < width else NO_END
-    above_two = yy < 2 or all(v == value for v in
-                              rows[yy - 2][max(x - 1, 0):min(x + length + 1, width)])
+    uu_rows, uu_shift = uu_offset
+    above_two = yy < uu_rows or all(
+        v == value for v in rows[yy - uu_rows][max(x - 1 + uu_shift, 0):
+                                                 max(min(x + length + 1 + uu_shift, width), 0)])
     return ((bucket * SPAN_MATCH_STATES + match) * 4 + above_two * 2 + (pattern >> 4 & 1),
             bucket * 256 + value, hash_values((value, end, bucket), FLAT_HASH_BITS))
 
 
 def code_span(coder, model: StripeModel, rows: list[bytearray], yy: int, x: int,
-              length: int, value: int, pattern: int, encoding: bool) -> int:
+              length: int, value: int, pattern: int, encoding: bool,
+              uu_offset: tuple[int, int] = TWO_UP) -> int:
     """Code the span of ``length`` pixels from x, ``value`` being L's index (5.3.4).
     Returns how many of them, from the first, are ``value`` (``length``: all; fewer: the
     next is not). A decoder gets them written into ``rows``; the matches follow them."""
@@ -703,11 +736,11 @@ def code_span(coder, model: StripeModel, rows: list[bytearray], yy: int, x: int,
     agree = match_agreement(rows, model.match_pointer, yy * width + x, length, value) \
         if model.match_length else None
     match = 0 if agree is None else 1 if agree == length else 2
-    contexts = span_contexts(rows, yy, x, length, bucket, value, pattern, match)
+    contexts = span_contexts(rows, yy, x, length, bucket, value, pattern, match, uu_offset)
     if not model.code_whole_span(coder, int(run == length) if encoding else None, contexts,
                                  bucket):
         run = code_span_pixels(coder, model, rows, yy, x, length, bucket, value, agree,
-                               run if encoding else None)
+                               run if encoding else None, uu_offset)
     if not encoding:
         row[x:x + run] = bytes([value]) * run
     if run:
@@ -730,12 +763,17 @@ def match_agreement(rows: list[bytearray], pointer: int, start: int, length: int
 
 def code_span_pixels(coder, model: StripeModel, rows: list[bytearray], yy: int, x: int,
                      length: int, bucket: int, value: int, agree: int | None,
-                     run: int | None) -> int:
+                     run: int | None, uu_offset: tuple[int, int] = TWO_UP) -> int:
     """A span that is not all ``value``: one bit a pixel, "is it value?", up to the first
     that is not; the last pixel takes none. Returns how many are ``value``. ``agree`` is
-    the match's agreement (None: no match); ``run`` the encoder's answer (None decoding)."""
+    the match's agreement (None: no match); ``run`` the encoder's answer (None decoding);
+    ``uu_offset`` places each pixel's UU."""
+    uu_rows, uu_shift = uu_offset
+    width = len(rows[yy])
     for i in range(length - 1):
-        above_two = yy < 2 or rows[yy - 2][x + i] == value
+        uu_x = x + i + uu_shift
+        above_two = yy < uu_rows or not 0 <= uu_x < width or \
+            rows[yy - uu_rows][uu_x] == value
         says = 0 if agree is None else 2 if i == agree else 1
         context = ((((bucket * 2 + above_two) * (SPAN_END_LIMIT + 1)
                      + min(length - 1 - i, SPAN_END_LIMIT)) * 2 + (i == 0))
@@ -988,41 +1026,70 @@ def code_rank_from(coder, model: StripeModel, actual: int | None, near: tuple[in
 
 # --- The body (5.3.1) --------------------------------------------------------------------
 def encode_stripe(indices: np.ndarray, tables: PaletteTables, alone: bool = False,
-                  smooth: bool = False) -> bytes:
+                  smooth: bool = False, uu_offset: tuple[int, int] | None = None) -> bytes:
     """One stripe's bytes, mode byte first: coded, coded by ranks where that is tried
     (``ranks_may_pay``; ``alone``: the stripe is the whole image) and shorter, or stored
-    where neither is shorter than the indices; the smooth modes where ``smooth``.
-    ``indices`` is uint8 (rows, width)."""
-    modes = coded_modes(smooth)[:2 if ranks_may_pay(indices, alone) else 1]
-    return best_stripe(indices, [(mode, code_stripe_data(indices, tables, mode))
-                                 for mode in modes], tables.size)
+    where neither is shorter than the indices; the smooth modes where ``smooth``, else
+    STRIPE_CODED_UU with UU at ``uu_offset`` where given. ``indices`` is uint8 (rows, width)."""
+    codings = stripe_codings(smooth, uu_offset)[:2 if ranks_may_pay(indices, alone) else 1]
+    return best_stripe(indices, [(stripe_prefix(mode, uu),
+                                  code_stripe_data(indices, tables, mode, uu))
+                                 for mode, uu in codings], tables.size)
 
 
-def coded_modes(smooth: bool) -> tuple[int, int]:
-    """(the coded mode, the ranks mode), smooth or not."""
-    return (STRIPE_CODED_SMOOTH, STRIPE_RANKS_SMOOTH) if smooth else (STRIPE_CODED,
-                                                                      STRIPE_RANKS)
+def stripe_codings(smooth: bool, uu_offset: tuple[int, int] | None = None
+                   ) -> tuple[tuple[int, tuple[int, int]], tuple[int, tuple[int, int]]]:
+    """((the coded mode, its UU offset), (the ranks mode, its offset)): smooth, else with
+    UU at ``uu_offset`` where given (the ranks mode keeps two rows up), else plain."""
+    if smooth:
+        return (STRIPE_CODED_SMOOTH, TWO_UP), (STRIPE_RANKS_SMOOTH, TWO_UP)
+    return (STRIPE_CODED if uu_offset is None else STRIPE_CODED_UU, uu_offset or TWO_UP), \
+        (STRIPE_RANKS, TWO_UP)
 
 
-def code_stripe_data(indices: np.ndarray, tables: PaletteTables, mode: int) -> bytes:
-    """The coder's bytes for uint8 (rows, width) ``indices`` in coded ``mode``."""
+def stripe_prefix(mode: int, uu_offset: tuple[int, int] = TWO_UP) -> bytes:
+    """A coded stripe's bytes before its coded data: the mode byte, then for
+    STRIPE_CODED_UU uu_rows (u8) and uu_shift (i8)."""
+    if mode != STRIPE_CODED_UU:
+        return bytes([mode])
+    uu_rows, uu_shift = uu_offset
+    return bytes([mode, uu_rows, uu_shift & 0xFF])
+
+
+def stripe_uu_offset(stripe: memoryview | bytes) -> tuple[int, int]:
+    """(uu_rows, uu_shift) of a coded stripe (its prefix checked by split_stripes)."""
+    if stripe[0] != STRIPE_CODED_UU:
+        return TWO_UP
+    return stripe[1], stripe[2] - 256 if stripe[2] >= 128 else stripe[2]
+
+
+def coded_data(stripe: memoryview | bytes) -> memoryview | bytes:
+    """A coded stripe's coded data: its bytes after ``stripe_prefix``."""
+    return stripe[UU_PREFIX_SIZE if stripe[0] == STRIPE_CODED_UU else 1:]
+
+
+def code_stripe_data(indices: np.ndarray, tables: PaletteTables, mode: int,
+                     uu_offset: tuple[int, int] = TWO_UP) -> bytes:
+    """The coder's bytes for uint8 (rows, width) ``indices`` in coded ``mode``, UU at
+    ``uu_offset``."""
     rows = [bytearray(row.tobytes()) for row in indices]
     coder = Encoder()
     code_stripe(coder, rows, indices.shape[1], tables, StripeModel(tables.channels),
-                encoding=True, mode=mode)
+                encoding=True, mode=mode, uu_offset=uu_offset)
     return coder.finish()
 
 
-def best_stripe(indices: np.ndarray, coded: Sequence[tuple[int, bytes | None]],
+def best_stripe(indices: np.ndarray, coded: Sequence[tuple[bytes, bytes | None]],
                 palette_size: int) -> bytes:
-    """The stripe's bytes, mode byte first: the shortest of ``coded`` ((mode, data),
-    data None where the coder ran out of room; the first of equal ones), or the indices
-    uncoded where none is shorter: packed in index_bits each, or with 8 bits stored."""
-    mode, data = min(((m, d) for m, d in coded if d is not None), key=lambda c: len(c[1]),
-                     default=(STRIPE_STORED, None))
+    """The stripe's bytes, mode byte first: the shortest of ``coded`` ((prefix, data):
+    ``stripe_prefix`` and the coded data, None where the coder ran out of room; the first
+    of equal ones), or the indices uncoded where none is shorter: packed in index_bits
+    each, or with 8 bits stored."""
+    shortest = min((prefix + data for prefix, data in coded if data is not None), key=len,
+                   default=None)
     bits = index_bits(palette_size)
-    if data is not None and len(data) < packed_length(indices.size, bits):
-        return bytes([mode]) + data
+    if shortest is not None and len(shortest) < 1 + packed_length(indices.size, bits):
+        return shortest
     return bytes([STRIPE_STORED if bits == 8 else STRIPE_PACKED]) + packed_bytes(indices, bits)
 
 
@@ -1157,40 +1224,114 @@ def smooth_pays(indices: np.ndarray, palette: np.ndarray, weights: tuple[int, ..
     return smooth < plain
 
 
+def uu_trial_sample(indices: np.ndarray) -> tuple[np.ndarray, int]:
+    """(sample, stripe_height): the uint8 (rows, columns) indices ``uu_offset_pays`` tries,
+    cut into stripes of stripe_height rows: ``weight_trial_sample``'s, but where its two
+    bands are under UU_TRIAL_ROWS (an offset up to UU_SEARCH_ROWS up needs rows above it
+    to show) and the image has twice that many rows, two bands of UU_TRIAL_ROWS from the
+    same places, cut to their middle UU_TRIAL_PIXELS / 2 pixels."""
+    height, width = indices.shape
+    sample, rows = weight_trial_sample(indices)
+    if rows >= UU_TRIAL_ROWS or height < 2 * UU_TRIAL_ROWS:
+        return sample, rows
+    rows = UU_TRIAL_ROWS
+    columns = min(width, UU_TRIAL_PIXELS // 2 // rows)
+    left = (width - columns) // 2
+    tops = ((height - rows) // 3, (height - rows) * 2 // 3)
+    return np.concatenate([indices[top:top + rows, left:left + columns] for top in tops]), rows
+
+
+UU_OFFSETS = [(rows, shift) for rows in range(1, UU_SEARCH_ROWS + 1)
+               for shift in sorted(range(-UU_SEARCH_SHIFT, UU_SEARCH_SHIFT + 1), key=abs)]
+
+
+def uu_hits(indices: np.ndarray) -> np.ndarray:
+    """int64 (len(UU_OFFSETS),): for each offset, how many pixels of uint8 (rows, width)
+    ``indices`` (those with every offset and L, U, UR, UL, LL inside) are the pixel at
+    that offset and none of L, U, UR, UL and LL."""
+    rows, width = indices.shape
+    top, side = UU_SEARCH_ROWS, UU_SEARCH_SHIFT
+    if rows <= top or width <= 2 * side:
+        return np.zeros(len(UU_OFFSETS), np.int64)
+    pixel = indices[top:, side:width - side]
+
+    def at(down: int, across: int) -> np.ndarray:
+        return indices[top - down:rows - down, side + across:width - side + across]
+
+    unseen = ((pixel != at(0, -1)) & (pixel != at(1, 0)) & (pixel != at(1, 1))
+              & (pixel != at(1, -1)) & (pixel != at(0, -2)))
+    return np.array([np.count_nonzero((pixel == at(down, across)) & unseen)
+                     for down, across in UU_OFFSETS], np.int64)
+
+
+def uu_offset_for(indices: np.ndarray, stripe_height: int) -> tuple[int, int] | None:
+    """The (uu_rows, uu_shift) ``uu_offset_pays`` tries for uint8 (rows, width) ``indices``
+    in stripes of ``stripe_height`` rows: the first offset of most ``uu_hits`` over the
+    stripes, where that beats two rows up by UU_TRIAL_SHARE of the pixels and
+    UU_TRIAL_RATIO times; else None."""
+    hits = sum(uu_hits(indices[top:top + count])
+               for top, count in stripe_rows(len(indices), stripe_height))
+    best, two_up = int(np.argmax(hits)), hits[UU_OFFSETS.index(TWO_UP)]
+    if hits[best] - two_up < UU_TRIAL_SHARE * indices.size or \
+            hits[best] < UU_TRIAL_RATIO * two_up:
+        return None
+    return UU_OFFSETS[best]
+
+
+def uu_offset_pays(indices: np.ndarray, palette: np.ndarray, weights: tuple[int, ...],
+             encode_stripes: Callable[..., list[bytes]]) -> tuple[int, int] | None:
+    """The (uu_rows, uu_shift) the encoder codes uint8 (height, width) ``indices`` with
+    (an encoder's choice, not the format's), or None for two rows up: ``uu_offset_for``'s
+    offset where it codes ``uu_trial_sample`` under ``weights`` shorter. ``encode_stripes``
+    is as in ``weighted_stripes``."""
+    if len(palette) < 2:
+        return None
+    sample, stripe_height = uu_trial_sample(indices)
+    uu_offset = uu_offset_for(sample, stripe_height)
+    if uu_offset is None:
+        return None
+    plain, shifted = (sum(len(stripe) for stripe in encode_stripes(
+        sample, palette, weights, stripe_height, False, offset)) for offset in (None, uu_offset))
+    return uu_offset if shifted < plain else None
+
+
 def weighted_stripes(indices: np.ndarray, palette: np.ndarray, stripe_height: int,
                      encode_stripes: Callable[..., list[bytes]]
                      ) -> tuple[tuple[int, ...], list[bytes]]:
     """(channel weights, each stripe's bytes) for uint8 (height, width) ``indices`` of a
     uint8 (K, C) palette in stripes of ``stripe_height`` rows: the weights
-    ``choose_channel_weights`` chooses, in the modes ``smooth_pays`` chooses, coded by
-    ``encode_stripes(indices, palette, weights, stripe_height, smooth=False)``, which gives
-    each stripe's bytes as ``reference_stripes`` does. A trial's coding is not repeated:
-    the sample's with the chosen weights, and the whole image's where the sample is the
-    whole image in these stripes (at most WEIGHT_TRIAL_PIXELS, one stripe)."""
+    ``choose_channel_weights`` chooses, in the modes ``smooth_pays`` chooses, or else with
+    the offset of UU ``uu_offset_pays`` chooses, coded by ``encode_stripes(indices, palette,
+    weights, stripe_height, smooth=False, uu_offset=None)``, which gives each stripe's bytes as
+    ``reference_stripes`` does. A trial's coding is not repeated: the sample's with the
+    chosen weights, and the whole image's where the sample is the whole image in these
+    stripes (at most WEIGHT_TRIAL_PIXELS, one stripe)."""
     codings: dict[tuple, list[bytes]] = {}
 
-    def remembering(sample, palette, weights, rows, smooth=False):
-        # Within one call, only the trial sample and the whole image are coded: a shape
+    def remembering(sample, palette, weights, rows, smooth=False, uu_offset=None):
+        # Within one call, only the trial samples and the whole image are coded: a shape
         # and a stripe height name one of them.
-        key = (sample.shape, rows, tuple(weights), smooth)
+        key = (sample.shape, rows, tuple(weights), smooth, uu_offset)
         if key not in codings:
-            codings[key] = encode_stripes(sample, palette, weights, rows, smooth)
+            codings[key] = encode_stripes(sample, palette, weights, rows, smooth, uu_offset)
         return codings[key]
 
     weights = choose_channel_weights(indices, palette, remembering)
     smooth = smooth_pays(indices, palette, weights, remembering)
-    return weights, remembering(indices, palette, weights, stripe_height, smooth)
+    uu_offset = None if smooth else uu_offset_pays(indices, palette, weights, remembering)
+    return weights, remembering(indices, palette, weights, stripe_height, smooth, uu_offset)
 
 
 def reference_stripes(indices: np.ndarray, palette: np.ndarray, weights: tuple[int, ...],
-                      stripe_height: int, smooth: bool = False) -> list[bytes]:
+                      stripe_height: int, smooth: bool = False,
+                      uu_offset: tuple[int, int] | None = None) -> list[bytes]:
     """Each stripe's bytes, mode byte first (``encode_stripe``), of uint8 (height, width)
     ``indices`` of a uint8 (K, C) palette under channel ``weights``, in the smooth modes
-    where ``smooth``."""
+    where ``smooth``, else with UU at ``uu_offset`` where given."""
     tables = PaletteTables(palette, weights)
     rows = stripe_rows(len(indices), stripe_height)
     return [encode_stripe(indices[top:top + count], tables, alone=len(rows) == 1,
-                          smooth=smooth)
+                          smooth=smooth, uu_offset=uu_offset)
             for top, count in rows]
 
 
@@ -1342,8 +1483,10 @@ def split_stripes(body: memoryview | bytes, width: int, height: int, channels: i
                               field="cm_stripes")
         stripe = body[offset:offset + length]
         if stripe[0] not in STRIPE_MODES:
-            raise FormatError(f"cm stripe {index} mode is {stripe[0]}; 0 to 5",
-                              field="cm_stripes")
+            raise FormatError(f"cm stripe {index} mode is {stripe[0]}; 0 to "
+                              f"{len(STRIPE_MODES) - 1}", field="cm_stripes")
+        if stripe[0] == STRIPE_CODED_UU:
+            _check_uu_prefix(stripe, index)
         if stripe[0] in UNCODED_MODES:
             _check_uncoded_layout(stripe, index, rows * width, palette_size)
         stripes.append(stripe)
@@ -1352,6 +1495,16 @@ def split_stripes(body: memoryview | bytes, width: int, height: int, channels: i
         raise FormatError(f"cm body has {len(body) - offset} bytes after its stripes",
                           field="cm_stripes")
     return stripe_height, weights, stripes
+
+
+def _check_uu_prefix(stripe: memoryview, index: int) -> None:
+    """A STRIPE_CODED_UU stripe holds uu_rows and uu_shift, uu_rows 1 to 255."""
+    if len(stripe) < UU_PREFIX_SIZE:
+        raise FormatError(f"cm stripe {index} is STRIPE_CODED_UU in {len(stripe)} bytes, "
+                          "too short for uu_rows and uu_shift", field="cm_stripes")
+    if stripe[1] == 0:
+        raise FormatError(f"cm stripe {index}'s uu_rows is 0; it must be 1 to 255",
+                          field="cm_stripes")
 
 
 def _check_uncoded_layout(stripe: memoryview, index: int, pixels: int,
@@ -1399,11 +1552,11 @@ def decode_stripe(stripe: memoryview, rows: int, width: int, tables: PaletteTabl
     """uint8 (rows, width) indices of one stripe (mode byte included in ``stripe``)."""
     if stripe[0] in UNCODED_MODES:
         return stored_indices(stripe, rows, width, tables.size)
-    data = stripe[1:]
+    data = coded_data(stripe)
     decoder = Decoder(data)
     lines = [bytearray(width) for _ in range(rows)]
     code_stripe(decoder, lines, width, tables, StripeModel(tables.channels),
-                encoding=False, mode=stripe[0])
+                encoding=False, mode=stripe[0], uu_offset=stripe_uu_offset(stripe))
     if decoder.read != len(data):
         raise FormatError(f"a cm stripe's coder read {decoder.read} bytes, not its "
                           f"{len(data)}", field="cm_data")
@@ -1420,10 +1573,10 @@ def one_colour_indices(stripes: list[memoryview], width: int, height: int,
                                                     strict=True)):
         if stripe[0] in UNCODED_MODES:
             stored_indices(stripe, rows, width, 1)
-        elif len(stripe) != 1 + CODER_FINAL_BYTES:
-            raise FormatError(f"cm stripe {index} of one colour holds {len(stripe) - 1} "
-                              f"bytes of coded data, not the coder's {CODER_FINAL_BYTES}",
-                              field="cm_data")
+        elif len(coded_data(stripe)) != CODER_FINAL_BYTES:
+            raise FormatError(f"cm stripe {index} of one colour holds "
+                              f"{len(coded_data(stripe))} bytes of coded data, not the "
+                              f"coder's {CODER_FINAL_BYTES}", field="cm_data")
     return np.zeros((height, width), np.uint8)
 
 

@@ -314,6 +314,9 @@ def decode_cm(body: bytes, width: int, height: int, palette: bytes, palette_size
                 raise InvalidFile("index", f"uncoded stripe {number} has an index past the "
                                            "palette")
             indices += values
+        elif stripe[0] == 6:  # STRIPE_CODED_UU: uu_rows, uu_shift, then coded data
+            uu_offset = (stripe[1], stripe[2] - 256 if stripe[2] >= 128 else stripe[2])
+            indices += decode_stripe(stripe[3:], width, rows, tables, 0, uu_offset)
         else:  # STRIPE_CODED (0), STRIPE_RANKS (2) or their smooth modes (4, 5)
             indices += decode_stripe(stripe[1:], width, rows, tables, stripe[0])
     return indices
@@ -362,8 +365,11 @@ def read_stripes(body: bytes, width: int, height: int, channels: int, palette_si
         if length == 0 or length > len(body) - position:
             raise InvalidFile("cm_stripes", f"stripe {number} is {length} bytes")
         stripe = body[position:position + length]
-        if stripe[0] not in (0, 1, 2, 3, 4, 5):
+        if stripe[0] not in (0, 1, 2, 3, 4, 5, 6):
             raise InvalidFile("cm_stripes", f"stripe {number} has mode {stripe[0]}")
+        if stripe[0] == 6 and (length < 3 or stripe[1] == 0):
+            raise InvalidFile("cm_stripes", f"uu_offset stripe {number}: no uu_rows and "
+                                            "uu_shift, or uu_rows 0")
         rows = min(stripe_height, height - number * stripe_height)
         if stripe[0] == 1 and length != 1 + rows * width:
             raise InvalidFile("cm_stripes", f"stored stripe {number} is {length} bytes")
@@ -485,10 +491,13 @@ class Mixer:
         return bit
 
 
-def decode_stripe(data: bytes, width: int, rows: int, tables, mode: int) -> list[int]:
+def decode_stripe(data: bytes, width: int, rows: int, tables, mode: int,
+                  uu_offset: tuple[int, int] = (2, 0)) -> list[int]:
     """One coded stripe (5.3.2 to 5.3.7): its rows x width indices. In STRIPE_RANKS and
     STRIPE_RANKS_SMOOTH (modes 2 and 5) a pixel that is not flat has no candidates; in
-    the smooth modes (4 and 5) the smooth prediction takes the blend's place."""
+    the smooth modes (4 and 5) the smooth prediction takes the blend's place. UU is the
+    pixel ``uu_offset`` = (uu_rows, uu_shift) away: (2, 0) but in STRIPE_CODED_UU."""
+    uu_rows, uu_shift = uu_offset
     ranks_only, smooth = mode in (2, 5), mode in (4, 5)
     colours, weights, order, stretch = tables
     size = len(colours)
@@ -524,7 +533,8 @@ def decode_stripe(data: bytes, width: int, rows: int, tables, mode: int) -> list
         up_right = above[x + 1] if above and x + 1 < width else u
         up_left = above[x - 1] if above and x >= 1 else u
         left2 = row[x - 2] if x >= 2 else left
-        up2 = image[y - 2][x] if y >= 2 else u
+        up2 = image[y - uu_rows][x + uu_shift] \
+            if y >= uu_rows and 0 <= x + uu_shift < width else u
         pattern = ((left == u) | (left == up_left) << 1 | (u == up_right) << 2
                    | (u == up_left) << 3 | (left == left2) << 4 | (u == up2) << 5)
         return (left, u, up_right, up_left, left2, up2), pattern
@@ -568,8 +578,10 @@ def decode_stripe(data: bytes, width: int, rows: int, tables, mode: int) -> list
                         a += 1
                     bucket = min(n.bit_length(), 15)
                     end = image[y - 1][x + n + 1] if x + n < width else NO_END
-                    t = 1 if y < 2 or all(image[y - 2][j] == v for j in
-                                          range(max(x - 1, 0), min(x + n, width - 1) + 1)) else 0
+                    t = 1 if y < uu_rows or all(
+                        image[y - uu_rows][j] == v for j in
+                        range(max(x - 1 + uu_shift, 0),
+                              min(x + n + uu_shift, width - 1) + 1)) else 0
                     s = 0 if length == 0 else 1 if a == n else 2
                     contexts = ((bucket * 3 + s) * 4 + t * 2 + (pattern >> 4 & 1),
                                 bucket * 256 + v, table_index(v, end, bucket, bits=12))
@@ -579,7 +591,9 @@ def decode_stripe(data: bytes, width: int, rows: int, tables, mode: int) -> list
                     else:
                         run = n - 1
                         for i in range(n - 1):
-                            t_i = 1 if y < 2 or image[y - 2][x + i] == v else 0
+                            j = x + i + uu_shift
+                            t_i = 1 if y < uu_rows or not 0 <= j < width \
+                                or image[y - uu_rows][j] == v else 0
                             s_i = 0 if length == 0 else 2 if i == a else 1
                             at = (((bucket * 2 + t_i) * 4 + min(n - 1 - i, 3)) * 2
                                   + (1 if i == 0 else 0)) * 3 + s_i

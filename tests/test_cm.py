@@ -85,10 +85,10 @@ def test_ranks_stripes_agree_across_engines_and_decoders(channels, k, smooth, mo
     monkeypatch.setattr(cm, "ranks_may_pay", lambda indices, alone=False: True)
     monkeypatch.setattr(cm, "smooth_pays", lambda *args: smooth)
     monkeypatch.setattr(cm, "best_stripe", lambda indices, coded, palette_size:
-                        bytes([coded[-1][0]]) + coded[-1][1])
+                        coded[-1][0] + coded[-1][1])
     body = both_engines(indices, palette, 5)
     _, _, stripes = cm.split_stripes(body, 23, 14, channels, k)
-    assert [stripe[0] for stripe in stripes] == [cm.coded_modes(smooth)[1]] * 3
+    assert [stripe[0] for stripe in stripes] == [cm.stripe_codings(smooth)[1][0]] * 3
     decoded = spec_decoder.decode_cm(bytes(body), 23, 14, palette.tobytes(), k, channels)
     assert decoded == indices.ravel().tolist()
 
@@ -227,7 +227,7 @@ def test_a_stripes_mode_decides_how_it_decodes(smooth, monkeypatch):
     monkeypatch.setattr(cm, "smooth_pays", lambda *args: smooth)
     body = bytearray(both_engines(indices, palette, 16))
     mode_at = cm.CM_STRIPE_HEADER_SIZE + 1 + 8
-    written = cm.coded_modes(smooth)[1]
+    written = cm.stripe_codings(smooth)[1][0]
     assert body[mode_at] == written
     for mode in set(cm.CODED_MODES) - {written}:
         body[mode_at] = mode
@@ -369,7 +369,7 @@ def grey_under_alpha(size: int, k: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def test_the_encoder_weighs_a_smooth_alpha_under_noisy_grey(monkeypatch):
-    """Alpha, which its neighbours predict, weighs far more than noisy grey (5.3.1); the
+    """Alpha, which its neighbours predict, weighs uu_offset more than noisy grey (5.3.1); the
     weighted body is shorter than the plain distance's."""
     palette, indices = grey_under_alpha(48, 64)
     weights = cm.channel_weights_for(indices, palette)
@@ -424,21 +424,27 @@ def test_the_encoder_keeps_the_weights_whose_sample_codes_shortest():
 def test_a_trial_of_the_whole_image_is_not_coded_again(stripe_height, extra):
     """An image tried whole in its own stripes keeps the trial's coding; in other stripes
     it is coded once more. Either way the stripes are those of the chosen weights and
-    modes, and the smooth trial codes the sample once more, in the smooth modes alone."""
+    modes; the smooth trial codes the sample once more, in the smooth modes alone, and
+    the offset's trial (where it is tried) once more with UU at the offset alone."""
     palette, indices = grey_under_alpha(48, 16)
     calls = []
 
-    def code(sample, palette, weights, rows, smooth=False):
-        calls.append((weights, smooth))
-        return cm.reference_stripes(sample, palette, weights, rows, smooth)
+    def code(sample, palette, weights, rows, smooth=False, uu_offset=None):
+        calls.append((weights, smooth, uu_offset))
+        return cm.reference_stripes(sample, palette, weights, rows, smooth, uu_offset)
 
     weights, stripes = cm.weighted_stripes(indices, palette, stripe_height, code)
     candidates = cm.weight_candidates(cm.channel_weights_for(indices, palette))
     assert len(candidates) == 3
-    assert calls[:4] == [(w, False) for w in candidates] + [(weights, True)]
-    assert len(calls) == 4 + extra
+    assert calls[:4] == [(w, False, None) for w in candidates] + [(weights, True, None)]
     smooth = stripes[0][0] in cm.SMOOTH_MODES
-    assert stripes == cm.reference_stripes(indices, palette, weights, stripe_height, smooth)
+    tried = None if smooth else cm.uu_offset_for(*cm.uu_trial_sample(indices))
+    offset_trial = [(weights, False, tried)] if tried else []
+    assert calls[4:4 + len(offset_trial)] == offset_trial
+    assert len(calls) == 4 + len(offset_trial) + extra
+    kept = cm.stripe_uu_offset(stripes[0]) if stripes[0][0] == cm.STRIPE_CODED_UU else None
+    assert stripes == cm.reference_stripes(indices, palette, weights, stripe_height, smooth,
+                                           kept)
 
 
 def test_alike_channels_are_not_tried(real_images):

@@ -5,9 +5,9 @@
  *   if not, "is it v?" a pixel, one counter each, up to the first that is not (5.3.4):
  *   no lookups for the pixels of a span. The pixel that is not v is coded as below.
  *
- *   neighbours L U UR UL LL UU (stripe-local, 5.3.2)   match: a pointer to an earlier
- *                                                       pixel with the same neighbours;
- *        |                                              row match: one that followed
+ *   neighbours L U UR UL LL UU (stripe-local, 5.3.2;   match: a pointer to an earlier
+ *   UU two rows up, or where a STRIPE_CODED_UU          pixel with the same neighbours;
+ *   stripe puts it)                                     row match: one that followed
  *        |                                              the same 5 indices in a row
  *        v                                                   v
  *   candidates L, U, UR, UL, LL, UU, M, R: distinct, in that order (5.3.3)
@@ -158,6 +158,7 @@ typedef char scratch_words_agree[SCRATCH_WORDS == HOST_SCRATCH_WORDS ? 1 : -1];
 #define STRIPE_RANKS 2u
 #define STRIPE_CODED_SMOOTH 4u
 #define STRIPE_RANKS_SMOOTH 5u
+#define STRIPE_CODED_UU 6u
 
 #define STATUS_OK 0
 #define STATUS_OVERFLOW 1   /* encoder: coded is no shorter than stored */
@@ -800,10 +801,12 @@ static int code_rank(Coder *c, global uint *scratch, int actual, const uint *nea
     return -1;
 }
 
-/* The neighbours L, U, UR, UL, LL, UU of pixel x of ``row`` (5.3.2); ``above`` and
- * ``above2`` are the rows one and two above in the stripe, or 0. */
+/* The neighbours L, U, UR, UL, LL, UU of pixel x of ``row`` (5.3.2); ``above`` is the
+ * row above in the stripe, ``uu_row`` the row UU is on (uu_rows up), or 0, and UU is
+ * ``uu_dx`` columns across from x. */
 static INLINE void neighbours_of(global const uchar *row, global const uchar *above,
-                                 global const uchar *above2, uint x, uint width, uint *near)
+                                 global const uchar *uu_row, int uu_dx, uint x, uint width,
+                                 uint *near)
 {
     uint u = above ? above[x] : (x >= 1 ? row[x - 1] : 0u);
     uint left = x >= 1 ? row[x - 1] : u;
@@ -812,7 +815,8 @@ static INLINE void neighbours_of(global const uchar *row, global const uchar *ab
     near[2] = above && x + 1 < width ? above[x + 1] : u;
     near[3] = above && x >= 1 ? above[x - 1] : u;
     near[4] = x >= 2 ? row[x - 2] : left;
-    near[5] = above2 ? above2[x] : u;
+    int uu_x = (int)x + uu_dx;
+    near[5] = uu_row && uu_x >= 0 && uu_x < (int)width ? uu_row[uu_x] : u;
 }
 
 static INLINE uint pattern_of(const uint *near)
@@ -853,13 +857,13 @@ static INLINE uint value_context(uint slot, uint value, uint pattern)
  * by the fast path), its lines in models 1 and 3 and model 2's for its neighbours as
  * candidates. A decoder cannot: x + 1's keys hold L, which is x. */
 static INLINE void prefetch_next(global const uchar *row, global const uchar *above,
-                                 global const uchar *above2, uint x, uint width,
+                                 global const uchar *uu_row, int uu_dx, uint x, uint width,
                                  global const uint *scratch)
 {
     if (x + 1 >= width)
         return;
     uint near[NEIGHBOURS];
-    neighbours_of(row, above, above2, x + 1, width, near);
+    neighbours_of(row, above, uu_row, uu_dx, x + 1, width, near);
     PREFETCH(scratch + MATCH_AT + match_entry(near));
     uint pattern = pattern_of(near);
     if ((pattern & FLAT_PATTERN) == FLAT_PATTERN)
@@ -901,14 +905,14 @@ static INLINE int code_span_pixel(Coder *c, global uint *counter, int bit, const
 /* The span of ``length`` pixels from x of stripe row yy, ``value`` being L's index
  * (5.3.4): returns how many of them, from the first, are ``value`` (``length``: all;
  * fewer: the next is not), and a decoder writes them. ``match_pointer`` is the match's
- * pointer where ``match_on``. */
+ * pointer where ``match_on``; ``uu_row`` and ``uu_dx`` place UU, as in neighbours_of. */
 static uint code_span(Coder *c, global uint *scratch, global uchar *rows, uint width,
                       uint yy, uint x, uint length, uint value, uint pattern,
-                      uint match_on, uint match_pointer, const Palette *pal)
+                      uint match_on, uint match_pointer, const Palette *pal,
+                      global const uchar *uu_row, int uu_dx)
 {
     global uchar *row = rows + (ulong)yy * width;
     global const uchar *above = yy >= 1 ? row - width : 0;
-    global const uchar *above2 = yy >= 2 ? row - 2 * (ulong)width : 0;
     uint start = yy * width + x;
     uint run = length;
     if (c->encoding) {
@@ -928,10 +932,10 @@ static uint code_span(Coder *c, global uint *scratch, global uchar *rows, uint w
     }
     uint end = x + length < width ? above[x + length + 1] : NO_END;
     uint above_two = 1;
-    if (above2) {
-        uint last = min_uint(x + length, width - 1);
-        for (uint j = x >= 1 ? x - 1 : 0; j <= last && above_two; j++)
-            above_two = above2[j] == value;
+    if (uu_row) {
+        int last = min_int((int)(x + length) + uu_dx, (int)width - 1);
+        for (int j = max_int((int)x - 1 + uu_dx, 0); j <= last && above_two; j++)
+            above_two = uu_row[j] == value;
     }
     /* hash12(value, end, bucket), written out: built as an array, its scalar stores and
      * vector reload stalled the store forwarding (3% of a decode's samples in perf). */
@@ -949,7 +953,9 @@ static uint code_span(Coder *c, global uint *scratch, global uchar *rows, uint w
         uint found = length - 1;
         for (uint i = 0; i + 1 < length; i++) {
             uint says = !match_on ? 0u : i == agree ? 2u : 1u;
-            uint two = above2 ? above2[x + i] == value : 1u;
+            int uu_x = (int)(x + i) + uu_dx;
+            uint two = uu_row && uu_x >= 0 && uu_x < (int)width ? uu_row[uu_x] == value
+                                                                      : 1u;
             uint context = (((bucket * 2 + two) * (SPAN_END_LIMIT + 1)
                              + min_uint(length - 1 - i, SPAN_END_LIMIT)) * 2 + (i == 0))
                            * SPAN_MATCH_STATES + says;
@@ -985,8 +991,14 @@ static void follow_span(global const uchar *rows, uint *length, uint *pointer, u
 /* Codes (encoding) or fills in (decoding) the row_count x width indices at ``rows``.
  * Returns STATUS_OK, STATUS_BAD_RANK or (decoding past the data's end) STATUS_BAD_LENGTH. */
 static int code_stripe(Coder *c, global uchar *rows, uint width, uint row_count,
-                       const Palette *pal, global uint *scratch, uint mode)
+                       const Palette *pal, global uint *scratch, uint coding)
 {
+    /* coding: the stripe_mode, and for STRIPE_CODED_UU its uu_rows << 8 and uu_shift
+     * (i8) << 16; UU is the pixel uu_rows up and uu_shift across, else two rows up. */
+    uint mode = coding & 0xFFu;
+    uint uu_dy = mode == STRIPE_CODED_UU ? (coding >> 8) & 0xFFu : 2u;
+    uint shift_byte = (coding >> 16) & 0xFFu;
+    int uu_dx = mode == STRIPE_CODED_UU ? (int)shift_byte - (shift_byte >= 128u ? 256 : 0) : 0;
     uint ranks_only = mode == STRIPE_RANKS || mode == STRIPE_RANKS_SMOOTH;
     uint smooth = mode == STRIPE_CODED_SMOOTH || mode == STRIPE_RANKS_SMOOTH;
     uint match_length = 0, match_pointer = 0, ranked = 0, row_length = 0, row_pointer = 0;
@@ -994,20 +1006,22 @@ static int code_stripe(Coder *c, global uchar *rows, uint width, uint row_count,
         global uchar *row = rows + (ulong)yy * width;
         global uchar *above = yy >= 1 ? row - width : 0;
         global uchar *above2 = yy >= 2 ? row - 2 * (ulong)width : 0;
+        global uchar *uu_row = yy >= uu_dy ? row - uu_dy * (ulong)width : 0;
         for (uint x = 0; x < width; x++) {
             /* The neighbours and their equality pattern (5.3.2). */
             uint near[NEIGHBOURS];
-            neighbours_of(row, above, above2, x, width, near);
+            neighbours_of(row, above, uu_row, uu_dx, x, width, near);
             uint pattern = pattern_of(near);
             if (c->encoding)
-                prefetch_next(row, above, above2, x, width, scratch);
+                prefetch_next(row, above, uu_row, uu_dx, x, width, scratch);
             /* A flat pixel may start a span (5.3.4). */
             uint not_left = 0;
             if ((pattern & FLAT_PATTERN) == FLAT_PATTERN && pal->size > 1) {
                 uint length = span_length(above, x, width, near[0]);
                 if (length >= 2) {
                     uint run = code_span(c, scratch, rows, width, yy, x, length, near[0],
-                                         pattern, match_length, match_pointer, pal);
+                                         pattern, match_length, match_pointer, pal,
+                                         uu_row, uu_dx);
                     if (!c->encoding && c->at > c->length)
                         return STATUS_BAD_LENGTH;
                     follow_span(rows, &match_length, &match_pointer, run, near[0]);
@@ -1018,7 +1032,7 @@ static int code_stripe(Coder *c, global uchar *rows, uint width, uint row_count,
                     }
                     if (run) {
                         x += run;
-                        neighbours_of(row, above, above2, x, width, near);
+                        neighbours_of(row, above, uu_row, uu_dx, x, width, near);
                         pattern = pattern_of(near);
                     }
                     not_left = 1;
@@ -1197,13 +1211,13 @@ static int code_stripe(Coder *c, global uchar *rows, uint width, uint row_count,
     return STATUS_OK;
 }
 
-/* Encode: job j codes stripe stripes[j] in coded mode modes[j] (the mode byte is the
- * host's), to out + offsets[j], which has room for its pixel count; its
+/* Encode: job j codes stripe stripes[j] as codings[j] says (code_stripe; the mode byte
+ * and far bytes are the host's), to out + offsets[j], which has room for its pixel count; its
  * coded length and status go to lengths[j] and statuses[j]. A stripe coded both ways is
  * two jobs, which run side by side. ``next_job`` starts at 0. */
 kernel void cm_encode(global const uchar *indices, uint width, uint height,
                       uint stripe_height, uint job_count, global const uint *stripes,
-                      global const uchar *modes, uint palette_size,
+                      global const uint *codings, uint palette_size,
                       uint channels, global const uchar *colours,
                       global const uint *weights,
                       global const uchar *order, global const uchar *ranks,
@@ -1223,7 +1237,7 @@ kernel void cm_encode(global const uchar *indices, uint width, uint height,
                    (ulong)row_count * width, 1, 0};
         reset_scratch(scratch);
         code_stripe(&c, (global uchar *)(indices + (ulong)top * width), width, row_count,
-                    &pal, scratch, modes[j]);
+                    &pal, scratch, codings[j]);
         /* Flush: the four bytes of low, most significant first. */
         for (int i = 0; i < 4; i++) {
             if (c.at + 4 >= c.limit)
@@ -1236,9 +1250,9 @@ kernel void cm_encode(global const uchar *indices, uint width, uint height,
     }
 }
 
-/* Decode the coded stripes listed in ``which``: stripe which[i]'s data (mode byte
- * excluded) is lengths[i] bytes at body + offsets[i], and its mode byte modes[i] (one of
- * the coded modes). ``next_job`` starts at 0: the host lists the longest
+/* Decode the coded stripes listed in ``which``: stripe which[i]'s coded data (mode and
+ * far bytes excluded) is lengths[i] bytes at body + offsets[i], and codings[i] its mode
+ * (one of the coded modes) and far bytes, as code_stripe takes them. ``next_job`` starts at 0: the host lists the longest
  * stripes first, so that the last to start are the shortest. */
 kernel void cm_decode(global const uchar *body, global const ulong *offsets,
                       global const ulong *lengths, global const uint *which,
@@ -1249,7 +1263,7 @@ kernel void cm_decode(global const uchar *body, global const ulong *offsets,
                       global const uint *distances, constant short *stretch,
                       constant short *knots, constant uint *reciprocals,
                       global uint *scratch_all, global uchar *indices, global int *statuses,
-                      global const uchar *modes, volatile global uint *next_job)
+                      global const uint *codings, volatile global uint *next_job)
 {
     Palette pal = {palette_size, channels, colours, weights, order, ranks, distances, stretch,
                    knots, reciprocals};
@@ -1266,7 +1280,7 @@ kernel void cm_decode(global const uchar *body, global const ulong *offsets,
         }
         reset_scratch(scratch);
         int status = code_stripe(&c, indices + (ulong)top * width, width, row_count, &pal,
-                                 scratch, modes[i]);
+                                 scratch, codings[i]);
         if (status == STATUS_OK && c.at != c.length)
             status = STATUS_BAD_LENGTH;
         statuses[i] = status;

@@ -144,11 +144,11 @@ def _item_count(backend, stripes: int) -> int:
 
 
 def encode_stripes(backend, indices: np.ndarray, palette: np.ndarray,
-                   weights: tuple[int, ...], stripe_height: int, smooth: bool = False
-                   ) -> list[bytes]:
+                   weights: tuple[int, ...], stripe_height: int, smooth: bool = False,
+                   uu_offset: tuple[int, int] | None = None) -> list[bytes]:
     """Every stripe's bytes, mode byte first, as ``cm.encode_stripe`` gives them.
     ``indices`` is uint8 (height, width), ``palette`` uint8 (K, C), ``weights`` a
-    channel_weight per channel; ``smooth``: in the smooth modes.
+    channel_weight per channel; ``smooth``: in the smooth modes; ``uu_offset``: UU's offset.
 
     One launch codes every stripe, and again in the ranks mode each stripe where that is
     tried (``cm.ranks_may_pay``): a job a coding, so that an image of one stripe codes
@@ -158,9 +158,9 @@ def encode_stripes(backend, indices: np.ndarray, palette: np.ndarray,
     indices = np.ascontiguousarray(indices, np.uint8)
     tried = [cm.ranks_may_pay(indices[top:top + count], alone=len(rows) == 1)
              for top, count in rows]
-    coded_mode, ranks_mode = cm.coded_modes(smooth)
-    jobs = [(s, coded_mode) for s in range(len(rows))] + \
-        [(s, ranks_mode) for s in range(len(rows)) if tried[s]]
+    coded, ranks = cm.stripe_codings(smooth, uu_offset)
+    jobs = [(s, coded) for s in range(len(rows))] + \
+        [(s, ranks) for s in range(len(rows)) if tried[s]]
     room = np.array([rows[s][1] * width for s, _ in jobs], np.uint64)
     offsets = np.zeros(len(jobs), np.uint64)
     offsets[1:] = np.cumsum(room)[:-1]
@@ -177,19 +177,29 @@ def encode_stripes(backend, indices: np.ndarray, palette: np.ndarray,
         encode(backend.queue, (items,), (1,), session.upload(indices), np.uint32(width),
                np.uint32(height), np.uint32(stripe_height), np.uint32(len(jobs)),
                session.upload(np.array([s for s, _ in jobs], np.uint32)),
-               session.upload(np.array([mode for _, mode in jobs], np.uint8)),
+               session.upload(np.array([kernel_coding(*coding) for _, coding in jobs],
+                                       np.uint32)),
                *session.palette_arguments(palette, weights), session.scratch(items),
                out_buffer, session.upload(offsets), length_buffer, status_buffer,
                session.job_counter())
         session.fetch([(out_buffer, out), (length_buffer, lengths),
                        (status_buffer, statuses)])
-    codings: list[list[tuple[int, bytes | None]]] = [[] for _ in rows]
-    for j, (s, mode) in enumerate(jobs):
+    codings: list[list[tuple[bytes, bytes | None]]] = [[] for _ in rows]
+    for j, (s, (mode, uu)) in enumerate(jobs):
         start = int(offsets[j])
-        codings[s].append((mode, None if statuses[j] == STATUS_OVERFLOW
+        codings[s].append((cm.stripe_prefix(mode, uu), None if statuses[j] == STATUS_OVERFLOW
                            else out[start:start + int(lengths[j])].tobytes()))
     return [cm.best_stripe(indices[top:top + count], codings[s], len(palette))
             for s, (top, count) in enumerate(rows)]
+
+
+def kernel_coding(mode: int, uu_offset: tuple[int, int] = cm.TWO_UP) -> int:
+    """A stripe's coding as the kernel's code_stripe takes it: ``mode``, and for
+    STRIPE_CODED_UU uu_rows << 8 and uu_shift (as a byte) << 16."""
+    if mode != cm.STRIPE_CODED_UU:
+        return mode
+    uu_rows, uu_shift = uu_offset
+    return mode | uu_rows << 8 | (uu_shift & 0xFF) << 16
 
 
 def decode_stripes(backend, stripes: list[memoryview], width: int, height: int,
@@ -206,9 +216,10 @@ def decode_stripes(backend, stripes: list[memoryview], width: int, height: int,
     with backend.lock, _device_memory_is_a_limit(backend, width, height):
         finish = None
         if coded:
-            finish = _run_decode(backend, [stripes[s][1:] for s in coded], coded,
-                                 [stripes[s][0] for s in coded], width,
-                                 height, stripe_height, palette, weights)
+            finish = _run_decode(backend, [cm.coded_data(stripes[s]) for s in coded], coded,
+                                 [kernel_coding(stripes[s][0], cm.stripe_uu_offset(stripes[s]))
+                                  for s in coded], width, height, stripe_height, palette,
+                                 weights)
             statuses[coded] = finish(None)
         uncoded = _check_in_order(statuses, stripes, rows, width, len(palette))
         # Only a valid body's indices are copied back: a corrupt one never makes the
@@ -221,10 +232,11 @@ def decode_stripes(backend, stripes: list[memoryview], width: int, height: int,
     return indices
 
 
-def _run_decode(backend, datas: list, coded: list[int], modes: list[int], width: int,
+def _run_decode(backend, datas: list, coded: list[int], codings: list[int], width: int,
                 height: int, stripe_height: int, palette: np.ndarray,
                 weights: tuple[int, ...]):
-    """Start the decode kernel on the coded stripes (``modes``: each one's stripe_mode);
+    """Start the decode kernel on the coded stripes (``codings``: each one's
+    ``kernel_coding``);
     returns ``finish(out)``, which gives the statuses (``out`` None) or
     copies the indices into ``out``.
 
@@ -246,7 +258,7 @@ def _run_decode(backend, datas: list, coded: list[int], modes: list[int], width:
            session.upload(np.array(coded, np.uint32)[longest_first]), np.uint32(len(coded)),
            np.uint32(width), np.uint32(height), np.uint32(stripe_height),
            *session.palette_arguments(palette, weights), session.scratch(items), out_buffer,
-           status_buffer, session.upload(np.array(modes, np.uint8)[longest_first]),
+           status_buffer, session.upload(np.array(codings, np.uint32)[longest_first]),
            session.job_counter())
 
     def finish(out: np.ndarray | None) -> np.ndarray | None:
@@ -275,7 +287,7 @@ def _check_in_order(statuses: np.ndarray, stripes: list[memoryview],
                               field="cm_rank")
         elif status != STATUS_OK:
             raise FormatError(f"cm stripe {s}'s coder did not end at the last of its "
-                              f"{len(stripes[s]) - 1} bytes", field="cm_data")
+                              f"{len(cm.coded_data(stripes[s]))} bytes", field="cm_data")
     return uncoded
 
 

@@ -98,6 +98,12 @@ CM_SMOOTH = np.clip(60 + _xs * 3 + _ys + np.random.default_rng(7).normal(0, 4, _
 _ys, _xs = np.mgrid[0:8, 0:40]
 _TOP = ((_xs * 3 + _ys * 5 + (_xs * _ys) % 7 + (_xs // 5) * (_ys % 3)) % 8).astype(np.uint8)
 CM_MIRRORED = np.concatenate([_TOP, _TOP[::-1]])
+# 24 x 32, 3 greys: a diagonal ramp ordered-dithered by a 4 x 4 Bayer matrix, which
+# repeats 4 rows up and 4 columns to the right (a STRIPE_CODED_UU stripe's UU, 5.3.2).
+_ys, _xs = np.mgrid[0:24, 0:32]
+_BAYER_4 = np.array([[0, 8, 2, 10], [12, 4, 14, 6], [3, 11, 1, 9], [15, 7, 13, 5]])
+CM_DITHERED = np.floor((_xs + _ys) / 54 * 2 + (_BAYER_4[_ys % 4, _xs % 4] + 0.5) / 16
+                       ).astype(np.uint8)
 # 16 x 24 grey + alpha, 16 colours (4 greys 80 apart x 4 alphas 20 apart): alpha falls in
 # steps across the columns, grey is noise; the encoder weighs alpha 64 (5.3.1). A plain
 # distance would put the colours of the other alphas first in every order (20^2 < 80^2);
@@ -193,14 +199,17 @@ def cm_plain_body(indices: np.ndarray, palette: np.ndarray, stripe_height: int |
 
 
 def cm_body_in_modes(indices: np.ndarray, palette: np.ndarray, stripe_height: int,
-                     modes: list[int]) -> bytes:
-    """A method-cm body whose stripes are coded in the given coded ``modes``, one a stripe,
-    whatever the encoder would choose."""
+                     modes: list[int], uu_offsets: list[tuple[int, int]] | None = None
+                     ) -> bytes:
+    """A method-cm body whose stripes are coded in the given coded ``modes``, one a stripe
+    (with UU at ``uu_offsets``' in STRIPE_CODED_UU), whatever the encoder would choose."""
     weights = cm.channel_weights_for(indices, palette)
     tables = cm.PaletteTables(palette, weights)
     rows = cm.stripe_rows(len(indices), stripe_height)
-    stripes = [bytes([mode]) + cm.code_stripe_data(indices[top:top + count], tables, mode)
-               for (top, count), mode in zip(rows, modes, strict=True)]
+    uu_offsets = uu_offsets or [cm.TWO_UP] * len(rows)
+    stripes = [cm.stripe_prefix(mode, uu) + cm.code_stripe_data(indices[top:top + count],
+                                                                tables, mode, uu)
+               for (top, count), mode, uu in zip(rows, modes, uu_offsets, strict=True)]
     return cm.join_stripes(stripe_height, weights, stripes)
 
 
@@ -365,6 +374,14 @@ def valid_vectors() -> dict[str, tuple[bytes, np.ndarray, str]]:
                       dict(method=METHOD_CM, body=cm_body_in_modes(
                           CM_SMOOTH, GREY_RAMP, 12,
                           [cm.STRIPE_RANKS_SMOOTH, cm.STRIPE_CODED_SMOOTH]))),
+        "cm-uu-offset": (CM_DITHERED, GREYS,
+                         "Method cm, 3 greys, 32 x 24: a diagonal ramp ordered-dithered "
+                         "by a 4 x 4 matrix, in two stripes of 12 rows, both stripe_mode 6 "
+                         "(STRIPE_CODED_UU): UU 4 rows up and 4 columns right "
+                         "(04 04), then 3 rows up and 2 columns left (03 FE) (5.3.2).",
+                         dict(method=METHOD_CM, body=cm_body_in_modes(
+                             CM_DITHERED, GREYS, 12, [cm.STRIPE_CODED_UU] * 2,
+                             [(4, 4), (3, -2)]))),
         "cm-row-match": (CM_MIRRORED, ALL_COLOURS[::32],
                          "Method cm, 8 colours, 16 x 40: 8 rows of a texture, then the same "
                          "rows in reverse order; from the ninth row on, the row match (slot "
@@ -634,8 +651,12 @@ def invalid_cm_vectors() -> dict[str, tuple[bytes, str, str]]:
                                "cm_stripes", "A stripe_length 1 past the body's end."),
         "cm-bytes-after-stripes": (cm_file(good_body + b"\0"), "cm_stripes",
                                    "A byte after the last stripe."),
-        "cm-stripe-mode-6": (cm_file(one_stripe(b"\x06" + coded[1:])), "cm_stripes",
-                             "stripe_mode 6."),
+        "cm-stripe-mode-7": (cm_file(one_stripe(b"\x07" + coded[1:])), "cm_stripes",
+                             "stripe_mode 7."),
+        "cm-uu-short": (cm_file(one_stripe(b"\x06\x04")), "cm_stripes",
+                        "A STRIPE_CODED_UU stripe of 2 bytes: uu_rows, no uu_shift."),
+        "cm-uu-rows-0": (cm_file(one_stripe(b"\x06\x00\x00" + coded[1:])), "cm_stripes",
+                         "A STRIPE_CODED_UU stripe with uu_rows 0."),
         "cm-packed-length": (cm_file(one_stripe(b"\x03\x1f\x00")), "cm_stripes",
                              "A packed stripe of 2 bytes where 8 indices of 1 bit take 1."),
         "cm-packed-padding": (cm_file(one_stripe(b"\x03\x1f", 1), np.zeros((1, 5), np.uint8)),

@@ -1,0 +1,166 @@
+"""Method cm's STRIPE_CODED_UU (spec 5.3.1, 5.3.2): a stripe that moves its neighbour UU
+from two rows up to an offset it gives, for ordered dither and other patterns that repeat
+a few rows up; written and read alike by both engines and the spec's decoder."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import gcp
+from gcp import cm, cm_engine
+from gcp.backends import cm_opencl
+from gcp.errors import FormatError
+from tests.test_spec_decoder import spec_decoder
+
+RNG = np.random.default_rng(61)
+BAYER_4 = np.array([[0, 8, 2, 10], [12, 4, 14, 6], [3, 11, 1, 9], [15, 7, 13, 5]])
+
+
+def dithered_ramp(height: int, width: int, levels: int, diagonal: bool = False) -> np.ndarray:
+    """uint8 (height, width) indices 0 to levels - 1: a ramp across (or along the
+    diagonal) ordered-dithered by the 4 x 4 Bayer matrix."""
+    ys, xs = np.mgrid[0:height, 0:width]
+    ramp = (xs + ys if diagonal else xs) / ((width + height if diagonal else width) - 1)
+    threshold = (BAYER_4[ys % 4, xs % 4] + 0.5) / 16
+    return np.minimum(np.floor(ramp * (levels - 1) + threshold), levels - 1).astype(np.uint8)
+
+
+def palette_of(k: int, channels: int) -> np.ndarray:
+    return np.sort(RNG.integers(0, 256, (k, channels)).astype(np.uint8), axis=0)
+
+
+def coded_with(indices: np.ndarray, palette: np.ndarray, stripe_height: int,
+               uu_offset: tuple[int, int] | None, engine: str) -> bytes:
+    """The body of ``indices`` with every stripe's UU at ``uu_offset`` (None: two rows
+    up), whatever the encoder would choose."""
+    weights = cm.unit_weights(palette)
+    if engine == "reference":
+        stripes = cm.reference_stripes(indices, palette, weights, stripe_height,
+                                       uu_offset=uu_offset)
+    else:
+        backend = cm_engine._opencl_backend("opencl", None)
+        stripes = cm_opencl.encode_stripes(backend, indices, palette, weights, stripe_height,
+                                           False, uu_offset)
+    return cm.join_stripes(stripe_height, weights, stripes)
+
+
+@pytest.mark.parametrize(("channels", "k"), [(1, 2), (3, 4), (2, 17), (4, 256)])
+@pytest.mark.parametrize("uu_offset", [(4, 0), (4, 4), (3, -5), (1, 7), (2, -128),
+                                       (255, 127)])
+def test_both_engines_and_the_spec_decoder_agree_on_any_offset(channels, k, uu_offset,
+                                                               monkeypatch):
+    """Offsets up, across either way, past the row's ends and past the stripe's top; every
+    stripe kept in STRIPE_CODED_UU, shorter or not."""
+    indices = dithered_ramp(21, 30, min(k, 3), diagonal=True)
+    noise = RNG.random(indices.shape) < 0.1
+    indices[noise] = RNG.integers(0, k, int(noise.sum()))
+    palette = palette_of(k, channels)
+    monkeypatch.setattr(cm, "best_stripe", lambda indices, coded, palette_size:
+                        coded[0][0] + coded[0][1])
+    body = coded_with(indices, palette, 8, uu_offset, "reference")
+    assert body == coded_with(indices, palette, 8, uu_offset, "opencl")
+    _, _, stripes = cm.split_stripes(body, 30, 21, channels, k)
+    assert [(s[0], cm.stripe_uu_offset(s)) for s in stripes] == \
+        [(cm.STRIPE_CODED_UU, uu_offset)] * 3
+    for engine in ("reference", "opencl"):
+        assert np.array_equal(cm_engine.decode(body, 30, 21, palette, engine=engine), indices)
+    assert spec_decoder.decode_cm(bytes(body), 30, 21, palette.tobytes(), k,
+                                  channels) == indices.ravel().tolist()
+
+
+def test_the_offset_is_part_of_the_stripe():
+    """The same coded data read with another offset fails or gives other indices: the
+    offset changes every neighbourhood that reads UU."""
+    indices = dithered_ramp(24, 32, 3, diagonal=True)
+    palette = palette_of(3, 1)
+    body = bytearray(coded_with(indices, palette, 24, (4, 4), "opencl"))
+    at = cm.CM_STRIPE_HEADER_SIZE + 1 + cm.CM_STRIPE_LENGTH_SIZE
+    assert bytes(body[at:at + 3]) == bytes([cm.STRIPE_CODED_UU, 4, 4])
+    for other in ((2, 0), (4, 252), (5, 4)):
+        body[at + 1:at + 3] = bytes(other)
+        for engine in ("reference", "opencl"):
+            try:
+                decoded = cm_engine.decode(bytes(body), 32, 24, palette, engine=engine)
+            except FormatError:
+                continue
+            assert not np.array_equal(decoded, indices), (other, engine)
+
+
+def test_two_rows_up_as_an_offset_is_the_plain_coding():
+    """STRIPE_CODED_UU with (2, 0) codes what STRIPE_CODED does, behind two more bytes."""
+    indices = dithered_ramp(20, 24, 3)
+    palette = palette_of(3, 3)
+    tables = cm.PaletteTables(palette, (1, 1, 1))
+    assert cm.code_stripe_data(indices, tables, cm.STRIPE_CODED_UU, cm.TWO_UP) == \
+        cm.code_stripe_data(indices, tables, cm.STRIPE_CODED)
+
+
+def test_the_search_finds_where_a_pattern_repeats():
+    """A random tile of 5 x 3 repeated: every pixel is the one 3 rows up (and 5 across);
+    the first offset of most hits, in the search's order, is (3, 0)."""
+    tile = RNG.integers(0, 6, (3, 5)).astype(np.uint8)
+    indices = np.tile(tile, (30, 20))
+    assert cm.uu_offset_for(indices, len(indices)) == (3, 0)
+    shifted = np.array([np.roll(tile[0], -2 * y) for y in range(90)])  # row y = row y-1 moved
+    shifted = np.tile(shifted, (1, 20))
+    assert cm.uu_offset_for(shifted, len(shifted)) == (1, 2)
+
+
+def test_noise_and_flat_images_look_no_further_than_two_rows_up():
+    noise = RNG.integers(0, 16, (80, 120)).astype(np.uint8)
+    assert cm.uu_offset_for(noise, 80) is None
+    assert cm.uu_offset_for(np.zeros((80, 120), np.uint8), 80) is None
+    assert cm.uu_offset_pays(noise, palette_of(16, 3), (1, 1, 1),
+                             lambda *args: pytest.fail("a trial coding")) is None
+
+
+@pytest.mark.parametrize("diagonal", [False, True])
+def test_an_ordered_dither_is_coded_with_its_offset_and_much_smaller(diagonal):
+    """A 4 x 4 Bayer dither of a ramp repeats 4 rows up (the diagonal one 4 columns right
+    too): the encoder finds the offset, and the body is under a quarter of the plain one."""
+    indices = dithered_ramp(192, 256, 2 if not diagonal else 4, diagonal)
+    palette = palette_of(int(indices.max()) + 1, 1)
+    body = cm_engine.encode(indices, palette, engine="opencl")
+    _, _, stripes = cm.split_stripes(body, 256, 192, 1, len(palette))
+    assert [cm.stripe_uu_offset(s) for s in stripes] == [(4, 4 if diagonal else 0)]
+    plain = coded_with(indices, palette, 192, None, "opencl")
+    assert len(body) < len(plain) / 4
+    assert np.array_equal(cm_engine.decode(body, 256, 192, palette, engine="opencl"), indices)
+    image = palette[indices]
+    assert np.array_equal(gcp.decode(gcp.encode(image, len(palette), method="cm")), image)
+
+
+def test_the_reference_encoder_chooses_as_the_kernel_does():
+    indices = dithered_ramp(40, 48, 3, diagonal=True)
+    palette = palette_of(3, 3)
+    reference = cm_engine.encode(indices, palette, engine="reference")
+    assert reference == cm_engine.encode(indices, palette, engine="opencl")
+    stripe = reference[cm.CM_STRIPE_HEADER_SIZE + 3 + 8:]
+    assert (stripe[0], cm.stripe_uu_offset(stripe)) == (cm.STRIPE_CODED_UU, (4, 4))
+
+
+@pytest.mark.parametrize(("stripe", "why"), [
+    (bytes([cm.STRIPE_CODED_UU, 4]), "no uu_shift"),
+    (bytes([cm.STRIPE_CODED_UU]), "neither byte"),
+    (bytes([cm.STRIPE_CODED_UU, 0, 0, 0, 0, 0, 0]), "uu_rows 0"),
+    (bytes([7, 0, 0, 0, 0]), "stripe_mode 7"),
+])
+def test_a_bad_uu_stripe_is_refused_by_every_decoder(stripe, why):
+    body = cm.join_stripes(2, (1, 1, 1), [stripe])
+    palette = palette_of(2, 3)
+    for engine in ("reference", "opencl"):
+        with pytest.raises(FormatError) as caught:
+            cm_engine.decode(body, 4, 2, palette, engine=engine)
+        assert caught.value.field == "cm_stripes", (why, engine)
+    with pytest.raises(spec_decoder.InvalidFile):
+        spec_decoder.decode_cm(body, 4, 2, palette.tobytes(), 2, 3)
+
+
+def test_one_colour_in_a_uu_stripe_is_the_coders_final_bytes_alone():
+    palette = palette_of(1, 3)
+    good = bytes([cm.STRIPE_CODED_UU, 4, 0]) + bytes(cm.CODER_FINAL_BYTES)
+    body = cm.join_stripes(3, (1, 1, 1), [good])
+    assert not cm_engine.decode(body, 5, 3, palette).any()
+    with pytest.raises(FormatError):
+        cm_engine.decode(cm.join_stripes(3, (1, 1, 1), [good + b"\0"]), 5, 3, palette)
