@@ -92,6 +92,10 @@ UU_TRIAL_ROWS = 32
 UU_TRIAL_PIXELS = 1 << 16
 UU_TRIAL_SHARE = 0.005
 UU_TRIAL_RATIO = 1.25
+# The offsets looked at, in order (the first of equal counts wins): by rows up, then by
+# the shift's size, the negative first.
+UU_OFFSETS = [(rows, shift) for rows in range(1, UU_SEARCH_ROWS + 1)
+              for shift in sorted(range(-UU_SEARCH_SHIFT, UU_SEARCH_SHIFT + 1), key=abs)]
 # The reference encoder also codes a stripe as STRIPE_RANKS, and keeps the shorter, where
 # at least RANKS_TRIAL_SHARE of its pixels are not flat and under RANKS_TRIAL_HITS of
 # those are one of L, U, UR, UL, LL: noise, grain, grey photos kept whole (the
@@ -1241,10 +1245,6 @@ def uu_trial_sample(indices: np.ndarray) -> tuple[np.ndarray, int]:
     return np.concatenate([indices[top:top + rows, left:left + columns] for top in tops]), rows
 
 
-UU_OFFSETS = [(rows, shift) for rows in range(1, UU_SEARCH_ROWS + 1)
-               for shift in sorted(range(-UU_SEARCH_SHIFT, UU_SEARCH_SHIFT + 1), key=abs)]
-
-
 def uu_hits(indices: np.ndarray) -> np.ndarray:
     """int64 (len(UU_OFFSETS),): for each offset, how many pixels of uint8 (rows, width)
     ``indices`` (those with every offset and L, U, UR, UL, LL inside) are the pixel at
@@ -1279,7 +1279,7 @@ def uu_offset_for(indices: np.ndarray, stripe_height: int) -> tuple[int, int] | 
 
 
 def uu_offset_pays(indices: np.ndarray, palette: np.ndarray, weights: tuple[int, ...],
-             encode_stripes: Callable[..., list[bytes]]) -> tuple[int, int] | None:
+                   encode_stripes: Callable[..., list[bytes]]) -> tuple[int, int] | None:
     """The (uu_rows, uu_shift) the encoder codes uint8 (height, width) ``indices`` with
     (an encoder's choice, not the format's), or None for two rows up: ``uu_offset_for``'s
     offset where it codes ``uu_trial_sample`` under ``weights`` shorter. ``encode_stripes``

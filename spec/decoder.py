@@ -368,8 +368,8 @@ def read_stripes(body: bytes, width: int, height: int, channels: int, palette_si
         if stripe[0] not in (0, 1, 2, 3, 4, 5, 6):
             raise InvalidFile("cm_stripes", f"stripe {number} has mode {stripe[0]}")
         if stripe[0] == 6 and (length < 3 or stripe[1] == 0):
-            raise InvalidFile("cm_stripes", f"uu_offset stripe {number}: no uu_rows and "
-                                            "uu_shift, or uu_rows 0")
+            raise InvalidFile("cm_stripes", f"STRIPE_CODED_UU stripe {number}: no uu_rows "
+                                            "and uu_shift, or uu_rows 0")
         rows = min(stripe_height, height - number * stripe_height)
         if stripe[0] == 1 and length != 1 + rows * width:
             raise InvalidFile("cm_stripes", f"stored stripe {number} is {length} bytes")
