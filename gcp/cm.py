@@ -83,13 +83,14 @@ UU_PREFIX_SIZE = 3                # stripe_mode, uu_rows, uu_shift
 # at least UU_TRIAL_ROWS tall); where that beats two rows up by UU_TRIAL_SHARE of the
 # sample's pixels and UU_TRIAL_RATIO times (not by chance, as on noise), it codes the
 # sample both ways and takes the offset where shorter (``uu_offset_pays``). Over 312
-# codings of six image sets this gate tried 106 and kept the offset on 49 (0.9957x; one
+# codings of six image sets this gate tried 104 and kept the offset on 47 (0.9959x; one
 # 8 bytes larger); trying wherever any offset beats two rows up kept 78, 8 larger, up to
 # 1.06% (spec 12, benchmarks/README.md).
 UU_SEARCH_ROWS = 8
 UU_SEARCH_SHIFT = 8
 UU_TRIAL_ROWS = 32
 UU_TRIAL_PIXELS = 1 << 16
+UU_TRIAL_WINDOWS = 4
 UU_TRIAL_SHARE = 0.005
 UU_TRIAL_RATIO = 1.25
 # The offsets looked at, in order (the first of equal counts wins): by rows up, then by
@@ -1233,26 +1234,34 @@ def uu_trial_sample(indices: np.ndarray) -> tuple[np.ndarray, int]:
     cut into stripes of stripe_height rows: ``weight_trial_sample``'s, but where its two
     bands are under UU_TRIAL_ROWS (an offset up to UU_SEARCH_ROWS up needs rows above it
     to show) and the image has twice that many rows, two bands of UU_TRIAL_ROWS from the
-    same places, cut to their middle UU_TRIAL_PIXELS / 2 pixels."""
+    same places, each of UU_TRIAL_PIXELS / 2 pixels: where the image is wider, windows
+    of it side by side, UU_TRIAL_WINDOWS across its width (a ramp's pattern changes
+    across it)."""
     height, width = indices.shape
     sample, rows = weight_trial_sample(indices)
     if rows >= UU_TRIAL_ROWS or height < 2 * UU_TRIAL_ROWS:
         return sample, rows
     rows = UU_TRIAL_ROWS
-    columns = min(width, UU_TRIAL_PIXELS // 2 // rows)
-    left = (width - columns) // 2
     tops = ((height - rows) // 3, (height - rows) * 2 // 3)
-    return np.concatenate([indices[top:top + rows, left:left + columns] for top in tops]), rows
+    bands = [indices[top:top + rows] for top in tops]
+    if width * rows > UU_TRIAL_PIXELS // 2:
+        side = UU_TRIAL_PIXELS // 2 // rows // UU_TRIAL_WINDOWS
+        lefts = [(2 * i + 1) * width // (2 * UU_TRIAL_WINDOWS) - side // 2
+                 for i in range(UU_TRIAL_WINDOWS)]
+        bands = [np.concatenate([band[:, left:left + side] for left in lefts], axis=1)
+                 for band in bands]
+    return np.concatenate(bands), rows
 
 
 def uu_hits(indices: np.ndarray) -> np.ndarray:
-    """int64 (len(UU_OFFSETS),): for each offset, how many pixels of uint8 (rows, width)
-    ``indices`` (those with every offset and L, U, UR, UL, LL inside) are the pixel at
-    that offset and none of L, U, UR, UL and LL."""
+    """int64 (2, len(UU_OFFSETS)): for each offset, how many pixels of uint8 (rows,
+    width) ``indices`` (those with every offset and L, U, UR, UL, LL inside) are the pixel
+    at that offset and none of L, U, UR, UL and LL (row 0), and how many are the pixel at
+    that offset at all (row 1)."""
     rows, width = indices.shape
     top, side = UU_SEARCH_ROWS, UU_SEARCH_SHIFT
     if rows <= top or width <= 2 * side:
-        return np.zeros(len(UU_OFFSETS), np.int64)
+        return np.zeros((2, len(UU_OFFSETS)), np.int64)
     pixel = indices[top:, side:width - side]
 
     def at(down: int, across: int) -> np.ndarray:
@@ -1260,20 +1269,26 @@ def uu_hits(indices: np.ndarray) -> np.ndarray:
 
     unseen = ((pixel != at(0, -1)) & (pixel != at(1, 0)) & (pixel != at(1, 1))
               & (pixel != at(1, -1)) & (pixel != at(0, -2)))
-    return np.array([np.count_nonzero((pixel == at(down, across)) & unseen)
-                     for down, across in UU_OFFSETS], np.int64)
+    hits = np.empty((2, len(UU_OFFSETS)), np.int64)
+    for i, (down, across) in enumerate(UU_OFFSETS):
+        same = pixel == at(down, across)
+        hits[0, i], hits[1, i] = np.count_nonzero(same & unseen), np.count_nonzero(same)
+    return hits
 
 
 def uu_offset_for(indices: np.ndarray, stripe_height: int) -> tuple[int, int] | None:
     """The (uu_rows, uu_shift) ``uu_offset_pays`` tries for uint8 (rows, width) ``indices``
     in stripes of ``stripe_height`` rows: the first offset of most ``uu_hits`` over the
-    stripes, where that beats two rows up by UU_TRIAL_SHARE of the pixels and
-    UU_TRIAL_RATIO times; else None."""
-    hits = sum(uu_hits(indices[top:top + count])
-               for top, count in stripe_rows(len(indices), stripe_height))
-    best, two_up = int(np.argmax(hits)), hits[UU_OFFSETS.index(TWO_UP)]
-    if hits[best] - two_up < UU_TRIAL_SHARE * indices.size or \
-            hits[best] < UU_TRIAL_RATIO * two_up:
+    stripes (pixels none of the five neighbours give; among equal counts, pixels at all:
+    a 4 x 4 Bayer dither's pixel 2 up and 2 across ties with 4 up where the five miss,
+    and is wrong more often), where that beats two rows up by UU_TRIAL_SHARE of the
+    pixels and UU_TRIAL_RATIO times; else None."""
+    unseen, every = sum(uu_hits(indices[top:top + count])
+                        for top, count in stripe_rows(len(indices), stripe_height))
+    best = int(np.argmax(np.where(unseen == unseen.max(), every, -1)))
+    two_up = unseen[UU_OFFSETS.index(TWO_UP)]
+    if unseen[best] - two_up < UU_TRIAL_SHARE * indices.size or \
+            unseen[best] < UU_TRIAL_RATIO * two_up:
         return None
     return UU_OFFSETS[best]
 

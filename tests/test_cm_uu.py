@@ -107,6 +107,19 @@ def test_the_search_finds_where_a_pattern_repeats():
     assert cm.uu_offset_for(shifted, len(shifted)) == (1, 2)
 
 
+def test_a_wide_ramp_is_sampled_across_its_width_and_its_dither_found():
+    """A Bayer ramp 4096 wide: a window at its middle sees only 50% grey (a checkerboard,
+    which two rows up predicts); windows across the width see every level. There the
+    pixel 2 up and 2 across ties with 4 up on pixels the five neighbours miss, and 4 up,
+    right on every pixel, wins the tie."""
+    indices = dithered_ramp(256, 4096, 2)
+    sample, stripe_height = cm.uu_trial_sample(indices)
+    assert sample.shape == (2 * cm.UU_TRIAL_ROWS, 1024) and stripe_height == cm.UU_TRIAL_ROWS
+    assert cm.uu_offset_for(sample, stripe_height) == (4, 0)
+    middle = indices[:64, 1536:2560]
+    assert cm.uu_offset_for(middle, 32) is None
+
+
 def test_noise_and_flat_images_look_no_further_than_two_rows_up():
     noise = RNG.integers(0, 16, (80, 120)).astype(np.uint8)
     assert cm.uu_offset_for(noise, 80) is None
