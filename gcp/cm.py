@@ -93,6 +93,12 @@ UU_TRIAL_PIXELS = 1 << 16
 UU_TRIAL_WINDOWS = 4
 UU_TRIAL_SHARE = 0.005
 UU_TRIAL_RATIO = 1.25
+# Where no offset passes, but at least UU_REPEAT_SHARE of the sample's rows repeat the row
+# d up exactly and not the row above (d from 2 to UU_SEARCH_ROWS: a checkerboard, a
+# dither the count misses), it tries (d, 0), whose rows may be repeated at a bit a row
+# (5.3.2), on a whole stripe. Rows that repeat the row above, as a flat area's do, are
+# left to spans: counting them tried 15 screenshots, web pages and charts, and kept none.
+UU_REPEAT_SHARE = 0.25
 # The offsets looked at, in order (the first of equal counts wins): by rows up, then by
 # the shift's size, the negative first.
 UU_OFFSETS = [(rows, shift) for rows in range(1, UU_SEARCH_ROWS + 1)
@@ -217,6 +223,7 @@ SPAN_WEIGHT_START = 21845          # about 1/3 in 16-bit fixed point; the bias's
 SPAN_END_LIMIT = 3                 # a span pixel's distance to the span's last, capped
 SPAN_PIXEL_CONTEXTS = SPAN_BUCKETS * 2 * (SPAN_END_LIMIT + 1) * 2 * SPAN_MATCH_STATES
 NO_END = 256                       # E of a span that reaches the row's end
+ROW_REPEAT_CONTEXTS = 2            # a row repeat's counter, by whether the row before repeated
 
 # --- Bias correction of the anchor's prediction (5.3.5) ----------------------------------
 GRADIENT_LEVELS = 9                # each of three gradients, signed, in 9 levels
@@ -448,6 +455,8 @@ class StripeModel:
                              for _ in range(SPAN_BUCKETS)]
         self.span_pixel_p = [PROBABILITY_START] * SPAN_PIXEL_CONTEXTS
         self.span_pixel_n = [0] * SPAN_PIXEL_CONTEXTS
+        self.row_repeat_p = [PROBABILITY_START] * ROW_REPEAT_CONTEXTS
+        self.row_repeat_n = [0] * ROW_REPEAT_CONTEXTS
 
     def code_candidate(self, coder, bit: int | None, contexts: list[int], mixer: int) -> int:
         """One "is it this candidate?" decision through the five models and the mixer."""
@@ -473,10 +482,11 @@ class StripeModel:
 
     def code_span_pixel(self, coder, bit: int | None, context: int) -> int:
         """A span pixel's "is it v?": one counter, no mixer."""
-        p, n = self.span_pixel_p[context], self.span_pixel_n[context]
-        bit = coder.code(min(max(p >> 4, 1), 4095), bit)
-        self.span_pixel_p[context], self.span_pixel_n[context] = counter_update(p, n, bit)
-        return bit
+        return code_counted(coder, bit, self.span_pixel_p, self.span_pixel_n, context)
+
+    def code_row_repeat(self, coder, bit: int | None, context: int) -> int:
+        """A row's "does it repeat the row uu_rows up?": one counter, no mixer."""
+        return code_counted(coder, bit, self.row_repeat_p, self.row_repeat_n, context)
 
     def code_rank_bit(self, coder, bit: int | None, contexts: list[int], step: int) -> int:
         """One bit of a rank: the rank counter, two hashed counters in the tables of
@@ -487,6 +497,14 @@ class StripeModel:
         counters = [(p, n, c) for (p, n), c in zip(tables, contexts, strict=True)]
         return mix_and_code(coder, bit, counters, self.rank_weights[step],
                             self.rank_map[contexts[0]])
+
+
+def code_counted(coder, bit: int | None, p: list[int], n: list[int], context: int) -> int:
+    """Code a bit with counter ``context`` of tables ``p`` and ``n`` alone, no mixer (its
+    p >> 4, clamped to 1 to 4095), then let the counter learn it."""
+    bit = coder.code(min(max(p[context] >> 4, 1), 4095), bit)
+    p[context], n[context] = counter_update(p[context], n[context], bit)
+    return bit
 
 
 def mix_and_code(coder, bit: int | None, counters: list[tuple[list, list, int]],
@@ -599,7 +617,18 @@ def code_stripe(coder, rows: list[bytearray], width: int, tables: PaletteTables,
     decoder raises ``FormatError`` (field cm_rank) for a rank past the colours left.
     """
     ranks_only, smooth = mode in RANKS_MODES, mode in SMOOTH_MODES
+    uu_rows, uu_shift = uu_offset
+    row_repeats, repeated = mode == STRIPE_CODED_UU and uu_shift == 0, 0
     for yy, row in enumerate(rows):
+        if row_repeats and yy >= uu_rows:
+            repeated = model.code_row_repeat(
+                coder, int(row == rows[yy - uu_rows]) if encoding else None, repeated)
+            if not encoding:
+                check_read(coder)
+            if repeated:
+                row[:] = rows[yy - uu_rows]
+                model.match_length = model.row_length = 0  # a repeated row teaches nothing
+                continue
         x = 0
         while x < width:
             near = neighbours(rows, yy, x, width, uu_offset)
@@ -1276,6 +1305,22 @@ def uu_hits(indices: np.ndarray) -> np.ndarray:
     return hits
 
 
+def repeated_rows(indices: np.ndarray) -> np.ndarray:
+    """int64 (UU_SEARCH_ROWS - 1,): for each d from 2 up, how many rows of uint8 (rows,
+    width) ``indices`` from row UU_SEARCH_ROWS on are the row d up exactly but not the
+    row above (a flat area's rows repeat every row up, which spans code well)."""
+    top, rows = UU_SEARCH_ROWS, len(indices)
+    if rows <= top:
+        return np.zeros(top - 1, np.int64)
+
+    def repeats(d: int) -> np.ndarray:
+        return (indices[top:] == indices[top - d:rows - d]).all(axis=1)
+
+    new = ~repeats(1)
+    return np.array([np.count_nonzero(repeats(d) & new) for d in range(2, top + 1)],
+                    np.int64)
+
+
 def uu_offset_for(indices: np.ndarray, stripe_height: int) -> tuple[int, int] | None:
     """The (uu_rows, uu_shift) ``uu_offset_pays`` tries for uint8 (rows, width) ``indices``
     in stripes of ``stripe_height`` rows: the first offset of most ``uu_hits`` over the
@@ -1293,21 +1338,50 @@ def uu_offset_for(indices: np.ndarray, stripe_height: int) -> tuple[int, int] | 
     return UU_OFFSETS[best]
 
 
+def repeat_offset_for(indices: np.ndarray, stripe_height: int) -> tuple[int, int] | None:
+    """(d, 0), d from 2, where at least UU_REPEAT_SHARE of the rows of uint8 (rows, width)
+    ``indices`` that ``repeated_rows`` counts, in stripes of ``stripe_height`` rows,
+    repeat the row d up (the first d of most); else None."""
+    stripes = [indices[top:top + count]
+               for top, count in stripe_rows(len(indices), stripe_height)]
+    repeats = sum(repeated_rows(stripe) for stripe in stripes)
+    counted = sum(max(len(stripe) - UU_SEARCH_ROWS, 0) for stripe in stripes)
+    if not counted or repeats.max() < UU_REPEAT_SHARE * counted:
+        return None
+    return int(np.argmax(repeats)) + 2, 0
+
+
 def uu_offset_pays(indices: np.ndarray, palette: np.ndarray, weights: tuple[int, ...],
-                   encode_stripes: Callable[..., list[bytes]]) -> tuple[int, int] | None:
+                   stripe_height: int, encode_stripes: Callable[..., list[bytes]]
+                   ) -> tuple[int, int] | None:
     """The (uu_rows, uu_shift) the encoder codes uint8 (height, width) ``indices`` with
     (an encoder's choice, not the format's), or None for two rows up: ``uu_offset_for``'s
-    offset where it codes ``uu_trial_sample`` under ``weights`` shorter. ``encode_stripes``
-    is as in ``weighted_stripes``."""
+    offset where it codes ``uu_trial_sample`` under ``weights`` shorter; where there is
+    none, ``repeat_offset_for``'s where it codes the middle one of the image's stripes of
+    ``stripe_height`` rows shorter (a repeated row saves a decision a pixel, each at
+    least 1/2838 of a byte: too little to show on a small sample). ``encode_stripes`` is
+    as in ``weighted_stripes``."""
     if len(palette) < 2:
         return None
-    sample, stripe_height = uu_trial_sample(indices)
-    uu_offset = uu_offset_for(sample, stripe_height)
+    sample, sample_height = uu_trial_sample(indices)
+    uu_offset = uu_offset_for(sample, sample_height)
+    if uu_offset is None:
+        uu_offset = repeat_offset_for(sample, sample_height)
+        sample, sample_height = middle_stripe(indices, stripe_height)
     if uu_offset is None:
         return None
     plain, shifted = (sum(len(stripe) for stripe in encode_stripes(
-        sample, palette, weights, stripe_height, False, offset)) for offset in (None, uu_offset))
+        sample, palette, weights, sample_height, False, offset))
+        for offset in (None, uu_offset))
     return uu_offset if shifted < plain else None
+
+
+def middle_stripe(indices: np.ndarray, stripe_height: int) -> tuple[np.ndarray, int]:
+    """(the middle one of uint8 (height, width) ``indices``' stripes of ``stripe_height``
+    rows, its rows)."""
+    rows = stripe_rows(len(indices), stripe_height)
+    top, count = rows[len(rows) // 2]
+    return indices[top:top + count], count
 
 
 def weighted_stripes(indices: np.ndarray, palette: np.ndarray, stripe_height: int,
@@ -1333,7 +1407,8 @@ def weighted_stripes(indices: np.ndarray, palette: np.ndarray, stripe_height: in
 
     weights = choose_channel_weights(indices, palette, remembering)
     smooth = smooth_pays(indices, palette, weights, remembering)
-    uu_offset = None if smooth else uu_offset_pays(indices, palette, weights, remembering)
+    uu_offset = None if smooth else uu_offset_pays(indices, palette, weights, stripe_height,
+                                                   remembering)
     return weights, remembering(indices, palette, weights, stripe_height, smooth, uu_offset)
 
 

@@ -316,7 +316,7 @@ def decode_cm(body: bytes, width: int, height: int, palette: bytes, palette_size
             indices += values
         elif stripe[0] == 6:  # STRIPE_CODED_UU: uu_rows, uu_shift, then coded data
             uu_offset = (stripe[1], stripe[2] - 256 if stripe[2] >= 128 else stripe[2])
-            indices += decode_stripe(stripe[3:], width, rows, tables, 0, uu_offset)
+            indices += decode_stripe(stripe[3:], width, rows, tables, 6, uu_offset)
         else:  # STRIPE_CODED (0), STRIPE_RANKS (2) or their smooth modes (4, 5)
             indices += decode_stripe(stripe[1:], width, rows, tables, stripe[0])
     return indices
@@ -523,6 +523,9 @@ def decode_stripe(data: bytes, width: int, rows: int, tables, mode: int,
     span_models = [Counters(16 * 3 * 4), Counters(16 * 256), Counters(1 << 12)]
     span_mixer = Mixer(16, [21845] * 3 + [0])
     span_pixels = Counters(768)
+    # Row repeats (5.3.2): in STRIPE_CODED_UU with uu_shift 0, a bit a row from uu_rows on.
+    row_repeats, repeated = (mode == 6 and uu_shift == 0), 0
+    repeat_counters = Counters(2)
     image = [[0] * width for _ in range(rows)]
 
     def neighbours(x: int, y: int) -> tuple[tuple[int, ...], int]:
@@ -557,6 +560,16 @@ def decode_stripe(data: bytes, width: int, rows: int, tables, mode: int,
         return image[position // width][position % width]
 
     for y in range(rows):
+        if row_repeats and y >= uu_rows:
+            at = repeated
+            repeated = coder.bit(min(max(repeat_counters.p[at] >> 4, 1), 4095))
+            repeat_counters.learn(at, repeated)
+            if coder.read > len(data):  # already past the end: rule 28 fails
+                raise InvalidFile("cm_data", "the coder read past the stripe's data")
+            if repeated:
+                image[y] = list(image[y - uu_rows])
+                length = row_length = 0  # the matches end
+                continue
         x = 0
         while x < width:
             row = image[y]

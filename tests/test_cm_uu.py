@@ -87,23 +87,31 @@ def test_the_offset_is_part_of_the_stripe():
             assert not np.array_equal(decoded, indices), (other, engine)
 
 
-def test_two_rows_up_as_an_offset_is_the_plain_coding():
-    """STRIPE_CODED_UU with (2, 0) codes what STRIPE_CODED does, behind two more bytes."""
-    indices = dithered_ramp(20, 24, 3)
+def test_two_rows_up_as_an_offset_differs_from_the_plain_coding_by_its_row_bits():
+    """STRIPE_CODED_UU with (2, 0) reads the neighbours STRIPE_CODED does, and adds a bit a
+    row from the third: on rows that never repeat, a few bytes more, and the same pixels."""
+    indices = dithered_ramp(40, 48, 3)
+    indices[2:] = np.where(RNG.random((38, 48)) < 0.2, RNG.integers(0, 3, (38, 48)),
+                           indices[2:])
     palette = palette_of(3, 3)
     tables = cm.PaletteTables(palette, (1, 1, 1))
-    assert cm.code_stripe_data(indices, tables, cm.STRIPE_CODED_UU, cm.TWO_UP) == \
-        cm.code_stripe_data(indices, tables, cm.STRIPE_CODED)
+    plain = cm.code_stripe_data(indices, tables, cm.STRIPE_CODED)
+    with_bits = cm.code_stripe_data(indices, tables, cm.STRIPE_CODED_UU, cm.TWO_UP)
+    assert with_bits != plain and len(plain) <= len(with_bits) <= len(plain) + 8
+    body = cm.join_stripes(40, (1, 1, 1), [cm.stripe_prefix(cm.STRIPE_CODED_UU) + with_bits])
+    assert np.array_equal(cm_engine.decode(body, 48, 40, palette, engine="opencl"), indices)
 
 
 def test_the_search_finds_where_a_pattern_repeats():
-    """A random tile of 5 x 3 repeated: every pixel is the one 3 rows up (and 5 across);
-    the first offset of most hits, in the search's order, is (3, 0)."""
-    tile = RNG.integers(0, 6, (3, 5)).astype(np.uint8)
+    """A tile of 5 x 3 (5 colours in each row, the rows shifted) repeated: every pixel
+    is the one 3 rows up (and 5 across), and none of L, U, UR, UL, LL; the first offset
+    of most hits, in the search's order, is (3, 0). Rows each the one above moved 2 to
+    the left: (1, 2), before (1, -3) and (2, 4), which are as right."""
+    row = np.array([3, 0, 4, 1, 2], np.uint8)
+    tile = np.array([np.roll(row, y) for y in range(3)])
     indices = np.tile(tile, (30, 20))
     assert cm.uu_offset_for(indices, len(indices)) == (3, 0)
-    shifted = np.array([np.roll(tile[0], -2 * y) for y in range(90)])  # row y = row y-1 moved
-    shifted = np.tile(shifted, (1, 20))
+    shifted = np.tile(np.array([np.roll(row, -2 * y) for y in range(90)]), (1, 20))
     assert cm.uu_offset_for(shifted, len(shifted)) == (1, 2)
 
 
@@ -124,7 +132,8 @@ def test_noise_and_flat_images_look_no_further_than_two_rows_up():
     noise = RNG.integers(0, 16, (80, 120)).astype(np.uint8)
     assert cm.uu_offset_for(noise, 80) is None
     assert cm.uu_offset_for(np.zeros((80, 120), np.uint8), 80) is None
-    assert cm.uu_offset_pays(noise, palette_of(16, 3), (1, 1, 1),
+    assert cm.repeat_offset_for(noise, 80) is None
+    assert cm.uu_offset_pays(noise, palette_of(16, 3), (1, 1, 1), 80,
                              lambda *args: pytest.fail("a trial coding")) is None
 
 
@@ -177,3 +186,54 @@ def test_one_colour_in_a_uu_stripe_is_the_coders_final_bytes_alone():
     assert not cm_engine.decode(body, 5, 3, palette).any()
     with pytest.raises(FormatError):
         cm_engine.decode(cm.join_stripes(3, (1, 1, 1), [good + b"\0"]), 5, 3, palette)
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+def test_rows_that_repeat_cost_a_bit_each_in_every_engine(channels, monkeypatch):
+    """With UU 4 rows up and no shift, each row from the fourth says whether it repeats
+    the row 4 up: an exact 4 x 4 dither of a ramp codes its first rows and a bit a row,
+    far less than with UU 4 up and 4 across (as near a prediction, but no repeats); both
+    engines write the same bytes and every decoder reads them, also where every other
+    row has a pixel changed (repeated rows and coded ones mixed)."""
+    monkeypatch.setattr(cm, "best_stripe", lambda indices, coded, palette_size:
+                        coded[0][0] + coded[0][1])
+    exact = dithered_ramp(96, 128, 3)
+    changed = exact.copy()
+    changed[4::2, 7] = (changed[4::2, 7] + 1) % 3  # every other row from the fourth
+    palette = palette_of(3, channels)
+    for indices in (exact, changed):
+        body = coded_with(indices, palette, 40, (4, 0), "reference")
+        assert body == coded_with(indices, palette, 40, (4, 0), "opencl")
+        for engine in ("reference", "opencl"):
+            assert np.array_equal(cm_engine.decode(body, 128, 96, palette, engine=engine),
+                                  indices)
+        assert spec_decoder.decode_cm(bytes(body), 128, 96, palette.tobytes(), 3,
+                                      channels) == indices.ravel().tolist()
+    assert len(coded_with(exact, palette, 96, (4, 0), "opencl")) * 2 < \
+        len(coded_with(exact, palette, 96, (4, 4), "opencl"))
+
+
+def test_a_checkerboard_is_found_by_its_rows_and_coded_as_repeats():
+    """No pixel of a checkerboard is missed by all five neighbours, so the count finds no
+    offset; its rows repeat 2 up (not 1 up), and coded as repeats on a whole stripe the
+    body is a fraction of the plain one."""
+    ys, xs = np.mgrid[0:1024, 0:2048]
+    indices = ((xs + ys) % 2).astype(np.uint8)
+    palette = palette_of(2, 1)
+    sample, rows = cm.uu_trial_sample(indices)
+    assert cm.uu_offset_for(sample, rows) is None
+    assert cm.repeat_offset_for(sample, rows) == (2, 0)
+    body = cm_engine.encode(indices, palette, engine="opencl")
+    _, _, stripes = cm.split_stripes(body, 2048, 1024, 1, 2)
+    assert {(s[0], cm.stripe_uu_offset(s)) for s in stripes} == {(cm.STRIPE_CODED_UU, (2, 0))}
+    assert len(body) * 2 < len(coded_with(indices, palette, 512, None, "opencl"))
+    assert np.array_equal(cm_engine.decode(body, 2048, 1024, palette, engine="opencl"),
+                          indices)
+
+
+def test_flat_rows_do_not_count_as_repeats():
+    """Rows of a flat area repeat every row up; only rows that differ from the row above
+    and repeat one further up count."""
+    flat = np.zeros((64, 64), np.uint8)
+    flat[:, 30:] = 1
+    assert cm.repeat_offset_for(flat, 64) is None

@@ -98,7 +98,8 @@
  * position in the stripe, or MATCH_EMPTY); the mixer's weights; the rank counters; the
  * rank mixer's weights; the bias table (B, N, C, E_med, E_average per context and
  * channel, as ints); the flat pixels' weights and their two tables of counters; the rank
- * counters by step and bias context; the rank map; the spans' counters and weights. */
+ * counters by step and bias context; the rank map; the spans' counters and weights; the
+ * row repeats' counters. */
 #define DIRECT_AT 0
 #define HASHED_AT DIRECT_CONTEXTS
 #define ANCHOR_MODEL_AT (HASHED_AT + 3 * HASH_SIZE)
@@ -125,7 +126,9 @@
 #ifndef LOCAL_WORDS
 #define LOCAL_WORDS 0
 #endif
-#define LOCAL_AT (SPAN_WEIGHTS_AT + SPAN_BUCKETS * SPAN_INPUTS)
+#define ROW_REPEATS_AT (SPAN_WEIGHTS_AT + SPAN_BUCKETS * SPAN_INPUTS)
+#define ROW_REPEAT_CONTEXTS 2u
+#define LOCAL_AT (ROW_REPEATS_AT + ROW_REPEAT_CONTEXTS)
 #define SCRATCH_WORDS (LOCAL_AT + LOCAL_WORDS)
 /* The host allocates HOST_SCRATCH_WORDS a work-item (cm_opencl.py): the build fails here
  * if the two layouts disagree. */
@@ -308,6 +311,8 @@ static void reset_scratch(global uint *scratch)
         scratch[i] = PROBABILITY_START;
     for (uint i = 0; i < SPAN_BUCKETS * SPAN_INPUTS; i++)
         scratch[SPAN_WEIGHTS_AT + i] = (i % SPAN_INPUTS) < SPAN_INPUTS - 1 ? SPAN_WEIGHT_START : 0;
+    for (uint i = 0; i < ROW_REPEAT_CONTEXTS; i++)
+        scratch[ROW_REPEATS_AT + i] = PROBABILITY_START;
 }
 
 /* Code a bit with ``count`` counters' predictions and a bias mixed by ``weights``
@@ -1002,11 +1007,31 @@ static int code_stripe(Coder *c, global uchar *rows, uint width, uint row_count,
     uint ranks_only = mode == STRIPE_RANKS || mode == STRIPE_RANKS_SMOOTH;
     uint smooth = mode == STRIPE_CODED_SMOOTH || mode == STRIPE_RANKS_SMOOTH;
     uint match_length = 0, match_pointer = 0, ranked = 0, row_length = 0, row_pointer = 0;
+    /* A STRIPE_CODED_UU stripe with uu_shift 0 says of each row from uu_rows on whether it
+     * repeats the row uu_rows up (5.3.2): one bit, by whether the row before did. */
+    uint row_repeats = mode == STRIPE_CODED_UU && uu_dx == 0, repeated = 0;
     for (uint yy = 0; yy < row_count; yy++) {
         global uchar *row = rows + (ulong)yy * width;
         global uchar *above = yy >= 1 ? row - width : 0;
         global uchar *above2 = yy >= 2 ? row - 2 * (ulong)width : 0;
         global uchar *uu_row = yy >= uu_dy ? row - uu_dy * (ulong)width : 0;
+        if (row_repeats && uu_row) {
+            uint same = 1;
+            if (c->encoding)
+                for (uint x = 0; x < width && same; x++)
+                    same = row[x] == uu_row[x];
+            repeated = (uint)code_span_pixel(c, scratch + ROW_REPEATS_AT + repeated, (int)same,
+                                             pal);
+            if (!c->encoding && c->at > c->length)
+                return STATUS_BAD_LENGTH;
+            if (repeated) {
+                if (!c->encoding)
+                    for (uint x = 0; x < width; x++)
+                        row[x] = uu_row[x];
+                match_length = row_length = 0;  /* a repeated row teaches nothing */
+                continue;
+            }
+        }
         for (uint x = 0; x < width; x++) {
             /* The neighbours and their equality pattern (5.3.2). */
             uint near[NEIGHBOURS];

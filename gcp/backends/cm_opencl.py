@@ -32,7 +32,8 @@ SCRATCH_WORDS = (cm.DIRECT_CONTEXTS + 3 * (1 << cm.HASH_BITS) + cm.ANCHOR_CONTEX
                  + (1 << cm.FLAT_HASH_BITS) + cm.RANK_STEPS * cm.BIAS_CONTEXTS
                  + cm.RANK_CONTEXTS * cm.APM_CELLS
                  + cm.SPAN_DIRECT_CONTEXTS + cm.SPAN_VALUE_CONTEXTS + (1 << cm.FLAT_HASH_BITS)
-                 + cm.SPAN_PIXEL_CONTEXTS + cm.SPAN_BUCKETS * cm.SPAN_INPUTS)
+                 + cm.SPAN_PIXEL_CONTEXTS + cm.SPAN_BUCKETS * cm.SPAN_INPUTS
+                 + cm.ROW_REPEAT_CONTEXTS)
 # Work-items per compute unit of a CPU device. Each takes the next stripe left when it ends
 # one, so one a core balances the load; more only add scratch memory (4.7 MiB each) and its
 # cache misses.

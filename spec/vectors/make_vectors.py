@@ -104,6 +104,12 @@ _ys, _xs = np.mgrid[0:24, 0:32]
 _BAYER_4 = np.array([[0, 8, 2, 10], [12, 4, 14, 6], [3, 11, 1, 9], [15, 7, 13, 5]])
 CM_DITHERED = np.floor((_xs + _ys) / 54 * 2 + (_BAYER_4[_ys % 4, _xs % 4] + 0.5) / 16
                        ).astype(np.uint8)
+# 24 x 32, the same dither of a ramp across, but two pixels changed: rows repeat the row 4
+# up (row repeats of STRIPE_CODED_UU, 5.3.2) but for rows 6 and 17.
+CM_DITHERED_ROWS = np.floor(_xs / 31 * 2 + (_BAYER_4[_ys % 4, _xs % 4] + 0.5) / 16
+                            ).astype(np.uint8)
+CM_DITHERED_ROWS[6, 9] = 2
+CM_DITHERED_ROWS[17, 30] = 0
 # 16 x 24 grey + alpha, 16 colours (4 greys 80 apart x 4 alphas 20 apart): alpha falls in
 # steps across the columns, grey is noise; the encoder weighs alpha 64 (5.3.1). A plain
 # distance would put the colours of the other alphas first in every order (20^2 < 80^2);
@@ -382,6 +388,16 @@ def valid_vectors() -> dict[str, tuple[bytes, np.ndarray, str]]:
                          dict(method=METHOD_CM, body=cm_body_in_modes(
                              CM_DITHERED, GREYS, 12, [cm.STRIPE_CODED_UU] * 2,
                              [(4, 4), (3, -2)]))),
+        "cm-uu-repeats": (CM_DITHERED_ROWS, GREYS,
+                          "Method cm, 3 greys, 32 x 24: a ramp across ordered-dithered by a "
+                          "4 x 4 matrix, in two stripes of 12 rows, both stripe_mode 6 "
+                          "(STRIPE_CODED_UU) with UU 4 rows up (04 00): from row 4 of each "
+                          "stripe a bit a row says it repeats the row 4 up, as all do but "
+                          "rows 6 and 17 (stripe rows 6 and 5), one pixel changed in each "
+                          "(5.3.2).",
+                          dict(method=METHOD_CM, body=cm_body_in_modes(
+                              CM_DITHERED_ROWS, GREYS, 12, [cm.STRIPE_CODED_UU] * 2,
+                              [(4, 0), (4, 0)]))),
         "cm-row-match": (CM_MIRRORED, ALL_COLOURS[::32],
                          "Method cm, 8 colours, 16 x 40: 8 rows of a texture, then the same "
                          "rows in reverse order; from the ninth row on, the row match (slot "
