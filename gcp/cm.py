@@ -99,6 +99,11 @@ UU_TRIAL_RATIO = 1.25
 # (5.3.2), on a whole stripe. Rows that repeat the row above, as a flat area's do, are
 # left to spans: counting them tried 15 screenshots, web pages and charts, and kept none.
 UU_REPEAT_SHARE = 0.25
+# Where at least UU_ONE_STRIPE_SHARE of an image's rows from d on repeat the row d up (d as
+# ``repeat_offset_for`` finds it on the sample), the encoder codes it as one stripe: a
+# repeated row costs a bit and decodes as a copy, so stripes would only code their first
+# rows again (a 4096 x 4096 Bayer ramp, 16 stripes: 1,317 bytes; one: see spec 12).
+UU_ONE_STRIPE_SHARE = 15 / 16
 # The offsets looked at, in order (the first of equal counts wins): by rows up, then by
 # the shift's size, the negative first.
 UU_OFFSETS = [(rows, shift) for rows in range(1, UU_SEARCH_ROWS + 1)
@@ -1453,10 +1458,27 @@ def with_blocks(indices: np.ndarray, stripe_height: int | None,
 def _encode_stripes(indices: np.ndarray, palette: np.ndarray, stripe_height: int | None
                     ) -> bytes:
     """The body of ``indices`` without blocks (the reference coder)."""
-    height, width = indices.shape
-    stripe_height = min(stripe_height or stripe_height_for(width, height), height)
+    stripe_height = encoder_stripe_height(indices, stripe_height)
     return join_stripes(stripe_height,
                         *weighted_stripes(indices, palette, stripe_height, reference_stripes))
+
+
+def encoder_stripe_height(indices: np.ndarray, stripe_height: int | None) -> int:
+    """The stripe height the encoder codes uint8 (height, width) ``indices`` in (an
+    encoder's choice, not the format's): ``stripe_height`` (None: ``stripe_height_for``'s)
+    up to the height, or the whole image, as far as MAX_STRIPE_PIXELS allows, where at
+    least UU_ONE_STRIPE_SHARE of its rows from d on repeat the row d up, d being what
+    ``repeat_offset_for`` finds on ``uu_trial_sample``."""
+    height, width = indices.shape
+    stripe_height = min(stripe_height or stripe_height_for(width, height), height)
+    found = repeat_offset_for(*uu_trial_sample(indices))
+    if found is None or stripe_height == height:
+        return stripe_height
+    d = found[0]
+    repeats = np.count_nonzero((indices[d:] == indices[:-d]).all(axis=1))
+    if repeats < UU_ONE_STRIPE_SHARE * (height - d):
+        return stripe_height
+    return stripe_height_for(width, height, None)
 
 
 def block_size(indices: np.ndarray) -> tuple[int, int]:

@@ -87,8 +87,7 @@ def _encode_stripes(backend, palette: np.ndarray, indices: np.ndarray,
     """The body of ``indices`` without blocks, coded on ``backend``."""
     from .backends import cm_opencl
 
-    height, width = indices.shape
-    stripe_height = min(stripe_height or cm.stripe_height_for(width, height), height)
+    stripe_height = cm.encoder_stripe_height(indices, stripe_height)
     return cm.join_stripes(stripe_height,
                            *cm.weighted_stripes(indices, palette, stripe_height,
                                                 functools.partial(cm_opencl.encode_stripes,

@@ -215,25 +215,33 @@ def test_rows_that_repeat_cost_a_bit_each_in_every_engine(channels, monkeypatch)
 
 def test_a_checkerboard_is_found_by_its_rows_and_coded_as_repeats():
     """No pixel of a checkerboard is missed by all five neighbours, so the count finds no
-    offset; its rows repeat 2 up (not 1 up), and coded as repeats on a whole stripe the
-    body is a fraction of the plain one."""
+    offset; its rows repeat 2 up (not 1 up), and coded as repeats the body is a fraction
+    of the plain one: one stripe, as every row from the third repeats, not two of 512."""
     ys, xs = np.mgrid[0:1024, 0:2048]
     indices = ((xs + ys) % 2).astype(np.uint8)
     palette = palette_of(2, 1)
     sample, rows = cm.uu_trial_sample(indices)
     assert cm.uu_offset_for(sample, rows) is None
     assert cm.repeat_offset_for(sample, rows) == (2, 0)
-    body = cm_engine.encode(indices, palette, engine="opencl")
-    _, _, stripes = cm.split_stripes(body, 2048, 1024, 1, 2)
+    assert cm.stripe_height_for(2048, 1024) == 512
+    assert cm.encoder_stripe_height(indices, 512) == 1024
+    body = cm_engine.encode(indices, palette, engine="opencl", stripe_height=512)
+    small = indices[:256, :512]
+    assert cm_engine.encode(small, palette, engine="opencl", stripe_height=64) == \
+        cm_engine.encode(small, palette, engine="reference", stripe_height=64)
+    stripe_height, _, stripes = cm.split_stripes(body, 2048, 1024, 1, 2)
+    assert stripe_height == 1024 and len(body) < 60
     assert {(s[0], cm.stripe_uu_offset(s)) for s in stripes} == {(cm.STRIPE_CODED_UU, (2, 0))}
     assert len(body) * 2 < len(coded_with(indices, palette, 512, None, "opencl"))
-    assert np.array_equal(cm_engine.decode(body, 2048, 1024, palette, engine="opencl"),
-                          indices)
+    for engine in ("reference", "opencl"):  # the reference copies the repeated rows
+        assert np.array_equal(cm_engine.decode(body, 2048, 1024, palette, engine=engine),
+                              indices)
 
 
 def test_flat_rows_do_not_count_as_repeats():
     """Rows of a flat area repeat every row up; only rows that differ from the row above
-    and repeat one further up count."""
+    and repeat one further up count, and the stripes stay as asked."""
     flat = np.zeros((64, 64), np.uint8)
     flat[:, 30:] = 1
     assert cm.repeat_offset_for(flat, 64) is None
+    assert cm.encoder_stripe_height(flat, 16) == 16
