@@ -60,11 +60,7 @@
 #define UNARY_CONTEXTS ((MAX_BUCKET - 1) * RANK_SPREAD * ACTIVITY_LEVELS)
 #define RANK_CONTEXTS (2 * UNARY_CONTEXTS)
 #define RANK_STEPS 72        /* 8 unary bits, then 8 buckets x 8 bit positions */
-#if defined(EXTRA_LOCAL) && !defined(LOCAL_REPLACE)
-#define RANK_INPUTS 7
-#else
 #define RANK_INPUTS 6        /* 5 counters and a bias */
-#endif
 #define RANK_WEIGHT_START 21845
 #define RANK_NEAR_LIMIT 15
 #define GRADIENT_LEVELS 9
@@ -104,10 +100,7 @@
 #define HASHED_AT DIRECT_CONTEXTS
 #define ANCHOR_MODEL_AT (HASHED_AT + 3 * HASH_SIZE)
 #define MATCH_AT (ANCHOR_MODEL_AT + ANCHOR_CONTEXTS)
-#ifndef MATCH_BITS
-#define MATCH_BITS HASH_BITS
-#endif
-#define ROW_MATCH_AT (MATCH_AT + (1u << MATCH_BITS))
+#define ROW_MATCH_AT (MATCH_AT + HASH_SIZE)
 #define WEIGHTS_AT (ROW_MATCH_AT + ROW_MATCH_SIZE)
 #define RANKS_AT (WEIGHTS_AT + MIXER_SETS * MIXER_INPUTS)
 #define RANK_WEIGHTS_AT (RANKS_AT + RANK_CONTEXTS)
@@ -123,13 +116,9 @@
 #define SPAN_HASHED_AT (SPAN_VALUES_AT + SPAN_VALUE_CONTEXTS)
 #define SPAN_PIXELS_AT (SPAN_HASHED_AT + (1u << FLAT_HASH_BITS))
 #define SPAN_WEIGHTS_AT (SPAN_PIXELS_AT + SPAN_PIXEL_CONTEXTS)
-#ifndef LOCAL_WORDS
-#define LOCAL_WORDS 0
-#endif
 #define ROW_REPEATS_AT (SPAN_WEIGHTS_AT + SPAN_BUCKETS * SPAN_INPUTS)
 #define ROW_REPEAT_CONTEXTS 2u
-#define LOCAL_AT (ROW_REPEATS_AT + ROW_REPEAT_CONTEXTS)
-#define SCRATCH_WORDS (LOCAL_AT + LOCAL_WORDS)
+#define SCRATCH_WORDS (ROW_REPEATS_AT + ROW_REPEAT_CONTEXTS)
 /* The host allocates HOST_SCRATCH_WORDS a work-item (cm_opencl.py): the build fails here
  * if the two layouts disagree. */
 typedef char scratch_words_agree[SCRATCH_WORDS == HOST_SCRATCH_WORDS ? 1 : -1];
@@ -305,8 +294,6 @@ static void reset_scratch(global uint *scratch)
         scratch[i] = PROBABILITY_START;
     for (uint i = 0; i < RANK_CONTEXTS * APM_CELLS; i++)
         scratch[RANK_MAP_AT + i] = APM_START[i % APM_CELLS];
-    for (uint i = 0; i < LOCAL_WORDS; i++)
-        scratch[LOCAL_AT + i] = PROBABILITY_START;
     for (uint i = SPAN_DIRECT_AT; i < SPAN_WEIGHTS_AT; i++)
         scratch[i] = PROBABILITY_START;
     for (uint i = 0; i < SPAN_BUCKETS * SPAN_INPUTS; i++)
@@ -324,7 +311,7 @@ static INLINE int mix_and_code(Coder *c, int bit, global uint *const *counters,
     /* The dot product is summed as each input is read: a separate loop over s[] was
      * vectorized, and its vector load of the scalars just stored stalled on store
      * forwarding (5-6% of a decode's samples in perf). Integer sums: the order is free. */
-    int s[8];
+    int s[MIXER_INPUTS];
     long dot = (long)weights[count] * BIAS_INPUT;
     for (int m = 0; m < count; m++) {
         s[m] = pal->stretch[(*counters[m] & 0xFFFFu) >> 4];
@@ -390,13 +377,6 @@ static INLINE void rank_counters_at(global uint *scratch, const uint *contexts,
     counters[2] = scratch + HASHED_AT + 2 * HASH_SIZE + contexts[2];
     counters[3] = scratch + GRADIENT_RANKS_AT + contexts[3];
     counters[4] = scratch + HASHED_AT + HASH_SIZE + contexts[4];
-#if defined(EXTRA_LOCAL) && !defined(LOCAL_REPLACE)
-#ifdef LOCAL_DIRECT
-    counters[5] = scratch + LOCAL_AT + contexts[5];
-#else
-    counters[5] = scratch + HASHED_AT + LOCAL_TABLE * HASH_SIZE + contexts[5];
-#endif
-#endif
 }
 
 /* One bit of a rank: its five counters mixed by the step's weights (5.3.5). */
@@ -685,39 +665,11 @@ static INLINE void prefetch_rank(global uint *scratch, int bucket, int largest_b
     }
 }
 
-#ifdef LOCAL_REPLACE
-#define LOCAL_SLOT LOCAL_REPLACE
-#else
-#define LOCAL_SLOT 5
-#endif
-#ifdef EXTRA_LOCAL
-static INLINE uint local_context(uint step, const uint *values, uint count, int bucket_level,
-                                 int bucket, int j, uint partial)
-{
-    uint yes = 0, cons = 0;
-    for (uint i = 0; i < count; i++) {
-        uint v = values[i];
-        int b = v ? 32 - clz(v) : 0;
-        if (bucket_level > 0) {
-            if (b >= bucket_level) { cons++; yes += b > bucket_level; }
-        } else if (b == bucket && (v >> (j + 1)) == partial) {
-            cons++; yes += (v >> j) & 1u;
-        }
-    }
-#ifdef LOCAL_DIRECT
-    cons = min_uint(cons, LOCAL_CAP); yes = min_uint(yes, LOCAL_CAP);
-    return (step * (LOCAL_CAP + 1) + cons) * (LOCAL_CAP + 1) + yes;
-#else
-    uint key[4] = {10, step, min_uint(yes, LOCAL_CAP), min_uint(cons, LOCAL_CAP)};
-    return hash_values(key, 4);
-#endif
-}
-#endif
 /* A pixel that is none of the candidates: its rank among the other colours by distance
  * from the anchor (5.3.5). Returns the index, or -1 for a rank past the colours left. */
 static int code_rank(Coder *c, global uint *scratch, int actual, const uint *near,
                      const uint *candidates, uint candidate_count, const Palette *pal,
-                     uint anchor, uint gradients, const uint *window, uint window_count)
+                     uint anchor, uint gradients)
 {
     uint available = pal->size - candidate_count;
     int largest_bucket = bit_length(available);
@@ -736,20 +688,6 @@ static int code_rank(Coder *c, global uint *scratch, int actual, const uint *nea
                           min_uint(anchor_ranks[near[0]], RANK_NEAR_LIMIT),
                           min_uint(anchor_ranks[near[2]], RANK_NEAR_LIMIT)};
     uint contexts[RANK_INPUTS - 1];
-#ifdef EXTRA_LOCAL
-    uint values[64], value_count = 0;
-    for (uint w = 0; w < window_count; w++) {
-        uint v = window[w], place = anchor_ranks[v];
-        int taken = 0;
-        uint r = place;
-        for (uint t = 0; t < candidate_count; t++) {
-            taken |= candidates[t] == v;
-            r -= anchor_ranks[candidates[t]] < place;
-        }
-        if (!taken)
-            values[value_count++] = r + 1;
-    }
-#endif
     /* With no candidates (STRIPE_RANKS) spread 7, as with 8: never both in one stripe. */
     uint spread = candidate_count ? min_uint(candidate_count - 1, RANK_SPREAD - 1)
                                   : RANK_SPREAD - 1;
@@ -764,9 +702,6 @@ static int code_rank(Coder *c, global uint *scratch, int actual, const uint *nea
         uint step = (uint)(i - 1);
         unary_contexts(contexts, (step * RANK_SPREAD + spread) * ACTIVITY_LEVELS + activity,
                        step, gradients, lines);
-#ifdef EXTRA_LOCAL
-        contexts[LOCAL_SLOT] = local_context(step, values, value_count, i, 0, 0, 0);
-#endif
         if (!code_rank_bit(c, scratch, bucket > i, contexts, step, pal))
             break;
         i++;
@@ -778,10 +713,6 @@ static int code_rank(Coder *c, global uint *scratch, int actual, const uint *nea
         rank_contexts(contexts, UNARY_CONTEXTS + node * ACTIVITY_LEVELS + activity,
                       MAX_BUCKET - 1 + node, value, anchor, near_ranks, gradients);
         int want = (int)((rank + 1) >> j) & 1;
-#ifdef EXTRA_LOCAL
-        contexts[LOCAL_SLOT] = local_context(MAX_BUCKET - 1 + node, values, value_count, 0, bucket, j,
-                                    value);
-#endif
         value = (value << 1) | (uint)code_rank_bit(c, scratch, want, contexts,
                                                    MAX_BUCKET - 1 + node, pal);
     }
@@ -836,7 +767,7 @@ static INLINE uint pattern_of(const uint *near)
 static INLINE uint match_entry(const uint *near)
 {
     uint keyed[1 + NEIGHBOURS] = {4, near[0], near[1], near[2], near[3], near[4], near[5]};
-    return hash_bits(keyed, 1 + NEIGHBOURS, MATCH_BITS);
+    return hash_values(keyed, 1 + NEIGHBOURS);
 }
 
 static INLINE uint pair_line_of(const uint *near)
@@ -1182,21 +1113,8 @@ static int code_stripe(Coder *c, global uchar *rows, uint width, uint row_count,
                 }
                 if (moved && (ulong)ranked * BIAS_SHARE >= position)  /* no u32 overflow */
                     anchor = nearest_colour(corrected, near[0], pal);
-                uint window[64], window_count = 0;
-#ifdef EXTRA_LOCAL
-                for (int d = 1; d <= W0; d++)
-                    if ((int)x - d >= 0) window[window_count++] = row[x - d];
-                if (above)
-                    for (int d = -W1; d <= W1; d++)
-                        if ((int)x + d >= 0 && (int)x + d < (int)width)
-                            window[window_count++] = above[x + d];
-                if (above2)
-                    for (int d = -W2; d <= W2; d++)
-                        if ((int)x + d >= 0 && (int)x + d < (int)width)
-                            window[window_count++] = above2[x + d];
-#endif
                 found = code_rank(c, scratch, actual, near, candidates, candidate_count, pal,
-                                  anchor, gradients, window, window_count);
+                                  anchor, gradients);
                 if (found < 0)
                     return STATUS_BAD_RANK;
                 for (uint ch = 0; ch < pal->channels; ch++) {
