@@ -1,6 +1,6 @@
 """Writes test images of the kinds the repository lacks into DIR, for the benchmarks.
 
-    python benchmarks/more_images.py DIR [--set first|second|...|seventh|eighth|all]
+    python benchmarks/more_images.py DIR [--set first|second|...|eighth|ninth|all]
 
 - Photos bundled in scikit-image's wheel (downloaded with pip, nothing installed): a cat,
   a rocket, a motorcycle, a retina scan, a deep-sky photograph (Hubble), a stained
@@ -93,6 +93,18 @@ the samples:
 - samples/camera.png dithered by the 8 x 8 matrix to black and white (a 1-bit rendering);
 - a sky gradient with a sun's glow dithered (4 x 4) to 3 levels a channel;
 - samples/astronaut.png dithered (4 x 4) to the 216 web-safe colours, as 1990s GIFs were.
+
+The ninth set (``--set ninth``), made after a 16 x 16 icon was found larger in method cm
+than in WebP lossless by the file's fixed bytes alone, holds small images, where a
+format's framing is a large part of the file:
+
+- a 16 x 16 favicon and a 48 x 48 icon from samples/astronaut.png's face, a 32 x 32 icon
+  from samples/logo.png;
+- a 32 x 32 rounded icon with a glyph and alpha (one of the fifth set's icons, smaller);
+- a 24 x 24 sprite of 6 colours, drawn by formula (pixel art at its own size);
+- a 128 x 85 thumbnail of samples/coffee.bmp;
+- a 120 x 32 button label: anti-aliased white text on a gradient;
+- a 64 x 64 checkerboard of 4-pixel squares and a 96 x 24 strip of 3-pixel stripes.
 """
 
 from __future__ import annotations
@@ -120,6 +132,8 @@ FIFTH_SOURCES = ("rocket.jpg",)  # the fifth set's source
 SIXTH_INSERTS = ("samples/astronaut.png", "samples/coffee.bmp")  # the web pages' photos
 SEVENTH_SOURCES = ("samples/coffee.bmp", "samples/astronaut.png")  # cut-out, doubled photo
 EIGHTH_SOURCES = ("samples/camera.png", "samples/astronaut.png")  # dithered photos
+STRIPE_COLOURS = np.array([[40, 40, 200], [200, 200, 200], [90, 60, 30]], np.uint8)
+NINTH_SOURCES = ("samples/astronaut.png", "samples/logo.png", "samples/coffee.bmp")
 BAYER_8 = np.array([[0, 32, 8, 40, 2, 34, 10, 42], [48, 16, 56, 24, 50, 18, 58, 26],
                     [12, 44, 4, 36, 14, 46, 6, 38], [60, 28, 52, 20, 62, 30, 54, 22],
                     [3, 35, 11, 43, 1, 33, 9, 41], [51, 19, 59, 27, 49, 17, 57, 25],
@@ -775,16 +789,72 @@ def eighth_images(folder: Path) -> None:
                 ordered(astronaut / 255, 6, BAYER_4))
 
 
+def sprite(size: int = 24) -> np.ndarray:
+    """uint8 (size, size, 3) BGR: a symmetric creature in 6 colours, outlined, on a flat
+    background, as pixel art is drawn at its own size."""
+    rows, columns = np.mgrid[0:size, 0:size] - (size - 1) / 2
+    across = np.abs(columns)
+    body = (rows / (size * 0.42)) ** 2 + (across / (size * 0.36)) ** 2 <= 1
+    outline = body & ~((rows / (size * 0.42 - 1)) ** 2 + (across / (size * 0.36 - 1)) ** 2
+                       <= 1)
+    eyes = (np.abs(rows + size * 0.1) <= 1) & (np.abs(across - size * 0.15) <= 1)
+    belly = body & (rows > size * 0.05) & (across < size * 0.2)
+    feet = (rows > size * 0.38) & (across > size * 0.12) & (across < size * 0.3)
+    colours = np.array([[70, 50, 40], [60, 170, 90], [30, 60, 20], [250, 250, 250],
+                        [150, 220, 240], [40, 90, 200]], np.uint8)
+    index = np.zeros((size, size), np.int64)
+    index[body], index[belly], index[outline] = 1, 4, 2
+    index[eyes], index[feet & ~body] = 3, 5
+    return colours[index]
+
+
+def button_label(height: int = 32, width: int = 120) -> np.ndarray:
+    """uint8 (H, W, 3) BGR: white anti-aliased text on a vertical blue gradient."""
+    rows = np.linspace(0, 1, height)[:, None, None]
+    image = np.array([210, 140, 60]) * (1 - rows) + np.array([150, 80, 20]) * rows
+    image = np.broadcast_to(image, (height, width, 3)).copy()
+    text = np.zeros((height, width), np.uint8)
+    cv2.putText(text, "Download", (8, 22), cv2.FONT_HERSHEY_SIMPLEX, 0.6, 255, 1,
+                cv2.LINE_AA)
+    share = (text / 255.0)[:, :, None]
+    return np.rint(image * (1 - share) + 255 * share).astype(np.uint8)
+
+
+def ninth_images(folder: Path) -> None:
+    """The ninth set, small images: from ``NINTH_SOURCES`` and formulas."""
+    astronaut, logo, coffee = (cv2.imread(str(ROOT / name), cv2.IMREAD_UNCHANGED)
+                               for name in NINTH_SOURCES)
+    face = astronaut[40:230, 150:340]
+
+    def smaller(image: np.ndarray, width: int, height: int) -> np.ndarray:
+        return cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA)
+
+    rows, columns = np.mgrid[0:64, 0:64]
+    images = {
+        "favicon-16.png": smaller(face, 16, 16),
+        "icon-48.png": smaller(face, 48, 48),
+        "logo-32.png": smaller(logo, 32, 32),
+        "icon-alpha-32.png": icon_sheet(np.random.default_rng(9), 64, 1, 1)[::2, ::2],
+        "sprite-24.png": sprite(),
+        "thumb-128.png": smaller(coffee, 128, 85),
+        "button-label.png": button_label(),
+        "checker-64.png": ((rows // 4 + columns // 4) % 2 * 255).astype(np.uint8),
+        "stripes-3.png": STRIPE_COLOURS[np.arange(96) // 3 % 3][None].repeat(24, axis=0),
+    }
+    for name, image in images.items():
+        cv2.imwrite(str(folder / name), image)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("folder", type=Path)
     parser.add_argument("--set", choices=("first", "second", "third", "fourth", "fifth",
-                                          "sixth", "seventh", "eighth", "both",
+                                          "sixth", "seventh", "eighth", "ninth", "both",
                                           "all"),
                         default="first",
                         help="the first set of kinds, the second, the third, the fourth, "
-                             "the fifth, the sixth, the seventh, the eighth (see above), both "
-                             "first and second, or all eight")
+                             "the fifth, the sixth, the seventh, the eighth, the ninth (see "
+                             "above), both first and second, or all nine")
     arguments = parser.parse_args()
     folder = arguments.folder
     folder.mkdir(parents=True, exist_ok=True)
@@ -796,6 +866,7 @@ def main() -> None:
     sixth = arguments.set in ("sixth", "all")
     seventh = arguments.set in ("seventh", "all")
     eighth = arguments.set in ("eighth", "all")
+    ninth = arguments.set in ("ninth", "all")
     # One download of scikit-image's wheel for every set asked for.
     owned = SCIKIT_IMAGE_PHOTOS * first + SCIKIT_IMAGE_GREY * second
     sources = set(THIRD_SOURCES * third + FOURTH_SOURCES * fourth
@@ -818,6 +889,8 @@ def main() -> None:
         seventh_images(folder)
     if eighth:
         eighth_images(folder)
+    if ninth:
+        ninth_images(folder)
     for name in sources:  # sources of the later sets that no set asked for owns
         (folder / name).unlink()
     for path in sorted(folder.iterdir()):
