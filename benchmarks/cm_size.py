@@ -78,7 +78,8 @@ def timed(command: list[str], runs: int) -> float:
 def cm_file(header, palette: np.ndarray, indices: np.ndarray, runs: int
             ) -> tuple[bytes, float]:
     """The same image as a method-cm file, and the median time of coding its body."""
-    seconds, body = median_time(lambda: cm_engine.encode(indices, palette), runs)
+    seconds, body = median_time(lambda: cm_engine.encode(indices, palette,
+                                                         compact=header.compact), runs)
     fields = dict(vars(header), method=container.METHOD_CM, tokens_length=0,
                   body_length=len(body))
     return container.pack(container.Header(**fields), palette, body), seconds

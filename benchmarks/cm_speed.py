@@ -56,10 +56,10 @@ def body_times(data: bytes, runs: int) -> tuple[float, float]:
     encodes, decodes = [], []
     for _ in range(runs):
         started = time.perf_counter()
-        cm_engine.encode(indices, palette)
+        cm_engine.encode(indices, palette, compact=header.compact)
         encodes.append(time.perf_counter() - started)
         started = time.perf_counter()
-        cm_engine.decode(body, header.width, header.height, palette)
+        cm_engine.decode(body, header.width, header.height, palette, compact=header.compact)
         decodes.append(time.perf_counter() - started)
     return statistics.median(encodes), statistics.median(decodes)
 

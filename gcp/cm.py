@@ -35,6 +35,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from . import varint
 from .errors import FormatError, ParameterError
 
 # --- Body layout (5.3.1) -----------------------------------------------------------------
@@ -46,12 +47,19 @@ CM_STRIPE_LENGTH_SIZE = 8          # stripe_length, u64, one per stripe
 # index, coded once. Nearest-neighbour enlargements (pixel art shown at 6x, a QR code's
 # 8-px modules, a photo at 2x) code 4 to 64 times fewer pixels.
 BLOCK_MARKER = 0
-BLOCK_PREFIX_SIZE = CM_STRIPE_HEADER_SIZE + 2
 MAX_BLOCK_SIDE = 255
 # The prefix costs 6 bytes: an image of up to BLOCK_TRIAL_PIXELS pixels is also coded
 # without blocks, and the shorter kept (without blocks where equal); a larger one with
 # blocks takes them.
 BLOCK_TRIAL_PIXELS = 1 << 16
+# In a file's compact form (FLAG_COMPACT, spec 2.10) stripe_height and the stripe lengths
+# are varints, BLOCK_MARKER is one byte 00 and the last stripe has no length: it takes
+# the rest of the body. A one-stripe body's framing is then 1 to 5 bytes and the weights,
+# not 12 and the weights: a 64 x 64 checkerboard's file 71 -> 36 bytes with the header's.
+STRIPE_HEIGHT_VARINT_BYTES = 5     # stripe_height at most 2^32 - 1
+STRIPE_LENGTH_VARINT_BYTES = 10    # stripe_length at most 2^64 - 1
+MAX_STRIPE_HEIGHT = (1 << 32) - 1
+MAX_STRIPE_LENGTH = (1 << 64) - 1
 BLOCK_SCAN_LINES = 64  # rows (or columns) block_size reads at a time: a photo stops at the first
 # channel_weight: each channel's weight in the distances between colours (5.3.5), 1 to
 # MAX_CHANNEL_WEIGHT, so that a distance stays below 2^24 (exact in a float).
@@ -1433,16 +1441,19 @@ def reference_stripes(indices: np.ndarray, palette: np.ndarray, weights: tuple[i
             for top, count in rows]
 
 
-def encode_body(indices: np.ndarray, palette: np.ndarray, stripe_height: int | None = None
-                ) -> bytes:
-    """Method cm's body for uint8 indices (height, width) of a uint8 (K, C) palette."""
+def encode_body(indices: np.ndarray, palette: np.ndarray, stripe_height: int | None = None,
+                compact: bool = False) -> bytes:
+    """Method cm's body for uint8 indices (height, width) of a uint8 (K, C) palette, its
+    framing in the compact form (spec 2.10) where ``compact``."""
     indices = np.ascontiguousarray(indices, np.uint8)
     return with_blocks(indices, stripe_height,
-                       lambda image, rows: _encode_stripes(image, palette, rows))
+                       lambda image, rows: _encode_stripes(image, palette, rows, compact),
+                       compact)
 
 
 def with_blocks(indices: np.ndarray, stripe_height: int | None,
-                encode_image: Callable[[np.ndarray, int | None], bytes]) -> bytes:
+                encode_image: Callable[[np.ndarray, int | None], bytes],
+                compact: bool = False) -> bytes:
     """The body of uint8 ``indices`` (height, width): ``encode_image(image, stripe_height)``
     of the image of blocks behind the block prefix where the indices have blocks (and, up
     to BLOCK_TRIAL_PIXELS, where that is shorter), else of the indices themselves."""
@@ -1451,19 +1462,20 @@ def with_blocks(indices: np.ndarray, stripe_height: int | None,
         return encode_image(indices, stripe_height)
     blocked = join_blocks(block_width, block_height, encode_image(
         blocks_of(indices, block_width, block_height),
-        stripe_height and -(-stripe_height // block_height)))
+        stripe_height and -(-stripe_height // block_height)), compact)
     if indices.size > BLOCK_TRIAL_PIXELS:
         return blocked
     plain = encode_image(indices, stripe_height)
     return blocked if len(blocked) < len(plain) else plain
 
 
-def _encode_stripes(indices: np.ndarray, palette: np.ndarray, stripe_height: int | None
-                    ) -> bytes:
+def _encode_stripes(indices: np.ndarray, palette: np.ndarray, stripe_height: int | None,
+                    compact: bool) -> bytes:
     """The body of ``indices`` without blocks (the reference coder)."""
     stripe_height = encoder_stripe_height(indices, stripe_height)
     return join_stripes(stripe_height,
-                        *weighted_stripes(indices, palette, stripe_height, reference_stripes))
+                        *weighted_stripes(indices, palette, stripe_height, reference_stripes),
+                        compact=compact)
 
 
 def encoder_stripe_height(indices: np.ndarray, stripe_height: int | None) -> int:
@@ -1514,35 +1526,46 @@ def blocks_of(indices: np.ndarray, block_width: int, block_height: int) -> np.nd
     return np.ascontiguousarray(indices[::block_height, ::block_width])
 
 
-def join_blocks(block_width: int, block_height: int, body: bytes) -> bytes:
+def stripe_height_bytes(stripe_height: int, compact: bool) -> bytes:
+    """stripe_height (or BLOCK_MARKER) as a body stores it: u32, or a varint compact."""
+    if compact:
+        return varint.encode(stripe_height)
+    return stripe_height.to_bytes(CM_STRIPE_HEADER_SIZE, "little")
+
+
+def join_blocks(block_width: int, block_height: int, body: bytes, compact: bool = False
+                ) -> bytes:
     """BLOCK_MARKER, the block sides and the body of the image of blocks (5.3.1)."""
-    return (BLOCK_MARKER.to_bytes(CM_STRIPE_HEADER_SIZE, "little")
-            + bytes([block_width, block_height]) + body)
+    return (stripe_height_bytes(BLOCK_MARKER, compact) + bytes([block_width, block_height])
+            + body)
 
 
-def split_blocks(body: memoryview | bytes) -> tuple[int, int, memoryview]:
+def split_blocks(body: memoryview | bytes, compact: bool = False
+                 ) -> tuple[int, int, memoryview]:
     """(block_width, block_height, the body of the image of blocks); (1, 1, ``body``)
     where ``body`` has no block prefix. Rule cm_stripes: sides 1 to 255, not both 1."""
     body = memoryview(body)
-    if len(body) < CM_STRIPE_HEADER_SIZE or \
-            int.from_bytes(body[:CM_STRIPE_HEADER_SIZE], "little") != BLOCK_MARKER:
+    marker_size = 1 if compact else CM_STRIPE_HEADER_SIZE
+    if len(body) < marker_size or \
+            int.from_bytes(body[:marker_size], "little") != BLOCK_MARKER:
         return 1, 1, body
-    if len(body) < BLOCK_PREFIX_SIZE:
+    if len(body) < marker_size + 2:
         raise FormatError(f"cm body of {len(body)} bytes has a stripe_height of 0 but no "
                           "block_width and block_height", field="cm_stripes")
-    block_width, block_height = body[CM_STRIPE_HEADER_SIZE], body[CM_STRIPE_HEADER_SIZE + 1]
+    block_width, block_height = body[marker_size], body[marker_size + 1]
     if block_width == 0 or block_height == 0 or block_width * block_height == 1:
         raise FormatError(f"cm blocks are {block_width} x {block_height}; each side must be "
                           f"1 to {MAX_BLOCK_SIDE}, not both 1", field="cm_stripes")
-    return block_width, block_height, body[BLOCK_PREFIX_SIZE:]
+    return block_width, block_height, body[marker_size + 2:]
 
 
 def without_blocks(body: memoryview | bytes, width: int, height: int,
-                   decode_image: Callable[[memoryview, int, int], np.ndarray]) -> np.ndarray:
+                   decode_image: Callable[[memoryview, int, int], np.ndarray],
+                   compact: bool = False) -> np.ndarray:
     """uint8 (height, width) indices of a body: ``decode_image(body, width, height)`` of
     the image of blocks behind a block prefix, spread over the blocks, or of the body
     itself where it has none; the inverse of ``with_blocks``."""
-    block_width, block_height, body = split_blocks(body)
+    block_width, block_height, body = split_blocks(body, compact)
     if block_width * block_height == 1:
         return decode_image(body, width, height)
     blocks = decode_image(body, -(-width // block_width), -(-height // block_height))
@@ -1556,44 +1579,46 @@ def enlarged(blocks: np.ndarray, block_width: int, block_height: int, width: int
     return np.ascontiguousarray(np.repeat(rows, block_width, axis=1)[:, :width])
 
 
-def join_stripes(stripe_height: int, weights: Sequence[int], stripes: Sequence[bytes]
-                 ) -> bytes:
-    """stripe_height, the channel weights, the stripe lengths, then the stripes (5.3.1)."""
-    table = b"".join(len(s).to_bytes(CM_STRIPE_LENGTH_SIZE, "little") for s in stripes)
-    return (stripe_height.to_bytes(CM_STRIPE_HEADER_SIZE, "little") + bytes(weights) + table
+def join_stripes(stripe_height: int, weights: Sequence[int], stripes: Sequence[bytes],
+                 compact: bool = False) -> bytes:
+    """stripe_height, the channel weights, the stripe lengths, then the stripes (5.3.1);
+    in the compact form (2.10) varints, and no length for the last stripe."""
+    if compact:
+        table = b"".join(varint.encode(len(s)) for s in stripes[:-1])
+    else:
+        table = b"".join(len(s).to_bytes(CM_STRIPE_LENGTH_SIZE, "little") for s in stripes)
+    return (stripe_height_bytes(stripe_height, compact) + bytes(weights) + table
             + b"".join(stripes))
 
 
 def split_stripes(body: memoryview | bytes, width: int, height: int, channels: int,
-                  palette_size: int) -> tuple[int, tuple[int, ...], list[memoryview]]:
+                  palette_size: int, compact: bool = False
+                  ) -> tuple[int, tuple[int, ...], list[memoryview]]:
     """(stripe_height, channel weights, each stripe's bytes) after the checks of 5.3.1:
     rule cm_stripes."""
     body = memoryview(body)
-    lengths_at = CM_STRIPE_HEADER_SIZE + channels
+    stripe_height, weights_at = _stripe_height_of(body, compact)
+    lengths_at = weights_at + channels
     if len(body) < lengths_at:
         raise FormatError(f"cm body is {len(body)} bytes, too short for stripe_height and "
                           f"{channels} channel weights", field="cm_stripes")
-    stripe_height = int.from_bytes(body[:CM_STRIPE_HEADER_SIZE], "little")
     if not 1 <= stripe_height <= height:
         raise FormatError(f"cm stripe_height is {stripe_height}; it must be 1 to {height}",
                           field="cm_stripes")
     if stripe_height * width > MAX_STRIPE_PIXELS:
         raise FormatError(f"cm stripes of {stripe_height} rows of {width} pixels are over "
                           f"MAX_STRIPE_PIXELS ({MAX_STRIPE_PIXELS})", field="cm_stripes")
-    weights = tuple(body[CM_STRIPE_HEADER_SIZE:lengths_at])
+    weights = tuple(body[weights_at:lengths_at])
     if not all(1 <= w <= MAX_CHANNEL_WEIGHT for w in weights):
         raise FormatError(f"cm channel weights are {list(weights)}; each must be 1 to "
                           f"{MAX_CHANNEL_WEIGHT}", field="cm_stripes")
     count = -(-height // stripe_height)
-    offset = lengths_at + count * CM_STRIPE_LENGTH_SIZE
-    if offset > len(body):
-        raise FormatError(f"cm body of {len(body)} bytes cannot hold {count} stripe lengths",
-                          field="cm_stripes")
+    lengths, offset = _stripe_lengths(body, lengths_at, count, compact)
     stripes = []
-    for index in range(count):
-        at = lengths_at + index * CM_STRIPE_LENGTH_SIZE
-        length = int.from_bytes(body[at:at + CM_STRIPE_LENGTH_SIZE], "little")
+    for index, length in enumerate(lengths):
         rows = min(stripe_height, height - index * stripe_height)
+        if length is None:  # the compact form's last stripe: the rest of the body
+            length = len(body) - offset
         if length < 1 or length > len(body) - offset:
             raise FormatError(f"cm stripe {index} is {length} bytes; it must be at least 1 "
                               f"and fit the {len(body) - offset} bytes left",
@@ -1612,6 +1637,36 @@ def split_stripes(body: memoryview | bytes, width: int, height: int, channels: i
         raise FormatError(f"cm body has {len(body) - offset} bytes after its stripes",
                           field="cm_stripes")
     return stripe_height, weights, stripes
+
+
+def _stripe_height_of(body: memoryview, compact: bool) -> tuple[int, int]:
+    """(stripe_height, where the weights start): a u32, or compact a varint (rule 22)."""
+    if compact:
+        return varint.read(body, 0, STRIPE_HEIGHT_VARINT_BYTES, MAX_STRIPE_HEIGHT,
+                           "cm_stripes", "cm stripe_height")
+    if len(body) < CM_STRIPE_HEADER_SIZE:
+        raise FormatError(f"cm body is {len(body)} bytes, too short for stripe_height",
+                          field="cm_stripes")
+    return int.from_bytes(body[:CM_STRIPE_HEADER_SIZE], "little"), CM_STRIPE_HEADER_SIZE
+
+
+def _stripe_lengths(body: memoryview, at: int, count: int, compact: bool
+                    ) -> tuple[list[int | None], int]:
+    """(each stripe's stripe_length, None for the compact form's last; where the stripes
+    start), read from ``at`` (rule 23)."""
+    if not compact:
+        offset = at + count * CM_STRIPE_LENGTH_SIZE
+        if offset > len(body):
+            raise FormatError(f"cm body of {len(body)} bytes cannot hold {count} stripe "
+                              "lengths", field="cm_stripes")
+        return [int.from_bytes(body[i:i + CM_STRIPE_LENGTH_SIZE], "little")
+                for i in range(at, offset, CM_STRIPE_LENGTH_SIZE)], offset
+    lengths: list[int | None] = []
+    for index in range(count - 1):
+        length, at = varint.read(body, at, STRIPE_LENGTH_VARINT_BYTES, MAX_STRIPE_LENGTH,
+                                 "cm_stripes", f"cm stripe {index}'s stripe_length")
+        lengths.append(length)
+    return [*lengths, None], at
 
 
 def _check_uu_prefix(stripe: memoryview, index: int) -> None:
@@ -1697,19 +1752,21 @@ def one_colour_indices(stripes: list[memoryview], width: int, height: int,
     return np.zeros((height, width), np.uint8)
 
 
-def decode_body(body: memoryview | bytes, width: int, height: int, palette: np.ndarray
-                ) -> np.ndarray:
-    """uint8 (height, width) indices from method cm's body."""
+def decode_body(body: memoryview | bytes, width: int, height: int, palette: np.ndarray,
+                compact: bool = False) -> np.ndarray:
+    """uint8 (height, width) indices from method cm's body (its framing in the compact
+    form where ``compact``)."""
     return without_blocks(body, width, height,
                           lambda image, columns, rows: _decode_stripes(image, columns, rows,
-                                                                       palette))
+                                                                       palette, compact),
+                          compact)
 
 
-def _decode_stripes(body: memoryview | bytes, width: int, height: int, palette: np.ndarray
-                    ) -> np.ndarray:
+def _decode_stripes(body: memoryview | bytes, width: int, height: int, palette: np.ndarray,
+                    compact: bool) -> np.ndarray:
     """uint8 (height, width) indices from a body without blocks (5.3.1)."""
     stripe_height, weights, stripes = split_stripes(body, width, height, palette.shape[1],
-                                                    len(palette))
+                                                    len(palette), compact)
     tables = PaletteTables(palette, weights)
     parts = [decode_stripe(stripe, rows, width, tables)
              for stripe, (_, rows) in zip(stripes, stripe_rows(height, stripe_height),

@@ -72,17 +72,20 @@ def _coder_device(device: str | None) -> str:
 
 
 def encode(indices: np.ndarray, palette: np.ndarray, *, engine: str = "auto",
-           device: str | None = None, stripe_height: int | None = None) -> bytes:
+           device: str | None = None, stripe_height: int | None = None,
+           compact: bool = False) -> bytes:
     """Method cm's body for uint8 indices (height, width) of a uint8 (K, C) palette: on
-    an OpenCL device where one opens, else with the reference; the bytes are the same."""
+    an OpenCL device where one opens, else with the reference; the bytes are the same.
+    ``compact``: the framing of a file's compact form (spec 2.10)."""
     backend = _opencl_backend(engine, device)
     if backend is None:
-        return cm.encode_body(indices, palette, stripe_height)
+        return cm.encode_body(indices, palette, stripe_height, compact)
     return cm.with_blocks(np.ascontiguousarray(indices, np.uint8), stripe_height,
-                          functools.partial(_encode_stripes, backend, palette))
+                          functools.partial(_encode_stripes, backend, palette, compact),
+                          compact)
 
 
-def _encode_stripes(backend, palette: np.ndarray, indices: np.ndarray,
+def _encode_stripes(backend, palette: np.ndarray, compact: bool, indices: np.ndarray,
                     stripe_height: int | None) -> bytes:
     """The body of ``indices`` without blocks, coded on ``backend``."""
     from .backends import cm_opencl
@@ -91,26 +94,31 @@ def _encode_stripes(backend, palette: np.ndarray, indices: np.ndarray,
     return cm.join_stripes(stripe_height,
                            *cm.weighted_stripes(indices, palette, stripe_height,
                                                 functools.partial(cm_opencl.encode_stripes,
-                                                                  backend)))
+                                                                  backend)),
+                           compact=compact)
 
 
 def decode(body: memoryview | bytes, width: int, height: int, palette: np.ndarray, *,
-           engine: str = "auto", device: str | None = None) -> np.ndarray:
-    """uint8 (height, width) indices from method cm's body; ``FormatError`` if invalid."""
+           engine: str = "auto", device: str | None = None, compact: bool = False
+           ) -> np.ndarray:
+    """uint8 (height, width) indices from method cm's body, its framing in the compact
+    form where ``compact``; ``FormatError`` if invalid."""
     return cm.without_blocks(body, width, height, functools.partial(
-        _decode_stripes, palette=palette, engine=engine, device=device))
+        _decode_stripes, palette=palette, engine=engine, device=device, compact=compact),
+        compact)
 
 
 def _decode_stripes(body: memoryview | bytes, width: int, height: int, *, palette: np.ndarray,
-                    engine: str, device: str | None) -> np.ndarray:
+                    engine: str, device: str | None, compact: bool) -> np.ndarray:
     """``decode`` of a body without blocks (cm.without_blocks)."""
     stripe_height, weights, stripes = cm.split_stripes(body, width, height,
-                                                       palette.shape[1], len(palette))
+                                                       palette.shape[1], len(palette),
+                                                       compact)
     if len(palette) == 1:
         return cm.one_colour_indices(stripes, width, height, stripe_height)
     backend = _opencl_backend(engine, device)
     if backend is None:
-        return cm.decode_body(body, width, height, palette)
+        return cm.decode_body(body, width, height, palette, compact)
     from .backends import cm_opencl
 
     return cm_opencl.decode_stripes(backend, stripes, width, height, stripe_height, palette,

@@ -389,7 +389,8 @@ def _pack(chosen: _Chosen, shape: tuple[int, int, int], method: str, effort: int
     if method_id == METHOD_CM:
         stripe_pixels = CM_STRIPE_PIXELS_BY_EFFORT.get(effort, cm.TARGET_STRIPE_PIXELS)
         body = cm_engine.encode(chosen.labels.reshape(height, width), palette, device=device,
-                                stripe_height=cm.stripe_height_for(width, height, stripe_pixels))
+                                stripe_height=cm.stripe_height_for(width, height, stripe_pixels),
+                                compact=True)
     else:
         tokens = rle.encode_runs(chosen.labels, len(palette))
         tokens_length = len(tokens)
@@ -398,7 +399,8 @@ def _pack(chosen: _Chosen, shape: tuple[int, int, int], method: str, effort: int
             setting=LZMA_SETTING_BY_EFFORT[effort])
     header = Header(
         version=container.VERSION, channels=channels, method=method_id,
-        flags=container.palette_flags(container.FLAG_EXACT if chosen.exact else 0, palette),
+        flags=container.palette_flags(
+            container.FLAG_COMPACT | (container.FLAG_EXACT if chosen.exact else 0), palette),
         width=width, height=height,
         palette_size=len(palette), tokens_length=tokens_length, body_length=len(body),
     )
@@ -585,7 +587,8 @@ def _indices_of(header: Header, palette: np.ndarray, body: memoryview) -> np.nda
     """uint8 (height, width) indices from an unpacked file's body, by its method."""
     with _memory_is_a_limit(header):
         if header.method == METHOD_CM:
-            return cm_engine.decode(body, header.width, header.height, palette)
+            return cm_engine.decode(body, header.width, header.height, palette,
+                                    compact=header.compact)
         if header.method == METHOD_LZMA:
             tokens = entropy.decompress_tokens(body, header.tokens_length)
         else:

@@ -19,6 +19,10 @@ the field. Nothing is allocated from a length field before that field is checked
                                   palette_code_length (u16 LE) and that many bytes of code
     38+P          body            body_length bytes
     end-4   4     crc             u32 LE, CRC-32 of every byte before it
+
+With FLAG_COMPACT (flags bit 2; spec 2.10) the fields from offset 12 are varints instead:
+width, height, palette_size - 1 (u8), tokens_length, body_length, and the palette starts
+where body_length ends.
 """
 
 from __future__ import annotations
@@ -27,11 +31,12 @@ import dataclasses
 import numbers
 import struct
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
 
-from . import palette_code
+from . import palette_code, varint
 from .errors import FormatError, LimitError, ParameterError
 from .rle import max_run, token_size
 
@@ -40,8 +45,17 @@ VERSION = 1
 HEADER_FORMAT = "<8sBBBBIIHQQ"
 HEADER_SIZE = struct.calcsize(HEADER_FORMAT)  # 38
 PALETTE_CODE_LENGTH_SIZE = 2                   # palette_code_length, u16, with a coded palette
-LEADING_SIZE = HEADER_SIZE + PALETTE_CODE_LENGTH_SIZE  # enough to know any file's length
 CRC_SIZE = 4
+
+# The compact form (spec 2.10): signature to flags as above, then varints.
+COMPACT_PREFIX_SIZE = 12               # signature, version, channels, method, flags
+DIMENSION_VARINT_BYTES = 5             # width, height: at most 2^32 - 1
+LENGTH_VARINT_BYTES = 10               # tokens_length, body_length: at most 2^64 - 1
+MAX_LENGTH_FIELD = (1 << 64) - 1
+MAX_COMPACT_HEADER_SIZE = (COMPACT_PREFIX_SIZE + 2 * DIMENSION_VARINT_BYTES + 1
+                           + 2 * LENGTH_VARINT_BYTES)  # 43
+# Enough of any file to know its length: its header and a coded palette's length.
+LEADING_SIZE = max(HEADER_SIZE, MAX_COMPACT_HEADER_SIZE) + PALETTE_CODE_LENGTH_SIZE  # 45
 
 CHANNELS_ALLOWED = (1, 2, 3, 4)
 MAX_PALETTE_SIZE = 256
@@ -55,7 +69,8 @@ METHOD_IDS = {name: method for method, name in METHOD_NAMES.items()}
 
 FLAG_EXACT = 0x01  # the palette holds every colour of the source: the file is lossless
 FLAG_CODED_PALETTE = 0x02  # the palette is stored as palette_code (spec 2.7.1)
-FLAGS_KNOWN = FLAG_EXACT | FLAG_CODED_PALETTE
+FLAG_COMPACT = 0x04  # the header's fields and method cm's framing are varints (spec 2.10)
+FLAGS_KNOWN = FLAG_EXACT | FLAG_CODED_PALETTE | FLAG_COMPACT
 
 # Pillow's MAX_IMAGE_PIXELS guards against decompression bombs the same way. 2**28 pixels
 # is a 16384 x 16384 image: about 1 GiB as RGBA, the most a decoder may allocate by default.
@@ -64,7 +79,8 @@ DEFAULT_MAX_PIXELS = 1 << 28
 
 @dataclass(frozen=True)
 class Header:
-    """The fixed 38-byte header of a .gcp file, one attribute per spec field."""
+    """The header of a .gcp file, one attribute per spec field: 38 bytes, or with
+    FLAG_COMPACT ``header_length`` (17 to 43)."""
 
     version: int
     channels: int
@@ -75,7 +91,7 @@ class Header:
     palette_size: int
     tokens_length: int
     body_length: int
-    palette_code_length: int = 0  # bytes 38-39 where FLAG_CODED_PALETTE is set, else 0
+    palette_code_length: int = 0  # the palette's first 2 bytes with FLAG_CODED_PALETTE, else 0
 
     @property
     def pixel_count(self) -> int:
@@ -94,9 +110,22 @@ class Header:
         return bool(self.flags & FLAG_CODED_PALETTE)
 
     @property
+    def compact(self) -> bool:
+        return bool(self.flags & FLAG_COMPACT)
+
+    @property
+    def header_length(self) -> int:
+        """Bytes of the header, where the palette starts: 38, or the compact form's (its
+        varints are canonical, so their lengths follow from the values)."""
+        if not self.compact:
+            return HEADER_SIZE
+        return (COMPACT_PREFIX_SIZE + 1 + sum(len(varint.encode(value)) for value in (
+            self.width, self.height, self.tokens_length, self.body_length)))
+
+    @property
     def file_length(self) -> int:
         """Bytes the whole file must take, CRC included."""
-        return HEADER_SIZE + self.palette_length + self.body_length + CRC_SIZE
+        return self.header_length + self.palette_length + self.body_length + CRC_SIZE
 
     @property
     def method_name(self) -> str:
@@ -135,7 +164,8 @@ def token_stream_bounds(pixel_count: int, palette_size: int) -> tuple[int, int]:
 
 
 def parse_header(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Header:
-    """Parse and check the 38-byte header at the start of ``data`` (spec "Header").
+    """Parse and check the header at the start of ``data`` (spec "Header"): 38 bytes, or
+    with FLAG_COMPACT its varints (2.10).
 
     Only the header's own rules are checked here; ``unpack`` adds the file length and CRC.
     """
@@ -144,13 +174,13 @@ def parse_header(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Header
     prefix = bytes(data[: len(SIGNATURE)])
     if prefix != SIGNATURE[: len(prefix)]:
         raise FormatError(f"signature is {prefix.hex(' ')!r}, not a .gcp file", field="signature")
-    if len(data) < HEADER_SIZE:
-        raise FormatError(
-            f"file is {len(data)} bytes, shorter than the {HEADER_SIZE}-byte header",
-            field="length",
-        )
-    (_, version, channels, method, flags, width, height, palette_size, tokens_length,
-     body_length) = struct.unpack_from(HEADER_FORMAT, data)
+    compact = len(data) >= COMPACT_PREFIX_SIZE and bool(data[11] & FLAG_COMPACT)
+    header_length = compact_header_end(data) if compact else HEADER_SIZE
+    if header_length is None or len(data) < header_length:
+        size = "compact header" if compact else f"{HEADER_SIZE}-byte header"
+        raise FormatError(f"file is {len(data)} bytes, shorter than the {size}",
+                          field="length")
+    version, channels, method, flags = data[8:COMPACT_PREFIX_SIZE]
     if version != VERSION:
         raise FormatError(f"version is {version}; this decoder reads version {VERSION}",
                           field="version")
@@ -161,31 +191,19 @@ def parse_header(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Header
                           "(cm)",
                           field="method")
     if flags & ~FLAGS_KNOWN:
-        raise FormatError(f"flags is 0x{flags:02x}; only bits 0 and 1 are defined",
+        raise FormatError(f"flags is 0x{flags:02x}; only bits 0, 1 and 2 are defined",
                           field="flags")
-    if width == 0:
-        raise FormatError("width is 0; it must be at least 1", field="width")
-    if height == 0:
-        raise FormatError("height is 0; it must be at least 1", field="height")
-    if not 1 <= palette_size <= MAX_PALETTE_SIZE:
-        raise FormatError(f"palette_size is {palette_size}; allowed are 1 to {MAX_PALETTE_SIZE}",
-                          field="palette_size")
+    fields = _compact_fields(data) if compact else _fixed_fields(data)
+    width, height, palette_size = next(fields), next(fields), next(fields)
     check_pixel_count(width, height, max_pixels)
+    tokens_length = next(fields)
     if method == METHOD_CM:
         if tokens_length != 0:
             raise FormatError(f"tokens_length is {tokens_length}; method cm has no token "
                               "stream, so it must be 0", field="tokens_length")
-        return _with_palette_code_length(
-            data, Header(version, channels, method, flags, width, height, palette_size,
-                         tokens_length, body_length))
-    least, greatest = token_stream_bounds(width * height, palette_size)
-    size = token_size(palette_size)
-    if not least <= tokens_length <= greatest or tokens_length % size:
-        raise FormatError(
-            f"tokens_length is {tokens_length}; a {width}x{height} image with "
-            f"{palette_size} colours needs a multiple of {size} from {least} to {greatest}",
-            field="tokens_length",
-        )
+    else:
+        _check_tokens_length(tokens_length, width, height, palette_size)
+    body_length = next(fields)
     if method == METHOD_RLE and body_length != tokens_length:
         raise FormatError(
             f"body_length is {body_length} but method rle stores the {tokens_length} token "
@@ -197,16 +215,84 @@ def parse_header(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Header
                      tokens_length, body_length))
 
 
+def compact_header_end(data: bytes | memoryview) -> int | None:
+    """Where a compact header ends (rule 3): each varint at its first byte below 0x80 or
+    after its most bytes; None where ``data`` ends first."""
+    at: int | None = COMPACT_PREFIX_SIZE
+    for most_bytes in (DIMENSION_VARINT_BYTES, DIMENSION_VARINT_BYTES, 1,
+                       LENGTH_VARINT_BYTES, LENGTH_VARINT_BYTES):
+        at = varint.end_of(data, at, most_bytes)
+        if at is None:
+            return None
+    return at
+
+
+def _fixed_fields(data: bytes | memoryview) -> Iterator[int]:
+    """width, height, palette_size, tokens_length, body_length of a 38-byte header, each
+    checked (rules 8, 9) as it is taken."""
+    (width, height, palette_size, tokens_length,
+     body_length) = struct.unpack_from(HEADER_FORMAT, data)[5:]
+    yield _checked_dimension(width, "width")
+    yield _checked_dimension(height, "height")
+    yield _checked_palette_size(palette_size)
+    yield tokens_length
+    yield body_length
+
+
+def _compact_fields(data: bytes | memoryview) -> Iterator[int]:
+    """The same fields of a compact header (2.10), each varint read and checked (rules 8,
+    9, 11, 12) as it is taken."""
+    width, at = varint.read(data, COMPACT_PREFIX_SIZE, DIMENSION_VARINT_BYTES, MAX_DIMENSION,
+                            "width", "width")
+    yield _checked_dimension(width, "width")
+    height, at = varint.read(data, at, DIMENSION_VARINT_BYTES, MAX_DIMENSION, "height",
+                             "height")
+    yield _checked_dimension(height, "height")
+    yield _checked_palette_size(data[at] + 1)
+    tokens_length, at = varint.read(data, at + 1, LENGTH_VARINT_BYTES, MAX_LENGTH_FIELD,
+                                    "tokens_length", "tokens_length")
+    yield tokens_length
+    yield varint.read(data, at, LENGTH_VARINT_BYTES, MAX_LENGTH_FIELD, "body_length",
+                      "body_length")[0]
+
+
+def _checked_dimension(value: int, name: str) -> int:
+    if value == 0:
+        raise FormatError(f"{name} is 0; it must be at least 1", field=name)
+    return value
+
+
+def _checked_palette_size(palette_size: int) -> int:
+    if not 1 <= palette_size <= MAX_PALETTE_SIZE:
+        raise FormatError(f"palette_size is {palette_size}; allowed are 1 to {MAX_PALETTE_SIZE}",
+                          field="palette_size")
+    return palette_size
+
+
+def _check_tokens_length(tokens_length: int, width: int, height: int, palette_size: int
+                         ) -> None:
+    """Rule 11 for methods rle and lzma: a multiple of the token size within 2.8's bounds."""
+    least, greatest = token_stream_bounds(width * height, palette_size)
+    size = token_size(palette_size)
+    if not least <= tokens_length <= greatest or tokens_length % size:
+        raise FormatError(
+            f"tokens_length is {tokens_length}; a {width}x{height} image with "
+            f"{palette_size} colours needs a multiple of {size} from {least} to {greatest}",
+            field="tokens_length",
+        )
+
+
 def _with_palette_code_length(data: bytes, header: Header) -> Header:
-    """``header`` with the palette_code_length of bytes 38-39 where its palette is coded;
-    a file too short to hold them breaks rule 13 (``length``)."""
+    """``header`` with the palette_code_length of the palette's first 2 bytes where it is
+    coded; a file too short to hold them breaks rule 13 (``length``)."""
     if not header.coded_palette:
         return header
-    if len(data) < LEADING_SIZE:
+    at = header.header_length
+    if len(data) < at + PALETTE_CODE_LENGTH_SIZE:
         raise FormatError(f"file is {len(data)} bytes; with a coded palette (flags bit 1) "
-                          f"its length is known from its first {LEADING_SIZE}",
+                          f"its length is known from its first {at + PALETTE_CODE_LENGTH_SIZE}",
                           field="length")
-    length = int.from_bytes(data[HEADER_SIZE:LEADING_SIZE], "little")
+    length = int.from_bytes(data[at:at + PALETTE_CODE_LENGTH_SIZE], "little")
     return dataclasses.replace(header, palette_code_length=length)
 
 
@@ -251,8 +337,8 @@ def unpack(data: bytes | bytearray | memoryview, *, max_pixels: int = DEFAULT_MA
             f"crc is 0x{stored_crc:08x} but the bytes before it give 0x{actual_crc:08x}",
             field="crc",
         )
-    palette_end = HEADER_SIZE + header.palette_length
-    palette = read_palette(header, view[HEADER_SIZE:palette_end])
+    palette_end = header.header_length + header.palette_length
+    palette = read_palette(header, view[header.header_length:palette_end])
     return header, palette, view[palette_end:palette_end + header.body_length]
 
 
@@ -289,13 +375,22 @@ def pack(header: Header, palette: np.ndarray, body: bytes) -> bytes:
     ``header.flags`` has FLAG_CODED_PALETTE (its palette_code_length is then ignored: the
     code's own length is written); ``body`` holds body_length bytes.
     """
-    fields = struct.pack(
-        HEADER_FORMAT, SIGNATURE, header.version, header.channels, header.method, header.flags,
-        header.width, header.height, header.palette_size, header.tokens_length,
-        header.body_length,
-    )
-    parts = [fields, stored_palette(palette, header.coded_palette), body]
+    parts = [header_bytes(header), stored_palette(palette, header.coded_palette), body]
     crc = 0
     for part in parts:
         crc = zlib.crc32(part, crc)
     return b"".join([*parts, crc.to_bytes(CRC_SIZE, "little")])
+
+
+def header_bytes(header: Header) -> bytes:
+    """The header's bytes: 38 of them, or with FLAG_COMPACT the compact form (2.10)."""
+    if not header.compact:
+        return struct.pack(
+            HEADER_FORMAT, SIGNATURE, header.version, header.channels, header.method,
+            header.flags, header.width, header.height, header.palette_size,
+            header.tokens_length, header.body_length)
+    return b"".join([
+        SIGNATURE, bytes([header.version, header.channels, header.method, header.flags]),
+        varint.encode(header.width), varint.encode(header.height),
+        bytes([header.palette_size - 1]), varint.encode(header.tokens_length),
+        varint.encode(header.body_length)])

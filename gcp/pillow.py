@@ -92,7 +92,7 @@ class GcpImageFile(ImageFile.ImageFile):
             header = container.parse_header(head, max_pixels=_ANY_PIXEL_COUNT)
         except GcpError as error:
             raise SyntaxError(f"invalid gcp header: {error}") from error
-        self.fp.seek(container.HEADER_SIZE)
+        self.fp.seek(header.header_length)
         palette_bytes = self.fp.read(header.palette_length)
         if len(palette_bytes) != header.palette_length:
             raise SyntaxError(f"gcp file ends inside its {header.palette_length}-byte palette")

@@ -21,9 +21,10 @@ import zlib
 # Section 10.
 SIGNATURE = b"\x89GCP\r\n\x1a\n"
 HEADER_SIZE = 38
-LEADING_SIZE = 40
+COMPACT_PREFIX_SIZE = 12
 CRC_SIZE = 4
 FLAG_CODED_PALETTE = 0x02
+FLAG_COMPACT = 0x04
 PALETTE_RICE_START = 16
 PALETTE_ESCAPE = 15
 PALETTE_ESCAPE_BITS = 8
@@ -69,15 +70,16 @@ def decode(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> tuple[int, int,
     """(width, height, channels, pixels): the pixels row by row, ``channels`` bytes each
     (section 3). Raises ``InvalidFile`` for a file that breaks a rule of section 6."""
     header = read_header(data, max_pixels)  # rules 1 to 14
-    width, height, channels, method, palette_size, tokens_length, body_length, p = header
-    palette_end = HEADER_SIZE + p
+    width, height, channels, method, palette_size, tokens_length, body_length, h, p = header
+    palette_end = h + p
     if not data[11] & FLAG_CODED_PALETTE:  # flags
-        palette = data[HEADER_SIZE:palette_end]
+        palette = data[h:palette_end]
     else:  # rule 29
-        palette = decode_palette(data[LEADING_SIZE:palette_end], palette_size, channels)
+        palette = decode_palette(data[h + 2:palette_end], palette_size, channels)
     body = data[palette_end:palette_end + body_length]
     if method == 2:  # rules 20, 22 to 28
-        indices = decode_cm(body, width, height, palette, palette_size, channels)
+        compact = bool(data[11] & FLAG_COMPACT)
+        indices = decode_cm(body, width, height, palette, palette_size, channels, compact)
         return width, height, channels, b"".join(
             palette[i * channels:(i + 1) * channels] for i in indices)
     tokens = body if method == 0 else decompress_chunks(body, tokens_length)  # rules 15-19
@@ -86,23 +88,35 @@ def decode(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> tuple[int, int,
 
 
 def read_header(data: bytes, max_pixels: int) -> tuple[int, ...]:
-    """Rules 1 to 14 (sections 2 and 6), in the order of section 6."""
+    """Rules 1 to 14 (sections 2 and 6), in the order of section 6, in either form (2.10).
+    Returns the fields, H (the header's length) and P (the palette's)."""
     if not data:
         raise InvalidFile("length", "the file is empty")
     if not SIGNATURE.startswith(data[:len(SIGNATURE)]):
         raise InvalidFile("signature", "not a .gcp file")
-    if len(data) < HEADER_SIZE:
+    compact = len(data) >= COMPACT_PREFIX_SIZE and data[11] & FLAG_COMPACT
+    h = compact_header_end(data) if compact else HEADER_SIZE
+    if len(data) < COMPACT_PREFIX_SIZE or h is None or len(data) < h:
         raise InvalidFile("length", f"{len(data)} bytes, shorter than the header")
-    (_, version, channels, method, flags, width, height, palette_size, tokens_length,
-     body_length) = struct.unpack("<8sBBBBIIHQQ", data[:HEADER_SIZE])
+    version, channels, method, flags = data[8:12]
     if version != 1:
         raise InvalidFile("version", f"version {version}")
     if channels not in (1, 2, 3, 4):
         raise InvalidFile("channels", f"{channels} channels")
     if method not in (0, 1, 2):
         raise InvalidFile("method", f"method {method}")
-    if flags & 0xFC:
+    if flags & 0xF8:
         raise InvalidFile("flags", f"reserved bits set in {flags:#04x}")
+    if compact:  # rule 8: width's varint and value, then height's
+        width, at = read_varint(data, 12, 5, 2**32 - 1, "width")
+        if width == 0:
+            raise InvalidFile("width", "width 0")
+        height, at = read_varint(data, at, 5, 2**32 - 1, "height")
+        palette_size = data[at] + 1
+        at += 1
+    else:
+        width, height, palette_size, tokens_length, body_length = struct.unpack(
+            "<IIHQQ", data[12:HEADER_SIZE])
     if width == 0 or height == 0:
         raise InvalidFile("width" if width == 0 else "height", f"{width} x {height} pixels")
     if not 1 <= palette_size <= MAX_PALETTE_SIZE:
@@ -110,6 +124,8 @@ def read_header(data: bytes, max_pixels: int) -> tuple[int, ...]:
     pixel_count = width * height  # Python integers: no overflow (section 1)
     if pixel_count > max_pixels:
         raise InvalidFile("pixel_count", f"{pixel_count} pixels, over {max_pixels}")
+    if compact:
+        tokens_length, at = read_varint(data, at, 10, 2**64 - 1, "tokens_length")
     if method == 2:
         if tokens_length != 0:
             raise InvalidFile("tokens_length", "method cm has no tokens: it must be 0")
@@ -119,22 +135,61 @@ def read_header(data: bytes, max_pixels: int) -> tuple[int, ...]:
         if tokens_length % token_size or \
                 not fewest <= tokens_length <= token_size * pixel_count:
             raise InvalidFile("tokens_length", f"{tokens_length} bytes of tokens")
+    if compact:
+        body_length, at = read_varint(data, at, 10, 2**64 - 1, "body_length")
     if method == 0 and body_length != tokens_length:
         raise InvalidFile("body_length", "method rle stores the tokens as they are")
     # Rule 13 by subtraction, as a decoder in 64-bit integers must do it.
     p = palette_size * channels
     if flags & FLAG_CODED_PALETTE:
-        if len(data) < LEADING_SIZE:
+        if len(data) < h + 2:
             raise InvalidFile("length", f"{len(data)} bytes: no palette_code_length")
-        p = 2 + struct.unpack("<H", data[HEADER_SIZE:LEADING_SIZE])[0]
-    fixed = HEADER_SIZE + p + CRC_SIZE
+        p = 2 + struct.unpack("<H", data[h:h + 2])[0]
+    fixed = h + p + CRC_SIZE
     if len(data) < fixed or body_length != len(data) - fixed:
         raise InvalidFile("length", f"{len(data)} bytes, not the {fixed} + {body_length} "
                                     "the header says")
     stored_crc = struct.unpack("<I", data[-CRC_SIZE:])[0]
     if zlib.crc32(data[:-CRC_SIZE]) != stored_crc:
         raise InvalidFile("crc", "the CRC does not match")
-    return width, height, channels, method, palette_size, tokens_length, body_length, p
+    return width, height, channels, method, palette_size, tokens_length, body_length, h, p
+
+
+def varint_end(data: bytes, at: int, most: int) -> int | None:
+    """Section 2.10: where the varint at ``at`` ends (after a byte below 0x80, or after
+    ``most`` bytes), or None where ``data`` ends first."""
+    for end in range(at, at + most):
+        if end >= len(data):
+            return None
+        if data[end] < 0x80:
+            return end + 1
+    return at + most
+
+
+def compact_header_end(data: bytes) -> int | None:
+    """Rule 3 in the compact form: where the last of the header's varints ends."""
+    at: int | None = COMPACT_PREFIX_SIZE
+    for most in (5, 5, 1, 10, 10):  # width, height, palette_size_minus_one (a byte), ...
+        at = varint_end(data, at, most)
+        if at is None:
+            return None
+    return at
+
+
+def read_varint(data: bytes, at: int, most: int, largest: int, field: str
+                ) -> tuple[int, int]:
+    """Section 2.10: (value, end) of a valid varint at ``at``; else ``field`` is invalid."""
+    end = varint_end(data, at, most)
+    if end is None:
+        raise InvalidFile(field, "the varint runs past the end")
+    if data[end - 1] >= 0x80:
+        raise InvalidFile(field, f"a varint of more than {most} bytes")
+    if end - at > 1 and data[end - 1] == 0:
+        raise InvalidFile(field, "a varint not in its shortest form")
+    value = sum((byte & 0x7F) << (7 * i) for i, byte in enumerate(data[at:end]))
+    if value > largest:
+        raise InvalidFile(field, f"{value}, over {largest}")
+    return value, end
 
 
 def decode_palette(code: bytes, palette_size: int, channels: int) -> bytes:
@@ -280,24 +335,27 @@ def split_token(token: bytes) -> tuple[int, int]:
 # --- Method cm (section 5.3) --------------------------------------------------------------
 
 def decode_cm(body: bytes, width: int, height: int, palette: bytes, palette_size: int,
-              channels: int) -> list[int]:
+              channels: int, compact: bool = False) -> list[int]:
     """Every pixel's index, row by row: the stripes' layout checked first (rules 22 to 26),
     then each stripe decoded (rules 20, 27, 28). A body that starts with a stripe_height of
-    0 holds the image of blocks (5.3.1), whose indices are then spread over their blocks."""
-    if len(body) >= 4 and struct.unpack("<I", body[:4])[0] == 0:
-        if len(body) < 6:
+    0 holds the image of blocks (5.3.1), whose indices are then spread over their blocks.
+    ``compact``: the file is in the compact form (2.10)."""
+    marker = 1 if compact else 4  # BLOCK_MARKER: the varint 0, or a u32 0
+    if len(body) >= marker and body[:marker] == bytes(marker):
+        if len(body) < marker + 2:
             raise InvalidFile("cm_stripes", "stripe_height 0 and no block sides")
-        block_width, block_height = body[4], body[5]
+        block_width, block_height = body[marker], body[marker + 1]
         if block_width == 0 or block_height == 0 or block_width * block_height == 1:
             raise InvalidFile("cm_stripes", f"blocks of {block_width} x {block_height}")
         columns, rows = -(-width // block_width), -(-height // block_height)
-        if len(body) >= 10 and struct.unpack("<I", body[6:10])[0] == 0:
+        inner = body[marker + 2:]
+        if len(inner) >= marker and inner[:marker] == bytes(marker):
             raise InvalidFile("cm_stripes", "stripe_height 0 within blocks")
-        blocks = decode_cm(body[6:], columns, rows, palette, palette_size, channels)
+        blocks = decode_cm(inner, columns, rows, palette, palette_size, channels, compact)
         return [blocks[(y // block_height) * columns + x // block_width]
                 for y in range(height) for x in range(width)]
     stripe_height, weights, stripes = read_stripes(body, width, height, channels,
-                                                   palette_size)
+                                                   palette_size, compact)
     colours = [tuple(palette[i * channels:(i + 1) * channels]) for i in range(palette_size)]
     order = [sorted(range(palette_size),
                     key=lambda b, a=a: (distance(colours[a], colours[b], weights), b))
@@ -338,31 +396,43 @@ def unpack_indices(data: bytes, count: int, bits: int) -> list[int]:
     return values
 
 
-def read_stripes(body: bytes, width: int, height: int, channels: int, palette_size: int
-                 ) -> tuple[int, tuple[int, ...], list[bytes]]:
+def read_stripes(body: bytes, width: int, height: int, channels: int, palette_size: int,
+                 compact: bool = False) -> tuple[int, tuple[int, ...], list[bytes]]:
     """Section 5.3.1: stripe_height, the channel weights and each stripe's bytes; rules 22
-    to 26."""
-    lengths_at = 4 + channels
+    to 26. In the compact form (2.10) stripe_height and the lengths are varints, and the
+    last stripe has no length."""
+    if compact:
+        stripe_height, weights_at = read_varint(body, 0, 5, 2**32 - 1, "cm_stripes")
+    else:
+        stripe_height, weights_at = (struct.unpack("<I", body[:4])[0] if len(body) >= 4
+                                     else None), 4
+    lengths_at = weights_at + channels
     if len(body) < lengths_at:
         raise InvalidFile("cm_stripes", "the body is shorter than stripe_height and the "
                                         "channel weights")
-    stripe_height = struct.unpack("<I", body[:4])[0]
     if not 1 <= stripe_height <= height:
         raise InvalidFile("cm_stripes", f"stripe_height {stripe_height}")
     if stripe_height * width > MAX_STRIPE_PIXELS:
         raise InvalidFile("cm_stripes", f"stripes of {stripe_height} x {width} pixels")
-    weights = tuple(body[4:lengths_at])
+    weights = tuple(body[weights_at:lengths_at])
     if not all(1 <= w <= MAX_CHANNEL_WEIGHT for w in weights):
         raise InvalidFile("cm_stripes", f"channel weights {list(weights)}")
     count = -(-height // stripe_height)
-    position = lengths_at + 8 * count
-    if position > len(body):
-        raise InvalidFile("cm_stripes", f"no room for {count} stripe lengths")
+    if compact:  # count - 1 varints; the last stripe takes what is left
+        lengths, position = [], lengths_at
+        for _ in range(count - 1):
+            length, position = read_varint(body, position, 10, 2**64 - 1, "cm_stripes")
+            lengths.append(length)
+        lengths.append(len(body) - position - sum(lengths))
+    else:
+        position = lengths_at + 8 * count
+        if position > len(body):
+            raise InvalidFile("cm_stripes", f"no room for {count} stripe lengths")
+        lengths = [struct.unpack("<Q", body[at:at + 8])[0]
+                   for at in range(lengths_at, position, 8)]
     stripes = []
-    for number in range(count):
-        at = lengths_at + 8 * number
-        length = struct.unpack("<Q", body[at:at + 8])[0]
-        if length == 0 or length > len(body) - position:
+    for number, length in enumerate(lengths):
+        if length <= 0 or length > len(body) - position:
             raise InvalidFile("cm_stripes", f"stripe {number} is {length} bytes")
         stripe = body[position:position + length]
         if stripe[0] not in (0, 1, 2, 3, 4, 5, 6):

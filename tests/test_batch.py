@@ -281,9 +281,10 @@ def test_dask_batch_takes_a_palette_and_skips_what_is_not_smaller(tmp_path, dask
     palette_file = tmp_path / "p.gpl"
     palette_file.write_bytes(gcp.palettes.write_gpl(palette))
     sources = []
-    for index, size in enumerate((8, 8, 1)):  # 1 x 1: its PNG is smaller than a .gcp
-        sources.append(folder / f"img{index}.png")
-        sources[-1].write_bytes(gcp.imageio.encode_image(small_image(index, size), ".png"))
+    for index, size in enumerate((8, 8, 1)):  # 1 x 1: its 12-byte PPM is smaller than a .gcp
+        extension = ".png" if size > 1 else ".ppm"
+        sources.append(folder / f"img{index}{extension}")
+        sources[-1].write_bytes(gcp.imageio.encode_image(small_image(index, size), extension))
     out = tmp_path / "out"
     result = run("encode", *sources, "-o", out, "--scheduler", dask_scheduler,
                  "--palette", palette_file, "--skip-if-larger")

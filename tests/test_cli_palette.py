@@ -206,7 +206,7 @@ def test_palette_out_of_a_broken_file_writes_nothing(tmp_path):
 
 
 def test_skip_if_larger_single_file_writes_nothing_and_exits_98(tmp_path):
-    tiny = write_image(tmp_path / "tiny.png", small_image(0, size=2))
+    tiny = write_image(tmp_path / "tiny.ppm", small_image(0, size=2))
     out = tmp_path / "tiny.gcp"
     assert len(gcp.encode(small_image(0, size=2))) >= tiny.stat().st_size  # the premise
     result = run("encode", tiny, out, "--skip-if-larger")
@@ -231,7 +231,7 @@ def test_skip_if_larger_in_a_batch_counts_the_skipped(tmp_path):
     folder = tmp_path / "in"
     folder.mkdir()
     larger = [write_image(folder / f"big{i}.png", small_image(i)) for i in range(3)]
-    tiny = [write_image(folder / f"tiny{i}.png", small_image(i, size=2)) for i in range(2)]
+    tiny = [write_image(folder / f"tiny{i}.ppm", small_image(i, size=2)) for i in range(2)]
     out = tmp_path / "out"
     result = run("encode", *larger, *tiny, "-o", out, "-j", 2, "--skip-if-larger")
     assert result.exit_code == 0, result.stderr
@@ -244,7 +244,7 @@ def test_skip_if_larger_in_a_batch_with_a_failure(tmp_path):
     folder = tmp_path / "in"
     folder.mkdir()
     good = write_image(folder / "good.png", small_image(0))
-    tiny = write_image(folder / "tiny.png", small_image(0, size=2))
+    tiny = write_image(folder / "tiny.ppm", small_image(0, size=2))
     junk = folder / "junk.png"
     junk.write_bytes(b"not a picture")
     out = tmp_path / "out"
@@ -258,7 +258,7 @@ def test_skip_if_larger_in_a_batch_with_a_failure(tmp_path):
 
 
 def test_skip_if_larger_in_a_pipe_compares_with_the_bytes_read(tmp_path):
-    tiny = imageio.encode_image(small_image(0, size=2), ".png")
+    tiny = imageio.encode_image(small_image(0, size=2), ".ppm")
     result = run("encode", "-", "-", "--skip-if-larger", input=tiny)
     assert result.exit_code == 98 and result.stdout_bytes == b""
     assert "skipped standard input" in result.stderr

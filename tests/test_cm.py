@@ -658,7 +658,8 @@ def test_effort_sets_the_stripes(monkeypatch, real_images, effort, stripes):
     image = np.ascontiguousarray(real_images["coffee"][:120, :100])
     data = gcp.encode(image, 16, method="cm", effort=effort, backend="numpy")
     header, _, body = gcp.container.unpack(data)
-    layout = cm.split_stripes(body, header.width, header.height, 3, header.palette_size)
+    layout = cm.split_stripes(body, header.width, header.height, 3, header.palette_size,
+                              header.compact)
     assert len(layout[2]) == stripes
     assert np.array_equal(gcp.decode(data), gcp.decode(gcp.encode(image, 16, effort=effort,
                                                                    backend="numpy")))

@@ -12,6 +12,7 @@ Budget: a few thousand inputs in all, some seconds. ``tests/fuzz/`` runs longer.
 
 from __future__ import annotations
 
+import dataclasses
 import struct
 import time
 import tracemalloc
@@ -23,11 +24,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import gcp
-from gcp import container, entropy, rle
+from gcp import container, entropy, rle, varint
 from gcp.container import (
     FLAG_CODED_PALETTE,
+    FLAG_COMPACT,
     HEADER_SIZE,
-    LEADING_SIZE,
     METHOD_LZMA,
     METHOD_RLE,
     Header,
@@ -57,20 +58,32 @@ LZMA_HEADER_FIELDS = {"compressed_length": (0, "<I"), "properties": (4, "<B"),
                       "dictionary_size": (5, "<I"), "uncompressed_size": (9, "<Q")}
 
 
+def fixed_form(data: bytes) -> bytes:
+    """An rle or lzma file in the fixed form (spec 2.10), whichever form it is in."""
+    header, palette, body = container.unpack(data)
+    assert header.method != container.METHOD_CM  # cm's framing differs between the forms
+    return container.pack(dataclasses.replace(header, flags=header.flags & ~FLAG_COMPACT),
+                          palette, bytes(body))
+
+
 def _seed_files() -> list[bytes]:
-    """Valid vectors, and a few encoder outputs with longer bodies, every channel count."""
+    """Valid vectors, and a few encoder outputs with longer bodies, every channel count,
+    in the compact form as written and in the fixed form."""
     files = [path.read_bytes() for path in sorted(VECTORS.glob("*.gcp"))
              if not path.name.startswith("invalid-")]
     rng = np.random.default_rng(6)
     for channels, method in ((1, "rle"), (2, "lzma"), (3, "lzma"), (4, "rle")):
         image = rng.integers(0, 3, (9, 37, channels), dtype=np.uint8) * 100
         image[3:6] = 7  # a few long runs among the short ones
-        files.append(gcp.encode(image, k=4, method=method, backend="numpy"))
+        written = gcp.encode(image, k=4, method=method, backend="numpy")
+        files += [written, fixed_form(written)]
     return files
 
 
 SEEDS = _seed_files()
-LZMA_SEEDS = [data for data in SEEDS if data[10] == METHOD_LZMA]
+FIXED_SEEDS = [data for data in SEEDS if not data[11] & FLAG_COMPACT]  # fields at offsets
+COMPACT_SEEDS = [data for data in SEEDS if data[11] & FLAG_COMPACT]
+LZMA_SEEDS = [data for data in FIXED_SEEDS if data[10] == METHOD_LZMA]
 
 
 def with_crc(data: bytes | bytearray) -> bytes:
@@ -82,8 +95,8 @@ def with_crc(data: bytes | bytearray) -> bytes:
 
 def body_offset(data: bytes) -> int:
     """Where the body starts: after the palette as is, or after a coded one (spec 2.7.1)."""
-    if data[11] & FLAG_CODED_PALETTE and len(data) >= LEADING_SIZE:
-        return LEADING_SIZE + struct.unpack_from("<H", data, HEADER_SIZE)[0]
+    if data[11] & FLAG_CODED_PALETTE and len(data) >= HEADER_SIZE + 2:
+        return HEADER_SIZE + 2 + struct.unpack_from("<H", data, HEADER_SIZE)[0]
     palette_size, channels = struct.unpack_from("<H", data, 20)[0], data[9]
     return HEADER_SIZE + palette_size * channels
 
@@ -202,7 +215,7 @@ header_rewrites = st.lists(
 
 
 @FUZZ
-@given(st.sampled_from(SEEDS), header_rewrites, st.booleans())
+@given(st.sampled_from(FIXED_SEEDS), header_rewrites, st.booleans())
 def test_header_field_rewrites(data, rewrites, fit_body_length):
     """Header fields set to edge and random values, CRC recomputed; with
     ``fit_body_length``, body_length (and for rle tokens_length) is then set to what the
@@ -254,7 +267,7 @@ def rebuilt(data: bytes, body: bytes, tokens_length: int | None = None) -> bytes
 
 
 @FUZZ
-@given(st.sampled_from(SEEDS), st.binary(max_size=300), st.booleans())
+@given(st.sampled_from(FIXED_SEEDS), st.binary(max_size=300), st.booleans())
 def test_new_bodies(data, body, compress):
     """Random token streams behind a valid header: raw for rle, or compressed for lzma so
     that they reach the token checks; and random lzma bodies."""
@@ -268,10 +281,67 @@ def test_new_bodies(data, body, compress):
         decode_or_reject(rebuilt(data, data[body_offset(data):body_offset(data) + 17] + body))
 
 
+# The compact form's varints (spec 2.10): where each field of a compact header ends.
+COMPACT_FIELDS = (("width", container.DIMENSION_VARINT_BYTES),
+                  ("height", container.DIMENSION_VARINT_BYTES),
+                  ("palette_size_minus_one", 1),
+                  ("tokens_length", container.LENGTH_VARINT_BYTES),
+                  ("body_length", container.LENGTH_VARINT_BYTES))
+VARINT_EDGES = [0, 1, 2, 127, 128, 255, 256, 16383, 16384, 2**32 - 1, 2**32, 2**63,
+                2**64 - 1, 2**64, 2**70]
+compact_values = (st.sampled_from(VARINT_EDGES).map(varint.encode)
+                  | st.integers(0, 2**72).map(varint.encode)
+                  | st.binary(min_size=0, max_size=12))  # overlong, cut, not canonical
+
+
+def compact_fields(data: bytes) -> tuple[dict[str, bytes], int]:
+    """The raw bytes of each varint field of a compact header, and where the last ends."""
+    raw, at = {}, container.COMPACT_PREFIX_SIZE
+    for name, most_bytes in COMPACT_FIELDS:
+        end = varint.end_of(data, at, most_bytes)
+        raw[name], at = data[at:end], end
+    return raw, at
+
+
+def with_fitted_compact_lengths(data: bytes) -> bytes:
+    """A compact file with body_length (and for rle tokens_length) set to what it holds
+    and its CRC recomputed; only the CRC where its header's varints do not all end."""
+    if container.compact_header_end(data) is None:
+        return with_crc(data)
+    raw, end = compact_fields(data)
+    if data[11] & FLAG_CODED_PALETTE:
+        if len(data) < end + 2:
+            return with_crc(data)
+        palette_length = 2 + struct.unpack_from("<H", data, end)[0]
+    else:
+        palette_length = (raw["palette_size_minus_one"][0] + 1) * data[9]
+    body_length = varint.encode(max(0, len(data) - end - palette_length - 4))
+    raw["body_length"] = body_length
+    if data[10] == METHOD_RLE:
+        raw["tokens_length"] = body_length
+    return with_crc(data[:container.COMPACT_PREFIX_SIZE] + b"".join(raw.values())
+                    + data[end:])
+
+
+@FUZZ
+@given(st.sampled_from(COMPACT_SEEDS),
+       st.dictionaries(st.sampled_from([name for name, _ in COMPACT_FIELDS]), compact_values,
+                       min_size=1, max_size=3), st.booleans())
+def test_compact_header_rewrites(data, rewrites, fit_body_length):
+    """A compact header's fields replaced by edge varints, random ones, or any bytes
+    (overlong, cut short, not canonical), CRC recomputed; with ``fit_body_length``,
+    body_length (and for rle tokens_length) then set to what the file holds."""
+    raw, end = compact_fields(data)
+    raw.update(rewrites)
+    mutated = data[:container.COMPACT_PREFIX_SIZE] + b"".join(raw.values()) + data[end:]
+    decode_or_reject(with_fitted_compact_lengths(mutated) if fit_body_length
+                     else with_crc(mutated))
+
+
 # Random headers, random bytes --------------------------------------------------------
 
 @FUZZ
-@given(st.integers(1, 4), st.sampled_from([METHOD_RLE, METHOD_LZMA]), st.integers(0, 3),
+@given(st.integers(1, 4), st.sampled_from([METHOD_RLE, METHOD_LZMA]), st.integers(0, 7),
        st.integers(1, 40), st.integers(1, 40), st.integers(1, 256), st.data())
 def test_random_headers_over_random_tokens(channels, method, flags, width, height,
                                            palette_size, draw):

@@ -175,7 +175,8 @@ class ReadRecorder(io.BytesIO):
 
 def test_open_reads_only_the_header_and_palette_until_pixels_are_needed(gcp_files):
     data = gcp_files["rgb"]
-    palette_end = container.HEADER_SIZE + gcp.read_info(data).palette_size * 3
+    header = container.parse_header(data)
+    palette_end = header.header_length + header.palette_length
     recorder = ReadRecorder(data)
     image = Image.open(recorder)
     assert image.size == (512, 512) and image.mode == "P" and image.palette.mode == "RGB"
@@ -214,7 +215,7 @@ def header_breaks_the_spec(data: bytes) -> bool:
     """The header or the palette, which Pillow reads on opening, breaks a rule."""
     try:
         header = container.parse_header(data, max_pixels=1 << 40)
-        stored = data[container.HEADER_SIZE:container.HEADER_SIZE + header.palette_length]
+        stored = data[header.header_length:header.header_length + header.palette_length]
         if len(stored) == header.palette_length:
             container.read_palette(header, stored)
     except gcp.FormatError:

@@ -63,7 +63,8 @@ def test_a_cm_file_of_several_stripes_decodes_alike(monkeypatch):
     data = gcp.encode(np.ascontiguousarray(image), 17, method="cm", backend="numpy")
     header, _, body = container.unpack(data)
     stripe_height, _, stripes = cm.split_stripes(body, header.width, header.height,
-                                                  header.channels, header.palette_size)
+                                                  header.channels, header.palette_size,
+                                                  header.compact)
     assert (stripe_height, len(stripes)) == (40, 3)
     assert spec_decoder.decode(data)[3] == gcp.decode(data).tobytes()
 

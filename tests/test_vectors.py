@@ -63,9 +63,19 @@ def test_worked_example_bytes_match_the_spec():
         "89474350 0d0a1a0a 01 03 00 03 04000000 02000000 0200"
         " 0200000000000000 0200000000000000 0300 001480 02 14 e905f8e9".replace(" ", ""))
     assert (VECTORS / "coded-palette-example.gcp").read_bytes() == coded
+    # The compact form (2.10): the header's fields as varints, 04 02 01 02 02.
+    compact = bytes.fromhex(
+        "89474350 0d0a1a0a 01 03 00 05 04 02 01 02 02 0000ff ff0000 02 14 416bafa2"
+        .replace(" ", ""))
+    assert (VECTORS / "compact-rle-example.gcp").read_bytes() == compact
+    # gcp writes the compact form with the palette coded: 28 bytes.
+    written = bytes.fromhex(
+        "89474350 0d0a1a0a 01 03 00 07 04 02 01 02 02 0300 001480 02 14 2121097a"
+        .replace(" ", ""))
+    assert (VECTORS / "compact-coded-example.gcp").read_bytes() == written
     blue, red = [0, 0, 255], [255, 0, 0]
     image = np.array([[blue, blue, blue, red], [red, red, red, red]], np.uint8)
-    assert gcp.encode(image, k=2, method="rle") == coded
+    assert gcp.encode(image, k=2, method="rle") == written
     lzma_example = (VECTORS / "lzma-example.gcp").read_bytes()
     assert lzma_example[-33:] == bytes.fromhex(
         "19000000 04 00100000 ffffffffffffffff 000105e507603fffef8c8000 7720f07c"
@@ -96,12 +106,19 @@ def test_the_cm_worked_example_matches_the_spec():
     assert (VECTORS / "cm-example.gcp").read_bytes() == bytes.fromhex(dump)
     blue, red = [0, 0, 255], [255, 0, 0]
     image = np.array([[blue, blue, blue, red], [red, red, red, red]], np.uint8)
-    # The encoder packs so small a stripe (03 1F) and codes the palette (03 00 00 14 80).
+    compact = (VECTORS / "compact-cm-example.gcp").read_bytes()
+    assert len(compact) == 36 and compact[11:17] == bytes.fromhex("05 04 02 01 00 09")
+    assert compact[17 + 6:-4] == bytes.fromhex("02 01 01 01 00 8B FF F0 03")
+    # The encoder packs so small a stripe (03 1F) and codes the palette (03 00 00 14 80);
+    # cm-packed-example is that in the fixed form, gcp writes it compact.
     packed = (VECTORS / "cm-packed-example.gcp").read_bytes()
-    assert gcp.encode(image, k=2, method="cm") == packed
     assert "`03 1F`" in spec_hex and len(packed) == 64
     assert packed[38:43] == bytes.fromhex("03 00 00 14 80")
     assert packed[-6:-4] == bytes.fromhex("03 1F")
+    written = gcp.encode(image, k=2, method="cm")
+    assert written[8:-4] == bytes.fromhex("01 03 02 07 04 02 01 00 06 03 00 00 14 80"
+                                          " 02 01 01 01 03 1F")
+    assert np.array_equal(gcp.decode(written), gcp.decode(packed))
     states = []
 
     class Tracing(cm.Encoder):

@@ -22,11 +22,12 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent.parent))
 
-from gcp import cm, container, entropy, rle  # noqa: E402
+from gcp import cm, container, entropy, rle, varint  # noqa: E402
 from gcp.container import METHOD_CM, METHOD_LZMA, METHOD_RLE, Header  # noqa: E402
 
 MAX_HEX_PIXELS = 4096  # larger vectors give only the SHA-256 of their pixels
 CODED = container.FLAG_CODED_PALETTE
+COMPACT = container.FLAG_COMPACT
 
 BLUE_RED = np.array([[0, 0, 255], [255, 0, 0]], np.uint8)
 EXAMPLE = np.array([[0, 0, 0, 1], [1, 1, 1, 1]], np.uint8)  # spec section 8
@@ -177,7 +178,8 @@ def build(indices: np.ndarray, palette: np.ndarray, *, method: int = METHOD_RLE,
     if method == METHOD_CM:
         tokens = b""
         if body is None:
-            body = cm.encode_body(indices, palette, stripe_height)
+            body = cm.encode_body(indices, palette, stripe_height,
+                                  compact=bool(flags & COMPACT))
     if tokens is None:
         tokens = tokens_of(indices, palette)
     if body is None:
@@ -190,8 +192,8 @@ def build(indices: np.ndarray, palette: np.ndarray, *, method: int = METHOD_RLE,
     return container.pack(Header(**fields), palette, body)
 
 
-def cm_plain_body(indices: np.ndarray, palette: np.ndarray, stripe_height: int | None = None
-                  ) -> bytes:
+def cm_plain_body(indices: np.ndarray, palette: np.ndarray, stripe_height: int | None = None,
+                  compact: bool = False) -> bytes:
     """A method-cm body of STRIPE_CODED stripes (one, unless ``stripe_height`` says),
     whatever the encoder would choose: for vectors that pin the candidates' path on pixels
     the encoder would code by rank alone (STRIPE_RANKS) or write uncoded (STRIPE_PACKED)."""
@@ -201,7 +203,7 @@ def cm_plain_body(indices: np.ndarray, palette: np.ndarray, stripe_height: int |
     stripes = [bytes([cm.STRIPE_CODED]) + cm.code_stripe_data(indices[top:top + count],
                                                               tables, cm.STRIPE_CODED)
                for top, count in cm.stripe_rows(len(indices), stripe_height)]
-    return cm.join_stripes(stripe_height, weights, stripes)
+    return cm.join_stripes(stripe_height, weights, stripes, compact)
 
 
 def cm_body_in_modes(indices: np.ndarray, palette: np.ndarray, stripe_height: int,
@@ -226,6 +228,25 @@ def chunk(stream: bytes) -> bytes:
 
 def with_crc_fixed(data: bytes) -> bytes:
     return data[:-4] + zlib.crc32(data[:-4]).to_bytes(4, "little")
+
+
+COMPACT_FIELDS = (("width", container.DIMENSION_VARINT_BYTES),
+                  ("height", container.DIMENSION_VARINT_BYTES),
+                  ("palette_size_minus_one", 1),
+                  ("tokens_length", container.LENGTH_VARINT_BYTES),
+                  ("body_length", container.LENGTH_VARINT_BYTES))
+
+
+def compact_patch(data: bytes, **fields: bytes) -> bytes:
+    """A compact-form file with header fields replaced by the raw bytes given (varints,
+    valid or not), the CRC recomputed."""
+    raw, at = {}, container.COMPACT_PREFIX_SIZE
+    for name, most_bytes in COMPACT_FIELDS:
+        end = varint.end_of(data, at, most_bytes)
+        raw[name], at = data[at:end], end
+    raw.update(fields)
+    return with_crc_fixed(data[:container.COMPACT_PREFIX_SIZE] + b"".join(raw.values())
+                          + data[at:])
 
 
 def patch(data: bytes, offset: int, fmt: str, value: int) -> bytes:
@@ -425,6 +446,7 @@ def valid_vectors() -> dict[str, tuple[bytes, np.ndarray, str]]:
         "cm-coded-palette": (CM_GREY_TEXTURE, GREY_RAMP, "Method cm, a coded grey palette "
                              "of all 256 levels, 1 apart.", dict(flags=CODED,
                                                                     method=METHOD_CM)),
+        **compact_cases(),
     }
     out = {name: (build(indices, palette, **options), palette[indices], note)
            for name, (indices, palette, note, options) in cases.items()}
@@ -439,6 +461,39 @@ def valid_vectors() -> dict[str, tuple[bytes, np.ndarray, str]]:
         "Method lzma, dictionary_size 4096 and a match 4096 bytes back: the farthest a "
         "match may reach (5.2).")
     return out
+
+
+def compact_cases() -> dict[str, tuple[np.ndarray, np.ndarray, str, dict]]:
+    """Valid vectors of the compact form (2.10): name: (indices, palette, note, options)."""
+    return {
+        "compact-rle-example": (EXAMPLE, BLUE_RED, "The worked example of section 8 in the "
+                                "compact form: a 17-byte header.",
+                                dict(flags=container.FLAG_EXACT | COMPACT)),
+        "compact-coded-example": (EXAMPLE, BLUE_RED, "The worked example of section 8 as "
+                                  "gcp encode -k 2 --method rle writes it: compact, the "
+                                  "palette coded; 28 bytes.",
+                                  dict(flags=container.FLAG_EXACT | CODED | COMPACT)),
+        "compact-lzma-example": (EXAMPLE, BLUE_RED, "lzma-example in the compact form.",
+                                 dict(flags=container.FLAG_EXACT | COMPACT,
+                                      method=METHOD_LZMA)),
+        "compact-wide": (np.arange(300, dtype=np.uint8).reshape(1, 300) % 2, BLUE_RED,
+                         "Compact, 300 x 1: width is the two-byte varint AC 02; "
+                         "tokens_length and body_length 300 too.", dict(flags=COMPACT)),
+        "compact-coded-palette": (RAMP.reshape(16, 16), RANDOM_RGBA, "Compact, method lzma, "
+                                  "a coded palette: palette_code_length right after "
+                                  "body_length's varint.",
+                                  dict(flags=CODED | COMPACT, method=METHOD_LZMA)),
+        "compact-cm-example": (EXAMPLE, BLUE_RED, "cm-example in the compact form: "
+                               "stripe_height the byte 02, no stripe_length.",
+                               dict(flags=container.FLAG_EXACT | COMPACT, method=METHOD_CM,
+                                    body=cm_plain_body(EXAMPLE, BLUE_RED, compact=True))),
+        "compact-cm-stripes": (CM_NOISE % 17, ALL_COLOURS[:17], "Compact, method cm in "
+                               "stripes of 4 rows: a varint stripe_length for each stripe "
+                               "but the last.", dict(flags=COMPACT, method=METHOD_CM,
+                                                     stripe_height=4)),
+        "compact-cm-blocks": (CM_BLOCKS, RGBA, "Compact, method cm in blocks of 3 x 2: the "
+                              "prefix 00 03 02.", dict(flags=COMPACT, method=METHOD_CM)),
+    }
 
 
 # 16 RGBA colours, one for each index a short token holds.
@@ -500,7 +555,7 @@ def invalid_vectors() -> dict[str, tuple[bytes, str, str]]:
         "channels-0": (patch(good, 9, "<B", 0), "channels", "channels is 0."),
         "channels-5": (patch(good, 9, "<B", 5), "channels", "channels is 5."),
         "method-3": (patch(good, 10, "<B", 3), "method", "method is 3."),
-        "flags-bit-2": (patch(good, 11, "<B", 0x04), "flags", "An undefined flag bit."),
+        "flags-bit-3": (patch(good, 11, "<B", 0x08), "flags", "An undefined flag bit."),
         "width-0": (patch(good, 12, "<I", 0), "width", "width is 0."),
         "height-0": (patch(good, 16, "<I", 0), "height", "height is 0."),
         "palette-size-0": (patch(good, 20, "<H", 0), "palette_size", "palette_size is 0."),
@@ -582,6 +637,53 @@ def invalid_vectors() -> dict[str, tuple[bytes, str, str]]:
                                     "Short token 94 (index 9) inside an lzma body."),
         **invalid_cm_vectors(),
         **invalid_palette_code_vectors(),
+        **invalid_compact_vectors(),
+    }
+
+
+def invalid_compact_vectors() -> dict[str, tuple[bytes, str, str]]:
+    """The compact form's rules (3, 8, 11, 12, 13, 22 to 24), each broken alone."""
+    good = build(EXAMPLE, BLUE_RED, flags=COMPACT)  # a 17-byte header: 04 02 01 02 02
+    lzma_good = build(EXAMPLE, BLUE_RED, flags=COMPACT, method=METHOD_LZMA)
+    weights = bytes([1, 1, 1])
+    stripe = bytes([cm.STRIPE_PACKED, 0x1F])  # one row of EXAMPLE: 0 0 0 1
+
+    def cm_file(body: bytes) -> bytes:
+        return build(EXAMPLE, BLUE_RED, flags=COMPACT, method=METHOD_CM, body=body)
+
+    return {
+        "compact-short-header": (good[:15], "length",
+                                 "Compact, cut inside the header's varints."),
+        "compact-width-not-canonical": (compact_patch(good, width=b"\x84\x00"), "width",
+                                        "Compact, width 4 as 84 00: not canonical."),
+        "compact-width-2-32": (compact_patch(good, width=varint.encode(2**32)), "width",
+                               "Compact, width 2^32 in 5 bytes: over 2^32 - 1."),
+        "compact-height-6-bytes": (compact_patch(good, height=b"\x82\x80\x80\x80\x80\x00"),
+                                   "height", "Compact, height in 6 bytes: its 5th still has "
+                                   "the top bit."),
+        "compact-width-0": (compact_patch(good, width=b"\x00", height=b"\x82\x00"), "width",
+                            "Compact, width 0 and height 2 as 82 00: rule 8 reports width "
+                            "first."),
+        "compact-tokens-length-not-canonical": (compact_patch(good, tokens_length=b"\x82\x00"),
+                                                "tokens_length",
+                                                "Compact, tokens_length 2 as 82 00."),
+        "compact-body-length-2-64": (compact_patch(lzma_good,
+                                                   body_length=varint.encode(2**64)),
+                                     "body_length", "Compact, body_length 2^64 in 10 bytes."),
+        "compact-truncated": (good[:-3], "length", "Compact, the last 3 bytes missing."),
+        "compact-cm-stripe-height-not-canonical": (
+            cm_file(b"\x82\x00" + weights + stripe * 2), "cm_stripes",
+            "Compact, method cm: stripe_height 2 as 82 00."),
+        "compact-cm-blocks-short": (cm_file(b"\x00\x02"), "cm_stripes",
+                                    "Compact, method cm: BLOCK_MARKER 00 and one block side."),
+        "compact-cm-stripe-length-past-end": (cm_file(b"\x01" + weights + b"\x80"),
+                                              "cm_stripes", "Compact, method cm in stripes "
+                                              "of 1 row: the first stripe_length's varint "
+                                              "runs past the body."),
+        "compact-cm-last-stripe-empty": (cm_file(b"\x01" + weights + b"\x02" + stripe),
+                                         "cm_stripes", "Compact, method cm in stripes of 1 "
+                                         "row: the first stripe takes every byte, none is "
+                                         "left for the last."),
     }
 
 

@@ -31,12 +31,25 @@ with atheris.instrument_imports(include=["gcp"]):
     # and the fuzzer's memory grew by about 0.3 GB every 100,000 inputs until it ran out.
     import gcp.codec  # noqa: F401  (instrumented before anything else imports it)
 
-from gcp.container import HEADER_SIZE, METHOD_RLE  # noqa: E402
-from tests.test_hostile import body_offset, decode_or_reject, with_crc  # noqa: E402
+from gcp.container import (  # noqa: E402
+    COMPACT_PREFIX_SIZE,
+    FLAG_COMPACT,
+    HEADER_SIZE,
+    METHOD_RLE,
+)
+from tests.test_hostile import (  # noqa: E402
+    body_offset,
+    decode_or_reject,
+    with_crc,
+    with_fitted_compact_lengths,
+)
 
 
 def with_fitted_lengths(data: bytes) -> bytes:
-    """``data`` with body_length (and tokens_length for rle) matching its size, CRC fixed."""
+    """``data`` with body_length (and tokens_length for rle) matching its size, CRC fixed,
+    in either form (spec 2.10)."""
+    if data[11] & FLAG_COMPACT:
+        return with_fitted_compact_lengths(data)
     fitted = bytearray(data)
     body_length = max(0, len(fitted) - body_offset(fitted) - 4)
     struct.pack_into("<Q", fitted, 30, body_length)
@@ -55,7 +68,8 @@ def fuzz_one_input(data: bytes) -> None:
     decode_or_reject(data, max_pixels=FUZZ_MAX_PIXELS)
     if len(data) >= 4:
         decode_or_reject(with_crc(data), max_pixels=FUZZ_MAX_PIXELS)
-    if len(data) >= HEADER_SIZE:
+    compact = len(data) >= COMPACT_PREFIX_SIZE and data[11] & FLAG_COMPACT
+    if compact or len(data) >= HEADER_SIZE:
         decode_or_reject(with_fitted_lengths(data), max_pixels=FUZZ_MAX_PIXELS)
 
 
