@@ -73,6 +73,11 @@ def match_channels(decoded: np.ndarray, channels: int) -> np.ndarray:
         return np.ascontiguousarray(decoded[:, :, [0, 3]])
     if channels == 4 and decoded.shape[2] == 3:
         return np.dstack([decoded, np.full(decoded.shape[:2], 255, np.uint8)])
+    if channels in (3, 4) and decoded.shape[2] in (1, 2):
+        # A peer stored grey pixels as grey (zopflipng does, for a palette of greys).
+        grey = np.repeat(decoded[:, :, :1], 3, axis=2)
+        return match_channels(grey if decoded.shape[2] == 1 else
+                              np.dstack([grey, decoded[:, :, 1:]]), channels)
     raise ValueError(f"cannot compare {decoded.shape[2]} channels with {channels}")
 
 
