@@ -104,7 +104,9 @@ format's framing is a large part of the file:
 - a 24 x 24 sprite of 6 colours, drawn by formula (pixel art at its own size);
 - a 128 x 85 thumbnail of samples/coffee.bmp;
 - a 120 x 32 button label: anti-aliased white text on a gradient;
-- a 64 x 64 checkerboard of 4-pixel squares and a 96 x 24 strip of 3-pixel stripes.
+- a 64 x 64 checkerboard of 4-pixel squares and a 96 x 24 strip of 3-pixel stripes;
+- two gradient strips as web pages tile them: 1 x 300 (light blue to white, 46 colours)
+  and 600 x 1 (red to blue, 343 colours).
 """
 
 from __future__ import annotations
@@ -820,6 +822,13 @@ def button_label(height: int = 32, width: int = 120) -> np.ndarray:
     return np.rint(image * (1 - share) + 255 * share).astype(np.uint8)
 
 
+def gradient_strip(start: tuple[int, int, int], end: tuple[int, int, int], length: int
+                   ) -> np.ndarray:
+    """uint8 (length, 3) BGR: a linear gradient from ``start`` to ``end``, rounded."""
+    t = np.linspace(0, 1, length)[:, None]
+    return np.rint(np.array(start) * (1 - t) + np.array(end) * t).astype(np.uint8)
+
+
 def ninth_images(folder: Path) -> None:
     """The ninth set, small images: from ``NINTH_SOURCES`` and formulas."""
     astronaut, logo, coffee = (cv2.imread(str(ROOT / name), cv2.IMREAD_UNCHANGED)
@@ -840,6 +849,8 @@ def ninth_images(folder: Path) -> None:
         "button-label.png": button_label(),
         "checker-64.png": ((rows // 4 + columns // 4) % 2 * 255).astype(np.uint8),
         "stripes-3.png": STRIPE_COLOURS[np.arange(96) // 3 % 3][None].repeat(24, axis=0),
+        "gradient-1x300.png": gradient_strip((255, 240, 224), (255, 255, 255), 300)[:, None],
+        "gradient-600x1.png": gradient_strip((40, 40, 200), (200, 120, 30), 600)[None],
     }
     for name, image in images.items():
         cv2.imwrite(str(folder / name), image)
