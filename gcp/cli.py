@@ -574,7 +574,8 @@ def _info_lines(path: str, details: codec.Info, swatches: bool) -> list[str]:
     pixels = details.width * details.height
     lines = [
         f"file:          {path}",
-        f"format:        gcp version {details.version}, method {details.method}",
+        f"format:        gcp version {details.version}, method {details.method}, "
+        f"{'compact' if details.compact else 'fixed'} header of {details.header_length} bytes",
         f"size:          {details.width} x {details.height}, {details.channels} channel"
         f"{'s' if details.channels > 1 else ''} ({CHANNEL_NAMES[details.channels]})",
         f"lossless:      {'yes: the palette holds every source colour' if details.exact else 'no'}",

@@ -659,10 +659,16 @@ class Info:
     file_size: int
     palette_code_length: int = 0  # bytes of the coded palette; 0 where stored as is
     palette_stored_length: int = 0  # bytes the palette takes in the file (the spec's P)
+    header_length: int = container.HEADER_SIZE  # the spec's H: 38, or the compact form's
 
     @property
     def coded_palette(self) -> bool:
         return bool(self.flags & container.FLAG_CODED_PALETTE)
+
+    @property
+    def compact(self) -> bool:
+        """The file is in the compact form (spec 2.10)."""
+        return bool(self.flags & container.FLAG_COMPACT)
 
     @property
     def raw_size(self) -> int:
@@ -686,6 +692,7 @@ class Info:
             "tokens_length": self.tokens_length, "body_length": self.body_length,
             "coded_palette": self.coded_palette,
             "palette_code_length": self.palette_code_length,
+            "compact": self.compact, "header_length": self.header_length,
             "palette": self.palette.tolist(),
             "palette_hex": [colour_hex(colour) for colour in self.palette],
             "file_size": self.file_size, "raw_size": self.raw_size,
@@ -715,4 +722,5 @@ def read_info(data: bytes | bytearray | memoryview, *, max_pixels: int = DEFAULT
         palette=palette.copy(), file_size=header.file_length,
         palette_code_length=header.palette_code_length,
         palette_stored_length=header.palette_length,
+        header_length=header.header_length,
     )

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 import gcp
 from gcp.cli import cli
-from tests.conftest import REAL_IMAGES, colour_count
+from tests.conftest import REAL_IMAGES, VECTORS, colour_count
 
 
 def run(*args, input=None):
@@ -170,6 +170,16 @@ def test_info_says_when_and_how_short_the_palette_is_coded(tmp_path):
     assert coded < 256
     assert f"palette:       256 colours, coded in {coded} bytes (as is: 256)" in (
         run("info", target).output)
+
+
+def test_info_names_the_header_form(tmp_path, encoded):
+    """gcp writes the compact form (spec 2.10); info says so, and of a fixed-form vector."""
+    facts = json.loads(run("info", encoded, "--json").output)
+    assert facts["compact"] and facts["header_length"] < 38
+    assert f"compact header of {facts['header_length']} bytes" in run("info", encoded).output
+    fixed = json.loads(run("info", VECTORS / "rle-example.gcp", "--json").output)
+    assert not fixed["compact"] and fixed["header_length"] == 38
+    assert "fixed header of 38 bytes" in run("info", VECTORS / "rle-example.gcp").output
 
 
 def test_info_json(encoded):
