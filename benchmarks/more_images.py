@@ -1,6 +1,6 @@
 """Writes test images of the kinds the repository lacks into DIR, for the benchmarks.
 
-    python benchmarks/more_images.py DIR [--set first|second|...|eighth|ninth|all]
+    python benchmarks/more_images.py DIR [--set first|second|...|ninth|tenth|all]
 
 - Photos bundled in scikit-image's wheel (downloaded with pip, nothing installed): a cat,
   a rocket, a motorcycle, a retina scan, a deep-sky photograph (Hubble), a stained
@@ -107,6 +107,13 @@ format's framing is a large part of the file:
 - a 64 x 64 checkerboard of 4-pixel squares and a 96 x 24 strip of 3-pixel stripes;
 - two gradient strips as web pages tile them: 1 x 300 (light blue to white, 46 colours)
   and 600 x 1 (red to blue, 343 colours).
+
+The tenth set (``--set tenth``), made after a fax-like page was found larger in method cm
+than in WebP lossless, holds text, from formulas:
+
+- a 1728 x 2200 fax page (A4 at 200 dpi): 60 lines of words in black on white, bilevel;
+- a 960 x 600 terminal: monospace words in five colours on a dark ground, anti-aliased;
+- a 1024 x 640 spreadsheet: a grid of numbers in cells, a header row, two filled columns.
 """
 
 from __future__ import annotations
@@ -829,6 +836,65 @@ def gradient_strip(start: tuple[int, int, int], end: tuple[int, int, int], lengt
     return np.rint(np.array(start) * (1 - t) + np.array(end) * t).astype(np.uint8)
 
 
+def fax_page(rng: np.random.Generator, height: int = 2200, width: int = 1728
+             ) -> np.ndarray:
+    """uint8 (H, W): a bilevel page, black words (0) on white (255), as a fax has it."""
+    page = np.full((height, width), 255, np.uint8)
+    words = ["the", "invoice", "total", "amount", "payable", "within", "days", "of",
+             "receipt", "please", "contact", "our", "office", "account", "number"]
+    for line in range(60):
+        x = 100
+        while x < width - 260:
+            word = str(rng.choice(words))
+            cv2.putText(page, word, (x, 120 + line * 34), cv2.FONT_HERSHEY_SIMPLEX, 0.8, 0, 2)
+            x += 16 * len(word) + 14
+    return np.where(page > 128, 255, 0).astype(np.uint8)
+
+
+def terminal(rng: np.random.Generator, height: int = 600, width: int = 960) -> np.ndarray:
+    """uint8 (H, W, 3) BGR: monospace words in five colours on a dark ground."""
+    image = np.full((height, width, 3), 30, np.uint8)
+    colours = [(200, 200, 200), (100, 200, 100), (240, 160, 80), (90, 120, 230),
+               (90, 220, 220)]
+    words = ["def", "return", "import", "self", "for", "in", "if", "else", "print", "x",
+             "=", "+", "(", ")", ":", "numpy", "array", "0", "1", "42"]
+    for line in range(height // 17 - 1):
+        x = 8
+        while x < width - 80 and rng.random() > 0.12:
+            word = str(rng.choice(words))
+            colour = colours[int(rng.integers(0, len(colours)))]
+            cv2.putText(image, word, (x, 16 + line * 17), cv2.FONT_HERSHEY_PLAIN, 1.0, colour,
+                        1, cv2.LINE_AA)
+            x += 10 * len(word) + 10
+    return image
+
+
+def spreadsheet(rng: np.random.Generator, height: int = 640, width: int = 1024
+                ) -> np.ndarray:
+    """uint8 (H, W, 3) BGR: cells of 20 x 96 pixels with numbers, grid lines, a grey header
+    row and two columns filled pale blue."""
+    image = np.full((height, width, 3), 255, np.uint8)
+    image[:, 96 * 2:96 * 3] = (250, 235, 215)
+    image[:, 96 * 5:96 * 6] = (250, 235, 215)
+    image[:20] = (225, 225, 225)
+    for row in range(height // 20):
+        for column in range(width // 96):
+            text = f"Col {column + 1}" if row == 0 else f"{rng.uniform(0, 9999):.2f}"
+            cv2.putText(image, text, (96 * column + 6, 20 * row + 15), cv2.FONT_HERSHEY_SIMPLEX,
+                        0.4, (40, 40, 40), 1, cv2.LINE_AA)
+    image[::20] = (200, 200, 200)
+    image[:, ::96] = (200, 200, 200)
+    return image
+
+
+def tenth_images(folder: Path) -> None:
+    """The tenth set, text: from formulas."""
+    rng = np.random.default_rng(10)
+    cv2.imwrite(str(folder / "fax-page.png"), fax_page(rng))
+    cv2.imwrite(str(folder / "terminal.png"), terminal(rng))
+    cv2.imwrite(str(folder / "spreadsheet.png"), spreadsheet(rng))
+
+
 def ninth_images(folder: Path) -> None:
     """The ninth set, small images: from ``NINTH_SOURCES`` and formulas."""
     astronaut, logo, coffee = (cv2.imread(str(ROOT / name), cv2.IMREAD_UNCHANGED)
@@ -860,12 +926,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("folder", type=Path)
     parser.add_argument("--set", choices=("first", "second", "third", "fourth", "fifth",
-                                          "sixth", "seventh", "eighth", "ninth", "both",
+                                          "sixth", "seventh", "eighth", "ninth", "tenth", "both",
                                           "all"),
                         default="first",
                         help="the first set of kinds, the second, the third, the fourth, "
-                             "the fifth, the sixth, the seventh, the eighth, the ninth (see "
-                             "above), both first and second, or all nine")
+                             "the fifth, the sixth, the seventh, the eighth, the ninth, the "
+                             "tenth (see above), both first and second, or all ten")
     arguments = parser.parse_args()
     folder = arguments.folder
     folder.mkdir(parents=True, exist_ok=True)
@@ -878,6 +944,7 @@ def main() -> None:
     seventh = arguments.set in ("seventh", "all")
     eighth = arguments.set in ("eighth", "all")
     ninth = arguments.set in ("ninth", "all")
+    tenth = arguments.set in ("tenth", "all")
     # One download of scikit-image's wheel for every set asked for.
     owned = SCIKIT_IMAGE_PHOTOS * first + SCIKIT_IMAGE_GREY * second
     sources = set(THIRD_SOURCES * third + FOURTH_SOURCES * fourth
@@ -902,6 +969,8 @@ def main() -> None:
         eighth_images(folder)
     if ninth:
         ninth_images(folder)
+    if tenth:
+        tenth_images(folder)
     for name in sources:  # sources of the later sets that no set asked for owns
         (folder / name).unlink()
     for path in sorted(folder.iterdir()):

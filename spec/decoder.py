@@ -53,6 +53,10 @@ COUNT_LIMIT = 60
 DIRECT_CONTEXTS = 8 * 9 * 64
 NO_END = 256  # E of a span that reaches its row's end (5.3.4)
 RANK_CONTEXTS = 1024
+# STRIPE_CODED_WIDE's match key (5.3.3): (dx, dy) pairs, dy rows up.
+WIDE_TEMPLATE = ([(dx, 0) for dx in range(-1, -7, -1)]
+                 + [(dx, dy) for dy, reach in ((1, 5), (2, 4), (3, 3), (4, 2))
+                    for dx in range(-reach, reach + 1)])
 SQUASH_KNOTS = (1, 2, 4, 6, 10, 17, 27, 45, 74, 120, 194, 311, 488, 747, 1102, 1546, 2048,
                 2550, 2994, 3349, 3608, 3785, 3902, 3976, 4022, 4051, 4069, 4079, 4086, 4090,
                 4092, 4094, 4095)
@@ -375,7 +379,7 @@ def decode_cm(body: bytes, width: int, height: int, palette: bytes, palette_size
         elif stripe[0] == 6:  # STRIPE_CODED_UU: uu_rows, uu_shift, then coded data
             uu_offset = (stripe[1], stripe[2] - 256 if stripe[2] >= 128 else stripe[2])
             indices += decode_stripe(stripe[3:], width, rows, tables, 6, uu_offset)
-        else:  # STRIPE_CODED (0), STRIPE_RANKS (2) or their smooth modes (4, 5)
+        else:  # STRIPE_CODED (0), STRIPE_RANKS (2), the smooth modes (4, 5), WIDE (7)
             indices += decode_stripe(stripe[1:], width, rows, tables, stripe[0])
     return indices
 
@@ -435,7 +439,7 @@ def read_stripes(body: bytes, width: int, height: int, channels: int, palette_si
         if length <= 0 or length > len(body) - position:
             raise InvalidFile("cm_stripes", f"stripe {number} is {length} bytes")
         stripe = body[position:position + length]
-        if stripe[0] not in (0, 1, 2, 3, 4, 5, 6):
+        if stripe[0] not in (0, 1, 2, 3, 4, 5, 6, 7):
             raise InvalidFile("cm_stripes", f"stripe {number} has mode {stripe[0]}")
         if stripe[0] == 6 and (length < 3 or stripe[1] == 0):
             raise InvalidFile("cm_stripes", f"STRIPE_CODED_UU stripe {number}: no uu_rows "
@@ -565,7 +569,8 @@ def decode_stripe(data: bytes, width: int, rows: int, tables, mode: int,
                   uu_offset: tuple[int, int] = (2, 0)) -> list[int]:
     """One coded stripe (5.3.2 to 5.3.7): its rows x width indices. In STRIPE_RANKS and
     STRIPE_RANKS_SMOOTH (modes 2 and 5) a pixel that is not flat has no candidates; in
-    the smooth modes (4 and 5) the smooth prediction takes the blend's place. UU is the
+    the smooth modes (4 and 5) the smooth prediction takes the blend's place; in
+    STRIPE_CODED_WIDE (7) the match looks up WIDE_TEMPLATE's pixels first. UU is the
     pixel ``uu_offset`` = (uu_rows, uu_shift) away: (2, 0) but in STRIPE_CODED_UU."""
     uu_rows, uu_shift = uu_offset
     ranks_only, smooth = mode in (2, 5), mode in (4, 5)
@@ -705,8 +710,14 @@ def decode_stripe(data: bytes, width: int, rows: int, tables, mode: int,
                     near, pattern = neighbours(x, y)
                     left, u, _, up_left, left2, up2 = near
                     skip_left = True
-            key = table_index(4, *near)
-            if length == 0 and key in positions:
+            key = wide_key = table_index(4, *near)
+            if mode == 7:  # STRIPE_CODED_WIDE: the 38 pixels of WIDE_TEMPLATE first (5.3.3)
+                wide_key = table_index(9, *(image[y - dy][x + dx]
+                                            if y >= dy and 0 <= x + dx < width else 256
+                                            for dx, dy in WIDE_TEMPLATE))
+            if length == 0 and wide_key in positions:
+                pointer, length = positions[wide_key], 1
+            elif length == 0 and key in positions:
                 pointer, length = positions[key], 1
             prediction = image[pointer // width][pointer % width] if length else None
             row_key = None
@@ -778,7 +789,7 @@ def decode_stripe(data: bytes, width: int, rows: int, tables, mode: int,
                 pointer, length = pointer + 1, min(length + 1, MATCH_COUNT_LIMIT + 1)
             else:
                 length = 0
-            positions[key] = y * width + x
+            positions[key] = positions[wide_key] = y * width + x
             if row_length and row_prediction == index:
                 row_pointer, row_length = row_pointer + 1, min(row_length + 1,
                                                                MATCH_COUNT_LIMIT + 1)

@@ -424,27 +424,34 @@ def test_the_encoder_keeps_the_weights_whose_sample_codes_shortest():
 def test_a_trial_of_the_whole_image_is_not_coded_again(stripe_height, extra):
     """An image tried whole in its own stripes keeps the trial's coding; in other stripes
     it is coded once more. Either way the stripes are those of the chosen weights and
-    modes; the smooth trial codes the sample once more, in the smooth modes alone, and
-    the offset's trial (where it is tried) once more with UU at the offset alone."""
+    modes; the smooth trial codes the sample once more, in the smooth modes alone, the
+    offset's trial (where it is tried) once more with UU at the offset alone, and the wide
+    match's trial (where neither is taken) in STRIPE_CODED_WIDE; nothing is coded twice."""
     palette, indices = grey_under_alpha(48, 16)
     calls = []
 
-    def code(sample, palette, weights, rows, smooth=False, uu_offset=None):
-        calls.append((weights, smooth, uu_offset))
-        return cm.reference_stripes(sample, palette, weights, rows, smooth, uu_offset)
+    def code(sample, palette, weights, rows, smooth=False, uu_offset=None, wide=False):
+        calls.append((sample.shape, rows, weights, smooth, uu_offset, wide))
+        return cm.reference_stripes(sample, palette, weights, rows, smooth, uu_offset, wide)
 
     weights, stripes = cm.weighted_stripes(indices, palette, stripe_height, code)
     candidates = cm.weight_candidates(cm.channel_weights_for(indices, palette))
     assert len(candidates) == 3
-    assert calls[:4] == [(w, False, None) for w in candidates] + [(weights, True, None)]
+    assert [call[2:] for call in calls[:4]] == \
+        [(w, False, None, False) for w in candidates] + [(weights, True, None, False)]
     smooth = stripes[0][0] in cm.SMOOTH_MODES
     tried = None if smooth else cm.uu_offset_for(*cm.uu_trial_sample(indices))
-    offset_trial = [(weights, False, tried)] if tried else []
-    assert calls[4:4 + len(offset_trial)] == offset_trial
-    assert len(calls) == 4 + len(offset_trial) + extra
+    offset_trial = [(weights, False, tried, False)] if tried else []
+    assert [call[2:] for call in calls[4:4 + len(offset_trial)]] == offset_trial
     kept = cm.stripe_uu_offset(stripes[0]) if stripes[0][0] == cm.STRIPE_CODED_UU else None
+    wide = any(stripe[0] == cm.STRIPE_CODED_WIDE for stripe in stripes)
+    wide_trial = calls[4 + len(offset_trial):len(calls) - extra]
+    assert all(call[3:5] == (False, None) for call in wide_trial)
+    assert bool(wide_trial) == (not smooth and kept is None)
+    assert len(set(calls)) == len(calls)  # nothing coded twice
+    assert calls[-1][:2] == (indices.shape, stripe_height) or not extra
     assert stripes == cm.reference_stripes(indices, palette, weights, stripe_height, smooth,
-                                           kept)
+                                           kept, wide)
 
 
 def test_alike_channels_are_not_tried(real_images):

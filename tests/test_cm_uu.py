@@ -166,7 +166,7 @@ def test_the_reference_encoder_chooses_as_the_kernel_does():
     (bytes([cm.STRIPE_CODED_UU, 4]), "no uu_shift"),
     (bytes([cm.STRIPE_CODED_UU]), "neither byte"),
     (bytes([cm.STRIPE_CODED_UU, 0, 0, 0, 0, 0, 0]), "uu_rows 0"),
-    (bytes([7, 0, 0, 0, 0]), "stripe_mode 7"),
+    (bytes([8, 0, 0, 0, 0]), "stripe_mode 8"),
 ])
 def test_a_bad_uu_stripe_is_refused_by_every_decoder(stripe, why):
     body = cm.join_stripes(2, (1, 1, 1), [stripe])

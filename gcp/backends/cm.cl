@@ -6,8 +6,10 @@
  *   no lookups for the pixels of a span. The pixel that is not v is coded as below.
  *
  *   neighbours L U UR UL LL UU (stripe-local, 5.3.2;   match: a pointer to an earlier
- *   UU two rows up, or where a STRIPE_CODED_UU          pixel with the same neighbours;
- *   stripe puts it)                                     row match: one that followed
+ *   UU two rows up, or where a STRIPE_CODED_UU          pixel with the same neighbours
+ *   stripe puts it)                                     (in STRIPE_CODED_WIDE, the same
+ *                                                       38 of WIDE_TEMPLATE);
+ *                                                       row match: one that followed
  *        |                                              the same 5 indices in a row
  *        v                                                   v
  *   candidates L, U, UR, UL, LL, UU, M, R: distinct, in that order (5.3.3)
@@ -35,7 +37,8 @@
  * WEIGHT_LIMIT, ROW_MATCH_WIDTH, ROW_MATCH_STEP, ROW_MATCH_BITS, BIAS_VALUES (B, N, C and
  * the PREDICTORS' error sums per bias context and channel), PREDICTORS,
  * BLEND_WEIGHT_ONE, APM_RATE and APM_START_VALUES (a rank map row's cells at the start),
- * taken from gcp/cm.py, HOST_SCRATCH_WORDS, the host's scratch size, and PREFETCH_LINES
+ * WIDE_TEMPLATE_SIZE, WIDE_TEMPLATE_VALUES (dx, dy pairs), OUTSIDE_TEMPLATE and
+ * WIDE_KEY_TAG, taken from gcp/cm.py, HOST_SCRATCH_WORDS, the host's scratch size, and PREFETCH_LINES
  * (1 on a CPU device: see PREFETCH).
  */
 
@@ -151,6 +154,7 @@ typedef char scratch_words_agree[SCRATCH_WORDS == HOST_SCRATCH_WORDS ? 1 : -1];
 #define STRIPE_CODED_SMOOTH 4u
 #define STRIPE_RANKS_SMOOTH 5u
 #define STRIPE_CODED_UU 6u
+#define STRIPE_CODED_WIDE 7u
 
 #define STATUS_OK 0
 #define STATUS_OVERFLOW 1   /* encoder: coded is no shorter than stored */
@@ -770,6 +774,23 @@ static INLINE uint match_entry(const uint *near)
     return hash_values(keyed, 1 + NEIGHBOURS);
 }
 
+/* A STRIPE_CODED_WIDE stripe's match entry for pixel x of stripe row yy: the hash of
+ * WIDE_KEY_TAG and the indices at WIDE_TEMPLATE, OUTSIDE_TEMPLATE off the stripe (5.3.3). */
+constant int WIDE_TEMPLATE[2 * WIDE_TEMPLATE_SIZE] = {WIDE_TEMPLATE_VALUES};
+
+static uint wide_match_entry(global const uchar *rows, uint yy, uint x, uint width)
+{
+    uint keyed[1 + WIDE_TEMPLATE_SIZE];
+    keyed[0] = WIDE_KEY_TAG;
+    for (uint i = 0; i < WIDE_TEMPLATE_SIZE; i++) {
+        int column = (int)x + WIDE_TEMPLATE[2 * i];
+        uint up = (uint)WIDE_TEMPLATE[2 * i + 1];
+        keyed[1 + i] = yy >= up && column >= 0 && column < (int)width
+                       ? rows[(ulong)(yy - up) * width + (uint)column] : OUTSIDE_TEMPLATE;
+    }
+    return hash_values(keyed, 1 + WIDE_TEMPLATE_SIZE);
+}
+
 static INLINE uint pair_line_of(const uint *near)
 {
     uint by_pair[3] = {1, near[0], near[1]};
@@ -937,6 +958,7 @@ static int code_stripe(Coder *c, global uchar *rows, uint width, uint row_count,
     int uu_dx = mode == STRIPE_CODED_UU ? (int)shift_byte - (shift_byte >= 128u ? 256 : 0) : 0;
     uint ranks_only = mode == STRIPE_RANKS || mode == STRIPE_RANKS_SMOOTH;
     uint smooth = mode == STRIPE_CODED_SMOOTH || mode == STRIPE_RANKS_SMOOTH;
+    uint wide = mode == STRIPE_CODED_WIDE;
     uint match_length = 0, match_pointer = 0, ranked = 0, row_length = 0, row_pointer = 0;
     /* A STRIPE_CODED_UU stripe with uu_shift 0 says of each row from uu_rows on whether it
      * repeats the row uu_rows up (5.3.2): one bit, by whether the row before did. */
@@ -994,10 +1016,16 @@ static int code_stripe(Coder *c, global uchar *rows, uint width, uint row_count,
                     not_left = 1;
                 }
             }
-            /* The match table's prediction and the candidates (5.3.3). */
+            /* The match table's prediction and the candidates (5.3.3); in a
+             * STRIPE_CODED_WIDE stripe the wide template's entry first. */
             global uint *match = scratch + MATCH_AT + match_entry(near);
+            global uint *wide_match = wide ? scratch + MATCH_AT
+                                             + wide_match_entry(rows, yy, x, width) : match;
             uint position = yy * width + x;  /* below MAX_STRIPE_PIXELS (host-checked) */
-            if (match_length == 0 && *match != MATCH_EMPTY) {
+            if (match_length == 0 && *wide_match != MATCH_EMPTY) {
+                match_pointer = *wide_match;  /* the last pixel with these 38 pixels */
+                match_length = 1;
+            } else if (match_length == 0 && *match != MATCH_EMPTY) {
                 match_pointer = *match;  /* the last pixel with these neighbours */
                 match_length = 1;
             }
@@ -1140,7 +1168,7 @@ static int code_stripe(Coder *c, global uchar *rows, uint width, uint row_count,
             } else {
                 match_length = 0;
             }
-            *match = position;
+            *match = *wide_match = position;
             if (row_length && row_predicted == found) {
                 row_length = min_uint(row_length + 1, MATCH_COUNT_LIMIT + 1);
                 row_pointer++;

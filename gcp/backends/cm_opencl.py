@@ -60,6 +60,9 @@ def build_options(prefetch_lines: bool = False) -> list[str]:
             f"-DROW_MATCH_BITS={cm.ROW_MATCH_BITS}u", f"-DBIAS_VALUES={cm.BIAS_VALUES}u",
             f"-DPREDICTORS={cm.PREDICTORS}u", f"-DBLEND_WEIGHT_ONE={cm.BLEND_WEIGHT_ONE}L",
             f"-DAPM_RATE={cm.APM_RATE}", "-DAPM_START_VALUES=" + ",".join(map(str, cm.APM_START)),
+            f"-DWIDE_TEMPLATE_SIZE={len(cm.WIDE_TEMPLATE)}u",
+            "-DWIDE_TEMPLATE_VALUES=" + ",".join(f"{dx},{dy}" for dx, dy in cm.WIDE_TEMPLATE),
+            f"-DOUTSIDE_TEMPLATE={cm.OUTSIDE_TEMPLATE}u", f"-DWIDE_KEY_TAG={cm.WIDE_KEY_TAG}u",
             f"-DHOST_SCRATCH_WORDS={SCRATCH_WORDS}u"]
 
 
@@ -146,10 +149,12 @@ def _item_count(backend, stripes: int) -> int:
 
 def encode_stripes(backend, indices: np.ndarray, palette: np.ndarray,
                    weights: tuple[int, ...], stripe_height: int, smooth: bool = False,
-                   uu_offset: tuple[int, int] | None = None) -> list[bytes]:
+                   uu_offset: tuple[int, int] | None = None, wide: bool = False
+                   ) -> list[bytes]:
     """Every stripe's bytes, mode byte first, as ``cm.encode_stripe`` gives them.
     ``indices`` is uint8 (height, width), ``palette`` uint8 (K, C), ``weights`` a
-    channel_weight per channel; ``smooth``: in the smooth modes; ``uu_offset``: UU's offset.
+    channel_weight per channel; ``smooth``: in the smooth modes; ``uu_offset``: UU's offset;
+    ``wide``: the match keyed by the wide template (STRIPE_CODED_WIDE).
 
     One launch codes every stripe, and again in the ranks mode each stripe where that is
     tried (``cm.ranks_may_pay``): a job a coding, so that an image of one stripe codes
@@ -159,7 +164,7 @@ def encode_stripes(backend, indices: np.ndarray, palette: np.ndarray,
     indices = np.ascontiguousarray(indices, np.uint8)
     tried = [cm.ranks_may_pay(indices[top:top + count], alone=len(rows) == 1)
              for top, count in rows]
-    coded, ranks = cm.stripe_codings(smooth, uu_offset)
+    coded, ranks = cm.stripe_codings(smooth, uu_offset, wide)
     jobs = [(s, coded) for s in range(len(rows))] + \
         [(s, ranks) for s in range(len(rows)) if tried[s]]
     room = np.array([rows[s][1] * width for s, _ in jobs], np.uint64)

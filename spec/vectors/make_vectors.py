@@ -110,6 +110,18 @@ CM_DITHERED = np.floor((_xs + _ys) / 54 * 2 + (_BAYER_4[_ys % 4, _xs % 4] + 0.5)
 CM_DITHERED_ROWS = np.floor(_xs / 31 * 2 + (_BAYER_4[_ys % 4, _xs % 4] + 0.5) / 16
                             ).astype(np.uint8)
 CM_DITHERED_ROWS[6, 9] = 2
+# Bilevel "text" for STRIPE_CODED_WIDE: three 5 x 7 glyphs, drawn in lines of words.
+_GLYPHS = [np.array([[int(bit) for bit in row] for row in glyph.split()], np.uint8)
+           for glyph in ("01110 10001 10001 11111 10001 10001 10001",
+                         "11110 10001 11110 10001 10001 10001 11110",
+                         "01111 10000 10000 10000 10000 10000 01111")]
+_TEXT = ("ABC CAB BAC ACB", "CBA ABC CAB BCA", "BAC ACB ABC CBA")
+CM_TEXT = np.zeros((9 * len(_TEXT), 6 * len(_TEXT[0]) + 2), np.uint8)
+for _line, _words in enumerate(_TEXT):
+    for _at, _letter in enumerate(_words):
+        if _letter != " ":
+            CM_TEXT[9 * _line + 1:9 * _line + 8, 6 * _at + 1:6 * _at + 6] = \
+                _GLYPHS["ABC".index(_letter)]
 CM_DITHERED_ROWS[17, 30] = 0
 # 16 x 24 grey + alpha, 16 colours (4 greys 80 apart x 4 alphas 20 apart): alpha falls in
 # steps across the columns, grey is noise; the encoder weighs alpha 64 (5.3.1). A plain
@@ -345,7 +357,8 @@ def valid_vectors() -> dict[str, tuple[bytes, np.ndarray, str]]:
                                    "corrected anchor, 5.3.5), then one in nine from 27 on, "
                                    "below it (the MED anchor, though the correction is "
                                    "not 0).",
-                                   dict(method=METHOD_CM)),
+                                   dict(method=METHOD_CM,
+                                        body=cm_plain_body(CM_BIAS_SHARE, GREY_RAMP))),
         "cm-grey-alpha": (np.array([[0, 1], [1, 1]], np.uint8),
                           np.array([[20, 255], [220, 0]], np.uint8),
                           "Method cm, grey+alpha.",
@@ -409,6 +422,13 @@ def valid_vectors() -> dict[str, tuple[bytes, np.ndarray, str]]:
                          dict(method=METHOD_CM, body=cm_body_in_modes(
                              CM_DITHERED, GREYS, 12, [cm.STRIPE_CODED_UU] * 2,
                              [(4, 4), (3, -2)]))),
+        "cm-wide-match": (CM_TEXT, GREYS[:2],
+                          "Method cm, 2 greys, 92 x 27: three 5 x 7 glyphs in three lines "
+                          "of words, in two stripes of 14 rows, both stripe_mode 7 "
+                          "(STRIPE_CODED_WIDE): the match keyed by WIDE_TEMPLATE's 38 "
+                          "pixels (5.3.3).",
+                          dict(method=METHOD_CM, body=cm_body_in_modes(
+                              CM_TEXT, GREYS[:2], 14, [cm.STRIPE_CODED_WIDE] * 2))),
         "cm-uu-repeats": (CM_DITHERED_ROWS, GREYS,
                           "Method cm, 3 greys, 32 x 24: a ramp across ordered-dithered by a "
                           "4 x 4 matrix, in two stripes of 12 rows, both stripe_mode 6 "
@@ -769,8 +789,8 @@ def invalid_cm_vectors() -> dict[str, tuple[bytes, str, str]]:
                                "cm_stripes", "A stripe_length 1 past the body's end."),
         "cm-bytes-after-stripes": (cm_file(good_body + b"\0"), "cm_stripes",
                                    "A byte after the last stripe."),
-        "cm-stripe-mode-7": (cm_file(one_stripe(b"\x07" + coded[1:])), "cm_stripes",
-                             "stripe_mode 7."),
+        "cm-stripe-mode-8": (cm_file(one_stripe(b"\x08" + coded[1:])), "cm_stripes",
+                             "stripe_mode 8."),
         "cm-uu-short": (cm_file(one_stripe(b"\x06\x04")), "cm_stripes",
                         "A STRIPE_CODED_UU stripe of 2 bytes: uu_rows, no uu_shift."),
         "cm-uu-rows-0": (cm_file(one_stripe(b"\x06\x00\x00" + coded[1:])), "cm_stripes",
