@@ -83,9 +83,10 @@ CODED_MODES = (STRIPE_CODED, STRIPE_RANKS, STRIPE_CODED_SMOOTH, STRIPE_RANKS_SMO
 # In a STRIPE_CODED_WIDE stripe the match looks up the 38 pixels of WIDE_TEMPLATE first,
 # the six neighbours where those have no entry: six pixels of bilevel text match a random
 # earlier place, 38 the same part of an earlier copy of the glyph, which the match then
-# follows. Each (dx, dy) is a pixel dx across and dy up; one outside the stripe reads
-# OUTSIDE_TEMPLATE. A fax-like page's body 0.59x, a screenshot's 0.85x; a cartoon's
-# 1.016x, so the encoder tries it.
+# follows. With two colours the candidates' model 3 is by the same 38 pixels, bits as
+# JBIG's templates are (with more, too many contexts to learn). Each (dx, dy) is a pixel
+# dx across and dy up; one outside the stripe reads OUTSIDE_TEMPLATE. A fax page's file
+# 0.39x, a screenshot's 0.85x; a cartoon's 1.016x, so the encoder tries it.
 WIDE_TEMPLATE = (tuple((-dx, 0) for dx in range(1, 7))
                  + tuple((dx, dy) for dy, reach in ((1, 5), (2, 4), (3, 3), (4, 2))
                          for dx in range(-reach, reach + 1)))
@@ -606,15 +607,11 @@ def neighbours(rows: list[bytearray], yy: int, x: int, width: int,
     return left, u, up_right, up_left, left2, up2
 
 
-def wide_match_key(rows: list[bytearray], yy: int, x: int, width: int) -> int:
-    """The match table entry of pixel x in stripe row yy of a STRIPE_CODED_WIDE stripe:
-    the hash of WIDE_KEY_TAG and the indices at WIDE_TEMPLATE (5.3.3)."""
-    values = [WIDE_KEY_TAG]
-    for dx, dy in WIDE_TEMPLATE:
-        column = x + dx
-        values.append(rows[yy - dy][column] if yy >= dy and 0 <= column < width
-                      else OUTSIDE_TEMPLATE)
-    return hash_values(values)
+def wide_template(rows: list[bytearray], yy: int, x: int, width: int) -> tuple[int, ...]:
+    """The indices at WIDE_TEMPLATE of pixel x in stripe row yy, OUTSIDE_TEMPLATE off the
+    stripe (5.3.3): a STRIPE_CODED_WIDE stripe keys its match and model 3 by them."""
+    return tuple(rows[yy - dy][x + dx] if yy >= dy and 0 <= x + dx < width
+                 else OUTSIDE_TEMPLATE for dx, dy in WIDE_TEMPLATE)
 
 
 def far_neighbours(rows: list[bytearray], yy: int, x: int, width: int,
@@ -688,7 +685,10 @@ def code_stripe(coder, rows: list[bytearray], width: int, tables: PaletteTables,
                         pattern = pattern_of(near)
                     not_left = True
             key = hash_values((4, *near))
-            wide_key = wide_match_key(rows, yy, x, width) if wide else key
+            template = wide_template(rows, yy, x, width) if wide else near
+            wide_key = hash_values((WIDE_KEY_TAG, *template)) if wide else key
+            if tables.size != 2:  # model 3 by the template's pixels where they are bits
+                template = near
             if model.match_length == 0:  # the wide key's entry first, else the six's
                 for entry in (wide_key, key):
                     if model.match_position[entry] >= 0:
@@ -731,7 +731,7 @@ def code_stripe(coder, rows: list[bytearray], width: int, tables: PaletteTables,
                 contexts = [(slot * MATCH_STATES + state) * PATTERN_COUNT + pattern,
                             line_index((1, near[0], near[1]), slot),
                             hash_values((2, slot, value, pattern)),
-                            line_index((3, *near), slot),
+                            line_index((3, *template), slot),
                             (slot * ANCHOR_PLACES + min(places[value], ANCHOR_PLACES - 1))
                             * PATTERN_COUNT + pattern]
                 if model.code_candidate(coder, bit, contexts, slot * MATCH_STATES + state):

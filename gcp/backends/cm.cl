@@ -774,21 +774,19 @@ static INLINE uint match_entry(const uint *near)
     return hash_values(keyed, 1 + NEIGHBOURS);
 }
 
-/* A STRIPE_CODED_WIDE stripe's match entry for pixel x of stripe row yy: the hash of
- * WIDE_KEY_TAG and the indices at WIDE_TEMPLATE, OUTSIDE_TEMPLATE off the stripe (5.3.3). */
+/* A STRIPE_CODED_WIDE stripe's pixels of WIDE_TEMPLATE for pixel x of stripe row yy, at
+ * keyed[1 ...], OUTSIDE_TEMPLATE off the stripe (5.3.3): hashed after WIDE_KEY_TAG for
+ * the match's entry, after 3 for model 3's line (5.3.4). */
 constant int WIDE_TEMPLATE[2 * WIDE_TEMPLATE_SIZE] = {WIDE_TEMPLATE_VALUES};
 
-static uint wide_match_entry(global const uchar *rows, uint yy, uint x, uint width)
+static void wide_template(global const uchar *rows, uint yy, uint x, uint width, uint *keyed)
 {
-    uint keyed[1 + WIDE_TEMPLATE_SIZE];
-    keyed[0] = WIDE_KEY_TAG;
     for (uint i = 0; i < WIDE_TEMPLATE_SIZE; i++) {
         int column = (int)x + WIDE_TEMPLATE[2 * i];
         uint up = (uint)WIDE_TEMPLATE[2 * i + 1];
         keyed[1 + i] = yy >= up && column >= 0 && column < (int)width
                        ? rows[(ulong)(yy - up) * width + (uint)column] : OUTSIDE_TEMPLATE;
     }
-    return hash_values(keyed, 1 + WIDE_TEMPLATE_SIZE);
 }
 
 static INLINE uint pair_line_of(const uint *near)
@@ -1019,8 +1017,13 @@ static int code_stripe(Coder *c, global uchar *rows, uint width, uint row_count,
             /* The match table's prediction and the candidates (5.3.3); in a
              * STRIPE_CODED_WIDE stripe the wide template's entry first. */
             global uint *match = scratch + MATCH_AT + match_entry(near);
-            global uint *wide_match = wide ? scratch + MATCH_AT
-                                             + wide_match_entry(rows, yy, x, width) : match;
+            global uint *wide_match = match;
+            uint keyed[1 + WIDE_TEMPLATE_SIZE];
+            if (wide) {
+                wide_template(rows, yy, x, width, keyed);
+                keyed[0] = WIDE_KEY_TAG;
+                wide_match = scratch + MATCH_AT + hash_values(keyed, 1 + WIDE_TEMPLATE_SIZE);
+            }
             uint position = yy * width + x;  /* below MAX_STRIPE_PIXELS (host-checked) */
             if (match_length == 0 && *wide_match != MATCH_EMPTY) {
                 match_pointer = *wide_match;  /* the last pixel with these 38 pixels */
@@ -1090,7 +1093,12 @@ static int code_stripe(Coder *c, global uchar *rows, uint width, uint row_count,
                 anchor = med_anchor(near, prediction, pal);
                 places = pal->ranks + (ulong)anchor * pal->size;
                 pair_line = pair_line_of(near);
-                all_line = all_line_of(near);
+                if (wide && pal->size == 2) {  /* model 3 by the template's bits (5.3.4) */
+                    keyed[0] = 3;
+                    all_line = hash_values(keyed, 1 + WIDE_TEMPLATE_SIZE) & ~LINE_MASK;
+                } else {
+                    all_line = all_line_of(near);
+                }
                 PREFETCH(scratch + HASHED_AT + pair_line);
                 PREFETCH(scratch + HASHED_AT + 2 * HASH_SIZE + all_line);
                 for (uint j = first; j < candidate_count; j++) {
