@@ -684,11 +684,13 @@ def code_stripe(coder, rows: list[bytearray], width: int, tables: PaletteTables,
                         near = neighbours(rows, yy, x, width, uu_offset)
                         pattern = pattern_of(near)
                     not_left = True
-            key = hash_values((4, *near))
-            template = wide_template(rows, yy, x, width) if wide else near
-            wide_key = hash_values((WIDE_KEY_TAG, *template)) if wide else key
-            if tables.size != 2:  # model 3 by the template's pixels where they are bits
-                template = near
+            key = wide_key = hash_values((4, *near))
+            model_3_values = near
+            if wide:
+                template = wide_template(rows, yy, x, width)
+                wide_key = hash_values((WIDE_KEY_TAG, *template))
+                if tables.size == 2:  # the template's pixels are bits, as in JBIG's
+                    model_3_values = template
             if model.match_length == 0:  # the wide key's entry first, else the six's
                 for entry in (wide_key, key):
                     if model.match_position[entry] >= 0:
@@ -731,7 +733,7 @@ def code_stripe(coder, rows: list[bytearray], width: int, tables: PaletteTables,
                 contexts = [(slot * MATCH_STATES + state) * PATTERN_COUNT + pattern,
                             line_index((1, near[0], near[1]), slot),
                             hash_values((2, slot, value, pattern)),
-                            line_index((3, *template), slot),
+                            line_index((3, *model_3_values), slot),
                             (slot * ANCHOR_PLACES + min(places[value], ANCHOR_PLACES - 1))
                             * PATTERN_COUNT + pattern]
                 if model.code_candidate(coder, bit, contexts, slot * MATCH_STATES + state):

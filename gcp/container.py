@@ -52,8 +52,11 @@ COMPACT_PREFIX_SIZE = 12               # signature, version, channels, method, f
 DIMENSION_VARINT_BYTES = 5             # width, height: at most 2^32 - 1
 LENGTH_VARINT_BYTES = 10               # tokens_length, body_length: at most 2^64 - 1
 MAX_LENGTH_FIELD = (1 << 64) - 1
-MAX_COMPACT_HEADER_SIZE = (COMPACT_PREFIX_SIZE + 2 * DIMENSION_VARINT_BYTES + 1
-                           + 2 * LENGTH_VARINT_BYTES)  # 43
+# The compact header's fields after the prefix, in order, and the most bytes of each.
+COMPACT_FIELDS = (("width", DIMENSION_VARINT_BYTES), ("height", DIMENSION_VARINT_BYTES),
+                  ("palette_size_minus_one", 1), ("tokens_length", LENGTH_VARINT_BYTES),
+                  ("body_length", LENGTH_VARINT_BYTES))
+MAX_COMPACT_HEADER_SIZE = COMPACT_PREFIX_SIZE + sum(most for _, most in COMPACT_FIELDS)  # 43
 # Enough of any file to know its length: its header and a coded palette's length.
 LEADING_SIZE = max(HEADER_SIZE, MAX_COMPACT_HEADER_SIZE) + PALETTE_CODE_LENGTH_SIZE  # 45
 
@@ -219,8 +222,7 @@ def compact_header_end(data: bytes | memoryview) -> int | None:
     """Where a compact header ends (rule 3): each varint at its first byte below 0x80 or
     after its most bytes; None where ``data`` ends first."""
     at: int | None = COMPACT_PREFIX_SIZE
-    for most_bytes in (DIMENSION_VARINT_BYTES, DIMENSION_VARINT_BYTES, 1,
-                       LENGTH_VARINT_BYTES, LENGTH_VARINT_BYTES):
+    for _, most_bytes in COMPACT_FIELDS:
         at = varint.end_of(data, at, most_bytes)
         if at is None:
             return None

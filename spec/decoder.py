@@ -711,13 +711,13 @@ def decode_stripe(data: bytes, width: int, rows: int, tables, mode: int,
                     left, u, _, up_left, left2, up2 = near
                     skip_left = True
             key = wide_key = table_index(4, *near)
-            template = near  # model 3's values (5.3.4)
+            model_3_values = near  # (5.3.4)
             if mode == 7:  # STRIPE_CODED_WIDE: the 38 pixels of WIDE_TEMPLATE (5.3.3)
                 template = tuple(image[y - dy][x + dx] if y >= dy and 0 <= x + dx < width
                                  else 256 for dx, dy in WIDE_TEMPLATE)
                 wide_key = table_index(9, *template)
-                if size != 2:  # model 3 by the template with two colours only
-                    template = near
+                if size == 2:  # model 3 by the template with two colours only
+                    model_3_values = template
             if length == 0 and wide_key in positions:
                 pointer, length = positions[wide_key], 1
             elif length == 0 and key in positions:
@@ -760,7 +760,7 @@ def decode_stripe(data: bytes, width: int, rows: int, tables, mode: int,
                 contexts = ((slot * 9 + state) * 64 + pattern,
                             (table_index(1, left, u) & ~7) + slot,
                             table_index(2, slot, value, pattern),
-                            (table_index(3, *template) & ~7) + slot,
+                            (table_index(3, *model_3_values) & ~7) + slot,
                             (slot * 16 + min(order[anchor].index(value), 15)) * 64 + pattern)
                 if mixer.bit(coder, slot * 9 + state, list(zip(models, contexts, strict=True)),
                              stretch):

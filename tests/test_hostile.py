@@ -281,12 +281,7 @@ def test_new_bodies(data, body, compress):
         decode_or_reject(rebuilt(data, data[body_offset(data):body_offset(data) + 17] + body))
 
 
-# The compact form's varints (spec 2.10): where each field of a compact header ends.
-COMPACT_FIELDS = (("width", container.DIMENSION_VARINT_BYTES),
-                  ("height", container.DIMENSION_VARINT_BYTES),
-                  ("palette_size_minus_one", 1),
-                  ("tokens_length", container.LENGTH_VARINT_BYTES),
-                  ("body_length", container.LENGTH_VARINT_BYTES))
+COMPACT_FIELDS = container.COMPACT_FIELDS  # the compact form's varints (spec 2.10)
 VARINT_EDGES = [0, 1, 2, 127, 128, 255, 256, 16383, 16384, 2**32 - 1, 2**32, 2**63,
                 2**64 - 1, 2**64, 2**70]
 compact_values = (st.sampled_from(VARINT_EDGES).map(varint.encode)

@@ -242,18 +242,11 @@ def with_crc_fixed(data: bytes) -> bytes:
     return data[:-4] + zlib.crc32(data[:-4]).to_bytes(4, "little")
 
 
-COMPACT_FIELDS = (("width", container.DIMENSION_VARINT_BYTES),
-                  ("height", container.DIMENSION_VARINT_BYTES),
-                  ("palette_size_minus_one", 1),
-                  ("tokens_length", container.LENGTH_VARINT_BYTES),
-                  ("body_length", container.LENGTH_VARINT_BYTES))
-
-
 def compact_patch(data: bytes, **fields: bytes) -> bytes:
     """A compact-form file with header fields replaced by the raw bytes given (varints,
     valid or not), the CRC recomputed."""
     raw, at = {}, container.COMPACT_PREFIX_SIZE
-    for name, most_bytes in COMPACT_FIELDS:
+    for name, most_bytes in container.COMPACT_FIELDS:
         end = varint.end_of(data, at, most_bytes)
         raw[name], at = data[at:end], end
     raw.update(fields)
@@ -425,8 +418,8 @@ def valid_vectors() -> dict[str, tuple[bytes, np.ndarray, str]]:
         "cm-wide-match": (CM_TEXT, GREYS[:2],
                           "Method cm, 2 greys, 92 x 27: three 5 x 7 glyphs in three lines "
                           "of words, in two stripes of 14 rows, both stripe_mode 7 "
-                          "(STRIPE_CODED_WIDE): the match keyed by WIDE_TEMPLATE's 38 "
-                          "pixels (5.3.3).",
+                          "(STRIPE_CODED_WIDE): the match and, with 2 colours, model 3 "
+                          "keyed by WIDE_TEMPLATE's 38 pixels (5.3.3, 5.3.4).",
                           dict(method=METHOD_CM, body=cm_body_in_modes(
                               CM_TEXT, GREYS[:2], 14, [cm.STRIPE_CODED_WIDE] * 2))),
         "cm-uu-repeats": (CM_DITHERED_ROWS, GREYS,
