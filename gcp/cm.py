@@ -80,6 +80,18 @@ SMOOTH_MODES = (STRIPE_CODED_SMOOTH, STRIPE_RANKS_SMOOTH)
 CODER_FINAL_BYTES = 4              # the coder's flush: the four bytes of low
 CODED_MODES = (STRIPE_CODED, STRIPE_RANKS, STRIPE_CODED_SMOOTH, STRIPE_RANKS_SMOOTH,
                STRIPE_CODED_UU, STRIPE_CODED_WIDE)
+# A stripe's first byte, its mode byte: stripe_mode in the low 4 bits, table_shrink in the
+# high 4 (5.3.1). A coded stripe with table_shrink t indexes the tables of 2^HASH_BITS
+# entries (models 1 to 3 and the match) by the low HASH_BITS - t bits of each index alone:
+# tables of 2^14 entries (t = 4) fit a core's cache where those of 2^18 do not: a 16.8-MP
+# render's body at k = 256 decodes 1.4-1.6x as fast, 1.03x as large; a tile map's is
+# 1.35-1.5x as large, so the encoder tries them (table_shrink_for; spec section 12).
+STRIPE_MODE_MASK = 0x0F
+TABLE_SHRINK_SHIFT = 4
+MAX_TABLE_SHRINK = 6               # tables of 2^12 entries at the least
+SMALL_TABLE_SHRINK = 4             # the reference encoder's small tables: 2^14 entries
+TABLE_TRIAL_STRIPES = 8            # stripes an image needs for the encoder to try them
+TABLE_TRIAL_COST = 1.03            # how much longer the trial sample may code with them
 # In a STRIPE_CODED_WIDE stripe the match looks up the 38 pixels of WIDE_TEMPLATE first,
 # the six neighbours where those have no entry: six pixels of bilevel text match a random
 # earlier place, 38 the same part of an earlier copy of the glyph, which the match then
@@ -444,10 +456,13 @@ def counter_update(p: int, n: int, bit: int) -> tuple[int, int]:
 
 
 class StripeModel:
-    """Every table one stripe's coder learns, fresh at the stripe's start."""
+    """Every table one stripe's coder learns, fresh at the stripe's start; with
+    ``table_shrink`` t, models 1 to 3 and the match use the first 2^(HASH_BITS - t)
+    entries of their tables (``table_mask``)."""
 
-    def __init__(self, channels: int) -> None:
+    def __init__(self, channels: int, table_shrink: int = 0) -> None:
         size = 1 << HASH_BITS
+        self.table_mask = (1 << (HASH_BITS - table_shrink)) - 1
         lengths = [DIRECT_CONTEXTS] + [size] * 3 + [ANCHOR_CONTEXTS]
         self.p = [[PROBABILITY_START] * length for length in lengths]
         self.n = [[0] * length for length in lengths]
@@ -487,7 +502,8 @@ class StripeModel:
 
     def code_candidate(self, coder, bit: int | None, contexts: list[int], mixer: int) -> int:
         """One "is it this candidate?" decision through the five models and the mixer."""
-        counters = [(self.p[m], self.n[m], contexts[m]) for m in range(MODEL_COUNT)]
+        counters = [(self.p[m], self.n[m], contexts[m] & self.table_mask if 1 <= m <= 3
+                     else contexts[m]) for m in range(MODEL_COUNT)]
         return mix_and_code(coder, bit, counters, self.weights[mixer])
 
     def code_flat(self, coder, bit: int | None, near: tuple[int, ...], state: int,
@@ -521,7 +537,9 @@ class StripeModel:
         table, mixed by the step's weights."""
         tables = [(self.rank_p, self.rank_n), (self.p[1], self.n[1]), (self.p[3], self.n[3]),
                   (self.gradient_rank_p, self.gradient_rank_n), (self.p[2], self.n[2])]
-        counters = [(p, n, c) for (p, n), c in zip(tables, contexts, strict=True)]
+        hashed = (False, True, True, False, True)
+        counters = [(p, n, c & self.table_mask if in_hashed else c)
+                    for (p, n), c, in_hashed in zip(tables, contexts, hashed, strict=True)]
         return mix_and_code(coder, bit, counters, self.rank_weights[step],
                             self.rank_map[contexts[0]])
 
@@ -647,7 +665,8 @@ def code_stripe(coder, rows: list[bytearray], width: int, tables: PaletteTables,
     """Code the indices of one stripe (``encoding``), or decode them into ``rows``.
 
     ``rows`` are bytearrays of ``width`` indices (a decoder's start zeroed); ``mode`` is
-    the stripe's coded mode (``CODED_MODES``), ``uu_offset`` its (uu_rows, uu_shift). A
+    the stripe's coded mode (``CODED_MODES``), ``uu_offset`` its (uu_rows, uu_shift);
+    ``model`` holds the stripe's table_shrink. A
     decoder raises ``FormatError`` (field cm_rank) for a rank past the colours left.
     """
     ranks_only, smooth = mode in RANKS_MODES, mode in SMOOTH_MODES
@@ -684,11 +703,11 @@ def code_stripe(coder, rows: list[bytearray], width: int, tables: PaletteTables,
                         near = neighbours(rows, yy, x, width, uu_offset)
                         pattern = pattern_of(near)
                     not_left = True
-            key = wide_key = hash_values((4, *near))
+            key = wide_key = hash_values((4, *near)) & model.table_mask
             model_3_values = near
             if wide:
                 template = wide_template(rows, yy, x, width)
-                wide_key = hash_values((WIDE_KEY_TAG, *template))
+                wide_key = hash_values((WIDE_KEY_TAG, *template)) & model.table_mask
                 if tables.size == 2:  # the template's pixels are bits, as in JBIG's
                     model_3_values = template
             if model.match_length == 0:  # the wide key's entry first, else the six's
@@ -1106,13 +1125,13 @@ def code_rank_from(coder, model: StripeModel, actual: int | None, near: tuple[in
 # --- The body (5.3.1) --------------------------------------------------------------------
 def encode_stripe(indices: np.ndarray, tables: PaletteTables, alone: bool = False,
                   smooth: bool = False, uu_offset: tuple[int, int] | None = None,
-                  wide: bool = False) -> bytes:
+                  wide: bool = False, table_shrink: int = 0) -> bytes:
     """One stripe's bytes, mode byte first: coded, coded by ranks where that is tried
     (``ranks_may_pay``; ``alone``: the stripe is the whole image) and shorter, or stored
     where neither is shorter than the indices; the smooth modes where ``smooth``, else
     STRIPE_CODED_UU with UU at ``uu_offset`` where given, else STRIPE_CODED_WIDE where
-    ``wide``. ``indices`` is uint8 (rows, width)."""
-    codings = stripe_codings(smooth, uu_offset, wide)[
+    ``wide``; with ``table_shrink``. ``indices`` is uint8 (rows, width)."""
+    codings = stripe_codings(smooth, uu_offset, wide, table_shrink)[
         :2 if ranks_may_pay(indices, alone) else 1]
     return best_stripe(indices, [(stripe_prefix(mode, uu),
                                   code_stripe_data(indices, tables, mode, uu))
@@ -1120,23 +1139,41 @@ def encode_stripe(indices: np.ndarray, tables: PaletteTables, alone: bool = Fals
 
 
 def stripe_codings(smooth: bool, uu_offset: tuple[int, int] | None = None,
-                   wide: bool = False
+                   wide: bool = False, table_shrink: int = 0
                    ) -> tuple[tuple[int, tuple[int, int]], tuple[int, tuple[int, int]]]:
-    """((the coded mode, its UU offset), (the ranks mode, its offset)): smooth, else with
-    UU at ``uu_offset`` where given (the ranks mode keeps two rows up), else with the wide
-    match where ``wide``, else plain."""
+    """((the coded mode byte, its UU offset), (the ranks mode byte, its offset)): smooth,
+    else with UU at ``uu_offset`` where given (the ranks mode keeps two rows up), else with
+    the wide match where ``wide``, else plain; each with ``table_shrink``."""
     if smooth:
-        return (STRIPE_CODED_SMOOTH, TWO_UP), (STRIPE_RANKS_SMOOTH, TWO_UP)
-    if wide and uu_offset is None:
-        return (STRIPE_CODED_WIDE, TWO_UP), (STRIPE_RANKS, TWO_UP)
-    return (STRIPE_CODED if uu_offset is None else STRIPE_CODED_UU, uu_offset or TWO_UP), \
-        (STRIPE_RANKS, TWO_UP)
+        coded, ranks = (STRIPE_CODED_SMOOTH, TWO_UP), (STRIPE_RANKS_SMOOTH, TWO_UP)
+    elif wide and uu_offset is None:
+        coded, ranks = (STRIPE_CODED_WIDE, TWO_UP), (STRIPE_RANKS, TWO_UP)
+    else:
+        coded = (STRIPE_CODED if uu_offset is None else STRIPE_CODED_UU, uu_offset or TWO_UP)
+        ranks = (STRIPE_RANKS, TWO_UP)
+    return ((mode_byte(coded[0], table_shrink), coded[1]),
+            (mode_byte(ranks[0], table_shrink), ranks[1]))
+
+
+def mode_byte(mode: int, table_shrink: int = 0) -> int:
+    """A stripe's first byte: ``mode`` (stripe_mode) and ``table_shrink`` (5.3.1)."""
+    return mode | table_shrink << TABLE_SHRINK_SHIFT
+
+
+def mode_of(first_byte: int) -> int:
+    """The stripe_mode of a stripe's first byte."""
+    return first_byte & STRIPE_MODE_MASK
+
+
+def table_shrink_of(first_byte: int) -> int:
+    """The table_shrink of a stripe's first byte."""
+    return first_byte >> TABLE_SHRINK_SHIFT
 
 
 def stripe_prefix(mode: int, uu_offset: tuple[int, int] = TWO_UP) -> bytes:
-    """A coded stripe's bytes before its coded data: the mode byte, then for
+    """A coded stripe's bytes before its coded data: the mode byte ``mode``, then for
     STRIPE_CODED_UU uu_rows (u8) and uu_shift (i8)."""
-    if mode != STRIPE_CODED_UU:
+    if mode_of(mode) != STRIPE_CODED_UU:
         return bytes([mode])
     uu_rows, uu_shift = uu_offset
     return bytes([mode, uu_rows, uu_shift & 0xFF])
@@ -1144,24 +1181,25 @@ def stripe_prefix(mode: int, uu_offset: tuple[int, int] = TWO_UP) -> bytes:
 
 def stripe_uu_offset(stripe: memoryview | bytes) -> tuple[int, int]:
     """(uu_rows, uu_shift) of a coded stripe (its prefix checked by split_stripes)."""
-    if stripe[0] != STRIPE_CODED_UU:
+    if mode_of(stripe[0]) != STRIPE_CODED_UU:
         return TWO_UP
     return stripe[1], stripe[2] - 256 if stripe[2] >= 128 else stripe[2]
 
 
 def coded_data(stripe: memoryview | bytes) -> memoryview | bytes:
     """A coded stripe's coded data: its bytes after ``stripe_prefix``."""
-    return stripe[UU_PREFIX_SIZE if stripe[0] == STRIPE_CODED_UU else 1:]
+    return stripe[UU_PREFIX_SIZE if mode_of(stripe[0]) == STRIPE_CODED_UU else 1:]
 
 
 def code_stripe_data(indices: np.ndarray, tables: PaletteTables, mode: int,
                      uu_offset: tuple[int, int] = TWO_UP) -> bytes:
-    """The coder's bytes for uint8 (rows, width) ``indices`` in coded ``mode``, UU at
-    ``uu_offset``."""
+    """The coder's bytes for uint8 (rows, width) ``indices`` with mode byte ``mode`` (a
+    coded mode and its table_shrink), UU at ``uu_offset``."""
     rows = [bytearray(row.tobytes()) for row in indices]
     coder = Encoder()
-    code_stripe(coder, rows, indices.shape[1], tables, StripeModel(tables.channels),
-                encoding=True, mode=mode, uu_offset=uu_offset)
+    code_stripe(coder, rows, indices.shape[1], tables,
+                StripeModel(tables.channels, table_shrink_of(mode)),
+                encoding=True, mode=mode_of(mode), uu_offset=uu_offset)
     return coder.finish()
 
 
@@ -1462,26 +1500,30 @@ def middle_stripe(indices: np.ndarray, stripe_height: int) -> tuple[np.ndarray, 
 
 
 def weighted_stripes(indices: np.ndarray, palette: np.ndarray, stripe_height: int,
-                     encode_stripes: Callable[..., list[bytes]]
+                     encode_stripes: Callable[..., list[bytes]],
+                     lengths_of: Callable[..., list[int | None]] | None = None
                      ) -> tuple[tuple[int, ...], list[bytes]]:
     """(channel weights, each stripe's bytes) for uint8 (height, width) ``indices`` of a
     uint8 (K, C) palette in stripes of ``stripe_height`` rows: the weights
     ``choose_channel_weights`` chooses, in the modes ``smooth_pays`` chooses, or else with
     the offset of UU ``uu_offset_pays`` chooses, or else with the wide match where
-    ``wide_match_pays``, coded by ``encode_stripes(indices, palette, weights, stripe_height,
-    smooth=False, uu_offset=None, wide=False)``, which gives each stripe's bytes as
-    ``reference_stripes`` does. A trial's coding is not repeated: the sample's with the
+    ``wide_match_pays``, with the tables ``table_shrink_for`` chooses, coded by
+    ``encode_stripes(indices, palette, weights, stripe_height, smooth=False,
+    uu_offset=None, wide=False, table_shrink=0)``, which gives each stripe's bytes as
+    ``reference_stripes`` does, and ``lengths_of`` as ``coded_lengths`` does (the
+    reference's where None). A trial's coding is not repeated: the sample's with the
     chosen weights, and the whole image's where the sample is the whole image in these
     stripes (at most WEIGHT_TRIAL_PIXELS, one stripe)."""
     codings: dict[tuple, list[bytes]] = {}
 
-    def remembering(sample, palette, weights, rows, smooth=False, uu_offset=None, wide=False):
+    def remembering(sample, palette, weights, rows, smooth=False, uu_offset=None, wide=False,
+                    table_shrink=0):
         # Within one call, only the trial samples and the whole image are coded: a shape
         # and a stripe height name one of them.
-        key = (sample.shape, rows, tuple(weights), smooth, uu_offset, wide)
+        key = (sample.shape, rows, tuple(weights), smooth, uu_offset, wide, table_shrink)
         if key not in codings:
             codings[key] = encode_stripes(sample, palette, weights, rows, smooth, uu_offset,
-                                          wide)
+                                          wide, table_shrink)
         return codings[key]
 
     weights = choose_channel_weights(indices, palette, remembering)
@@ -1490,22 +1532,60 @@ def weighted_stripes(indices: np.ndarray, palette: np.ndarray, stripe_height: in
                                                    remembering)
     wide = not smooth and uu_offset is None and wide_match_pays(
         indices, palette, weights, stripe_height, remembering)
+    table_shrink = table_shrink_for(indices, palette, weights, stripe_height,
+                                    stripe_codings(smooth, uu_offset, wide)[0],
+                                    lengths_of or coded_lengths)
     return weights, remembering(indices, palette, weights, stripe_height, smooth, uu_offset,
-                                wide)
+                                wide, table_shrink)
+
+
+def table_shrink_for(indices: np.ndarray, palette: np.ndarray, weights: tuple[int, ...],
+                     stripe_height: int, coding: tuple[int, tuple[int, int]],
+                     lengths_of: Callable[..., list[int | None]]) -> int:
+    """The table_shrink the encoder codes uint8 (height, width) ``indices`` with (an
+    encoder's choice): SMALL_TABLE_SHRINK where the image has at least
+    TABLE_TRIAL_STRIPES stripes and the first half of the rows of its middle stripe
+    codes at most TABLE_TRIAL_COST times as long so in ``coding`` (mode byte, UU offset),
+    else 0. ``lengths_of`` is ``coded_lengths`` or a backend's: both codings run side by
+    side. Small tables lose more of what a large stripe teaches, and only there do the
+    full ones outgrow a core's cache."""
+    if len(palette) < 2 or len(stripe_rows(len(indices), stripe_height)) < TABLE_TRIAL_STRIPES:
+        return 0
+    middle, rows = middle_stripe(indices, stripe_height)
+    mode, uu_offset = coding
+    full, small = lengths_of(middle[:-(-rows // 2)], palette, weights,
+                             [(mode_byte(mode_of(mode), shrink), uu_offset)
+                              for shrink in (0, SMALL_TABLE_SHRINK)])
+    if full is None or small is None:
+        return 0
+    return SMALL_TABLE_SHRINK if small <= full * TABLE_TRIAL_COST else 0
+
+
+def coded_lengths(indices: np.ndarray, palette: np.ndarray, weights: tuple[int, ...],
+                  codings: list[tuple[int, tuple[int, int]]]) -> list[int | None]:
+    """The coded data's length of uint8 (rows, width) ``indices`` as one stripe in each of
+    ``codings`` ((mode byte, UU offset)); None where it is no shorter than the indices
+    are pixels, as a backend's coder stops there."""
+    tables = PaletteTables(palette, weights)
+    lengths = (len(code_stripe_data(indices, tables, mode, uu_offset))
+               for mode, uu_offset in codings)
+    return [length if length < indices.size else None for length in lengths]
+
 
 
 def reference_stripes(indices: np.ndarray, palette: np.ndarray, weights: tuple[int, ...],
                       stripe_height: int, smooth: bool = False,
-                      uu_offset: tuple[int, int] | None = None, wide: bool = False
-                      ) -> list[bytes]:
+                      uu_offset: tuple[int, int] | None = None, wide: bool = False,
+                      table_shrink: int = 0) -> list[bytes]:
     """Each stripe's bytes, mode byte first (``encode_stripe``), of uint8 (height, width)
     ``indices`` of a uint8 (K, C) palette under channel ``weights``, in the smooth modes
     where ``smooth``, else with UU at ``uu_offset`` where given, else with the wide match
-    where ``wide``."""
+    where ``wide``; with ``table_shrink``."""
     tables = PaletteTables(palette, weights)
     rows = stripe_rows(len(indices), stripe_height)
     return [encode_stripe(indices[top:top + count], tables, alone=len(rows) == 1,
-                          smooth=smooth, uu_offset=uu_offset, wide=wide)
+                          smooth=smooth, uu_offset=uu_offset, wide=wide,
+                          table_shrink=table_shrink)
             for top, count in rows]
 
 
@@ -1692,10 +1772,8 @@ def split_stripes(body: memoryview | bytes, width: int, height: int, channels: i
                               f"and fit the {len(body) - offset} bytes left",
                               field="cm_stripes")
         stripe = body[offset:offset + length]
-        if stripe[0] not in STRIPE_MODES:
-            raise FormatError(f"cm stripe {index} mode is {stripe[0]}; 0 to "
-                              f"{len(STRIPE_MODES) - 1}", field="cm_stripes")
-        if stripe[0] == STRIPE_CODED_UU:
+        _check_mode_byte(stripe[0], index)
+        if mode_of(stripe[0]) == STRIPE_CODED_UU:
             _check_uu_prefix(stripe, index)
         if stripe[0] in UNCODED_MODES:
             _check_uncoded_layout(stripe, index, rows * width, palette_size)
@@ -1735,6 +1813,19 @@ def _stripe_lengths(body: memoryview, at: int, count: int, compact: bool
                                  "cm_stripes", f"cm stripe {index}'s stripe_length")
         lengths.append(length)
     return [*lengths, None], at
+
+
+def _check_mode_byte(first_byte: int, index: int) -> None:
+    """A stripe's stripe_mode is one of STRIPE_MODES, its table_shrink at most
+    MAX_TABLE_SHRINK, and 0 in an uncoded stripe (rule 25)."""
+    mode, table_shrink = mode_of(first_byte), table_shrink_of(first_byte)
+    if mode not in STRIPE_MODES:
+        raise FormatError(f"cm stripe {index} mode is {mode}; 0 to {len(STRIPE_MODES) - 1}",
+                          field="cm_stripes")
+    if table_shrink > MAX_TABLE_SHRINK or (table_shrink and mode in UNCODED_MODES):
+        raise FormatError(f"cm stripe {index}'s table_shrink is {table_shrink}; it must be 0 "
+                          f"to {MAX_TABLE_SHRINK}, and 0 where the stripe is not coded",
+                          field="cm_stripes")
 
 
 def _check_uu_prefix(stripe: memoryview, index: int) -> None:
@@ -1795,8 +1886,9 @@ def decode_stripe(stripe: memoryview, rows: int, width: int, tables: PaletteTabl
     data = coded_data(stripe)
     decoder = Decoder(data)
     lines = [bytearray(width) for _ in range(rows)]
-    code_stripe(decoder, lines, width, tables, StripeModel(tables.channels),
-                encoding=False, mode=stripe[0], uu_offset=stripe_uu_offset(stripe))
+    code_stripe(decoder, lines, width, tables,
+                StripeModel(tables.channels, table_shrink_of(stripe[0])),
+                encoding=False, mode=mode_of(stripe[0]), uu_offset=stripe_uu_offset(stripe))
     if decoder.read != len(data):
         raise FormatError(f"a cm stripe's coder read {decoder.read} bytes, not its "
                           f"{len(data)}", field="cm_data")

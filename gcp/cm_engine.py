@@ -94,6 +94,8 @@ def _encode_stripes(backend, palette: np.ndarray, compact: bool, indices: np.nda
     return cm.join_stripes(stripe_height,
                            *cm.weighted_stripes(indices, palette, stripe_height,
                                                 functools.partial(cm_opencl.encode_stripes,
+                                                                  backend),
+                                                functools.partial(cm_opencl.coded_lengths,
                                                                   backend)),
                            compact=compact)
 

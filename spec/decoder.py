@@ -368,19 +368,21 @@ def decode_cm(body: bytes, width: int, height: int, palette: bytes, palette_size
     indices: list[int] = []
     for number, stripe in enumerate(stripes):
         rows = min(stripe_height, height - number * stripe_height)
-        if stripe[0] in (1, 3):  # STRIPE_STORED, STRIPE_PACKED
-            bits = 8 if stripe[0] == 1 else index_bits(palette_size)
+        mode, table_shrink = stripe[0] & 15, stripe[0] >> 4  # stripe_mode, table_shrink
+        if mode in (1, 3):  # STRIPE_STORED, STRIPE_PACKED
+            bits = 8 if mode == 1 else index_bits(palette_size)
             values = list(stripe[1:]) if bits == 8 else unpack_indices(stripe[1:],
                                                                       rows * width, bits)
             if any(v >= palette_size for v in values):
                 raise InvalidFile("index", f"uncoded stripe {number} has an index past the "
                                            "palette")
             indices += values
-        elif stripe[0] == 6:  # STRIPE_CODED_UU: uu_rows, uu_shift, then coded data
+        elif mode == 6:  # STRIPE_CODED_UU: uu_rows, uu_shift, then coded data
             uu_offset = (stripe[1], stripe[2] - 256 if stripe[2] >= 128 else stripe[2])
-            indices += decode_stripe(stripe[3:], width, rows, tables, 6, uu_offset)
+            indices += decode_stripe(stripe[3:], width, rows, tables, 6, table_shrink,
+                                     uu_offset)
         else:  # STRIPE_CODED (0), STRIPE_RANKS (2), the smooth modes (4, 5), WIDE (7)
-            indices += decode_stripe(stripe[1:], width, rows, tables, stripe[0])
+            indices += decode_stripe(stripe[1:], width, rows, tables, mode, table_shrink)
     return indices
 
 
@@ -439,9 +441,12 @@ def read_stripes(body: bytes, width: int, height: int, channels: int, palette_si
         if length <= 0 or length > len(body) - position:
             raise InvalidFile("cm_stripes", f"stripe {number} is {length} bytes")
         stripe = body[position:position + length]
-        if stripe[0] not in (0, 1, 2, 3, 4, 5, 6, 7):
-            raise InvalidFile("cm_stripes", f"stripe {number} has mode {stripe[0]}")
-        if stripe[0] == 6 and (length < 3 or stripe[1] == 0):
+        mode, table_shrink = stripe[0] & 15, stripe[0] >> 4
+        if mode not in (0, 1, 2, 3, 4, 5, 6, 7):
+            raise InvalidFile("cm_stripes", f"stripe {number} has mode {mode}")
+        if table_shrink > 6 or (table_shrink and mode in (1, 3)):
+            raise InvalidFile("cm_stripes", f"stripe {number} has table_shrink {table_shrink}")
+        if mode == 6 and (length < 3 or stripe[1] == 0):
             raise InvalidFile("cm_stripes", f"STRIPE_CODED_UU stripe {number}: no uu_rows "
                                             "and uu_shift, or uu_rows 0")
         rows = min(stripe_height, height - number * stripe_height)
@@ -566,13 +571,15 @@ class Mixer:
 
 
 def decode_stripe(data: bytes, width: int, rows: int, tables, mode: int,
-                  uu_offset: tuple[int, int] = (2, 0)) -> list[int]:
+                  table_shrink: int = 0, uu_offset: tuple[int, int] = (2, 0)) -> list[int]:
     """One coded stripe (5.3.2 to 5.3.7): its rows x width indices. In STRIPE_RANKS and
     STRIPE_RANKS_SMOOTH (modes 2 and 5) a pixel that is not flat has no candidates; in
     the smooth modes (4 and 5) the smooth prediction takes the blend's place; in
     STRIPE_CODED_WIDE (7) the match looks up WIDE_TEMPLATE's pixels first. UU is the
-    pixel ``uu_offset`` = (uu_rows, uu_shift) away: (2, 0) but in STRIPE_CODED_UU."""
+    pixel ``uu_offset`` = (uu_rows, uu_shift) away: (2, 0) but in STRIPE_CODED_UU. Models
+    1 to 3 and the match read the low HASH_BITS - ``table_shrink`` bits of an index."""
     uu_rows, uu_shift = uu_offset
+    mask = (1 << (HASH_BITS - table_shrink)) - 1
     ranks_only, smooth = mode in (2, 5), mode in (4, 5)
     colours, weights, order, stretch = tables
     size = len(colours)
@@ -710,12 +717,12 @@ def decode_stripe(data: bytes, width: int, rows: int, tables, mode: int,
                     near, pattern = neighbours(x, y)
                     left, u, _, up_left, left2, up2 = near
                     skip_left = True
-            key = wide_key = table_index(4, *near)
+            key = wide_key = table_index(4, *near) & mask
             model_3_values = near  # (5.3.4)
             if mode == 7:  # STRIPE_CODED_WIDE: the 38 pixels of WIDE_TEMPLATE (5.3.3)
                 template = tuple(image[y - dy][x + dx] if y >= dy and 0 <= x + dx < width
                                  else 256 for dx, dy in WIDE_TEMPLATE)
-                wide_key = table_index(9, *template)
+                wide_key = table_index(9, *template) & mask
                 if size == 2:  # model 3 by the template with two colours only
                     model_3_values = template
             if length == 0 and wide_key in positions:
@@ -758,9 +765,9 @@ def decode_stripe(data: bytes, width: int, rows: int, tables, mode: int,
                         break
                     continue
                 contexts = ((slot * 9 + state) * 64 + pattern,
-                            (table_index(1, left, u) & ~7) + slot,
-                            table_index(2, slot, value, pattern),
-                            (table_index(3, *model_3_values) & ~7) + slot,
+                            ((table_index(1, left, u) & ~7) + slot) & mask,
+                            table_index(2, slot, value, pattern) & mask,
+                            ((table_index(3, *model_3_values) & ~7) + slot) & mask,
                             (slot * 16 + min(order[anchor].index(value), 15)) * 64 + pattern)
                 if mixer.bit(coder, slot * 9 + state, list(zip(models, contexts, strict=True)),
                              stretch):
@@ -780,7 +787,7 @@ def decode_stripe(data: bytes, width: int, rows: int, tables, mode: int,
                     anchor = min(order[left],
                                  key=lambda v: distance(colours[v], corrected, weights))
                 index = decode_rank(coder, ranks, near, [c for _, c in candidates], colours,
-                                    order, stretch, anchor, gradients)
+                                    order, stretch, anchor, gradients, mask)
                 for ch, (learnt, value, guess) in enumerate(zip(contexts, colours[index],
                                                                 corrected, strict=True)):
                     learn_bias(learnt, value - guess, [value - g[ch] for g in guesses])
@@ -869,8 +876,9 @@ def learn_bias(state: list[int], error: int, guess_errors: list[int]) -> None:
 
 def decode_rank(coder: BitDecoder, ranks: tuple, near: tuple[int, ...],
                 candidates: list[int], colours: list, order: list[list[int]],
-                stretch: list[int], anchor: int, gradients: int) -> int:
-    """Section 5.3.5: a colour that is no candidate, by its rank from ``anchor``; rule 27."""
+                stretch: list[int], anchor: int, gradients: int, mask: int) -> int:
+    """Section 5.3.5: a colour that is no candidate, by its rank from ``anchor``; rule 27.
+    The hashed counters' indices are read within ``mask`` (the stripe's table_shrink)."""
     available = len(colours) - len(candidates)
     largest = available.bit_length()
     spread = min(len(candidates) - 1, 7) if candidates else 7
@@ -886,8 +894,9 @@ def decode_rank(coder: BitDecoder, ranks: tuple, near: tuple[int, ...],
         else:
             hashed = (table_index(5, step, r_u, r_l), table_index(6, step, anchor, partial, r_ur),
                       table_index(8, step, anchor, partial))
-        counters = [(rank_counters, direct), (model_1, hashed[0]), (model_3, hashed[1]),
-                    (by_gradients, step * 729 + gradients), (model_2, hashed[2])]
+        counters = [(rank_counters, direct), (model_1, hashed[0] & mask),
+                    (model_3, hashed[1] & mask), (by_gradients, step * 729 + gradients),
+                    (model_2, hashed[2] & mask)]
         return mixer.bit(coder, step, counters, stretch, rank_map[direct])
 
     bucket = 1

@@ -52,7 +52,8 @@ def both_engines(indices: np.ndarray, palette: np.ndarray, stripe_height: int) -
     ("astronaut", 16, (24, 40), 24),      # one stripe
     ("astronaut", 17, (24, 40), 5),       # stripes of 5 rows, the last of 4
     ("coffee", 256, (20, 36), 20),        # 256 colours: ranks of many bits
-    ("camera", 2, (30, 96), 1),           # grey, 2 colours, a stripe per row
+    ("camera", 2, (30, 96), 1),           # grey, 2 colours, a stripe per row: 30 stripes,
+                                          # so the tables' trial, which takes table_shrink 4
     ("camera", 256, (40, 48), 40),        # grey photo: mostly ranks, the bias corrected
     ("logo", 16, (20, 30), 7),            # RGBA, flat areas and edges
     ("color", 16, (20, 30), 20),
@@ -62,7 +63,7 @@ def test_opencl_and_the_reference_agree_on_real_images(real_images, name, k, cro
     palette, indices = quantized(real_images, name, k, crop)
     body = both_engines(indices, palette, stripe_height)
     lengths_at = cm.CM_STRIPE_HEADER_SIZE + palette.shape[1]
-    assert body[lengths_at + 8 * -(-crop[0] // stripe_height)] in cm.CODED_MODES
+    assert cm.mode_of(body[lengths_at + 8 * -(-crop[0] // stripe_height)]) in cm.CODED_MODES
 
 
 def grainy(shape: tuple[int, int], k: int) -> np.ndarray:
@@ -430,7 +431,9 @@ def test_a_trial_of_the_whole_image_is_not_coded_again(stripe_height, extra):
     palette, indices = grey_under_alpha(48, 16)
     calls = []
 
-    def code(sample, palette, weights, rows, smooth=False, uu_offset=None, wide=False):
+    def code(sample, palette, weights, rows, smooth=False, uu_offset=None, wide=False,
+             table_shrink=0):
+        assert table_shrink == 0  # under TABLE_TRIAL_STRIPES stripes: no tables' trial
         calls.append((sample.shape, rows, weights, smooth, uu_offset, wide))
         return cm.reference_stripes(sample, palette, weights, rows, smooth, uu_offset, wide)
 

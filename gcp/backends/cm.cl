@@ -372,23 +372,25 @@ static INLINE int code_flat(Coder *c, global uint *scratch, int bit, const uint 
 
 /* Where a rank bit's counters lie (5.3.5): the rank counter, two hashed counters (in the
  * tables of models 1 and 3), a counter by step and bias context and one by the anchor
- * alone (in model 2's table). The coder and the encoder's prefetch both ask here. */
+ * alone (in model 2's table), the hashed ones within the stripe's ``table_mask``. The
+ * coder and the encoder's prefetch both ask here. */
 static INLINE void rank_counters_at(global uint *scratch, const uint *contexts,
-                                    global uint **counters)
+                                    uint table_mask, global uint **counters)
 {
     counters[0] = scratch + RANKS_AT + contexts[0];
-    counters[1] = scratch + HASHED_AT + contexts[1];
-    counters[2] = scratch + HASHED_AT + 2 * HASH_SIZE + contexts[2];
+    counters[1] = scratch + HASHED_AT + (contexts[1] & table_mask);
+    counters[2] = scratch + HASHED_AT + 2 * HASH_SIZE + (contexts[2] & table_mask);
     counters[3] = scratch + GRADIENT_RANKS_AT + contexts[3];
-    counters[4] = scratch + HASHED_AT + HASH_SIZE + contexts[4];
+    counters[4] = scratch + HASHED_AT + HASH_SIZE + (contexts[4] & table_mask);
 }
 
 /* One bit of a rank: its five counters mixed by the step's weights (5.3.5). */
 static INLINE int code_rank_bit(Coder *c, global uint *scratch, int bit,
-                                const uint *contexts, uint step, const Palette *pal)
+                                const uint *contexts, uint step, const Palette *pal,
+                                uint table_mask)
 {
     global uint *counters[RANK_INPUTS - 1];
-    rank_counters_at(scratch, contexts, counters);
+    rank_counters_at(scratch, contexts, table_mask, counters);
     global int *weights = (global int *)(scratch + RANK_WEIGHTS_AT) + step * RANK_INPUTS;
     return mix_and_code(c, bit, counters, RANK_INPUTS - 1, weights, pal,
                         scratch + RANK_MAP_AT + contexts[0] * APM_CELLS);
@@ -639,10 +641,11 @@ static INLINE uint rank_bit_node(int bucket, int j)
 }
 
 /* Asks for the lines of a rank bit's hashed counters, those of models 1, 2 and 3. */
-static INLINE void prefetch_hashed_rank_lines(global uint *scratch, const uint *contexts)
+static INLINE void prefetch_hashed_rank_lines(global uint *scratch, const uint *contexts,
+                                              uint table_mask)
 {
     global uint *counters[RANK_INPUTS - 1];
-    rank_counters_at(scratch, contexts, counters);
+    rank_counters_at(scratch, contexts, table_mask, counters);
     PREFETCH(counters[1]);
     PREFETCH(counters[2]);
     PREFETCH(counters[4]);
@@ -653,18 +656,18 @@ static INLINE void prefetch_hashed_rank_lines(global uint *scratch, const uint *
  * share it) and those of the ``bucket`` - 1 bits of ``rank`` + 1 below its leading one. */
 static INLINE void prefetch_rank(global uint *scratch, int bucket, int largest_bucket,
                                  uint rank, uint anchor, const uint *near_ranks,
-                                 uint gradients)
+                                 uint gradients, uint table_mask)
 {
     uint contexts[RANK_INPUTS - 1];
     if (largest_bucket > 1) {
         rank_contexts(contexts, 0, 0, 0, anchor, near_ranks, gradients);
-        prefetch_hashed_rank_lines(scratch, contexts);
+        prefetch_hashed_rank_lines(scratch, contexts, table_mask);
     }
     uint partial = 1;
     for (int j = bucket - 2; j >= 0; j--) {
         rank_contexts(contexts, 0, MAX_BUCKET - 1 + rank_bit_node(bucket, j), partial,
                       anchor, near_ranks, gradients);
-        prefetch_hashed_rank_lines(scratch, contexts);
+        prefetch_hashed_rank_lines(scratch, contexts, table_mask);
         partial = (partial << 1) | (((rank + 1) >> j) & 1u);
     }
 }
@@ -673,7 +676,7 @@ static INLINE void prefetch_rank(global uint *scratch, int bucket, int largest_b
  * from the anchor (5.3.5). Returns the index, or -1 for a rank past the colours left. */
 static int code_rank(Coder *c, global uint *scratch, int actual, const uint *near,
                      const uint *candidates, uint candidate_count, const Palette *pal,
-                     uint anchor, uint gradients)
+                     uint anchor, uint gradients, uint table_mask)
 {
     uint available = pal->size - candidate_count;
     int largest_bucket = bit_length(available);
@@ -698,7 +701,8 @@ static int code_rank(Coder *c, global uint *scratch, int actual, const uint *nea
     uint activity = (uint)min_int(
         bit_length(pal->ranks[(ulong)near[0] * pal->size + near[1]]), ACTIVITY_LEVELS - 1);
     if (c->encoding)
-        prefetch_rank(scratch, bucket, largest_bucket, rank, anchor, near_ranks, gradients);
+        prefetch_rank(scratch, bucket, largest_bucket, rank, anchor, near_ranks, gradients,
+                      table_mask);
     uint lines[3];
     unary_rank_lines(lines, anchor, near_ranks);
     int i = 1;
@@ -706,7 +710,7 @@ static int code_rank(Coder *c, global uint *scratch, int actual, const uint *nea
         uint step = (uint)(i - 1);
         unary_contexts(contexts, (step * RANK_SPREAD + spread) * ACTIVITY_LEVELS + activity,
                        step, gradients, lines);
-        if (!code_rank_bit(c, scratch, bucket > i, contexts, step, pal))
+        if (!code_rank_bit(c, scratch, bucket > i, contexts, step, pal, table_mask))
             break;
         i++;
     }
@@ -718,7 +722,7 @@ static int code_rank(Coder *c, global uint *scratch, int actual, const uint *nea
                       MAX_BUCKET - 1 + node, value, anchor, near_ranks, gradients);
         int want = (int)((rank + 1) >> j) & 1;
         value = (value << 1) | (uint)code_rank_bit(c, scratch, want, contexts,
-                                                   MAX_BUCKET - 1 + node, pal);
+                                                   MAX_BUCKET - 1 + node, pal, table_mask);
     }
     if (c->encoding)
         return actual;
@@ -813,18 +817,18 @@ static INLINE uint value_context(uint slot, uint value, uint pattern)
  * candidates. A decoder cannot: x + 1's keys hold L, which is x. */
 static INLINE void prefetch_next(global const uchar *row, global const uchar *above,
                                  global const uchar *uu_row, int uu_dx, uint x, uint width,
-                                 global const uint *scratch)
+                                 global const uint *scratch, uint table_mask)
 {
     if (x + 1 >= width)
         return;
     uint near[NEIGHBOURS];
     neighbours_of(row, above, uu_row, uu_dx, x + 1, width, near);
-    PREFETCH(scratch + MATCH_AT + match_entry(near));
+    PREFETCH(scratch + MATCH_AT + (match_entry(near) & table_mask));
     uint pattern = pattern_of(near);
     if ((pattern & FLAT_PATTERN) == FLAT_PATTERN)
         return;
-    PREFETCH(scratch + HASHED_AT + pair_line_of(near));
-    PREFETCH(scratch + HASHED_AT + 2 * HASH_SIZE + all_line_of(near));
+    PREFETCH(scratch + HASHED_AT + (pair_line_of(near) & table_mask));
+    PREFETCH(scratch + HASHED_AT + 2 * HASH_SIZE + (all_line_of(near) & table_mask));
     uint seen[NEIGHBOURS], count = 0;
     for (uint slot = 0; slot < NEIGHBOURS; slot++) {
         int repeated = 0;
@@ -833,7 +837,8 @@ static INLINE void prefetch_next(global const uchar *row, global const uchar *ab
         if (repeated)
             continue;
         seen[count++] = near[slot];
-        PREFETCH(scratch + HASHED_AT + HASH_SIZE + value_context(slot, near[slot], pattern));
+        PREFETCH(scratch + HASHED_AT + HASH_SIZE
+                 + (value_context(slot, near[slot], pattern) & table_mask));
     }
 }
 
@@ -948,9 +953,12 @@ static void follow_span(global const uchar *rows, uint *length, uint *pointer, u
 static int code_stripe(Coder *c, global uchar *rows, uint width, uint row_count,
                        const Palette *pal, global uint *scratch, uint coding)
 {
-    /* coding: the stripe_mode, and for STRIPE_CODED_UU its uu_rows << 8 and uu_shift
-     * (i8) << 16; UU is the pixel uu_rows up and uu_shift across, else two rows up. */
-    uint mode = coding & 0xFFu;
+    /* coding: the mode byte (stripe_mode, table_shrink << 4), and for STRIPE_CODED_UU its
+     * uu_rows << 8 and uu_shift (i8) << 16; UU is the pixel uu_rows up and uu_shift
+     * across, else two rows up. Models 1 to 3 and the match index their tables of
+     * HASH_SIZE entries within table_mask (5.3.1). */
+    uint mode = coding & 0x0Fu;
+    uint table_mask = (HASH_SIZE - 1u) >> ((coding >> 4) & 0x0Fu);
     uint uu_dy = mode == STRIPE_CODED_UU ? (coding >> 8) & 0xFFu : 2u;
     uint shift_byte = (coding >> 16) & 0xFFu;
     int uu_dx = mode == STRIPE_CODED_UU ? (int)shift_byte - (shift_byte >= 128u ? 256 : 0) : 0;
@@ -989,7 +997,7 @@ static int code_stripe(Coder *c, global uchar *rows, uint width, uint row_count,
             neighbours_of(row, above, uu_row, uu_dx, x, width, near);
             uint pattern = pattern_of(near);
             if (c->encoding)
-                prefetch_next(row, above, uu_row, uu_dx, x, width, scratch);
+                prefetch_next(row, above, uu_row, uu_dx, x, width, scratch, table_mask);
             /* A flat pixel may start a span (5.3.4). */
             uint not_left = 0;
             if ((pattern & FLAT_PATTERN) == FLAT_PATTERN && pal->size > 1) {
@@ -1016,13 +1024,14 @@ static int code_stripe(Coder *c, global uchar *rows, uint width, uint row_count,
             }
             /* The match table's prediction and the candidates (5.3.3); in a
              * STRIPE_CODED_WIDE stripe the wide template's entry first. */
-            global uint *match = scratch + MATCH_AT + match_entry(near);
+            global uint *match = scratch + MATCH_AT + (match_entry(near) & table_mask);
             global uint *wide_match = match;
             uint keyed[1 + WIDE_TEMPLATE_SIZE];
             if (wide) {
                 wide_template(rows, yy, x, width, keyed);
                 keyed[0] = WIDE_KEY_TAG;
-                wide_match = scratch + MATCH_AT + hash_values(keyed, 1 + WIDE_TEMPLATE_SIZE);
+                wide_match = scratch + MATCH_AT
+                             + (hash_values(keyed, 1 + WIDE_TEMPLATE_SIZE) & table_mask);
             }
             uint position = yy * width + x;  /* below MAX_STRIPE_PIXELS (host-checked) */
             if (match_length == 0 && *wide_match != MATCH_EMPTY) {
@@ -1092,17 +1101,19 @@ static int code_stripe(Coder *c, global uchar *rows, uint width, uint row_count,
                 med_prediction(near, pal, prediction);
                 anchor = med_anchor(near, prediction, pal);
                 places = pal->ranks + (ulong)anchor * pal->size;
-                pair_line = pair_line_of(near);
+                pair_line = pair_line_of(near) & table_mask;
                 if (wide && pal->size == 2) {  /* model 3 by the template's bits (5.3.4) */
                     keyed[0] = 3;
                     all_line = hash_values(keyed, 1 + WIDE_TEMPLATE_SIZE) & ~LINE_MASK;
                 } else {
                     all_line = all_line_of(near);
                 }
+                all_line &= table_mask;
                 PREFETCH(scratch + HASHED_AT + pair_line);
                 PREFETCH(scratch + HASHED_AT + 2 * HASH_SIZE + all_line);
                 for (uint j = first; j < candidate_count; j++) {
-                    value_contexts[j] = value_context(slots[j], candidates[j], pattern);
+                    value_contexts[j] = value_context(slots[j], candidates[j], pattern)
+                                        & table_mask;
                     PREFETCH(scratch + HASHED_AT + HASH_SIZE + value_contexts[j]);
                 }
             }
@@ -1150,7 +1161,7 @@ static int code_stripe(Coder *c, global uchar *rows, uint width, uint row_count,
                 if (moved && (ulong)ranked * BIAS_SHARE >= position)  /* no u32 overflow */
                     anchor = nearest_colour(corrected, near[0], pal);
                 found = code_rank(c, scratch, actual, near, candidates, candidate_count, pal,
-                                  anchor, gradients);
+                                  anchor, gradients, table_mask);
                 if (found < 0)
                     return STATUS_BAD_RANK;
                 for (uint ch = 0; ch < pal->channels; ch++) {

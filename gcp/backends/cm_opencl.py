@@ -149,24 +149,51 @@ def _item_count(backend, stripes: int) -> int:
 
 def encode_stripes(backend, indices: np.ndarray, palette: np.ndarray,
                    weights: tuple[int, ...], stripe_height: int, smooth: bool = False,
-                   uu_offset: tuple[int, int] | None = None, wide: bool = False
-                   ) -> list[bytes]:
+                   uu_offset: tuple[int, int] | None = None, wide: bool = False,
+                   table_shrink: int = 0) -> list[bytes]:
     """Every stripe's bytes, mode byte first, as ``cm.encode_stripe`` gives them.
     ``indices`` is uint8 (height, width), ``palette`` uint8 (K, C), ``weights`` a
     channel_weight per channel; ``smooth``: in the smooth modes; ``uu_offset``: UU's offset;
-    ``wide``: the match keyed by the wide template (STRIPE_CODED_WIDE).
+    ``wide``: the match keyed by the wide template (STRIPE_CODED_WIDE); ``table_shrink``:
+    each coded stripe's.
 
     One launch codes every stripe, and again in the ranks mode each stripe where that is
     tried (``cm.ranks_may_pay``): a job a coding, so that an image of one stripe codes
     both ways on two cores at once."""
-    height, width = indices.shape
-    rows = cm.stripe_rows(height, stripe_height)
+    rows = cm.stripe_rows(len(indices), stripe_height)
     indices = np.ascontiguousarray(indices, np.uint8)
     tried = [cm.ranks_may_pay(indices[top:top + count], alone=len(rows) == 1)
              for top, count in rows]
-    coded, ranks = cm.stripe_codings(smooth, uu_offset, wide)
+    coded, ranks = cm.stripe_codings(smooth, uu_offset, wide, table_shrink)
     jobs = [(s, coded) for s in range(len(rows))] + \
         [(s, ranks) for s in range(len(rows)) if tried[s]]
+    datas = _code_jobs(backend, indices, palette, weights, stripe_height, jobs)
+    codings: list[list[tuple[bytes, bytes | None]]] = [[] for _ in rows]
+    for (s, (mode, uu)), data in zip(jobs, datas, strict=True):
+        codings[s].append((cm.stripe_prefix(mode, uu), data))
+    return [cm.best_stripe(indices[top:top + count], codings[s], len(palette))
+            for s, (top, count) in enumerate(rows)]
+
+
+def coded_lengths(backend, indices: np.ndarray, palette: np.ndarray,
+                  weights: tuple[int, ...], codings: list[tuple[int, tuple[int, int]]]
+                  ) -> list[int | None]:
+    """The coded data's length of uint8 (rows, width) ``indices`` as one stripe in each of
+    ``codings`` ((mode byte, UU offset)), as ``cm.coded_lengths`` gives them; None where
+    it is no shorter than the indices. One launch: a job a coding, side by side."""
+    datas = _code_jobs(backend, np.ascontiguousarray(indices, np.uint8), palette, weights,
+                       len(indices), [(0, coding) for coding in codings])
+    return [None if data is None else len(data) for data in datas]
+
+
+def _code_jobs(backend, indices: np.ndarray, palette: np.ndarray, weights: tuple[int, ...],
+               stripe_height: int, jobs: list[tuple[int, tuple[int, tuple[int, int]]]]
+               ) -> list[bytes | None]:
+    """Each job's coded data, (stripe number, (mode byte, UU offset)), of uint8 (height,
+    width) ``indices`` in stripes of ``stripe_height`` rows; None where the coder ran out
+    of room (the stripe's pixel count)."""
+    height, width = indices.shape
+    rows = cm.stripe_rows(height, stripe_height)
     room = np.array([rows[s][1] * width for s, _ in jobs], np.uint64)
     offsets = np.zeros(len(jobs), np.uint64)
     offsets[1:] = np.cumsum(room)[:-1]
@@ -190,19 +217,16 @@ def encode_stripes(backend, indices: np.ndarray, palette: np.ndarray,
                session.job_counter())
         session.fetch([(out_buffer, out), (length_buffer, lengths),
                        (status_buffer, statuses)])
-    codings: list[list[tuple[bytes, bytes | None]]] = [[] for _ in rows]
-    for j, (s, (mode, uu)) in enumerate(jobs):
-        start = int(offsets[j])
-        codings[s].append((cm.stripe_prefix(mode, uu), None if statuses[j] == STATUS_OVERFLOW
-                           else out[start:start + int(lengths[j])].tobytes()))
-    return [cm.best_stripe(indices[top:top + count], codings[s], len(palette))
-            for s, (top, count) in enumerate(rows)]
+    return [None if statuses[j] == STATUS_OVERFLOW
+            else out[int(offsets[j]):int(offsets[j]) + int(lengths[j])].tobytes()
+            for j in range(len(jobs))]
 
 
 def kernel_coding(mode: int, uu_offset: tuple[int, int] = cm.TWO_UP) -> int:
-    """A stripe's coding as the kernel's code_stripe takes it: ``mode``, and for
-    STRIPE_CODED_UU uu_rows << 8 and uu_shift (as a byte) << 16."""
-    if mode != cm.STRIPE_CODED_UU:
+    """A stripe's coding as the kernel's code_stripe takes it: the mode byte ``mode``
+    (stripe_mode and table_shrink), and for STRIPE_CODED_UU uu_rows << 8 and uu_shift (as
+    a byte) << 16."""
+    if cm.mode_of(mode) != cm.STRIPE_CODED_UU:
         return mode
     uu_rows, uu_shift = uu_offset
     return mode | uu_rows << 8 | (uu_shift & 0xFF) << 16
@@ -216,7 +240,7 @@ def decode_stripes(backend, stripes: list[memoryview], width: int, height: int,
     A corrupt stripe raises ``FormatError``: the first in stripe order, as the reference
     reports it."""
     rows = cm.stripe_rows(height, stripe_height)
-    coded = [s for s, stripe in enumerate(stripes) if stripe[0] in cm.CODED_MODES]
+    coded = [s for s, stripe in enumerate(stripes) if cm.mode_of(stripe[0]) in cm.CODED_MODES]
     statuses = np.zeros(len(stripes), np.int32)
     indices = np.empty((height, width), np.uint8)
     with backend.lock, _device_memory_is_a_limit(backend, width, height):

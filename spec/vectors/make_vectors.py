@@ -233,6 +233,18 @@ def cm_body_in_modes(indices: np.ndarray, palette: np.ndarray, stripe_height: in
     return cm.join_stripes(stripe_height, weights, stripes)
 
 
+def small_tables_body() -> bytes:
+    """cm-small-tables' body; each stripe's coded data differs from its coding with
+    table_shrink 0, so that the vector tells a decoder that ignores table_shrink."""
+    modes = [cm.mode_byte(cm.STRIPE_CODED, 6), cm.mode_byte(cm.STRIPE_RANKS, 4)]
+    body = cm_body_in_modes(CM_GREY_TEXTURE, GREY_RAMP, 12, modes)
+    full = cm_body_in_modes(CM_GREY_TEXTURE, GREY_RAMP, 12, [cm.mode_of(m) for m in modes])
+    _, _, stripes = cm.split_stripes(body, 32, 24, 1, 256)
+    _, _, full_stripes = cm.split_stripes(full, 32, 24, 1, 256)
+    assert all(bytes(a[1:]) != bytes(b[1:]) for a, b in zip(stripes, full_stripes, strict=True))
+    return body
+
+
 def chunk(stream: bytes) -> bytes:
     """One chunk of a method-lzma body: compressed_length, then the .lzma stream."""
     return len(stream).to_bytes(4, "little") + stream
@@ -407,6 +419,13 @@ def valid_vectors() -> dict[str, tuple[bytes, np.ndarray, str]]:
                       dict(method=METHOD_CM, body=cm_body_in_modes(
                           CM_SMOOTH, GREY_RAMP, 12,
                           [cm.STRIPE_RANKS_SMOOTH, cm.STRIPE_CODED_SMOOTH]))),
+        "cm-small-tables": (CM_GREY_TEXTURE, GREY_RAMP,
+                            "Method cm, 256 greys, two stripes of 12 rows of a textured "
+                            "gradient, with small tables: mode bytes 60 (STRIPE_CODED, "
+                            "table_shrink 6: models 1 to 3 and the match read the low 12 "
+                            "bits of each index) and 42 (STRIPE_RANKS, table_shrink 4: 14 "
+                            "bits); both code otherwise than with table_shrink 0 (5.3.1).",
+                            dict(method=METHOD_CM, body=small_tables_body())),
         "cm-uu-offset": (CM_DITHERED, GREYS,
                          "Method cm, 3 greys, 32 x 24: a diagonal ramp ordered-dithered "
                          "by a 4 x 4 matrix, in two stripes of 12 rows, both stripe_mode 6 "
@@ -784,6 +803,12 @@ def invalid_cm_vectors() -> dict[str, tuple[bytes, str, str]]:
                                    "A byte after the last stripe."),
         "cm-stripe-mode-8": (cm_file(one_stripe(b"\x08" + coded[1:])), "cm_stripes",
                              "stripe_mode 8."),
+        "cm-table-shrink-7": (cm_file(one_stripe(b"\x70" + coded[1:])), "cm_stripes",
+                              "A coded stripe's mode byte 70: STRIPE_CODED with "
+                              "table_shrink 7, one over MAX_TABLE_SHRINK."),
+        "cm-stored-table-shrink": (cm_file(one_stripe(b"\x11" + bytes(8))), "cm_stripes",
+                                   "A stored stripe's mode byte 11: table_shrink 1 where "
+                                   "nothing is coded."),
         "cm-uu-short": (cm_file(one_stripe(b"\x06\x04")), "cm_stripes",
                         "A STRIPE_CODED_UU stripe of 2 bytes: uu_rows, no uu_shift."),
         "cm-uu-rows-0": (cm_file(one_stripe(b"\x06\x00\x00" + coded[1:])), "cm_stripes",
