@@ -123,3 +123,20 @@ def test_the_mode_byte_is_checked(first_byte, fits):
     assert raised.value.field == "cm_stripes"
     with pytest.raises(spec_decoder.InvalidFile):
         spec_decoder.read_stripes(body, 4, 2, 3, 2, False)
+
+
+def test_coded_lengths_say_none_alike_where_the_coding_does_not_pay():
+    """The reference's coded_lengths and the kernel's agree, None included: random
+    indices of 256 colours code longer than their pixel count, a flat stripe shorter."""
+    from gcp.backends import cm_opencl
+
+    rng = np.random.default_rng(2)
+    palette = rng.integers(0, 256, (256, 3)).astype(np.uint8)
+    backend = cm_engine._opencl_backend("opencl", None)
+    codings = [(cm.STRIPE_CODED, cm.TWO_UP), (cm.mode_byte(cm.STRIPE_CODED, 4), cm.TWO_UP)]
+    for indices in (rng.integers(0, 256, (6, 40)).astype(np.uint8),
+                    np.zeros((6, 40), np.uint8)):
+        reference = cm.coded_lengths(indices, palette, (1, 1, 1), codings)
+        assert cm_opencl.coded_lengths(backend, indices, palette, (1, 1, 1),
+                                       codings) == reference
+        assert (reference[0] is None) == bool(indices.any())
