@@ -237,6 +237,12 @@ static inline uint min_uint(uint a, uint b)
     return a < b ? a : b;
 }
 
+/* abs likewise (0.5% of a decode at k = 256 in perf). */
+static inline int abs_int(int x)
+{
+    return x < 0 ? -x : x;
+}
+
 static INLINE int squash(int d, constant short *knots)
 {
     d = clamp_int(d, -2047, 2047);
@@ -462,7 +468,7 @@ static void med_prediction(const uint *near, const Palette *pal, int *predicted)
 /* A gradient summed over ``channels``, as one of GRADIENT_LEVELS (4 for 0). */
 static uint gradient_level(int g, int channels)
 {
-    int size = abs(g);
+    int size = abs_int(g);
     int level = size == 0 ? 0 : 1 + (size >= 3 * channels) + (size >= 7 * channels)
                                   + (size >= 21 * channels);
     return (uint)(g > 0 ? 4 + level : 4 - level);
@@ -562,7 +568,7 @@ static void bias_update(global int *bias, int error, const int *guess_errors)
     int b = bias[0] + error, n = bias[1], c = bias[2];
     int sums[PREDICTORS];
     for (uint i = 0; i < PREDICTORS; i++)
-        sums[i] = bias[3 + i] + abs(guess_errors[i]);
+        sums[i] = bias[3 + i] + abs_int(guess_errors[i]);
     if (n == BIAS_COUNT_LIMIT) {
         b >>= 1;
         n >>= 1;
