@@ -284,11 +284,21 @@ static uint hash_values(const uint *values, int count)
 /* A map row's cells at the start: squash at the logits -2048, -1920 ... 2048, in 16 bits. */
 constant uint APM_START[APM_CELLS] = {APM_START_VALUES};
 
-static void reset_scratch(global uint *scratch)
+/* Every table fresh for a stripe whose mode byte is ``coding``'s low byte: of models 1
+ * to 3 and the match, the entries its table_shrink lets it read (5.3.1), and no more. */
+static void reset_scratch(global uint *scratch, uint coding)
 {
-    for (uint i = 0; i < MATCH_AT; i++)
+    uint used = ((HASH_SIZE - 1u) >> ((coding >> 4) & 0x0Fu)) + 1u;
+    for (uint i = 0; i < HASHED_AT; i++)
         scratch[i] = PROBABILITY_START;
-    for (uint i = MATCH_AT; i < WEIGHTS_AT; i++)
+    for (uint m = 0; m < 3; m++)
+        for (uint i = 0; i < used; i++)
+            scratch[HASHED_AT + m * HASH_SIZE + i] = PROBABILITY_START;
+    for (uint i = ANCHOR_MODEL_AT; i < MATCH_AT; i++)
+        scratch[i] = PROBABILITY_START;
+    for (uint i = 0; i < used; i++)
+        scratch[MATCH_AT + i] = MATCH_EMPTY;
+    for (uint i = ROW_MATCH_AT; i < WEIGHTS_AT; i++)
         scratch[i] = MATCH_EMPTY;
     for (uint i = 0; i < MIXER_SETS * MIXER_INPUTS; i++)
         scratch[WEIGHTS_AT + i] = (i % MIXER_INPUTS) < MODEL_COUNT ? WEIGHT_START : 0;
@@ -1231,7 +1241,7 @@ kernel void cm_encode(global const uchar *indices, uint width, uint height,
         uint row_count = min_uint(stripe_height, height - top);
         Coder c = {0, 0xFFFFFFFFu, 0, out + offsets[j], 0, 0, 0,
                    (ulong)row_count * width, 1, 0};
-        reset_scratch(scratch);
+        reset_scratch(scratch, codings[j]);
         code_stripe(&c, (global uchar *)(indices + (ulong)top * width), width, row_count,
                     &pal, scratch, codings[j]);
         /* Flush: the four bytes of low, most significant first. */
@@ -1274,7 +1284,7 @@ kernel void cm_decode(global const uchar *body, global const ulong *offsets,
             c.at++;
             c.x = (c.x << 8) | next;
         }
-        reset_scratch(scratch);
+        reset_scratch(scratch, codings[i]);
         int status = code_stripe(&c, indices + (ulong)top * width, width, row_count, &pal,
                                  scratch, codings[i]);
         if (status == STATUS_OK && c.at != c.length)
