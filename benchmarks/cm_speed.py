@@ -64,6 +64,20 @@ def body_times(data: bytes, runs: int) -> tuple[float, float]:
     return statistics.median(encodes), statistics.median(decodes)
 
 
+def table_sizes(data: bytes) -> str:
+    """The entries of the coded stripes' hashed tables (spec 5.3.1, ``table_shrink``):
+    "2^14", or "2^14, 2^18" where the stripes differ; "-" where none is coded."""
+    header, palette, body = container.unpack(data)
+    block_width, block_height, inner = cm.split_blocks(body, header.compact)
+    _, _, stripes = cm.split_stripes(inner, -(-header.width // block_width),
+                                     -(-header.height // block_height), palette.shape[1],
+                                     len(palette), header.compact)
+    shrinks = {cm.table_shrink_of(stripe[0]) for stripe in stripes
+               if cm.mode_of(stripe[0]) in cm.CODED_MODES}
+    sizes = [f"2^{cm.HASH_BITS - shrink}" for shrink in sorted(shrinks, reverse=True)]
+    return ", ".join(sizes) or "-"
+
+
 def measure(path: Path, k: int, runs: int, folder: Path) -> dict:
     png = as_png(path, str(folder))
     out = folder / f"{path.stem}-{k}"
@@ -87,7 +101,7 @@ def measure(path: Path, k: int, runs: int, folder: Path) -> dict:
     body_encode, body_decode = body_times(data, runs)
     info = gcp.read_info(data)
     pixels = info.width * info.height
-    return {"image": path.name, "pixels": pixels, "k": k,
+    return {"image": path.name, "pixels": pixels, "k": k, "tables": table_sizes(data),
             "encode_s": round(encode["cm"], 3), "pngquant_s": round(encode["pngquant"], 3),
             "lzma_encode_s": round(encode["lzma"], 3),
             "decode_s": round(decode["cm"], 3), "djxl_s": round(decode["djxl"], 3),
@@ -145,13 +159,17 @@ def markdown(rows: list[dict], runs: int, device: str) -> str:
         "Bars: encode at most 0.5x pngquant (`--nofs --speed 3`), decode to PPM at most "
         "0.7x djxl's of a `cjxl -e 7` file.",
         "",
-        "| image | k | gcp encode s | pngquant s | ratio | lzma encode s | gcp decode s | "
-        "djxl s | ratio | body encode MP/s | body decode MP/s |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "Tables: the entries of the hashed tables the file's coded stripes read (spec 5.3.1, "
+        "`table_shrink`).",
+        "",
+        "| image | k | tables | gcp encode s | pngquant s | ratio | lzma encode s | "
+        "gcp decode s | djxl s | ratio | body encode MP/s | body decode MP/s |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for row in rows:
         lines.append(
-            f"| {row['image']} | {row['k']} | {row['encode_s']:.2f} | {row['pngquant_s']:.2f} "
+            f"| {row['image']} | {row['k']} | {row.get('tables', '')} | {row['encode_s']:.2f} "
+            f"| {row['pngquant_s']:.2f} "
             f"| {row['encode_s'] / row['pngquant_s']:.2f} | {row['lzma_encode_s']:.2f} | "
             f"{row['decode_s']:.2f} | {row['djxl_s']:.2f} | "
             f"{row['decode_s'] / row['djxl_s']:.2f} | {row['body_encode_mp_s']} | "
