@@ -92,6 +92,9 @@ MAX_TABLE_SHRINK = 6               # tables of 2^12 entries at the least
 SMALL_TABLE_SHRINK = 4             # the reference encoder's small tables: 2^14 entries
 TABLE_TRIAL_STRIPES = 8            # stripes an image needs for the encoder to try them
 TABLE_TRIAL_COST = 1.03            # how much longer the trial sample may code with them
+# Which of a rank bit's five counters lie in the hashed tables (models 1, 3 and 2), read
+# within a stripe's table_mask (StripeModel.code_rank_bit).
+RANK_COUNTER_HASHED = (False, True, True, False, True)
 # In a STRIPE_CODED_WIDE stripe the match looks up the 38 pixels of WIDE_TEMPLATE first,
 # the six neighbours where those have no entry: six pixels of bilevel text match a random
 # earlier place, 38 the same part of an earlier copy of the glyph, which the match then
@@ -537,9 +540,8 @@ class StripeModel:
         table, mixed by the step's weights."""
         tables = [(self.rank_p, self.rank_n), (self.p[1], self.n[1]), (self.p[3], self.n[3]),
                   (self.gradient_rank_p, self.gradient_rank_n), (self.p[2], self.n[2])]
-        hashed = (False, True, True, False, True)
-        counters = [(p, n, c & self.table_mask if in_hashed else c)
-                    for (p, n), c, in_hashed in zip(tables, contexts, hashed, strict=True)]
+        counters = [(p, n, c & self.table_mask if hashed else c) for (p, n), c, hashed
+                    in zip(tables, contexts, RANK_COUNTER_HASHED, strict=True)]
         return mix_and_code(coder, bit, counters, self.rank_weights[step],
                             self.rank_map[contexts[0]])
 
@@ -1570,7 +1572,6 @@ def coded_lengths(indices: np.ndarray, palette: np.ndarray, weights: tuple[int, 
     lengths = (len(code_stripe_data(indices, tables, mode, uu_offset))
                for mode, uu_offset in codings)
     return [length if length < indices.size else None for length in lengths]
-
 
 
 def reference_stripes(indices: np.ndarray, palette: np.ndarray, weights: tuple[int, ...],

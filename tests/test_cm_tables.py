@@ -2,17 +2,13 @@
 the same bytes from the reference and the OpenCL kernel, read by spec/decoder.py, and the
 encoder's trial."""
 
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 from gcp import cm, cm_engine
+from gcp.backends import cm_opencl
 from gcp.errors import FormatError
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "spec"))
-import decoder as spec_decoder
+from tests.test_spec_decoder import spec_decoder
 
 
 def textured(shape: tuple[int, int], k: int, seed: int = 4) -> tuple[np.ndarray, np.ndarray]:
@@ -25,12 +21,17 @@ def textured(shape: tuple[int, int], k: int, seed: int = 4) -> tuple[np.ndarray,
     return palette, indices.astype(np.uint8)
 
 
-def body_in(indices: np.ndarray, palette: np.ndarray, first_byte: int,
-            uu_offset: tuple[int, int] = cm.TWO_UP) -> bytes:
-    """A compact one-stripe body coded by the reference with mode byte ``first_byte``."""
-    data = cm.code_stripe_data(indices, cm.PaletteTables(palette), first_byte, uu_offset)
-    return cm.join_stripes(len(indices), (1, 1, 1),
-                           [cm.stripe_prefix(first_byte, uu_offset) + data], compact=True)
+def coded_data(indices: np.ndarray, palette: np.ndarray, first_byte: int,
+               uu_offset: tuple[int, int]) -> bytes:
+    """The reference's coded data of ``indices`` as one stripe with mode byte ``first_byte``."""
+    return cm.code_stripe_data(indices, cm.PaletteTables(palette), first_byte, uu_offset)
+
+
+def one_stripe_body(data: bytes, rows: int, first_byte: int,
+                    uu_offset: tuple[int, int]) -> bytes:
+    """A compact one-stripe body of ``rows`` rows holding coded ``data``."""
+    return cm.join_stripes(rows, (1, 1, 1), [cm.stripe_prefix(first_byte, uu_offset) + data],
+                           compact=True)
 
 
 @pytest.mark.parametrize("table_shrink", [4, 6])
@@ -44,11 +45,9 @@ def test_small_tables_code_alike_everywhere(mode, uu_offset, table_shrink):
     changes the bytes (so a decoder that ignored table_shrink would fail here)."""
     palette, indices = textured((40, 70), 64)
     first_byte = cm.mode_byte(mode, table_shrink)
-    body = body_in(indices, palette, first_byte, uu_offset)
-    assert body != body_in(indices, palette, mode, uu_offset)
-    reference = cm.code_stripe_data(indices, cm.PaletteTables(palette), first_byte, uu_offset)
-    from gcp.backends import cm_opencl
-
+    reference = coded_data(indices, palette, first_byte, uu_offset)
+    assert reference != coded_data(indices, palette, mode, uu_offset)
+    body = one_stripe_body(reference, len(indices), first_byte, uu_offset)
     backend = cm_engine._opencl_backend("opencl", None)
     assert cm_opencl.coded_lengths(backend, indices, palette, (1, 1, 1),
                                    [(first_byte, uu_offset)]) == [len(reference)]
@@ -128,8 +127,6 @@ def test_the_mode_byte_is_checked(first_byte, fits):
 def test_coded_lengths_say_none_alike_where_the_coding_does_not_pay():
     """The reference's coded_lengths and the kernel's agree, None included: random
     indices of 256 colours code longer than their pixel count, a flat stripe shorter."""
-    from gcp.backends import cm_opencl
-
     rng = np.random.default_rng(2)
     palette = rng.integers(0, 256, (256, 3)).astype(np.uint8)
     backend = cm_engine._opencl_backend("opencl", None)

@@ -38,8 +38,8 @@
  * the PREDICTORS' error sums per bias context and channel), PREDICTORS,
  * BLEND_WEIGHT_ONE, APM_RATE and APM_START_VALUES (a rank map row's cells at the start),
  * WIDE_TEMPLATE_SIZE, WIDE_TEMPLATE_VALUES (dx, dy pairs), OUTSIDE_TEMPLATE and
- * WIDE_KEY_TAG, taken from gcp/cm.py, HOST_SCRATCH_WORDS, the host's scratch size, and PREFETCH_LINES
- * (1 on a CPU device: see PREFETCH).
+ * WIDE_KEY_TAG, taken from gcp/cm.py, HOST_SCRATCH_WORDS, the host's scratch size, and
+ * PREFETCH_LINES (1 on a CPU device: see PREFETCH).
  */
 
 #define SLOT_COUNT 8
@@ -284,11 +284,24 @@ static uint hash_values(const uint *values, int count)
 /* A map row's cells at the start: squash at the logits -2048, -1920 ... 2048, in 16 bits. */
 constant uint APM_START[APM_CELLS] = {APM_START_VALUES};
 
-/* Every table fresh for a stripe whose mode byte is ``coding``'s low byte: of models 1
- * to 3 and the match, the entries its table_shrink lets it read (5.3.1), and no more. */
+/* A stripe's coding (code_stripe): its mode byte is the low byte, stripe_mode in its low
+ * 4 bits and table_shrink in its high 4; models 1 to 3 and the match index their tables
+ * of HASH_SIZE entries within table_mask_of (5.3.1). */
+static inline uint mode_of(uint coding)
+{
+    return coding & 0x0Fu;
+}
+
+static inline uint table_mask_of(uint coding)
+{
+    return (HASH_SIZE - 1u) >> ((coding >> 4) & 0x0Fu);
+}
+
+/* Every table fresh for a stripe of ``coding``: of models 1 to 3 and the match, the
+ * entries its table_shrink lets it read, and no more. */
 static void reset_scratch(global uint *scratch, uint coding)
 {
-    uint used = ((HASH_SIZE - 1u) >> ((coding >> 4) & 0x0Fu)) + 1u;
+    uint used = table_mask_of(coding) + 1u;
     for (uint i = 0; i < HASHED_AT; i++)
         scratch[i] = PROBABILITY_START;
     for (uint m = 0; m < 3; m++)
@@ -969,12 +982,11 @@ static void follow_span(global const uchar *rows, uint *length, uint *pointer, u
 static int code_stripe(Coder *c, global uchar *rows, uint width, uint row_count,
                        const Palette *pal, global uint *scratch, uint coding)
 {
-    /* coding: the mode byte (stripe_mode, table_shrink << 4), and for STRIPE_CODED_UU its
+    /* coding: the mode byte (mode_of, table_mask_of), and for STRIPE_CODED_UU its
      * uu_rows << 8 and uu_shift (i8) << 16; UU is the pixel uu_rows up and uu_shift
-     * across, else two rows up. Models 1 to 3 and the match index their tables of
-     * HASH_SIZE entries within table_mask (5.3.1). */
-    uint mode = coding & 0x0Fu;
-    uint table_mask = (HASH_SIZE - 1u) >> ((coding >> 4) & 0x0Fu);
+     * across, else two rows up. */
+    uint mode = mode_of(coding);
+    uint table_mask = table_mask_of(coding);
     uint uu_dy = mode == STRIPE_CODED_UU ? (coding >> 8) & 0xFFu : 2u;
     uint shift_byte = (coding >> 16) & 0xFFu;
     int uu_dx = mode == STRIPE_CODED_UU ? (int)shift_byte - (shift_byte >= 128u ? 256 : 0) : 0;
