@@ -176,7 +176,8 @@ def _tiff_size(data: bytes) -> tuple[int, int] | None:
     found = {}
     for entry in range(directory + 2, min(directory + 2 + 12 * entries, len(data) - 11), 12):
         tag, kind, count = struct.unpack_from(order + "HHI", data, entry)
-        if tag in _TIFF_SIZE_TAGS and count == 1 and kind in _TIFF_INTEGER_FORMATS:
+        if (tag in _TIFF_SIZE_TAGS and tag not in found and count == 1
+                and kind in _TIFF_INTEGER_FORMATS):  # libtiff ignores a repeated tag
             found[tag] = struct.unpack_from(order + _TIFF_INTEGER_FORMATS[kind], data,
                                             entry + 8)[0]
     if len(found) < len(_TIFF_SIZE_TAGS):

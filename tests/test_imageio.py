@@ -258,6 +258,20 @@ def test_mutated_images_are_read_or_refused_with_gcp_errors(data, changes, cut):
     assert time.perf_counter() - started < 2.0
 
 
+def test_a_tiffs_repeated_width_tag_is_read_as_libtiff_reads_it():
+    """A directory whose later entry is also ImageWidth (here the Compression entry's tag
+    changed to 256, as a fuzzer found): libtiff keeps the first, and so must the size
+    gcp checks before decoding."""
+    data = bytearray(image_file((9, 11, 3), ".tif"))
+    directory = struct.unpack_from("<I", data, 4)[0]
+    entries = struct.unpack_from("<H", data, directory)[0]
+    tags = [struct.unpack_from("<H", data, directory + 2 + 12 * i)[0] for i in range(entries)]
+    compression = directory + 2 + 12 * tags.index(259)
+    struct.pack_into("<H", data, compression, 256)
+    image = imageio.decode_image(bytes(data))
+    assert image.shape[1::-1] == imageio.declared_size(bytes(data)) == (11, 9)
+
+
 @pytest.mark.parametrize("chunk", [b"IDAT", b"IEND", b"tEXt"])
 def test_png_chunk_longer_than_the_file_is_refused_before_opencv(chunk, monkeypatch):
     """Found by tests/fuzz/fuzz_image.py: a 218-byte PNG whose IDAT claimed 0xFEFFFFA0
