@@ -75,27 +75,29 @@ def colour_count(image: np.ndarray) -> int:
     return len(np.unique(image.reshape(-1, image.shape[-1]), axis=0))
 
 
-def opencl_device_or_none() -> str | None:
-    """A description of the OpenCL device tests can use, or None with no OpenCL."""
+def opencl_device_and_reason() -> tuple[str | None, str]:
+    """A description of the OpenCL device tests can use and "", or None and why not: no
+    OpenCL at all, or no device whose compiler can build kernels (pip's POCL 3.0 on a CPU
+    newer than its LLVM 14 knows, such as an AMD Zen 5)."""
     from gcp.backends.opencl import OpenCLBackend
     from gcp.errors import BackendError
 
     try:
-        return OpenCLBackend.for_device(None).device
-    except BackendError:
-        return None
-
-
-def opencl_skip_reason() -> str:
-    from gcp.backends.opencl import list_devices
-    from gcp.errors import BackendError
-
-    try:
-        list_devices()
+        return OpenCLBackend.for_device(None).device, ""
     except BackendError as error:
-        return f"no OpenCL device: {error}"
-    return ""
+        return None, f"no usable OpenCL device: {error}"
 
 
-requires_opencl = pytest.mark.skipif(
-    opencl_device_or_none() is None, reason=opencl_skip_reason() or "no OpenCL device")
+OPENCL_DEVICE, NO_OPENCL_REASON = opencl_device_and_reason()
+
+
+def opencl_device_or_none() -> str | None:
+    """A description of the OpenCL device tests can use, or None without one."""
+    return OPENCL_DEVICE
+
+
+def pytest_report_header(config) -> str:
+    return f"OpenCL: {OPENCL_DEVICE or NO_OPENCL_REASON}"
+
+
+requires_opencl = pytest.mark.skipif(OPENCL_DEVICE is None, reason=NO_OPENCL_REASON)

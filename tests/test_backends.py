@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
@@ -477,14 +478,62 @@ def test_a_kernel_can_prefer_a_cpu_device_and_pyopencl_ctx_still_rules(monkeypat
 
     cpu = _FakeDevice("CPU", "pthread-AMD EPYC", "Portable Computing Language")
     gpu = _FakeDevice("GPU", "NVIDIA H200", "NVIDIA CUDA")
+    unusable = []
+
+    def opened(cls, device):
+        if device in unusable:
+            raise gcp.BackendError(f"{device.name} cannot build kernels (simulated)")
+        return device
+
+    monkeypatch.setattr(opencl.OpenCLBackend, "opened", classmethod(opened))
     monkeypatch.setattr(opencl, "list_devices", lambda: [(0, 0, gpu), (1, 0, cpu)])
     monkeypatch.delenv("PYOPENCL_CTX", raising=False)
     assert opencl.device_spec_preferring(("CPU", "ACCELERATOR", "GPU")) == "1:0"
     assert opencl.device_spec_preferring(("GPU", "CPU")) == "0:0"
+    unusable.append(cpu)  # a CPU its compiler cannot build for: the next kind is taken
+    assert opencl.device_spec_preferring(("CPU", "ACCELERATOR", "GPU")) == "0:0"
+    unusable.append(gpu)
+    with pytest.raises(gcp.BackendError, match=r"EPYC cannot build.*H200 cannot build"):
+        opencl.device_spec_preferring(("CPU", "GPU"))
+    unusable.clear()
     monkeypatch.setattr(opencl, "list_devices", lambda: [(0, 0, gpu)])
     assert opencl.device_spec_preferring(("CPU", "ACCELERATOR", "GPU")) == "0:0"
     monkeypatch.setenv("PYOPENCL_CTX", "nvidia")
     assert opencl.device_spec_preferring(("CPU",)) == "nvidia"
+
+
+def test_a_device_whose_compiler_cannot_build_is_passed_over_in_one_line(monkeypatch,
+                                                                         caplog):
+    """pip's POCL 3.0 (LLVM 14) builds nothing on a CPU newer than LLVM 14 knows ("unknown
+    target CPU 'generic'" on an AMD Zen 5). Such a device is found out when it is opened:
+    "auto" falls back to numpy and method cm to its reference, each saying why in one
+    line, and the encode's bytes are those of a working device."""
+    from gcp import backends, cm_engine
+    from gcp.backends import opencl
+
+    try:
+        opencl.list_devices()
+    except gcp.BackendError:
+        pytest.skip("no OpenCL platform at all: nothing to build on")
+    image = np.random.default_rng(3).integers(0, 256, (12, 20, 3), np.uint8)
+    expected = gcp.encode(image, 128, backend="numpy", method="cm")
+    monkeypatch.setattr(opencl, "PROBE_SOURCE", "__kernel void probe( { this is not C")
+    monkeypatch.setattr(opencl, "_backends", {})
+    monkeypatch.setattr(opencl, "_unusable", {})
+    monkeypatch.setattr(backends, "_auto_fell_back", set())
+    monkeypatch.setattr(cm_engine, "_notified", set())
+    monkeypatch.delenv("PYOPENCL_CTX", raising=False)
+    caplog.clear()  # a notice of the expected bytes' encode, where no device builds here
+    with pytest.raises(gcp.BackendError, match="cannot build kernels") as raised:
+        select_backend("opencl")
+    assert "\n" not in str(raised.value)
+    with caplog.at_level(logging.WARNING, logger="gcp"):
+        assert gcp.encode(image, 128, method="cm") == expected  # the fit quietly on numpy
+        assert select_backend("auto").name == "numpy"
+    notices = [record.getMessage() for record in caplog.records]
+    assert len(notices) == 2 and all("\n" not in notice for notice in notices)
+    assert "pure-Python reference" in notices[0] and "numpy backend" in notices[1]
+    assert all("cannot build kernels" in notice for notice in notices)
 
 
 @requires_opencl

@@ -15,6 +15,7 @@ import gcp
 from gcp import cm, cm_engine, codec
 from gcp.backends import cm_opencl, opencl
 from gcp.errors import BackendError, FormatError
+from tests.conftest import requires_opencl
 from tests.test_spec_decoder import spec_decoder
 
 RNG = np.random.default_rng(11)
@@ -23,7 +24,7 @@ RNG = np.random.default_rng(11)
 def opencl_backend():
     try:
         return opencl.OpenCLBackend.for_device(None)
-    except BackendError as error:  # pragma: no cover - POCL is a dependency
+    except BackendError as error:  # pragma: no cover - its callers require OpenCL
         pytest.fail(f"no OpenCL device: {error}")
 
 
@@ -58,6 +59,7 @@ def both_engines(indices: np.ndarray, palette: np.ndarray, stripe_height: int) -
     ("logo", 16, (20, 30), 7),            # RGBA, flat areas and edges
     ("color", 16, (20, 30), 20),
 ])
+@requires_opencl
 def test_opencl_and_the_reference_agree_on_real_images(real_images, name, k, crop,
                                                         stripe_height):
     palette, indices = quantized(real_images, name, k, crop)
@@ -76,6 +78,7 @@ def grainy(shape: tuple[int, int], k: int) -> np.ndarray:
 @pytest.mark.parametrize("channels", [1, 2, 3, 4])
 @pytest.mark.parametrize("k", [2, 16, 17, 256])
 @pytest.mark.parametrize("smooth", [False, True])
+@requires_opencl
 def test_ranks_stripes_agree_across_engines_and_decoders(channels, k, smooth, monkeypatch):
     """STRIPE_RANKS (a pixel that is not flat has no candidates), taken wherever it is
     tried, and STRIPE_RANKS_SMOOTH (the smooth prediction too): both engines write the
@@ -95,6 +98,7 @@ def test_ranks_stripes_agree_across_engines_and_decoders(channels, k, smooth, mo
 
 
 @pytest.mark.parametrize("prefetch_lines", [False, True])
+@requires_opencl
 def test_the_kernels_agree_with_the_reference_with_and_without_prefetching(
         real_images, monkeypatch, prefetch_lines):
     """PREFETCH only hints at the lines read next: built as for a CPU device (the hints
@@ -118,6 +122,7 @@ def test_the_kernels_agree_with_the_reference_with_and_without_prefetching(
         assert built_with == [prefetch_lines]
 
 
+@requires_opencl
 def test_a_cpu_device_builds_the_prefetches_in(monkeypatch):
     """The host asks for PREFETCH_LINES on a CPU device alone, and on POCL (CI's device)
     the hints are compiled in with it and not without. (NVIDIA's compiler refuses them.)"""
@@ -136,6 +141,7 @@ def test_a_cpu_device_builds_the_prefetches_in(monkeypatch):
         assert [b"llvm.prefetch" in binary for binary in binaries] == [False, True]
 
 
+@requires_opencl
 def test_kernels_that_do_not_build_with_the_hints_are_built_without(monkeypatch):
     """A compiler that refuses the prefetch hints costs them, not the kernels."""
     build_options, asked = cm_opencl.build_options, []
@@ -153,6 +159,7 @@ def test_kernels_that_do_not_build_with_the_hints_are_built_without(monkeypatch)
     assert (encode.function_name, decode.function_name) == ("cm_encode", "cm_decode")
 
 
+@requires_opencl
 def test_grain_is_coded_by_ranks_where_that_is_shorter():
     indices = grainy((40, 60), 256)
     palette = np.arange(256, dtype=np.uint8)[:, None]
@@ -208,6 +215,7 @@ def test_an_image_of_one_stripe_is_tried_at_higher_hit_rates():
 
 
 @pytest.mark.parametrize("height, tried", [(40, True), (80, False)])
+@requires_opencl
 def test_both_engines_try_ranks_alone_only_for_one_stripe(height, tried):
     """An image of one stripe (stripe_height 40 of 40 rows) is tried at a hit rate of
     about 0.8; the same pixels in two stripes are not, by both engines alike."""
@@ -220,6 +228,7 @@ def test_both_engines_try_ranks_alone_only_for_one_stripe(height, tried):
 
 
 @pytest.mark.parametrize("smooth", [False, True])
+@requires_opencl
 def test_a_stripes_mode_decides_how_it_decodes(smooth, monkeypatch):
     """The same coded bytes under each coded mode are different stripes: a ranks stripe,
     plain or smooth, read under any other coded mode fails or gives other indices."""
@@ -241,6 +250,7 @@ def test_a_stripes_mode_decides_how_it_decodes(smooth, monkeypatch):
 
 
 @pytest.mark.parametrize("channels", [1, 3])
+@requires_opencl
 def test_a_palette_with_repeated_colours_codes_alike(channels):
     """The kernel finds the MED anchor without a search where two of L, U and UL are one
     index; with colours repeated under other indices it must still pick the reference's
@@ -255,6 +265,7 @@ def test_a_palette_with_repeated_colours_codes_alike(channels):
 
 @pytest.mark.parametrize("channels", [1, 2, 3, 4])
 @pytest.mark.parametrize("k", [1, 2, 16, 17, 256])
+@requires_opencl
 def test_opencl_and_the_reference_agree_on_every_palette_form(channels, k):
     """Structured indices (flat runs, a diagonal texture, jumps) for 1 to 4 channels."""
     ys, xs = np.mgrid[0:13, 0:19]
@@ -264,6 +275,7 @@ def test_opencl_and_the_reference_agree_on_every_palette_form(channels, k):
 
 
 @pytest.mark.parametrize("shape", [(1, 1), (1, 37), (37, 1), (2, 2), (3, 50)])
+@requires_opencl
 def test_edges_one_by_n_and_n_by_one(shape):
     indices = (np.arange(shape[0] * shape[1]).reshape(shape) // 3 % 5).astype(np.uint8)
     palette = np.array([[0, 0, 0], [255, 0, 0], [0, 255, 0], [0, 0, 255], [9, 9, 9]],
@@ -369,6 +381,7 @@ def grey_under_alpha(size: int, k: int) -> tuple[np.ndarray, np.ndarray]:
     return palette, indices
 
 
+@requires_opencl
 def test_the_encoder_weighs_a_smooth_alpha_under_noisy_grey(monkeypatch):
     """Alpha, which its neighbours predict, weighs uu_offset more than noisy grey (5.3.1); the
     weighted body is shorter than the plain distance's."""
@@ -469,6 +482,7 @@ def test_alike_channels_are_not_tried(real_images):
 
 
 @pytest.mark.parametrize("trial_pixels", [None, 300])
+@requires_opencl
 def test_both_engines_choose_the_same_weights(trial_pixels, monkeypatch):
     """A grey + alpha image, tried whole or in two bands: the same weights and bytes."""
     if trial_pixels:
@@ -487,6 +501,7 @@ def test_a_photos_channels_weigh_about_alike(real_images):
 
 @pytest.mark.parametrize(("weights", "k"), [((64, 1), 16), ((1, 64), 256), ((3, 1, 40), 17),
                                             ((1, 5, 1, 64), 256), ((64,), 256)])
+@requires_opencl
 def test_channel_weights_agree_across_engines_and_decoders(weights, k, monkeypatch):
     """Weights the encoder would not choose: both engines write the same bytes, both
     decode them, the spec's decoder too, and unequal weights change the coded bytes."""
@@ -507,6 +522,7 @@ def test_channel_weights_agree_across_engines_and_decoders(weights, k, monkeypat
     assert (plain[4 + len(weights):] == body[4 + len(weights):]) == (len(set(weights)) == 1)
 
 
+@requires_opencl
 def test_noise_is_stored_and_reads_back():
     indices = RNG.integers(0, 256, (9, 11)).astype(np.uint8)
     palette = RNG.integers(0, 256, (256, 3)).astype(np.uint8)
@@ -558,6 +574,7 @@ def corrupted(body: bytes, at: int) -> bytes:
     return bytes(changed)
 
 
+@requires_opencl
 def test_both_engines_reject_corrupt_stripes_alike(real_images):
     """Every byte of the coded data changed in turn: both engines accept it or both
     reject it naming the same field, and never decode different indices."""
@@ -576,6 +593,7 @@ def test_both_engines_reject_corrupt_stripes_alike(real_images):
 
 
 @pytest.mark.parametrize("items_per_unit", [1, 3, 64])
+@requires_opencl
 def test_the_bytes_do_not_depend_on_how_many_work_items_share_the_stripes(
         real_images, monkeypatch, items_per_unit):
     """Work-items take stripes from a shared counter: fewer items than stripes, more,
@@ -585,6 +603,7 @@ def test_the_bytes_do_not_depend_on_how_many_work_items_share_the_stripes(
     both_engines(indices, palette, 2)  # 12 stripes, the last of one row
 
 
+@requires_opencl
 def test_of_two_corrupt_stripes_both_engines_report_the_first(real_images):
     """The kernel takes the longest stripes first; the error is still the first bad
     stripe's in stripe order, as the reference reports it, where a later stripe is the
@@ -617,6 +636,7 @@ def test_of_two_corrupt_stripes_both_engines_report_the_first(real_images):
     assert f"stripe {first}" in str(errors[1])  # the kernel's statuses name their stripe
 
 
+@requires_opencl
 def test_the_decoder_stops_at_the_data_end_of_a_huge_image():
     """Five bytes of data declared as 20000 x 20000 pixels in 2 colours: the decoder
     stops once it has read past them (rule 28) instead of decoding 400 MP."""
@@ -686,6 +706,7 @@ def test_a_stripe_over_max_stripe_pixels_is_refused():
         cm.stripe_height_for(1 << 32, 1)
 
 
+@requires_opencl
 def test_warm_up_builds_the_coders_kernels_and_is_silent_without_a_device(caplog):
     from gcp.backends import cm_opencl, select_backend
 
@@ -698,6 +719,7 @@ def test_warm_up_builds_the_coders_kernels_and_is_silent_without_a_device(caplog
 
 
 @pytest.mark.parametrize(("method", "fit_backend"), [("cm", "opencl"), ("lzma", "numpy")])
+@requires_opencl
 def test_method_cm_fits_on_opencl_at_any_k_as_its_coder_opens_the_device(caplog, method,
                                                                           fit_backend):
     image = RNG.integers(0, 256, (40, 30, 3), dtype=np.uint8)
@@ -738,6 +760,7 @@ def mirrored(k: int, channels: int) -> tuple[np.ndarray, np.ndarray]:
 
 @pytest.mark.parametrize("channels", [1, 3, 4])
 @pytest.mark.parametrize("k", [2, 16, 17, 256])
+@requires_opencl
 def test_the_row_match_copies_mirrored_rows_alike_in_every_decoder(channels, k,
                                                                     monkeypatch):
     """Rows that repeat earlier ones in another order, where the 2-D match cannot follow:
@@ -776,6 +799,7 @@ def test_packed_indices_unpack_to_themselves(palette_size, pixels):
 
 @pytest.mark.parametrize(("k", "mode"), [(2, cm.STRIPE_PACKED), (16, cm.STRIPE_PACKED),
                                          (32, cm.STRIPE_PACKED), (256, cm.STRIPE_STORED)])
+@requires_opencl
 def test_noise_is_written_uncoded_packed_below_8_bits_stored_at_8(k, mode):
     """Uniform noise codes no shorter than its indices: both engines write them packed in
     index_bits each, or stored where that is 8; the spec's decoder reads them."""
@@ -797,6 +821,7 @@ def test_a_packed_stripe_is_kept_only_where_no_coding_is_shorter():
     assert cm.split_stripes(body, 64, 8, 1, 2)[2][0][0] == cm.STRIPE_CODED
 
 
+@requires_opencl
 def test_a_bad_packed_stripe_before_a_corrupt_coded_one_is_the_one_both_engines_name(
         real_images):
     """A packed stripe holding an index past the palette (rule 20), then a coded stripe

@@ -9,6 +9,7 @@ import pytest
 import gcp
 from gcp import cm, cm_engine
 from gcp.errors import FormatError
+from tests.conftest import requires_opencl
 
 RNG = np.random.default_rng(17)
 PALETTE = np.array([[0, 0, 0], [255, 255, 255], [200, 40, 40], [40, 40, 200]], np.uint8)
@@ -46,6 +47,7 @@ def test_a_period_over_255_takes_its_largest_divisor_up_to_255():
 
 
 @pytest.mark.parametrize("engine", ["reference", "opencl"])
+@requires_opencl
 def test_an_enlargement_is_coded_as_its_blocks_and_decoded_whole(engine):
     indices = enlargement(40, 35, 8, 8, 317, 279)  # over BLOCK_TRIAL_PIXELS: blocks taken
     assert indices.size > cm.BLOCK_TRIAL_PIXELS
@@ -55,6 +57,7 @@ def test_an_enlargement_is_coded_as_its_blocks_and_decoded_whole(engine):
     assert np.array_equal(cm_engine.decode(body, 317, 279, PALETTE, engine=engine), indices)
 
 
+@requires_opencl
 def test_both_engines_write_and_read_the_same_blocked_bodies():
     for indices in (enlargement(30, 20, 3, 2, 88, 39), enlargement(64, 40, 5, 4)):
         reference = cm_engine.encode(indices, PALETTE, engine="reference")
@@ -72,6 +75,7 @@ def test_a_small_image_keeps_blocks_only_where_they_are_shorter():
     assert cm.encode_body(grid, PALETTE)[:4] == bytes(4)
 
 
+@requires_opencl
 def test_a_qr_like_image_is_smaller_than_without_blocks():
     modules = RNG.integers(0, 2, (49, 49)).astype(np.uint8)
     indices = modules.repeat(8, 0).repeat(8, 1)

@@ -8,6 +8,7 @@ import pytest
 from gcp import cm, cm_engine
 from gcp.backends import cm_opencl
 from gcp.errors import FormatError
+from tests.conftest import requires_opencl
 from tests.test_spec_decoder import spec_decoder
 
 
@@ -39,6 +40,7 @@ def one_stripe_body(data: bytes, rows: int, first_byte: int,
     (cm.STRIPE_CODED, cm.TWO_UP), (cm.STRIPE_RANKS, cm.TWO_UP),
     (cm.STRIPE_CODED_SMOOTH, cm.TWO_UP), (cm.STRIPE_CODED_UU, (3, -1)),
     (cm.STRIPE_CODED_WIDE, cm.TWO_UP)])
+@requires_opencl
 def test_small_tables_code_alike_everywhere(mode, uu_offset, table_shrink):
     """The kernel's coded length is the reference's, and the reference, the kernel and
     spec/decoder.py all read the reference's stripe back; the tables being small
@@ -59,6 +61,7 @@ def test_small_tables_code_alike_everywhere(mode, uu_offset, table_shrink):
                                   compact=True) == indices.ravel().tolist()
 
 
+@requires_opencl
 def test_the_whole_pipeline_writes_small_tables_the_spec_decoder_reads():
     """An image of TABLE_TRIAL_STRIPES stripes or more whose trial takes small tables: both
     engines write the same body, and spec/decoder.py decodes the file to its pixels."""
@@ -124,6 +127,7 @@ def test_the_mode_byte_is_checked(first_byte, fits):
         spec_decoder.read_stripes(body, 4, 2, 3, 2, False)
 
 
+@requires_opencl
 def test_coded_lengths_say_none_alike_where_the_coding_does_not_pay():
     """The reference's coded_lengths and the kernel's agree, None included: random
     indices of 256 colours code longer than their pixel count, a flat stripe shorter."""

@@ -11,6 +11,7 @@ import gcp
 from gcp import cm, cm_engine
 from gcp.backends import cm_opencl
 from gcp.errors import FormatError
+from tests.conftest import requires_opencl
 from tests.test_spec_decoder import spec_decoder
 
 RNG = np.random.default_rng(61)
@@ -48,6 +49,7 @@ def coded_with(indices: np.ndarray, palette: np.ndarray, stripe_height: int,
 @pytest.mark.parametrize(("channels", "k"), [(1, 2), (3, 4), (2, 17), (4, 256)])
 @pytest.mark.parametrize("uu_offset", [(4, 0), (4, 4), (3, -5), (1, 7), (2, -128),
                                        (255, 127)])
+@requires_opencl
 def test_both_engines_and_the_spec_decoder_agree_on_any_offset(channels, k, uu_offset,
                                                                monkeypatch):
     """Offsets up, across either way, past the row's ends and past the stripe's top; every
@@ -69,6 +71,7 @@ def test_both_engines_and_the_spec_decoder_agree_on_any_offset(channels, k, uu_o
                                   channels) == indices.ravel().tolist()
 
 
+@requires_opencl
 def test_the_offset_is_part_of_the_stripe():
     """The same coded data read with another offset fails or gives other indices: the
     offset changes every neighbourhood that reads UU."""
@@ -87,6 +90,7 @@ def test_the_offset_is_part_of_the_stripe():
             assert not np.array_equal(decoded, indices), (other, engine)
 
 
+@requires_opencl
 def test_two_rows_up_as_an_offset_differs_from_the_plain_coding_by_its_row_bits():
     """STRIPE_CODED_UU with (2, 0) reads the neighbours STRIPE_CODED does, and adds a bit a
     row from the third: on rows that never repeat, a few bytes more, and the same pixels."""
@@ -138,6 +142,7 @@ def test_noise_and_flat_images_look_no_further_than_two_rows_up():
 
 
 @pytest.mark.parametrize("diagonal", [False, True])
+@requires_opencl
 def test_an_ordered_dither_is_coded_with_its_offset_and_much_smaller(diagonal):
     """A 4 x 4 Bayer dither of a ramp repeats 4 rows up (the diagonal one 4 columns right
     too): the encoder finds the offset, and the body is under a quarter of the plain one."""
@@ -153,6 +158,7 @@ def test_an_ordered_dither_is_coded_with_its_offset_and_much_smaller(diagonal):
     assert np.array_equal(gcp.decode(gcp.encode(image, len(palette), method="cm")), image)
 
 
+@requires_opencl
 def test_the_reference_encoder_chooses_as_the_kernel_does():
     indices = dithered_ramp(40, 48, 3, diagonal=True)
     palette = palette_of(3, 3)
@@ -189,6 +195,7 @@ def test_one_colour_in_a_uu_stripe_is_the_coders_final_bytes_alone():
 
 
 @pytest.mark.parametrize("channels", [1, 3])
+@requires_opencl
 def test_rows_that_repeat_cost_a_bit_each_in_every_engine(channels, monkeypatch):
     """With UU 4 rows up and no shift, each row from the fourth says whether it repeats
     the row 4 up: an exact 4 x 4 dither of a ramp codes its first rows and a bit a row,
@@ -213,6 +220,7 @@ def test_rows_that_repeat_cost_a_bit_each_in_every_engine(channels, monkeypatch)
         len(coded_with(exact, palette, 96, (4, 4), "opencl"))
 
 
+@requires_opencl
 def test_a_checkerboard_is_found_by_its_rows_and_coded_as_repeats():
     """No pixel of a checkerboard is missed by all five neighbours, so the count finds no
     offset; its rows repeat 2 up (not 1 up), and coded as repeats the body is a fraction

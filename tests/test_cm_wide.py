@@ -9,6 +9,7 @@ import pytest
 import gcp
 from gcp import cm, cm_engine
 from gcp.backends import cm_opencl
+from tests.conftest import requires_opencl
 from tests.test_spec_decoder import spec_decoder
 
 RNG = np.random.default_rng(77)
@@ -63,6 +64,7 @@ def test_the_template_is_the_same_in_the_reference_the_kernel_and_the_spec_decod
 @pytest.mark.parametrize(("channels", "k"), [(1, 2), (3, 16), (2, 17), (4, 256)])
 @pytest.mark.parametrize(("height", "width", "stripe_height"), [
     (36, 80, 13), (1, 90, 1), (70, 1, 25), (5, 7, 2)])
+@requires_opencl
 def test_both_engines_and_the_spec_decoder_agree(channels, k, height, width, stripe_height,
                                                  monkeypatch):
     """Text with noise of every index, stripes cut inside glyphs, 1 x N and N x 1 images
@@ -102,6 +104,7 @@ def test_the_wide_key_changes_the_bytes():
         assert not np.array_equal(decoded, indices)
 
 
+@requires_opencl
 def test_the_encoder_takes_the_wide_match_for_text_and_not_for_a_photo(real_images):
     """Bilevel text: the trial on the sample finds the wide key much shorter and every
     stripe takes it; a photo at 16 colours keeps the six neighbours' key."""

@@ -10,6 +10,7 @@ import pytest
 import gcp
 from gcp import cm, cm_engine, container, varint
 from gcp.container import FLAG_COMPACT, METHOD_CM, Header
+from tests.conftest import requires_opencl
 from tests.test_spec_decoder import spec_decoder
 
 RNG = np.random.default_rng(210)
@@ -87,6 +88,7 @@ def reframed(body: bytes, width: int, height: int, palette: np.ndarray) -> bytes
 
 @pytest.mark.parametrize(("height", "width", "stripe_height", "blocks"), [
     (1, 1, 1, 1), (30, 17, 7, 1), (40, 9, 40, 1), (24, 36, 5, 3), (200, 3, 1, 1)])
+@requires_opencl
 def test_compact_cm_bodies_hold_the_same_stripes(height, width, stripe_height, blocks):
     """Both engines write the compact framing around the same stripes as the fixed one,
     and every decoder reads it."""

@@ -17,6 +17,7 @@ import numpy as np
 
 from .. import cm
 from ..errors import BackendError, FormatError, LimitError
+from . import opencl
 
 logger = logging.getLogger("gcp")
 
@@ -94,7 +95,7 @@ def _build(backend, prefetch_lines: bool):
                              backend.device)
                 return _build(backend, prefetch_lines=False)
             raise BackendError(f"OpenCL build of cm.cl failed on {backend.device}: "
-                               f"{error}") from None
+                               f"{opencl.build_failure(error)}") from None
 
 
 class _Session:

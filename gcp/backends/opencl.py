@@ -49,6 +49,9 @@ SYSTEM_VENDORS = "/etc/OpenCL/vendors"  # the ICD loader's folder of .icd files
 
 _DEVICE_TYPE_PREFERENCE = ("GPU", "ACCELERATOR", "CPU")
 _backends: dict[int, OpenCLBackend] = {}  # by the device's handle
+_unusable: dict[int, str] = {}  # why a device cannot be used, by its handle
+# Built on a device when it is opened, to find a compiler that cannot build for it.
+PROBE_SOURCE = "__kernel void probe(__global int *out) { out[0] = 1; }"
 
 
 def _import_pyopencl():
@@ -123,7 +126,14 @@ def _matches(spec: str, index: int, name: str) -> bool:
 
 
 def choose_device(spec: str | None = None):
-    """The OpenCL device named by ``spec``, by PYOPENCL_CTX, or the best one found.
+    """The OpenCL device named by ``spec``, by PYOPENCL_CTX, or the best one found (the
+    first of ``candidate_devices``; ``OpenCLBackend.for_device`` passes over those that
+    cannot build kernels)."""
+    return candidate_devices(spec)[0]
+
+
+def candidate_devices(spec: str | None = None) -> list:
+    """The OpenCL devices ``spec`` names, in order, or without one every device, best first.
 
     ``spec`` reads as PYOPENCL_CTX does: "PLATFORM[:DEVICE]", each part an index or a
     case-insensitive piece of the name ("0:1", "nvidia", "portable:cpu"). Without one, a
@@ -142,21 +152,31 @@ def choose_device(spec: str | None = None):
         if not chosen:
             names = "; ".join(f"{p}:{d} {describe(device)}" for p, d, device in devices)
             raise BackendError(f"no OpenCL device matches {spec!r} (found: {names})")
-        return chosen[0]
-    return _best(devices, _DEVICE_TYPE_PREFERENCE)[2]
+        return chosen
+    return [device for _, _, device in _ranked(devices, _DEVICE_TYPE_PREFERENCE)]
 
 
 def device_spec_preferring(kinds: tuple[str, ...]) -> str:
-    """"PLATFORM:DEVICE" (indices) of the first device of the earliest type in ``kinds``
-    ("CPU", "GPU", "ACCELERATOR"), for a caller whose kernels suit some devices better
-    than the default order does. ``PYOPENCL_CTX``, when set, is returned as it is."""
+    """"PLATFORM:DEVICE" (indices) of the first device that can build kernels, of the
+    earliest type in ``kinds`` ("CPU", "GPU", "ACCELERATOR"), for a caller whose kernels
+    suit some devices better than the default order does. ``PYOPENCL_CTX``, when set, is
+    returned as it is. Raises ``BackendError`` when no device can build kernels."""
     if os.environ.get("PYOPENCL_CTX"):
         return os.environ["PYOPENCL_CTX"]
-    platform, device, _ = _best(list_devices(), kinds)
-    return f"{platform}:{device}"
+    failures = []
+    for platform, device_index, device in _ranked(list_devices(), kinds):
+        try:
+            OpenCLBackend.opened(device)
+        except BackendError as error:
+            failures.append(str(error))
+            continue
+        return f"{platform}:{device_index}"
+    raise BackendError("; ".join(failures))
 
 
-def _best(devices: list, kinds: tuple[str, ...]):
+def _ranked(devices: list, kinds: tuple[str, ...]) -> list:
+    """``devices`` (as ``list_devices`` gives them) by the place of their type in
+    ``kinds``, those of no type in it last; the listing's order among equals."""
     cl = _import_pyopencl()
 
     def rank(entry) -> int:
@@ -166,7 +186,15 @@ def _best(devices: list, kinds: tuple[str, ...]):
                 return position
         return len(kinds)
 
-    return min(devices, key=rank)
+    return sorted(devices, key=rank)
+
+
+def build_failure(error: Exception) -> str:
+    """One line for a failed build: the compiler's first error line from pyopencl's
+    message (which holds the whole build log), else its first line."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    errors = [line for line in lines if "error:" in line.lower()]
+    return (errors or lines or ["no message"])[0]
 
 
 class OpenCLBackend:
@@ -195,17 +223,53 @@ class OpenCLBackend:
         # A kernel object holds its arguments: callers in several threads (a warm-up thread,
         # Dask worker threads) take turns building, setting and running it.
         self.lock = threading.RLock()
-        self.build_seconds: dict[int, float] = {}
+        self.build_seconds: dict[int | str, float] = {}
+        self._check_it_builds()
+
+    def _check_it_builds(self) -> None:
+        """Build a one-line kernel, so that a device whose compiler cannot build for it is
+        found out when it is chosen, not after an encode has begun. pip's POCL 3.0 (LLVM
+        14) refuses CPUs newer than LLVM 14 knows: "unknown target CPU 'generic'" on an
+        AMD Zen 5."""
+        started = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                self.cl.Program(self.context, PROBE_SOURCE).build()
+            except self.cl.Error as error:
+                raise BackendError(f"OpenCL device {self.device} cannot build kernels "
+                                   f"({build_failure(error)})") from None
+        self.build_seconds["probe"] = time.perf_counter() - started
 
     @classmethod
     def for_device(cls, spec: str | None = None) -> OpenCLBackend:
         """The backend for a device spec, made once per device and process and then reused,
         whichever spec names the device (method cm's "0:0" and the fit's default may be
-        one device: one context, one set of built programs)."""
-        device = choose_device(spec)
-        if device.int_ptr not in _backends:
-            _backends[device.int_ptr] = cls(device)
-        return _backends[device.int_ptr]
+        one device: one context, one set of built programs). Of the devices the spec
+        names (without one, of every device, best first), the first that can build
+        kernels; ``BackendError`` naming each one's failure where none can."""
+        failures = []
+        for device in candidate_devices(spec):
+            try:
+                return cls.opened(device)
+            except BackendError as error:
+                failures.append(str(error))
+        raise BackendError("; ".join(failures))
+
+    @classmethod
+    def opened(cls, device) -> OpenCLBackend:
+        """The backend of ``device``, opened once per process; ``BackendError``, each time
+        it is asked, where the device cannot be opened or cannot build kernels."""
+        key = device.int_ptr
+        if key in _unusable:
+            raise BackendError(_unusable[key])
+        if key not in _backends:
+            try:
+                _backends[key] = cls(device)
+            except BackendError as error:
+                _unusable[key] = str(error)
+                raise
+        return _backends[key]
 
     def kernel(self, channels: int):
         """The ``assign_nearest`` kernel for ``channels``, built on first use only."""
@@ -267,7 +331,8 @@ class OpenCLBackend:
                         options=[f"-DCHANNELS={channels}",
                                  f"-DPIXELS_PER_ITEM={PIXELS_PER_ITEM}"])
                 except self.cl.Error as error:
-                    raise BackendError(f"OpenCL build failed on {self.device}: {error}") from None
+                    raise BackendError(f"OpenCL build failed on {self.device}: "
+                                       f"{build_failure(error)}") from None
             kernels = [program.assign_nearest, program.cluster_sums, program.nearest_two]
             if channels <= 3:
                 kernels += [program.mark_colours, program.table_labels]
