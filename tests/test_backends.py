@@ -502,6 +502,37 @@ def test_a_kernel_can_prefer_a_cpu_device_and_pyopencl_ctx_still_rules(monkeypat
     assert opencl.device_spec_preferring(("CPU",)) == "nvidia"
 
 
+@requires_opencl
+def test_threads_opening_one_device_share_one_backend(monkeypatch):
+    """``gcp encode`` opens method cm's device in a warm-up thread while the main thread
+    may open it for the fit: one context and one set of built programs, not two. The
+    probe is slowed so that, unguarded, both threads would be inside it at once."""
+    import threading
+    import time
+
+    from gcp.backends import opencl
+
+    probe = opencl.OpenCLBackend._check_it_builds
+
+    def slow_probe(self):
+        time.sleep(0.05)
+        probe(self)
+
+    monkeypatch.setattr(opencl.OpenCLBackend, "_check_it_builds", slow_probe)
+    monkeypatch.setattr(opencl, "_backends", {})
+    monkeypatch.setattr(opencl, "_unusable", {})
+    monkeypatch.delenv("PYOPENCL_CTX", raising=False)
+    device = opencl.candidate_devices()[0]
+    opened = []
+    threads = [threading.Thread(target=lambda: opened.append(opencl.OpenCLBackend.opened(device)))
+               for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(opened) == 4 and all(backend is opened[0] for backend in opened)
+
+
 def test_a_device_whose_compiler_cannot_build_is_passed_over_in_one_line(monkeypatch,
                                                                          caplog):
     """pip's POCL 3.0 (LLVM 14) builds nothing on a CPU newer than LLVM 14 knows ("unknown

@@ -50,6 +50,7 @@ SYSTEM_VENDORS = "/etc/OpenCL/vendors"  # the ICD loader's folder of .icd files
 _DEVICE_TYPE_PREFERENCE = ("GPU", "ACCELERATOR", "CPU")
 _backends: dict[int, OpenCLBackend] = {}  # by the device's handle
 _unusable: dict[int, str] = {}  # why a device cannot be used, by its handle
+_opening = threading.Lock()  # around opening a device and the two dicts above
 # Built on a device when it is opened, to find a compiler that cannot build for it.
 PROBE_SOURCE = "__kernel void probe(__global int *out) { out[0] = 1; }"
 
@@ -163,14 +164,22 @@ def device_spec_preferring(kinds: tuple[str, ...]) -> str:
     returned as it is. Raises ``BackendError`` when no device can build kernels."""
     if os.environ.get("PYOPENCL_CTX"):
         return os.environ["PYOPENCL_CTX"]
+    ranked = _ranked(list_devices(), kinds)
+    platform, device_index, _ = ranked[_first_usable([device for _, _, device in ranked])]
+    return f"{platform}:{device_index}"
+
+
+def _first_usable(devices: list) -> int:
+    """The position in ``devices`` of the first that opens and builds kernels (opening
+    it, once per process); ``BackendError`` naming each one's failure where none does."""
     failures = []
-    for platform, device_index, device in _ranked(list_devices(), kinds):
+    for position, device in enumerate(devices):
         try:
             OpenCLBackend.opened(device)
         except BackendError as error:
             failures.append(str(error))
             continue
-        return f"{platform}:{device_index}"
+        return position
     raise BackendError("; ".join(failures))
 
 
@@ -248,28 +257,24 @@ class OpenCLBackend:
         one device: one context, one set of built programs). Of the devices the spec
         names (without one, of every device, best first), the first that can build
         kernels; ``BackendError`` naming each one's failure where none can."""
-        failures = []
-        for device in candidate_devices(spec):
-            try:
-                return cls.opened(device)
-            except BackendError as error:
-                failures.append(str(error))
-        raise BackendError("; ".join(failures))
+        devices = candidate_devices(spec)
+        return cls.opened(devices[_first_usable(devices)])
 
     @classmethod
     def opened(cls, device) -> OpenCLBackend:
         """The backend of ``device``, opened once per process; ``BackendError``, each time
         it is asked, where the device cannot be opened or cannot build kernels."""
         key = device.int_ptr
-        if key in _unusable:
-            raise BackendError(_unusable[key])
-        if key not in _backends:
-            try:
-                _backends[key] = cls(device)
-            except BackendError as error:
-                _unusable[key] = str(error)
-                raise
-        return _backends[key]
+        with _opening:  # a warm-up thread may open the device the caller is opening
+            if key in _unusable:
+                raise BackendError(_unusable[key])
+            if key not in _backends:
+                try:
+                    _backends[key] = cls(device)
+                except BackendError as error:
+                    _unusable[key] = str(error)
+                    raise
+            return _backends[key]
 
     def kernel(self, channels: int):
         """The ``assign_nearest`` kernel for ``channels``, built on first use only."""
