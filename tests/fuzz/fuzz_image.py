@@ -1,7 +1,8 @@
 """Fuzzing of the image reader, ``gcp.imageio.decode_image``, with atheris (libFuzzer).
 
 What ``gcp encode`` does with a file from anywhere: every input must come back as a
-uint8 (H, W, C) image, C from 1 to 4, or raise ``ImageError`` / ``LimitError``; no other
+uint8 (H, W, C) image, C from 1 to 4, of the size its header declares where
+``imageio.declared_size`` reads one, or raise ``ImageError`` / ``LimitError``; no other
 exception, no crash inside OpenCV, nothing over 2 seconds. The pixel limit is 2**22 so
 that accepted inputs stay small. OpenCV is not instrumented: coverage feedback comes
 from gcp's own code only, so this is closer to random mutation than the .gcp harness.
@@ -50,6 +51,9 @@ def fuzz_one_input(data: bytes) -> None:
     else:
         assert image.dtype == np.uint8 and image.ndim == 3 and 1 <= image.shape[2] <= 4
         assert 0 < image.shape[0] * image.shape[1] <= MAX_PIXELS
+        # The size gcp checks against its limits before decoding is the size decoded.
+        size = imageio.declared_size(data)
+        assert size is None or image.shape[1::-1] == size
     assert time.perf_counter() - started < CEILING_S
 
 
