@@ -68,7 +68,8 @@ def _coder_device(device: str | None) -> str:
         return device
     from .backends import cm_opencl, opencl
 
-    return opencl.device_spec_preferring(cm_opencl.DEVICE_PREFERENCE)
+    # A device is checked by building the coder's kernels, which it needs anyway.
+    return opencl.device_spec_preferring(cm_opencl.DEVICE_PREFERENCE, cm_opencl.kernels)
 
 
 def encode(indices: np.ndarray, palette: np.ndarray, *, engine: str = "auto",

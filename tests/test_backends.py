@@ -480,7 +480,7 @@ def test_a_kernel_can_prefer_a_cpu_device_and_pyopencl_ctx_still_rules(monkeypat
     gpu = _FakeDevice("GPU", "NVIDIA H200", "NVIDIA CUDA")
     unusable = []
 
-    def opened(cls, device):
+    def opened(cls, device, check=None):
         if device in unusable:
             raise gcp.BackendError(f"{device.name} cannot build kernels (simulated)")
         return device
@@ -533,6 +533,45 @@ def test_threads_opening_one_device_share_one_backend(monkeypatch):
     assert len(opened) == 4 and all(backend is opened[0] for backend in opened)
 
 
+@requires_opencl
+def test_method_cm_checks_its_device_by_building_its_own_kernels(monkeypatch, caplog):
+    """The coder's kernels are built anyway, so they are the device's check and the
+    one-line probe is not built too (17-20 ms of every decode on POCL); where they do not
+    build, the coder falls back to its reference in one line."""
+    from gcp import cm_engine
+    from gcp.backends import cm_opencl, opencl
+
+    def no_probe(self):
+        raise AssertionError("the probe was built")
+
+    monkeypatch.setattr(opencl.OpenCLBackend, "_check_it_builds", no_probe)
+    monkeypatch.setattr(opencl, "_backends", {})
+    monkeypatch.setattr(opencl, "_unusable", {})
+    monkeypatch.setattr(cm_engine, "_notified", set())
+    monkeypatch.delenv("PYOPENCL_CTX", raising=False)
+    indices = np.arange(60, dtype=np.uint8).reshape(6, 10) % 3
+    palette = np.array([[0, 0, 0], [90, 90, 90], [255, 255, 255]], np.uint8)
+    body = cm_engine.encode(indices, palette, engine="opencl")
+    assert body == cm_engine.encode(indices, palette, engine="reference")
+    monkeypatch.setattr(opencl, "_backends", {})
+    monkeypatch.setattr(opencl, "_unusable", {})
+    monkeypatch.setattr(cm_opencl, "_programs", {})
+
+    class BrokenSource:  # cm.cl as resources.files would give it, broken
+        def joinpath(self, name):
+            return self
+
+        def read_text(self):
+            return "not OpenCL C"
+
+    monkeypatch.setattr(cm_opencl.resources, "files", lambda package: BrokenSource())
+    with caplog.at_level(logging.WARNING, logger="gcp"):
+        assert cm_engine.encode(indices, palette) == body
+    notices = [record.getMessage() for record in caplog.records]
+    assert len(notices) == 1 and "pure-Python reference" in notices[0]
+    assert "build of cm.cl failed" in notices[0] and "\n" not in notices[0]
+
+
 def test_a_device_whose_compiler_cannot_build_is_passed_over_in_one_line(monkeypatch,
                                                                          caplog):
     """pip's POCL 3.0 (LLVM 14) builds nothing on a CPU newer than LLVM 14 knows ("unknown
@@ -574,7 +613,7 @@ def test_method_cm_codes_on_the_device_its_preference_names(monkeypatch):
 
     asked = []
 
-    def spec(kinds):
+    def spec(kinds, check=None):
         asked.append(kinds)
         return "0:0"
 

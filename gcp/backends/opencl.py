@@ -16,6 +16,7 @@ import tempfile
 import threading
 import time
 import warnings
+from collections.abc import Callable
 from importlib import resources
 
 import numpy as np
@@ -53,6 +54,7 @@ _unusable: dict[int, str] = {}  # why a device cannot be used, by its handle
 _opening = threading.Lock()  # around opening a device and the two dicts above
 # Built on a device when it is opened, to find a compiler that cannot build for it.
 PROBE_SOURCE = "__kernel void probe(__global int *out) { out[0] = 1; }"
+Check = Callable[["OpenCLBackend"], object]  # a build that raises BackendError if it fails
 
 
 def _import_pyopencl():
@@ -157,25 +159,27 @@ def candidate_devices(spec: str | None = None) -> list:
     return [device for _, _, device in _ranked(devices, _DEVICE_TYPE_PREFERENCE)]
 
 
-def device_spec_preferring(kinds: tuple[str, ...]) -> str:
+def device_spec_preferring(kinds: tuple[str, ...], check: Check | None = None) -> str:
     """"PLATFORM:DEVICE" (indices) of the first device that can build kernels, of the
     earliest type in ``kinds`` ("CPU", "GPU", "ACCELERATOR"), for a caller whose kernels
-    suit some devices better than the default order does. ``PYOPENCL_CTX``, when set, is
-    returned as it is. Raises ``BackendError`` when no device can build kernels."""
+    suit some devices better than the default order does; ``check`` as for
+    ``OpenCLBackend.opened``. ``PYOPENCL_CTX``, when set, is returned as it is. Raises
+    ``BackendError`` when no device can build kernels."""
     if os.environ.get("PYOPENCL_CTX"):
         return os.environ["PYOPENCL_CTX"]
     ranked = _ranked(list_devices(), kinds)
-    platform, device_index, _ = ranked[_first_usable([device for _, _, device in ranked])]
+    platform, device_index, _ = ranked[_first_usable([device for _, _, device in ranked],
+                                                     check)]
     return f"{platform}:{device_index}"
 
 
-def _first_usable(devices: list) -> int:
+def _first_usable(devices: list, check: Check | None = None) -> int:
     """The position in ``devices`` of the first that opens and builds kernels (opening
     it, once per process); ``BackendError`` naming each one's failure where none does."""
     failures = []
     for position, device in enumerate(devices):
         try:
-            OpenCLBackend.opened(device)
+            OpenCLBackend.opened(device, check)
         except BackendError as error:
             failures.append(str(error))
             continue
@@ -233,7 +237,6 @@ class OpenCLBackend:
         # Dask worker threads) take turns building, setting and running it.
         self.lock = threading.RLock()
         self.build_seconds: dict[int | str, float] = {}
-        self._check_it_builds()
 
     def _check_it_builds(self) -> None:
         """Build a one-line kernel, so that a device whose compiler cannot build for it is
@@ -261,19 +264,24 @@ class OpenCLBackend:
         return cls.opened(devices[_first_usable(devices)])
 
     @classmethod
-    def opened(cls, device) -> OpenCLBackend:
+    def opened(cls, device, check: Check | None = None) -> OpenCLBackend:
         """The backend of ``device``, opened once per process; ``BackendError``, each time
-        it is asked, where the device cannot be opened or cannot build kernels."""
+        it is asked, where the device cannot be opened or cannot build kernels. Whether it
+        can is found out once, when it is opened: by ``check`` (a build the caller needs
+        anyway, such as method cm's kernels, which raises ``BackendError``), else by a
+        one-line kernel (17-20 ms on POCL)."""
         key = device.int_ptr
         with _opening:  # a warm-up thread may open the device the caller is opening
             if key in _unusable:
                 raise BackendError(_unusable[key])
             if key not in _backends:
                 try:
-                    _backends[key] = cls(device)
+                    backend = cls(device)
+                    (check or cls._check_it_builds)(backend)
                 except BackendError as error:
                     _unusable[key] = str(error)
                     raise
+                _backends[key] = backend
             return _backends[key]
 
     def kernel(self, channels: int):
