@@ -214,20 +214,38 @@ def _jpeg_frame_size(data: bytes) -> tuple[int, int] | None:
 
 def _jpeg_frame(data: bytes) -> int | None:
     """Where a JPEG's first start-of-frame segment begins, found by walking the segments
-    before it by their lengths; None if there is none before the scan."""
+    before it by their lengths, and past stray bytes between them as libjpeg reads them
+    (it skips to the next marker, warning of "extraneous bytes"); None if there is none
+    before the scan."""
+    data = bytes(data) if isinstance(data, memoryview) else data
     position = len(_JPEG_SOI)
-    while position + 4 <= len(data) and data[position] == 0xFF:
+    while (position := _next_jpeg_marker(data, position)) is not None:
         marker = data[position + 1]
-        if marker == 0xFF:  # fill byte
-            position += 1
-        elif marker in _JPEG_LONE_MARKERS:
+        if marker in _JPEG_LONE_MARKERS:
             position += 2
         elif marker in _JPEG_SCAN_MARKERS:
             return None
         elif marker in _JPEG_FRAME_MARKERS:
             return position
-        else:
+        elif position + 4 <= len(data):
             position += 2 + int.from_bytes(data[position + 2:position + 4], "big")
+        else:
+            return None
+    return None
+
+
+def _next_jpeg_marker(data: bytes, position: int) -> int | None:
+    """Where the 0xFF of the first marker at or after ``position`` is, as libjpeg's
+    next_marker finds it: bytes other than 0xFF skipped, fill bytes (0xFF 0xFF) and
+    stuffed zeros (0xFF 0x00) too; None at the end of the data."""
+    while (position := data.find(b"\xff", position)) >= 0:
+        while position + 1 < len(data) and data[position + 1] == 0xFF:
+            position += 1
+        if position + 1 >= len(data):
+            return None
+        if data[position + 1] != 0:
+            return position
+        position += 2
     return None
 
 

@@ -258,6 +258,34 @@ def test_mutated_images_are_read_or_refused_with_gcp_errors(data, changes, cut):
     assert time.perf_counter() - started < 2.0
 
 
+def with_stray_bytes_after_app0(jpeg: bytes, stray: bytes) -> bytes:
+    """``jpeg`` with ``stray`` between its APP0 segment and the next, as a fuzzer made it."""
+    assert jpeg[2:4] == b"\xff\xe0"
+    after_app0 = 4 + int.from_bytes(jpeg[4:6], "big")
+    return jpeg[:after_app0] + stray + jpeg[after_app0:]
+
+
+@pytest.mark.parametrize("stray", [b"IHDR\x06", b"\x00\xff\x00\x01", b"\xff\xff\x00"])
+def test_a_jpegs_size_is_read_past_stray_bytes_between_segments(stray, monkeypatch):
+    """libjpeg skips bytes between segments to the next marker ("extraneous bytes"), so
+    such a file decodes at its frame's size, and that size must be read before OpenCV
+    sees the file: the fuzzer's 274-byte JPEG declared 17490 x 18760 behind five stray
+    bytes, and OpenCV took 1-4 s and 2 GB before the limit refused it."""
+    jpeg = with_stray_bytes_after_app0(image_file((9, 11, 3), ".jpg"), stray)
+    assert imageio.declared_size(jpeg) == (11, 9)
+    assert imageio.decode_image(jpeg).shape == (9, 11, 3)
+    frame = jpeg.index(b"\xff\xc0")
+    huge = bytearray(jpeg)
+    struct.pack_into(">HH", huge, frame + 5, 18760, 17490)
+
+    def no_decoding():
+        raise AssertionError("OpenCV was asked to decode an image over the limit")
+
+    monkeypatch.setattr(imageio, "_cv2", no_decoding)
+    with pytest.raises(LimitError, match="17490x18760"):
+        imageio.decode_image(bytes(huge), max_pixels=1 << 22)
+
+
 def test_a_tiffs_repeated_width_tag_is_read_as_libtiff_reads_it():
     """A directory whose later entry is also ImageWidth (here the Compression entry's tag
     changed to 256, as a fuzzer found): libtiff keeps the first, and so must the size
