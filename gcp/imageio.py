@@ -306,6 +306,8 @@ def decode_image(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS,
     """
     check_file_start(data[:FILE_START_SIZE], max_pixels=max_pixels, name=name)
     check_file_size(len(data), max_pixels=max_pixels, name=name)
+    if len(data) > FILE_START_SIZE and (size := declared_size(data)) is not None:
+        _check_size(*size, max_pixels, name)  # a JPEG's frame may follow 64 KB of metadata
     if data[:8] == _PNG_SIGNATURE:
         _check_png_chunks(data, name)
     cv2 = _cv2()

@@ -286,6 +286,26 @@ def test_a_jpegs_size_is_read_past_stray_bytes_between_segments(stray, monkeypat
         imageio.decode_image(bytes(huge), max_pixels=1 << 22)
 
 
+def test_a_jpegs_frame_after_64_kb_of_metadata_is_checked_before_decoding(monkeypatch):
+    """Camera JPEGs can carry more than the 64 KB the first check reads (EXIF with a
+    thumbnail, ICC profiles) before their frame: its size is still read, from the whole
+    file, before OpenCV decodes it."""
+    comment = b"\xff\xfe" + (40_002).to_bytes(2, "big") + bytes(40_000)  # COM segments
+    jpeg = with_stray_bytes_after_app0(image_file((9, 11, 3), ".jpg"), comment * 2)
+    assert imageio.declared_size(jpeg[:imageio.FILE_START_SIZE]) is None
+    assert imageio.declared_size(jpeg) == (11, 9)
+    assert imageio.decode_image(jpeg).shape == (9, 11, 3)
+    huge = bytearray(jpeg)
+    struct.pack_into(">HH", huge, jpeg.index(b"\xff\xc0") + 5, 18760, 17490)
+
+    def no_decoding():
+        raise AssertionError("OpenCV was asked to decode an image over the limit")
+
+    monkeypatch.setattr(imageio, "_cv2", no_decoding)
+    with pytest.raises(LimitError, match="17490x18760"):
+        imageio.decode_image(bytes(huge), max_pixels=1 << 22)
+
+
 def test_a_tiffs_repeated_width_tag_is_read_as_libtiff_reads_it():
     """A directory whose later entry is also ImageWidth (here the Compression entry's tag
     changed to 256, as a fuzzer found): libtiff keeps the first, and so must the size
