@@ -60,7 +60,8 @@ _JPEG_FRAME_MARKERS = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
 _JPEG_LONE_MARKERS = frozenset([0x01, *range(0xD0, 0xD9)])  # TEM, RSTn, SOI: no length
 _JPEG_SCAN_MARKERS = frozenset([0xD9, 0xDA])  # EOI, SOS: no frame header before these
 _TIFF_SIZE_TAGS = (256, 257)  # ImageWidth, ImageLength
-_TIFF_INTEGER_FORMATS = {3: "H", 4: "I"}  # SHORT, LONG
+# The integer types libtiff reads a size tag in: BYTE, SHORT, LONG, SBYTE, SSHORT, SLONG.
+_TIFF_INTEGER_FORMATS = {1: "B", 3: "H", 4: "I", 6: "b", 8: "h", 9: "i"}
 # Rows converted per step from 16 to 8 bits: bounds the uint32 scratch to a few MiB.
 _ROWS_PER_STEP = 256
 # Only one thread at a time may point file descriptor 2 elsewhere.
@@ -176,11 +177,13 @@ def _tiff_size(data: bytes) -> tuple[int, int] | None:
     found = {}
     for entry in range(directory + 2, min(directory + 2 + 12 * entries, len(data) - 11), 12):
         tag, kind, count = struct.unpack_from(order + "HHI", data, entry)
-        if (tag in _TIFF_SIZE_TAGS and tag not in found and count == 1
-                and kind in _TIFF_INTEGER_FORMATS):  # libtiff ignores a repeated tag
-            found[tag] = struct.unpack_from(order + _TIFF_INTEGER_FORMATS[kind], data,
-                                            entry + 8)[0]
-    if len(found) < len(_TIFF_SIZE_TAGS):
+        if tag not in _TIFF_SIZE_TAGS or tag in found:  # libtiff ignores a repeated tag
+            continue
+        if count != 1 or kind not in _TIFF_INTEGER_FORMATS:
+            return None  # a form libtiff refuses or this does not read: size unknown
+        found[tag] = struct.unpack_from(order + _TIFF_INTEGER_FORMATS[kind], data,
+                                        entry + 8)[0]
+    if len(found) < len(_TIFF_SIZE_TAGS) or min(found.values()) < 0:
         return None
     return tuple(found[tag] for tag in _TIFF_SIZE_TAGS)
 

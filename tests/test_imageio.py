@@ -320,6 +320,23 @@ def test_a_tiffs_repeated_width_tag_is_read_as_libtiff_reads_it():
     assert image.shape[1::-1] == imageio.declared_size(bytes(data)) == (11, 9)
 
 
+@pytest.mark.parametrize(("kind", "code"), [(1, "B"), (6, "b"), (8, "h"), (9, "i")])
+def test_a_tiff_width_of_another_integer_type_is_read_before_a_repeat(kind, code):
+    """libtiff reads ImageWidth in any integer type, here a byte or a signed one, and
+    ignores a later ImageWidth (the fuzzer's file: SBYTE 13, then SHORT 9)."""
+    data = bytearray(image_file((9, 13, 1), ".tif"))
+    directory = struct.unpack_from("<I", data, 4)[0]
+    entries = struct.unpack_from("<H", data, directory)[0]
+    at = {struct.unpack_from("<H", data, directory + 2 + 12 * i)[0]: directory + 2 + 12 * i
+          for i in range(entries)}
+    struct.pack_into("<HHI", data, at[256], 256, kind, 1)
+    struct.pack_into("<I", data, at[256] + 8, 0)
+    struct.pack_into("<" + code, data, at[256] + 8, 13)
+    struct.pack_into("<HHIHH", data, at[259], 256, 3, 1, 9, 0)  # Compression made a width
+    image = imageio.decode_image(bytes(data))
+    assert image.shape[1::-1] == imageio.declared_size(bytes(data)) == (13, 9)
+
+
 @pytest.mark.parametrize("chunk", [b"IDAT", b"IEND", b"tEXt"])
 def test_png_chunk_longer_than_the_file_is_refused_before_opencv(chunk, monkeypatch):
     """Found by tests/fuzz/fuzz_image.py: a 218-byte PNG whose IDAT claimed 0xFEFFFFA0
