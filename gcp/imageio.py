@@ -60,6 +60,7 @@ _JPEG_FRAME_MARKERS = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
 _JPEG_LONE_MARKERS = frozenset([0x01, *range(0xD0, 0xD9)])  # TEM, RSTn, SOI: no length
 _JPEG_SCAN_MARKERS = frozenset([0xD9, 0xDA])  # EOI, SOS: no frame header before these
 _TIFF_SIZE_TAGS = (256, 257)  # ImageWidth, ImageLength
+_TIFF_ORIENTATION = 274  # 5 to 8 turn the image a quarter: OpenCV's TIFF reader does so
 # The integer types libtiff reads a size tag in: BYTE, SHORT, LONG, SBYTE, SSHORT, SLONG.
 _TIFF_INTEGER_FORMATS = {1: "B", 3: "H", 4: "I", 6: "b", 8: "h", 9: "i"}
 # Rows converted per step from 16 to 8 bits: bounds the uint32 scratch to a few MiB.
@@ -166,7 +167,8 @@ def _gif_size(data: bytes) -> tuple[int, int] | None:
 
 
 def _tiff_size(data: bytes) -> tuple[int, int] | None:
-    """ImageWidth (256) and ImageLength (257) of the first directory, the page read."""
+    """ImageWidth (256) and ImageLength (257) of the first directory, the page read, as
+    OpenCV gives the image: swapped where the Orientation (274) is 5 to 8."""
     order = "<" if data[:2] == b"II" else ">"
     if len(data) < 8:
         return None
@@ -177,15 +179,16 @@ def _tiff_size(data: bytes) -> tuple[int, int] | None:
     found = {}
     for entry in range(directory + 2, min(directory + 2 + 12 * entries, len(data) - 11), 12):
         tag, kind, count = struct.unpack_from(order + "HHI", data, entry)
-        if tag not in _TIFF_SIZE_TAGS or tag in found:  # libtiff ignores a repeated tag
-            continue
+        if tag not in (*_TIFF_SIZE_TAGS, _TIFF_ORIENTATION) or tag in found:
+            continue  # libtiff ignores a repeated tag
         if count != 1 or kind not in _TIFF_INTEGER_FORMATS:
             return None  # a form libtiff refuses or this does not read: size unknown
         found[tag] = struct.unpack_from(order + _TIFF_INTEGER_FORMATS[kind], data,
                                         entry + 8)[0]
-    if len(found) < len(_TIFF_SIZE_TAGS) or min(found.values()) < 0:
+    width, height = (found.get(tag, -1) for tag in _TIFF_SIZE_TAGS)
+    if width < 0 or height < 0:
         return None
-    return tuple(found[tag] for tag in _TIFF_SIZE_TAGS)
+    return (height, width) if 5 <= found.get(_TIFF_ORIENTATION, 1) <= 8 else (width, height)
 
 
 def _webp_size(data: bytes) -> tuple[int, int] | None:

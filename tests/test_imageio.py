@@ -320,6 +320,21 @@ def test_a_tiffs_repeated_width_tag_is_read_as_libtiff_reads_it():
     assert image.shape[1::-1] == imageio.declared_size(bytes(data)) == (11, 9)
 
 
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_a_tiffs_orientation_turns_its_declared_size_as_opencv_turns_the_image(orientation):
+    """OpenCV's TIFF reader applies Orientation 5 to 8 (a quarter turn), even unchanged
+    (a JPEG's EXIF orientation it ignores then): the size declared is the size decoded."""
+    data = bytearray(image_file((9, 13, 1), ".tif"))
+    directory = struct.unpack_from("<I", data, 4)[0]
+    entries = struct.unpack_from("<H", data, directory)[0]
+    tags = [struct.unpack_from("<H", data, directory + 2 + 12 * i)[0] for i in range(entries)]
+    planar = directory + 2 + 12 * tags.index(284)  # PlanarConfiguration, 1 as the default
+    struct.pack_into("<HHIHH", data, planar, 274, 3, 1, orientation, 0)
+    image = imageio.decode_image(bytes(data))
+    assert image.shape[1::-1] == imageio.declared_size(bytes(data))
+    assert image.shape[:2] == ((13, 9) if orientation >= 5 else (9, 13))
+
+
 @pytest.mark.parametrize(("kind", "code"), [(1, "B"), (6, "b"), (8, "h"), (9, "i")])
 def test_a_tiff_width_of_another_integer_type_is_read_before_a_repeat(kind, code):
     """libtiff reads ImageWidth in any integer type, here a byte or a signed one, and
