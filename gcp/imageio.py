@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 import struct
 import sys
 import tempfile
@@ -57,8 +58,14 @@ _BMP_CORE_HEADER_SIZE = 12  # OS/2 1.x: u16 width and height; later headers have
 _JPEG_SOI = b"\xff\xd8"
 # Start-of-frame markers C0-CF hold the size, but for C4 (DHT), C8 (JPG) and CC (DAC).
 _JPEG_FRAME_MARKERS = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
-_JPEG_LONE_MARKERS = frozenset([0x01, *range(0xD0, 0xD9)])  # TEM, RSTn, SOI: no length
 _JPEG_SCAN_MARKERS = frozenset([0xD9, 0xDA])  # EOI, SOS: no frame header before these
+# The next marker that has a length or ends the search, as libjpeg's next_marker finds
+# it: other bytes, fill bytes (0xFF 0xFF), stuffed zeros (0xFF 0x00) and the markers with
+# no length (TEM 0x01; RSTn and SOI, 0xD0-0xD8) passed over, in C rather than a byte or a
+# marker at a time (a 64-MB run of either took 5-9 s).
+_JPEG_SEGMENT_MARKER = re.compile(rb"\xff[^\x00\x01\xd0-\xd8\xff]")
+# Real files have tens of segments before the frame; this bounds a hostile file's walk.
+MAX_JPEG_SEGMENTS = 1 << 16
 _TIFF_SIZE_TAGS = (256, 257)  # ImageWidth, ImageLength
 _TIFF_ORIENTATION = 274  # 5 to 8 turn the image a quarter: OpenCV's TIFF reader does so
 # The integer types libtiff reads a size tag in: BYTE, SHORT, LONG, SBYTE, SSHORT, SLONG.
@@ -220,38 +227,24 @@ def _jpeg_frame_size(data: bytes) -> tuple[int, int] | None:
 
 def _jpeg_frame(data: bytes) -> int | None:
     """Where a JPEG's first start-of-frame segment begins, found by walking the segments
-    before it by their lengths, and past stray bytes between them as libjpeg reads them
-    (it skips to the next marker, warning of "extraneous bytes"); None if there is none
-    before the scan."""
-    data = bytes(data) if isinstance(data, memoryview) else data
+    before it by their lengths, and past what lies between them as libjpeg reads it;
+    None if there is none before the scan, a length libjpeg refuses comes first, or more
+    than ``MAX_JPEG_SEGMENTS`` segments do."""
     position = len(_JPEG_SOI)
-    while (position := _next_jpeg_marker(data, position)) is not None:
+    for _ in range(MAX_JPEG_SEGMENTS):
+        found = _JPEG_SEGMENT_MARKER.search(data, position)
+        if found is None:
+            return None
+        position = found.start()
         marker = data[position + 1]
-        if marker in _JPEG_LONE_MARKERS:
-            position += 2
-        elif marker in _JPEG_SCAN_MARKERS:
+        if marker in _JPEG_SCAN_MARKERS:
             return None
-        elif marker in _JPEG_FRAME_MARKERS:
+        if marker in _JPEG_FRAME_MARKERS:
             return position
-        elif position + 4 <= len(data):
-            position += 2 + int.from_bytes(data[position + 2:position + 4], "big")
-        else:
+        length = int.from_bytes(data[position + 2:position + 4], "big")
+        if position + 4 > len(data) or length < 2:
             return None
-    return None
-
-
-def _next_jpeg_marker(data: bytes, position: int) -> int | None:
-    """Where the 0xFF of the first marker at or after ``position`` is, as libjpeg's
-    next_marker finds it: bytes other than 0xFF skipped, fill bytes (0xFF 0xFF) and
-    stuffed zeros (0xFF 0x00) too; None at the end of the data."""
-    while (position := data.find(b"\xff", position)) >= 0:
-        while position + 1 < len(data) and data[position + 1] == 0xFF:
-            position += 1
-        if position + 1 >= len(data):
-            return None
-        if data[position + 1] != 0:
-            return position
-        position += 2
+        position += 2 + length
     return None
 
 

@@ -286,6 +286,28 @@ def test_a_jpegs_size_is_read_past_stray_bytes_between_segments(stray, monkeypat
         imageio.decode_image(bytes(huge), max_pixels=1 << 22)
 
 
+@pytest.mark.parametrize("filler", [b"\xff" * 1000, b"\xff\xd0" * 500, b"\xff\x00" * 500,
+                                    b"\xff\x01\xff\xd7" * 250])
+def test_runs_libjpeg_passes_over_before_a_jpegs_frame_are_passed_over(filler):
+    """Fill bytes, stuffed zeros and markers with no length (TEM, RSTn) before the frame:
+    libjpeg reads past them, and so does the search for the frame, in C (runs of 64 MB
+    took 5-9 s a byte or a marker at a time)."""
+    jpeg = with_stray_bytes_after_app0(image_file((9, 11, 3), ".jpg"), filler)
+    assert imageio.declared_size(jpeg) == (11, 9)
+    assert imageio.decode_image(jpeg).shape == (9, 11, 3)
+
+
+def test_a_jpegs_frame_is_looked_for_in_a_bounded_number_of_segments(monkeypatch):
+    """Empty segments (a length of 2) before the frame are walked one by one: past
+    MAX_JPEG_SEGMENTS the size is unknown, as it is after a length libjpeg refuses."""
+    jpeg = image_file((9, 11, 3), ".jpg")
+    monkeypatch.setattr(imageio, "MAX_JPEG_SEGMENTS", 16)  # OpenCV's file has 3 before
+    empty = b"\xff\xe1\x00\x02"
+    assert imageio.declared_size(with_stray_bytes_after_app0(jpeg, empty * 5)) == (11, 9)
+    assert imageio.declared_size(with_stray_bytes_after_app0(jpeg, empty * 16)) is None
+    assert imageio.declared_size(with_stray_bytes_after_app0(jpeg, b"\xff\xe1\x00\x01")) is None
+
+
 def test_a_jpegs_frame_after_64_kb_of_metadata_is_checked_before_decoding(monkeypatch):
     """Camera JPEGs can carry more than the 64 KB the first check reads (EXIF with a
     thumbnail, ICC profiles) before their frame: its size is still read, from the whole
