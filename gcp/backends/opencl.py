@@ -243,7 +243,6 @@ class OpenCLBackend:
         found out when it is chosen, not after an encode has begun. pip's POCL 3.0 (LLVM
         14) refuses CPUs newer than LLVM 14 knows: "unknown target CPU 'generic'" on an
         AMD Zen 5."""
-        started = time.perf_counter()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             try:
@@ -251,7 +250,6 @@ class OpenCLBackend:
             except self.cl.Error as error:
                 raise BackendError(f"OpenCL device {self.device} cannot build kernels "
                                    f"({build_failure(error)})") from None
-        self.build_seconds["probe"] = time.perf_counter() - started
 
     @classmethod
     def for_device(cls, spec: str | None = None) -> OpenCLBackend:
