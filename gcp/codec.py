@@ -22,6 +22,7 @@ from .backends import Backend, PixelSet, backend_for_colours, load_pixels, selec
 from .container import DEFAULT_MAX_PIXELS, METHOD_CM, METHOD_IDS, METHOD_LZMA, METHOD_RLE, Header
 from .dither import floyd_steinberg
 from .errors import BackendError, LimitError, ParameterError, QualityError
+from .palette_code import shortest_order
 
 logger = logging.getLogger("gcp")
 
@@ -269,6 +270,8 @@ def _encode(image: np.ndarray, k: int, *, measure: bool, seed: int = 0,
     if measure or target_psnr is not None or min_psnr is not None:
         report = _report(seen, chosen, k, target_psnr, dithered)
         _check_min_psnr(report, min_psnr)
+    if palette is None:
+        chosen = _in_file_order(chosen)
     with timed_stage("encode", progress):
         return _pack(chosen, pixels_hwc.shape, method, effort, device), report
 
@@ -322,11 +325,26 @@ def _stored_straight(chosen: _Chosen, pixels: np.ndarray, seen: np.ndarray, comp
 def _in_stored_order(chosen: _Chosen) -> _Chosen:
     """``chosen`` with its stored palette in ascending order of its bytes, as the
     reference encoder writes fitted palettes (spec section 7), labels to match."""
-    order = np.lexsort(chosen.stored_palette.T[::-1])
+    return _permuted(chosen, np.lexsort(chosen.stored_palette.T[::-1]))
+
+
+def _in_file_order(chosen: _Chosen) -> _Chosen:
+    """``chosen`` with a fitted palette in the order the file stores it
+    (``shortest_order``: as fitted, or a nearest-colour path where that
+    codes shorter), labels to match."""
+    order = shortest_order(chosen.stored_palette)
+    if np.array_equal(order, np.arange(len(order))):
+        return chosen
+    return _permuted(chosen, order)
+
+
+def _permuted(chosen: _Chosen, order: np.ndarray) -> _Chosen:
+    """``chosen`` with its palette's colour ``order[i]`` at place i, labels to match."""
     place = np.empty_like(order)
     place[order] = np.arange(len(order))
+    stored = None if chosen.stored is None else chosen.stored[order]
     return _Chosen(chosen.k, chosen.palette[order], place[chosen.labels].astype(np.uint8),
-                   chosen.exact, chosen.mse, stored=chosen.stored_palette[order])
+                   chosen.exact, chosen.mse, stored=stored)
 
 
 def _own_straight_colours(chosen: _Chosen, pixels: np.ndarray, seen: np.ndarray
