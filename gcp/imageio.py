@@ -59,6 +59,10 @@ _JPEG_SOI = b"\xff\xd8"
 # Start-of-frame markers C0-CF hold the size, but for C4 (DHT), C8 (JPG) and CC (DAC).
 _JPEG_FRAME_MARKERS = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
 _JPEG_SCAN_MARKERS = frozenset([0xD9, 0xDA])  # EOI, SOS: no frame header before these
+# Segments libjpeg skips by their length (skip_variable, and APP0 and APP14 alike): a
+# length under 2 skips nothing, and it reads on after the length's two bytes. At the
+# others (DQT, DHT, DRI...) such a length is an error. APPn, DNL and COM.
+_JPEG_SKIPPED_MARKERS = frozenset([*range(0xE0, 0xF0), 0xDC, 0xFE])
 # The next marker that has a length or ends the search, as libjpeg's next_marker finds
 # it: other bytes, fill bytes (0xFF 0xFF), stuffed zeros (0xFF 0x00) and the markers with
 # no length (TEM 0x01; RSTn and SOI, 0xD0-0xD8) passed over, in C rather than a byte or a
@@ -66,6 +70,9 @@ _JPEG_SCAN_MARKERS = frozenset([0xD9, 0xDA])  # EOI, SOS: no frame header before
 _JPEG_SEGMENT_MARKER = re.compile(rb"\xff[^\x00\x01\xd0-\xd8\xff]")
 # Real files have tens of segments before the frame; this bounds a hostile file's walk.
 MAX_JPEG_SEGMENTS = 1 << 16
+_JPEG_APP1 = 0xE1
+_EXIF_HEADER = b"Exif\x00\x00"  # an APP1 segment holding EXIF starts so; a TIFF follows
+_TIFF_SHORT = 3
 _TIFF_SIZE_TAGS = (256, 257)  # ImageWidth, ImageLength
 _TIFF_ORIENTATION = 274  # 5 to 8 turn the image a quarter: OpenCV's TIFF reader does so
 # The integer types libtiff reads a size tag in: BYTE, SHORT, LONG, SBYTE, SSHORT, SLONG.
@@ -216,36 +223,102 @@ def _webp_size(data: bytes) -> tuple[int, int] | None:
 
 
 def _jpeg_frame_size(data: bytes) -> tuple[int, int] | None:
-    """(width, height) from the first start-of-frame segment of a JPEG; None if there is
-    none before the scan."""
+    """(width, height) of a JPEG as ``decode_image`` gives it: from the first
+    start-of-frame segment, swapped where its EXIF orientation (``jpeg_orientation``) is
+    5 to 8; None if there is no frame before the scan."""
     position = _jpeg_frame(data)
     if position is None or position + 9 > len(data):
         return None
     height, width = struct.unpack(">HH", data[position + 5:position + 9])
-    return width, height
+    return (height, width) if jpeg_orientation(data) >= 5 else (width, height)
 
 
 def _jpeg_frame(data: bytes) -> int | None:
     """Where a JPEG's first start-of-frame segment begins, found by walking the segments
-    before it by their lengths, and past what lies between them as libjpeg reads it;
-    None if there is none before the scan, a length libjpeg refuses comes first, or more
-    than ``MAX_JPEG_SEGMENTS`` segments do."""
+    before it by their lengths (a length under 2 as libjpeg takes it: nothing to skip in
+    an APPn, COM or DNL segment, an error elsewhere), and past what lies between them as
+    libjpeg reads it; None if there is none before the scan, a length libjpeg refuses
+    comes first, or more than ``MAX_JPEG_SEGMENTS`` segments do."""
+    for marker, position in _jpeg_segments(data):
+        if marker in _JPEG_FRAME_MARKERS:
+            return position
+    return None
+
+
+def _jpeg_segments(data: bytes) -> Iterator[tuple[int, int]]:
+    """(marker, position) of each segment of a JPEG up to its first start-of-frame
+    segment, that one included, walking by their lengths as ``_jpeg_frame`` says; none
+    after a scan's start, a length libjpeg refuses or ``MAX_JPEG_SEGMENTS`` of them."""
     position = len(_JPEG_SOI)
     for _ in range(MAX_JPEG_SEGMENTS):
         found = _JPEG_SEGMENT_MARKER.search(data, position)
         if found is None:
-            return None
+            return
         position = found.start()
         marker = data[position + 1]
         if marker in _JPEG_SCAN_MARKERS:
-            return None
+            return
+        yield marker, position
         if marker in _JPEG_FRAME_MARKERS:
-            return position
+            return
         length = int.from_bytes(data[position + 2:position + 4], "big")
-        if position + 4 > len(data) or length < 2:
-            return None
-        position += 2 + length
-    return None
+        if position + 4 > len(data) or (length < 2 and marker not in _JPEG_SKIPPED_MARKERS):
+            return
+        position += 2 + max(length, 2)
+
+
+def jpeg_orientation(data: bytes) -> int:
+    """The EXIF orientation of a JPEG (1 to 8, as TIFF's tag 274 numbers them: 1 upright,
+    6 turned a quarter clockwise to be seen...): from the first APP1 segment before the
+    frame that holds EXIF, its first directory's Orientation, a SHORT. 1 where there is
+    none, or it is not 1 to 8 or not in that form: the image is then taken as stored."""
+    for marker, position in _jpeg_segments(data):
+        if marker != _JPEG_APP1:
+            continue
+        length = int.from_bytes(data[position + 2:position + 4], "big")
+        payload = data[position + 4:position + 2 + length]
+        if payload[:len(_EXIF_HEADER)] == _EXIF_HEADER:
+            return _exif_orientation(payload[len(_EXIF_HEADER):])
+    return 1
+
+
+def _exif_orientation(tiff: bytes) -> int:
+    """Orientation (274) of the first directory of the TIFF structure EXIF holds; 1 where
+    there is none or it is not a SHORT of 1 to 8."""
+    if len(tiff) < 8 or tiff[:2] not in (b"II", b"MM"):
+        return 1
+    order = "<" if tiff[:2] == b"II" else ">"
+    directory = struct.unpack_from(order + "I", tiff, 4)[0]
+    if directory + 2 > len(tiff):
+        return 1
+    entries = struct.unpack_from(order + "H", tiff, directory)[0]
+    for entry in range(directory + 2, min(directory + 2 + 12 * entries, len(tiff) - 11), 12):
+        tag, kind, count, value = struct.unpack_from(order + "HHIH", tiff, entry)
+        if tag == _TIFF_ORIENTATION:
+            return value if kind == _TIFF_SHORT and count == 1 and 1 <= value <= 8 else 1
+    return 1
+
+
+def oriented(image: np.ndarray, orientation: int) -> np.ndarray:
+    """uint8 (H, W[, C]) ``image`` as stored, turned and flipped to be seen as EXIF
+    ``orientation`` (1 to 8) says, as OpenCV's ``imread`` does where it applies it;
+    (W, H[, C]) for 5 to 8. A view where it can be."""
+    transposed = (1, 0, *range(2, image.ndim))
+    if orientation == 2:
+        return image[:, ::-1]
+    if orientation == 3:
+        return image[::-1, ::-1]
+    if orientation == 4:
+        return image[::-1]
+    if orientation == 5:
+        return image.transpose(transposed)
+    if orientation == 6:
+        return image[::-1].transpose(transposed)
+    if orientation == 7:
+        return image[::-1, ::-1].transpose(transposed)
+    if orientation == 8:
+        return image[:, ::-1].transpose(transposed)
+    return image
 
 
 def declared_grey(data: bytes | bytearray) -> bool:
@@ -325,6 +398,9 @@ def decode_image(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS,
                          field="image")
     _check_size(image.shape[1], image.shape[0], max_pixels, name)
     image = _to_uint8(image, name)
+    if data[:len(_JPEG_SOI)] == _JPEG_SOI and (orientation := jpeg_orientation(data)) != 1:
+        # Shown as viewers show it: the file has no field to keep the tag in.
+        image = np.ascontiguousarray(oriented(image, orientation))
     if image.ndim == 2:
         return image[:, :, None]
     if image.shape[2] == 3:

@@ -42,6 +42,22 @@ def spec_decoder_rules() -> list[tuple[int, set[str], list[str]]]:
 SPEC_FIELDS = frozenset().union(*(fields for _, fields, _ in spec_decoder_rules()))
 
 
+def exif_segment(entries: list[tuple[int, int, int, int]], order: str = "<") -> bytes:
+    """An APP1 segment holding EXIF: a TIFF structure of one directory of ``entries``
+    (tag, type, count, value as a SHORT)."""
+    tiff = (b"II" if order == "<" else b"MM") + struct.pack(order + "HIH", 42, 8, len(entries))
+    for tag, kind, count, value in entries:
+        tiff += struct.pack(order + "HHIHH", tag, kind, count, value, 0)
+    payload = b"Exif\x00\x00" + tiff + struct.pack(order + "I", 0)
+    return b"\xff\xe1" + struct.pack(">H", 2 + len(payload)) + payload
+
+
+def with_segments_after_app0(jpeg: bytes, segments: bytes) -> bytes:
+    assert jpeg[2:4] == b"\xff\xe0"
+    after_app0 = 4 + int.from_bytes(jpeg[4:6], "big")
+    return jpeg[:after_app0] + segments + jpeg[after_app0:]
+
+
 def png_with_size(width: int, height: int) -> bytes:
     """A small PNG whose IHDR (CRC fixed) declares width x height."""
     data = bytearray(imageio.encode_image(np.zeros((2, 2, 3), np.uint8), ".png"))

@@ -11,8 +11,15 @@ import pytest
 from click.testing import CliRunner
 
 import gcp
+from gcp import imageio
 from gcp.cli import cli
-from tests.conftest import REAL_IMAGES, VECTORS, colour_count
+from tests.conftest import (
+    REAL_IMAGES,
+    VECTORS,
+    colour_count,
+    exif_segment,
+    with_segments_after_app0,
+)
 
 
 def run(*args, input=None):
@@ -276,3 +283,15 @@ def test_entry_point_takes_the_normal_exit_when_stdout_cannot_be_flushed(monkeyp
     assert _entry_point(monkeypatch, ["encode", REAL_IMAGES["coffee"], out, "-k", 4]) \
         == ("exit", 0)
     assert gcp.read_info(out.read_bytes()).palette_size == 4
+
+
+def test_a_jpeg_with_exif_orientation_is_encoded_as_viewers_show_it(tmp_path):
+    """A phone's JPEG stored on its side with Orientation 6: the .gcp, which has no field
+    for the tag, holds the image upright, and decodes so."""
+    stored = np.random.default_rng(3).integers(0, 256, (9, 13, 3), dtype=np.uint8)
+    source = tmp_path / "phone.jpg"
+    source.write_bytes(with_segments_after_app0(imageio.encode_image(stored, ".jpg"),
+                                                exif_segment([(274, 3, 1, 6)])))
+    result = run("encode", source, tmp_path / "phone.gcp", "-k", 8)
+    assert result.exit_code == 0, result.output
+    assert gcp.decode((tmp_path / "phone.gcp").read_bytes()).shape == (13, 9, 3)

@@ -14,7 +14,13 @@ from hypothesis import strategies as st
 
 from gcp import imageio
 from gcp.errors import ImageError, LimitError
-from tests.conftest import REAL_IMAGES, bmp_with_size, png_with_size
+from tests.conftest import (
+    REAL_IMAGES,
+    bmp_with_size,
+    exif_segment,
+    png_with_size,
+    with_segments_after_app0,
+)
 
 PIL = pytest.importorskip("PIL.Image", reason="Pillow writes the odd PNG kinds these tests read")
 
@@ -305,7 +311,40 @@ def test_a_jpegs_frame_is_looked_for_in_a_bounded_number_of_segments(monkeypatch
     empty = b"\xff\xe1\x00\x02"
     assert imageio.declared_size(with_stray_bytes_after_app0(jpeg, empty * 5)) == (11, 9)
     assert imageio.declared_size(with_stray_bytes_after_app0(jpeg, empty * 16)) is None
-    assert imageio.declared_size(with_stray_bytes_after_app0(jpeg, b"\xff\xe1\x00\x01")) is None
+    assert imageio.declared_size(with_stray_bytes_after_app0(jpeg, b"\xff\xdb\x00\x01")) is None
+
+
+@pytest.mark.parametrize("marker", [0xE0, 0xE1, 0xEE, 0xEF, 0xFE, 0xDC])
+@pytest.mark.parametrize("length", [0, 1])
+def test_a_length_under_2_skips_nothing_in_the_segments_libjpeg_skips(marker, length,
+                                                                    monkeypatch):
+    """libjpeg skips an APPn, COM or DNL segment by its length less its own 2 bytes: a
+    length of 0 or 1 skips nothing, and it reads on after it. The fuzzer's 179-byte JPEG
+    had an APP0 of length 0 before a frame of 14368 x 22096, which the walk took for a
+    length libjpeg refuses: OpenCV took 3.5 s to decode it before the limit refused it."""
+    jpeg = image_file((9, 11, 3), ".jpg")
+    empty = bytes([0xFF, marker]) + length.to_bytes(2, "big")
+    data = with_stray_bytes_after_app0(jpeg, empty)
+    assert imageio.declared_size(data) == (11, 9)
+    assert imageio.decode_image(data).shape == (9, 11, 3)
+    huge = bytearray(data)
+    struct.pack_into(">HH", huge, data.index(b"\xff\xc0") + 5, 22096, 14368)
+
+    def no_decoding():
+        raise AssertionError("OpenCV was asked to decode an image over the limit")
+
+    monkeypatch.setattr(imageio, "_cv2", no_decoding)
+    with pytest.raises(LimitError, match="14368x22096"):
+        imageio.decode_image(bytes(huge), max_pixels=1 << 22)
+
+
+@pytest.mark.parametrize("marker", [0xDB, 0xC4, 0xDD])
+def test_a_length_under_2_where_libjpeg_refuses_it_leaves_the_size_unknown(marker):
+    data = with_stray_bytes_after_app0(image_file((9, 11, 3), ".jpg"),
+                                       bytes([0xFF, marker, 0, 1]))
+    assert imageio.declared_size(data) is None
+    with pytest.raises(ImageError):
+        imageio.decode_image(data)
 
 
 def test_a_jpegs_frame_after_64_kb_of_metadata_is_checked_before_decoding(monkeypatch):
@@ -345,7 +384,8 @@ def test_a_tiffs_repeated_width_tag_is_read_as_libtiff_reads_it():
 @pytest.mark.parametrize("orientation", range(1, 9))
 def test_a_tiffs_orientation_turns_its_declared_size_as_opencv_turns_the_image(orientation):
     """OpenCV's TIFF reader applies Orientation 5 to 8 (a quarter turn), even unchanged
-    (a JPEG's EXIF orientation it ignores then): the size declared is the size decoded."""
+    (a JPEG's EXIF orientation it ignores then; gcp applies that one itself): the size
+    declared is the size decoded."""
     data = bytearray(image_file((9, 13, 1), ".tif"))
     directory = struct.unpack_from("<I", data, 4)[0]
     entries = struct.unpack_from("<H", data, directory)[0]
@@ -355,6 +395,77 @@ def test_a_tiffs_orientation_turns_its_declared_size_as_opencv_turns_the_image(o
     image = imageio.decode_image(bytes(data))
     assert image.shape[1::-1] == imageio.declared_size(bytes(data))
     assert image.shape[:2] == ((13, 9) if orientation >= 5 else (9, 13))
+
+
+def as_opencv_orients(data: bytes, channels: int) -> np.ndarray:
+    """The image as OpenCV's imdecode gives it where it applies EXIF orientation (colour
+    or grey, not unchanged), in gcp's channel order."""
+    import cv2
+
+    flag = cv2.IMREAD_COLOR if channels == 3 else cv2.IMREAD_GRAYSCALE
+    image = cv2.imdecode(np.frombuffer(data, np.uint8), flag)
+    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB) if channels == 3 else image[:, :, None]
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+@pytest.mark.parametrize("order", ["<", ">"])
+@pytest.mark.parametrize("channels", [1, 3])
+def test_a_jpeg_is_turned_as_its_exif_orientation_says_as_opencv_turns_it(orientation, order,
+                                                                         channels):
+    """gcp reads images unchanged (alpha, 16 bits), where OpenCV ignores EXIF; it turns a
+    JPEG itself, to the pixels OpenCV gives where it applies the tag, and declares that
+    size before decoding."""
+    data = with_segments_after_app0(image_file((9, 13, channels), ".jpg"),
+                                    exif_segment([(274, 3, 1, orientation)], order))
+    image = imageio.decode_image(data)
+    assert imageio.jpeg_orientation(data) == orientation
+    assert image.shape[:2] == ((13, 9) if orientation >= 5 else (9, 13))
+    assert image.shape[1::-1] == imageio.declared_size(data)
+    assert image.flags.c_contiguous
+    assert np.array_equal(image, as_opencv_orients(data, channels))
+
+
+@pytest.mark.parametrize("entries", [
+    [(274, 3, 1, 0)], [(274, 3, 1, 9)],  # not an orientation
+    [(274, 4, 1, 6)], [(274, 3, 2, 6)],  # not one SHORT
+    [(275, 3, 1, 6)],                    # another tag
+    [],
+])
+def test_a_jpeg_whose_exif_gives_no_orientation_is_taken_as_stored(entries):
+    stored = image_file((9, 13, 3), ".jpg")
+    data = with_segments_after_app0(stored, exif_segment(entries))
+    assert imageio.jpeg_orientation(data) == 1
+    assert np.array_equal(imageio.decode_image(data), imageio.decode_image(stored))
+    assert imageio.declared_size(data) == (13, 9)
+
+
+@pytest.mark.parametrize("cut", [6, 8, 10, 14, 20, 25])
+def test_a_cut_exif_structure_is_no_orientation_and_no_error(cut):
+    """A segment whose TIFF structure ends early (its length says so): nothing is read
+    past it, and the image is as stored."""
+    whole = exif_segment([(274, 3, 1, 6)])
+    payload = whole[4:4 + cut]
+    segment = b"\xff\xe1" + struct.pack(">H", 2 + len(payload)) + payload
+    data = with_segments_after_app0(image_file((9, 13, 3), ".jpg"), segment)
+    assert imageio.jpeg_orientation(data) == 1
+    assert imageio.decode_image(data).shape == (9, 13, 3)
+
+
+def test_the_first_exif_segment_is_read_past_other_app1_segments():
+    """XMP is an APP1 segment too; a second EXIF segment is not read."""
+    xmp = b"http://ns.adobe.com/xap/1.0/\x00<x:xmpmeta/>"
+    segments = (b"\xff\xe1" + struct.pack(">H", 2 + len(xmp)) + xmp
+                + exif_segment([(274, 3, 1, 8)]) + exif_segment([(274, 3, 1, 3)]))
+    data = with_segments_after_app0(image_file((9, 13, 3), ".jpg"), segments)
+    assert imageio.jpeg_orientation(data) == 8
+    assert np.array_equal(imageio.decode_image(data), as_opencv_orients(data, 3))
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_orientations_turn_a_grey_and_a_colour_array_alike(orientation):
+    image = np.arange(2 * 3 * 4, dtype=np.uint8).reshape(2, 3, 4)
+    assert np.array_equal(imageio.oriented(image, orientation)[:, :, 0],
+                          imageio.oriented(image[:, :, 0], orientation))
 
 
 @pytest.mark.parametrize(("kind", "code"), [(1, "B"), (6, "b"), (8, "h"), (9, "i")])
