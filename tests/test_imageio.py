@@ -271,6 +271,20 @@ def with_stray_bytes_after_app0(jpeg: bytes, stray: bytes) -> bytes:
     return jpeg[:after_app0] + stray + jpeg[after_app0:]
 
 
+def assert_a_huge_frame_is_refused_before_decoding(jpeg: bytes, monkeypatch) -> None:
+    """``jpeg`` with its frame made 17490 x 18760 is refused by the pixel limit before
+    OpenCV is asked to decode it."""
+    huge = bytearray(jpeg)
+    struct.pack_into(">HH", huge, jpeg.index(b"\xff\xc0") + 5, 18760, 17490)
+
+    def no_decoding():
+        raise AssertionError("OpenCV was asked to decode an image over the limit")
+
+    monkeypatch.setattr(imageio, "_cv2", no_decoding)
+    with pytest.raises(LimitError, match="17490x18760"):
+        imageio.decode_image(bytes(huge), max_pixels=1 << 22)
+
+
 @pytest.mark.parametrize("stray", [b"IHDR\x06", b"\x00\xff\x00\x01", b"\xff\xff\x00"])
 def test_a_jpegs_size_is_read_past_stray_bytes_between_segments(stray, monkeypatch):
     """libjpeg skips bytes between segments to the next marker ("extraneous bytes"), so
@@ -280,16 +294,7 @@ def test_a_jpegs_size_is_read_past_stray_bytes_between_segments(stray, monkeypat
     jpeg = with_stray_bytes_after_app0(image_file((9, 11, 3), ".jpg"), stray)
     assert imageio.declared_size(jpeg) == (11, 9)
     assert imageio.decode_image(jpeg).shape == (9, 11, 3)
-    frame = jpeg.index(b"\xff\xc0")
-    huge = bytearray(jpeg)
-    struct.pack_into(">HH", huge, frame + 5, 18760, 17490)
-
-    def no_decoding():
-        raise AssertionError("OpenCV was asked to decode an image over the limit")
-
-    monkeypatch.setattr(imageio, "_cv2", no_decoding)
-    with pytest.raises(LimitError, match="17490x18760"):
-        imageio.decode_image(bytes(huge), max_pixels=1 << 22)
+    assert_a_huge_frame_is_refused_before_decoding(jpeg, monkeypatch)
 
 
 @pytest.mark.parametrize("filler", [b"\xff" * 1000, b"\xff\xd0" * 500, b"\xff\x00" * 500,
@@ -321,21 +326,14 @@ def test_a_length_under_2_skips_nothing_in_the_segments_libjpeg_skips(marker, le
     """libjpeg skips an APPn, COM or DNL segment by its length less its own 2 bytes: a
     length of 0 or 1 skips nothing, and it reads on after it. The fuzzer's 179-byte JPEG
     had an APP0 of length 0 before a frame of 14368 x 22096, which the walk took for a
-    length libjpeg refuses: OpenCV took 3.5 s to decode it before the limit refused it."""
+    length libjpeg refuses: OpenCV took 3.5 s to decode it before the limit refused it.
+    (Here the frame is made 17490 x 18760.)"""
     jpeg = image_file((9, 11, 3), ".jpg")
     empty = bytes([0xFF, marker]) + length.to_bytes(2, "big")
     data = with_stray_bytes_after_app0(jpeg, empty)
     assert imageio.declared_size(data) == (11, 9)
     assert imageio.decode_image(data).shape == (9, 11, 3)
-    huge = bytearray(data)
-    struct.pack_into(">HH", huge, data.index(b"\xff\xc0") + 5, 22096, 14368)
-
-    def no_decoding():
-        raise AssertionError("OpenCV was asked to decode an image over the limit")
-
-    monkeypatch.setattr(imageio, "_cv2", no_decoding)
-    with pytest.raises(LimitError, match="14368x22096"):
-        imageio.decode_image(bytes(huge), max_pixels=1 << 22)
+    assert_a_huge_frame_is_refused_before_decoding(data, monkeypatch)
 
 
 @pytest.mark.parametrize("marker", [0xDB, 0xC4, 0xDD])
@@ -356,15 +354,7 @@ def test_a_jpegs_frame_after_64_kb_of_metadata_is_checked_before_decoding(monkey
     assert imageio.declared_size(jpeg[:imageio.FILE_START_SIZE]) is None
     assert imageio.declared_size(jpeg) == (11, 9)
     assert imageio.decode_image(jpeg).shape == (9, 11, 3)
-    huge = bytearray(jpeg)
-    struct.pack_into(">HH", huge, jpeg.index(b"\xff\xc0") + 5, 18760, 17490)
-
-    def no_decoding():
-        raise AssertionError("OpenCV was asked to decode an image over the limit")
-
-    monkeypatch.setattr(imageio, "_cv2", no_decoding)
-    with pytest.raises(LimitError, match="17490x18760"):
-        imageio.decode_image(bytes(huge), max_pixels=1 << 22)
+    assert_a_huge_frame_is_refused_before_decoding(jpeg, monkeypatch)
 
 
 def test_a_tiffs_repeated_width_tag_is_read_as_libtiff_reads_it():
