@@ -1350,6 +1350,26 @@ def smooth_pays(indices: np.ndarray, palette: np.ndarray, weights: tuple[int, ..
     return smooth < plain
 
 
+def smooth_beats_pattern(indices: np.ndarray, palette: np.ndarray, weights: tuple[int, ...],
+                         stripe_height: int, uu_offset: tuple[int, int] | None, wide: bool,
+                         encode_stripes: Callable[..., list[bytes]]) -> bool:
+    """Whether the encoder codes uint8 (height, width) ``indices`` in the smooth modes
+    where both they and a pattern's coding (UU at ``uu_offset``, or the wide match where
+    ``wide``) code their trial samples shorter than the plain modes (an encoder's choice):
+    where the middle one of the image's stripes (of stripes no taller than
+    ``stripe_height_for``'s) codes no longer so. Their samples differ, so neither trial
+    says which is shorter: a dithered photo's smooth shading wins its sample, where its
+    dither's offset wins the image by 4.8%. ``encode_stripes`` is as in
+    ``weighted_stripes``."""
+    height, width = indices.shape
+    sample, sample_height = middle_stripe(
+        indices, min(stripe_height, stripe_height_for(width, height)))
+    smooth, pattern = (sum(len(stripe) for stripe in encode_stripes(
+        sample, palette, weights, sample_height, *coding))
+        for coding in ((True, None, False), (False, uu_offset, wide)))
+    return smooth <= pattern
+
+
 def uu_trial_sample(indices: np.ndarray) -> tuple[np.ndarray, int]:
     """(sample, stripe_height): the uint8 (rows, columns) indices ``uu_offset_pays`` tries,
     cut into stripes of stripe_height rows: ``weight_trial_sample``'s, but where its two
@@ -1507,9 +1527,10 @@ def weighted_stripes(indices: np.ndarray, palette: np.ndarray, stripe_height: in
                      ) -> tuple[tuple[int, ...], list[bytes]]:
     """(channel weights, each stripe's bytes) for uint8 (height, width) ``indices`` of a
     uint8 (K, C) palette in stripes of ``stripe_height`` rows: the weights
-    ``choose_channel_weights`` chooses, in the modes ``smooth_pays`` chooses, or else with
-    the offset of UU ``uu_offset_pays`` chooses, or else with the wide match where
-    ``wide_match_pays``, with the tables ``table_shrink_for`` chooses, coded by
+    ``choose_channel_weights`` chooses, with the offset of UU ``uu_offset_pays`` chooses,
+    or else with the wide match where ``wide_match_pays``, or in the smooth modes where
+    ``smooth_pays`` and, if one of those two pays too, ``smooth_beats_pattern``; with the
+    tables ``table_shrink_for`` chooses, coded by
     ``encode_stripes(indices, palette, weights, stripe_height, smooth=False,
     uu_offset=None, wide=False, table_shrink=0)``, which gives each stripe's bytes as
     ``reference_stripes`` does, and ``lengths_of`` as ``coded_lengths`` does (the
@@ -1530,10 +1551,14 @@ def weighted_stripes(indices: np.ndarray, palette: np.ndarray, stripe_height: in
 
     weights = choose_channel_weights(indices, palette, remembering)
     smooth = smooth_pays(indices, palette, weights, remembering)
-    uu_offset = None if smooth else uu_offset_pays(indices, palette, weights, stripe_height,
-                                                   remembering)
-    wide = not smooth and uu_offset is None and wide_match_pays(
-        indices, palette, weights, stripe_height, remembering)
+    uu_offset = uu_offset_pays(indices, palette, weights, stripe_height, remembering)
+    wide = uu_offset is None and wide_match_pays(indices, palette, weights, stripe_height,
+                                                 remembering)
+    if smooth and (uu_offset is not None or wide):
+        smooth = smooth_beats_pattern(indices, palette, weights, stripe_height, uu_offset,
+                                      wide, remembering)
+    if smooth:
+        uu_offset, wide = None, False
     table_shrink = table_shrink_for(indices, palette, weights, stripe_height,
                                     stripe_codings(smooth, uu_offset, wide)[0],
                                     lengths_of or coded_lengths)

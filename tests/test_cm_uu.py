@@ -158,6 +158,48 @@ def test_an_ordered_dither_is_coded_with_its_offset_and_much_smaller(diagonal):
     assert np.array_equal(gcp.decode(gcp.encode(image, len(palette), method="cm")), image)
 
 
+@pytest.mark.parametrize(("smooth_length", "smooth_kept"), [(999, True), (1000, True),
+                                                            (1001, False)])
+@pytest.mark.parametrize(("uu_offset", "wide"), [((4, 0), False), (None, True)])
+def test_where_smooth_and_a_pattern_both_pay_the_middle_stripe_chooses(
+        smooth_length, smooth_kept, uu_offset, wide):
+    """Both trials beat the plain modes on their own samples: the middle stripe, coded
+    both ways, decides, the smooth modes kept where they code it no longer."""
+    coded = []
+
+    def code(sample, palette, weights, rows, smooth=False, offset=None, use_wide=False):
+        coded.append((sample.shape, smooth, offset, use_wide))
+        return [bytes(smooth_length if smooth else 1000)]
+
+    indices = np.zeros((300, 10), np.uint8)
+    kept = cm.smooth_beats_pattern(indices, palette_of(4, 1), (1,), 100, uu_offset, wide,
+                                   code)
+    assert kept is smooth_kept
+    assert coded == [((100, 10), True, None, False), ((100, 10), False, uu_offset, wide)]
+
+
+@pytest.mark.parametrize("smooth_wins_the_middle", [False, True])
+def test_the_encoder_tries_a_pattern_where_the_smooth_modes_pay(smooth_wins_the_middle,
+                                                                monkeypatch):
+    """A dithered photo's smooth shading can win the smooth trial's sample while its
+    dither's offset wins the image: both are tried, and the middle stripe decides."""
+    indices = dithered_ramp(64, 48, 3)
+    palette = palette_of(3, 1)
+    monkeypatch.setattr(cm, "smooth_pays", lambda *args: True)
+    monkeypatch.setattr(cm, "uu_offset_pays", lambda *args: (4, 0))
+    monkeypatch.setattr(cm, "smooth_beats_pattern", lambda *args: smooth_wins_the_middle)
+    body = cm.encode_body(indices, palette, 32)
+    _, _, stripes = cm.split_stripes(body, 48, 64, 1, 3)
+    modes = {cm.mode_of(stripe[0]) for stripe in stripes}
+    if smooth_wins_the_middle:
+        assert modes <= set(cm.SMOOTH_MODES) | set(cm.UNCODED_MODES)
+    else:
+        assert modes <= {cm.STRIPE_CODED_UU, *cm.RANKS_MODES, *cm.UNCODED_MODES}
+        assert {cm.stripe_uu_offset(s) for s in stripes
+                if cm.mode_of(s[0]) == cm.STRIPE_CODED_UU} == {(4, 0)}
+    assert np.array_equal(cm.decode_body(body, 48, 64, palette), indices)
+
+
 @requires_opencl
 def test_the_reference_encoder_chooses_as_the_kernel_does():
     indices = dithered_ramp(40, 48, 3, diagonal=True)
