@@ -107,7 +107,8 @@ WIDE_TEMPLATE = (tuple((-dx, 0) for dx in range(1, 7))
                          for dx in range(-reach, reach + 1)))
 OUTSIDE_TEMPLATE = 256            # not an index
 WIDE_KEY_TAG = 9                  # the wide key's first hashed value (5.3.3)
-WIDE_TRIAL_GAIN = 0.01            # the sample's share the wide match must save to be taken
+WIDE_TRIAL_GAIN = 0.01            # the middle stripe's share the wide match must save
+WIDE_SAMPLE_GAIN = 0.001          # and first the trial sample's: a photo's codes within it
 # UU is the pixel uu_rows up and uu_shift across: (2, 0) in every mode but
 # STRIPE_CODED_UU, whose stripe gives uu_rows (u8, 1 to 255) and uu_shift (i8) after its
 # mode byte. An ordered dither repeats 4 or 8 rows up (a diagonal one also across), which
@@ -1350,24 +1351,24 @@ def smooth_pays(indices: np.ndarray, palette: np.ndarray, weights: tuple[int, ..
     return smooth < plain
 
 
-def smooth_beats_pattern(indices: np.ndarray, palette: np.ndarray, weights: tuple[int, ...],
-                         stripe_height: int, uu_offset: tuple[int, int] | None, wide: bool,
-                         encode_stripes: Callable[..., list[bytes]]) -> bool:
-    """Whether the encoder codes uint8 (height, width) ``indices`` in the smooth modes
-    where both they and a pattern's coding (UU at ``uu_offset``, or the wide match where
-    ``wide``) code their trial samples shorter than the plain modes (an encoder's choice):
-    where the middle one of the image's stripes (of stripes no taller than
-    ``stripe_height_for``'s) codes no longer so. Their samples differ, so neither trial
-    says which is shorter: a dithered photo's smooth shading wins its sample, where its
-    dither's offset wins the image by 4.8%. ``encode_stripes`` is as in
-    ``weighted_stripes``."""
+def shortest_coding(indices: np.ndarray, palette: np.ndarray, weights: tuple[int, ...],
+                    stripe_height: int, codings: list[tuple[bool, tuple[int, int] | None, bool]],
+                    encode_stripes: Callable[..., list[bytes]]
+                    ) -> tuple[bool, tuple[int, int] | None, bool]:
+    """Of ``codings`` ((smooth, UU offset, wide), each one that pays on its own trial),
+    the one the encoder codes uint8 (height, width) ``indices`` in (an encoder's choice):
+    the one that codes the middle one of the image's stripes (of stripes no taller than
+    ``stripe_height_for``'s) shortest, the first of equals. Their trials' samples differ,
+    so none says which is best: a dithered photo's smooth shading wins its sample, where
+    its dither's offset wins the image by 4.8%; a halftone's offset and the wide match
+    both pay, and the wide match codes the image 9.7% shorter. ``encode_stripes`` is as
+    in ``weighted_stripes``."""
     height, width = indices.shape
     sample, sample_height = middle_stripe(
         indices, min(stripe_height, stripe_height_for(width, height)))
-    smooth, pattern = (sum(len(stripe) for stripe in encode_stripes(
-        sample, palette, weights, sample_height, *coding))
-        for coding in ((True, None, False), (False, uu_offset, wide)))
-    return smooth <= pattern
+    lengths = [sum(len(stripe) for stripe in encode_stripes(
+        sample, palette, weights, sample_height, *coding)) for coding in codings]
+    return codings[lengths.index(min(lengths))]
 
 
 def uu_trial_sample(indices: np.ndarray) -> tuple[np.ndarray, int]:
@@ -1493,31 +1494,35 @@ def uu_offset_pays(indices: np.ndarray, palette: np.ndarray, weights: tuple[int,
 
 def wide_match_pays(indices: np.ndarray, palette: np.ndarray, weights: tuple[int, ...],
                     stripe_height: int, encode_stripes: Callable[..., list[bytes]]) -> bool:
-    """Whether the encoder codes uint8 (height, width) ``indices`` in STRIPE_CODED_WIDE (an
-    encoder's choice): where ``uu_trial_sample`` codes at least WIDE_TRIAL_GAIN shorter
-    so, and then the middle one of the image's stripes too (of stripes no taller than
-    ``stripe_height_for``'s). A glyph's earlier copies are seldom in a sample of 64 rows:
-    a screenshot's sample 0.97x, its whole 0.85x; a cartoon's sample 0.99x, its whole
-    1.02x. ``encode_stripes`` is as in ``weighted_stripes``."""
+    """Whether the wide match pays for uint8 (height, width) ``indices`` (an encoder's
+    choice): where ``uu_trial_sample`` codes at least WIDE_SAMPLE_GAIN shorter with it,
+    and then the middle one of the image's stripes (of stripes no taller than
+    ``stripe_height_for``'s) at least WIDE_TRIAL_GAIN shorter. A glyph's earlier copies
+    are seldom in a sample of 64 rows: a terminal's sample 0.993x, its whole 0.933x; a
+    tall infographic's 0.9985x and 0.894x; a cartoon's 0.99x and 1.02x. The sample spares
+    a photo, whose sample codes within 0.1% either way, the middle stripe's two codings.
+    ``encode_stripes`` is as in ``weighted_stripes``."""
     if len(palette) < 2:
         return False
     height, width = indices.shape
-    trials = (uu_trial_sample(indices),
-              middle_stripe(indices, min(stripe_height, stripe_height_for(width, height))))
-    for sample, sample_height in trials:
+    trials = ((uu_trial_sample(indices), 1 - WIDE_SAMPLE_GAIN),
+              (middle_stripe(indices, min(stripe_height, stripe_height_for(width, height))),
+               1 - WIDE_TRIAL_GAIN))
+    for (sample, sample_height), most in trials:
         plain, wide = (sum(len(stripe) for stripe in encode_stripes(
             sample, palette, weights, sample_height, False, None, use_wide))
             for use_wide in (False, True))
-        if wide > plain * (1 - WIDE_TRIAL_GAIN):
+        if wide > plain * most:
             return False
     return True
 
 
 def middle_stripe(indices: np.ndarray, stripe_height: int) -> tuple[np.ndarray, int]:
     """(the middle one of uint8 (height, width) ``indices``' stripes of ``stripe_height``
-    rows, its rows)."""
+    rows, its rows): stripe floor(S / 2) of S, but of two the first, since the last may
+    be a few rows (a 900-row page in stripes of 728 rows)."""
     rows = stripe_rows(len(indices), stripe_height)
-    top, count = rows[len(rows) // 2]
+    top, count = rows[len(rows) // 2 if len(rows) != 2 else 0]
     return indices[top:top + count], count
 
 
@@ -1527,10 +1532,10 @@ def weighted_stripes(indices: np.ndarray, palette: np.ndarray, stripe_height: in
                      ) -> tuple[tuple[int, ...], list[bytes]]:
     """(channel weights, each stripe's bytes) for uint8 (height, width) ``indices`` of a
     uint8 (K, C) palette in stripes of ``stripe_height`` rows: the weights
-    ``choose_channel_weights`` chooses, with the offset of UU ``uu_offset_pays`` chooses,
-    or else with the wide match where ``wide_match_pays``, or in the smooth modes where
-    ``smooth_pays`` and, if one of those two pays too, ``smooth_beats_pattern``; with the
-    tables ``table_shrink_for`` chooses, coded by
+    ``choose_channel_weights`` chooses; in the smooth modes where ``smooth_pays``, with
+    UU at the offset ``uu_offset_pays`` gives, or with the wide match where
+    ``wide_match_pays``, ``shortest_coding``'s where more than one of them pays, else in
+    the plain modes; with the tables ``table_shrink_for`` chooses, coded by
     ``encode_stripes(indices, palette, weights, stripe_height, smooth=False,
     uu_offset=None, wide=False, table_shrink=0)``, which gives each stripe's bytes as
     ``reference_stripes`` does, and ``lengths_of`` as ``coded_lengths`` does (the
@@ -1552,13 +1557,13 @@ def weighted_stripes(indices: np.ndarray, palette: np.ndarray, stripe_height: in
     weights = choose_channel_weights(indices, palette, remembering)
     smooth = smooth_pays(indices, palette, weights, remembering)
     uu_offset = uu_offset_pays(indices, palette, weights, stripe_height, remembering)
-    wide = uu_offset is None and wide_match_pays(indices, palette, weights, stripe_height,
-                                                 remembering)
-    if smooth and (uu_offset is not None or wide):
-        smooth = smooth_beats_pattern(indices, palette, weights, stripe_height, uu_offset,
-                                      wide, remembering)
-    if smooth:
-        uu_offset, wide = None, False
+    wide = wide_match_pays(indices, palette, weights, stripe_height, remembering)
+    paying = [coding for coding, pays in (((True, None, False), smooth),
+                                          ((False, uu_offset, False), uu_offset is not None),
+                                          ((False, None, True), wide)) if pays]
+    smooth, uu_offset, wide = (
+        (False, None, False) if not paying else paying[0] if len(paying) == 1
+        else shortest_coding(indices, palette, weights, stripe_height, paying, remembering))
     table_shrink = table_shrink_for(indices, palette, weights, stripe_height,
                                     stripe_codings(smooth, uu_offset, wide)[0],
                                     lengths_of or coded_lengths)

@@ -440,7 +440,8 @@ def test_a_trial_of_the_whole_image_is_not_coded_again(stripe_height, extra):
     it is coded once more. Either way the stripes are those of the chosen weights and
     modes; the smooth trial codes the sample once more, in the smooth modes alone, the
     offset's trial (where it is tried) once more with UU at the offset alone, and the wide
-    match's trial (where neither is taken) in STRIPE_CODED_WIDE; nothing is coded twice."""
+    match's trial in STRIPE_CODED_WIDE, whatever the others found; nothing is coded
+    twice."""
     palette, indices = grey_under_alpha(48, 16)
     calls = []
 
@@ -456,14 +457,15 @@ def test_a_trial_of_the_whole_image_is_not_coded_again(stripe_height, extra):
     assert [call[2:] for call in calls[:4]] == \
         [(w, False, None, False) for w in candidates] + [(weights, True, None, False)]
     smooth = stripes[0][0] in cm.SMOOTH_MODES
-    tried = None if smooth else cm.uu_offset_for(*cm.uu_trial_sample(indices))
+    tried = cm.uu_offset_for(*cm.uu_trial_sample(indices))
     offset_trial = [(weights, False, tried, False)] if tried else []
     assert [call[2:] for call in calls[4:4 + len(offset_trial)]] == offset_trial
     kept = cm.stripe_uu_offset(stripes[0]) if stripes[0][0] == cm.STRIPE_CODED_UU else None
     wide = any(stripe[0] == cm.STRIPE_CODED_WIDE for stripe in stripes)
     wide_trial = calls[4 + len(offset_trial):len(calls) - extra]
+    assert wide_trial[0][2:] == (weights, False, None, True)  # its sample's plain coding kept
     assert all(call[3:5] == (False, None) for call in wide_trial)
-    assert bool(wide_trial) == (not smooth and kept is None)
+    assert not (smooth and (kept or wide))
     assert len(set(calls)) == len(calls)  # nothing coded twice
     assert calls[-1][:2] == (indices.shape, stripe_height) or not extra
     assert stripes == cm.reference_stripes(indices, palette, weights, stripe_height, smooth,

@@ -158,46 +158,58 @@ def test_an_ordered_dither_is_coded_with_its_offset_and_much_smaller(diagonal):
     assert np.array_equal(gcp.decode(gcp.encode(image, len(palette), method="cm")), image)
 
 
-@pytest.mark.parametrize(("smooth_length", "smooth_kept"), [(999, True), (1000, True),
-                                                            (1001, False)])
-@pytest.mark.parametrize(("uu_offset", "wide"), [((4, 0), False), (None, True)])
-def test_where_smooth_and_a_pattern_both_pay_the_middle_stripe_chooses(
-        smooth_length, smooth_kept, uu_offset, wide):
-    """Both trials beat the plain modes on their own samples: the middle stripe, coded
-    both ways, decides, the smooth modes kept where they code it no longer."""
+SMOOTH, FOUR_UP, WIDE = (True, None, False), (False, (4, 0), False), (False, None, True)
+
+
+@pytest.mark.parametrize(("lengths", "taken"), [
+    ((999, 1000, 1000), SMOOTH), ((1000, 1000, 1000), SMOOTH), ((1001, 1000, 1000), FOUR_UP),
+    ((1001, 1001, 1000), WIDE), ((1000, 1001, 999), WIDE),
+])
+def test_where_several_codings_pay_the_middle_stripe_chooses(lengths, taken):
+    """Each coding that pays its own trial codes the middle stripe; the shortest is taken,
+    the first of equals (smooth, then UU's offset, then the wide match)."""
     coded = []
 
     def code(sample, palette, weights, rows, smooth=False, offset=None, use_wide=False):
-        coded.append((sample.shape, smooth, offset, use_wide))
-        return [bytes(smooth_length if smooth else 1000)]
+        coded.append((sample.shape, (smooth, offset, use_wide)))
+        return [bytes(lengths[[SMOOTH, FOUR_UP, WIDE].index((smooth, offset, use_wide))])]
 
     indices = np.zeros((300, 10), np.uint8)
-    kept = cm.smooth_beats_pattern(indices, palette_of(4, 1), (1,), 100, uu_offset, wide,
-                                   code)
-    assert kept is smooth_kept
-    assert coded == [((100, 10), True, None, False), ((100, 10), False, uu_offset, wide)]
+    assert cm.shortest_coding(indices, palette_of(4, 1), (1,), 100, [SMOOTH, FOUR_UP, WIDE],
+                              code) == taken
+    assert coded == [((100, 10), SMOOTH), ((100, 10), FOUR_UP), ((100, 10), WIDE)]
 
 
-@pytest.mark.parametrize("smooth_wins_the_middle", [False, True])
-def test_the_encoder_tries_a_pattern_where_the_smooth_modes_pay(smooth_wins_the_middle,
-                                                                monkeypatch):
+@pytest.mark.parametrize("verdict", [SMOOTH, FOUR_UP, WIDE])
+def test_the_encoder_codes_the_image_as_the_middle_stripe_chose(verdict, monkeypatch):
     """A dithered photo's smooth shading can win the smooth trial's sample while its
-    dither's offset wins the image: both are tried, and the middle stripe decides."""
+    dither's offset wins the image: every trial runs, and where several pay, the body is
+    coded as the middle stripe chose."""
     indices = dithered_ramp(64, 48, 3)
     palette = palette_of(3, 1)
     monkeypatch.setattr(cm, "smooth_pays", lambda *args: True)
     monkeypatch.setattr(cm, "uu_offset_pays", lambda *args: (4, 0))
-    monkeypatch.setattr(cm, "smooth_beats_pattern", lambda *args: smooth_wins_the_middle)
+    monkeypatch.setattr(cm, "wide_match_pays", lambda *args: True)
+    offered = []
+    monkeypatch.setattr(cm, "shortest_coding",
+                        lambda *args: offered.append(args[4]) or verdict)
     body = cm.encode_body(indices, palette, 32)
+    assert offered == [[SMOOTH, FOUR_UP, WIDE]]
     _, _, stripes = cm.split_stripes(body, 48, 64, 1, 3)
-    modes = {cm.mode_of(stripe[0]) for stripe in stripes}
-    if smooth_wins_the_middle:
-        assert modes <= set(cm.SMOOTH_MODES) | set(cm.UNCODED_MODES)
-    else:
-        assert modes <= {cm.STRIPE_CODED_UU, *cm.RANKS_MODES, *cm.UNCODED_MODES}
-        assert {cm.stripe_uu_offset(s) for s in stripes
-                if cm.mode_of(s[0]) == cm.STRIPE_CODED_UU} == {(4, 0)}
+    coded = {cm.mode_of(stripe[0]) for stripe in stripes} - set(cm.UNCODED_MODES)
+    assert coded <= {cm.stripe_codings(*verdict)[0][0], cm.stripe_codings(*verdict)[1][0]}
+    assert coded
     assert np.array_equal(cm.decode_body(body, 48, 64, palette), indices)
+
+
+def test_the_middle_stripe_of_two_is_the_first():
+    """Of two stripes the first, as the last may be a few rows; else stripe floor(S / 2)."""
+    indices = np.arange(230, dtype=np.uint8).repeat(3).reshape(230, 3)
+    assert cm.middle_stripe(indices, 200)[1] == 200
+    assert cm.middle_stripe(indices, 100)[0][0, 0] == 100  # of three, the second
+    assert cm.middle_stripe(indices, 50)[0][0, 0] == 100  # of five, the third
+    assert cm.middle_stripe(indices, 40)[0][0, 0] == 120  # of six, the fourth
+    assert cm.middle_stripe(indices, 1000)[1] == 230
 
 
 @requires_opencl

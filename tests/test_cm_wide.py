@@ -122,3 +122,26 @@ def test_the_encoder_takes_the_wide_match_for_text_and_not_for_a_photo(real_imag
     _, _, stripes = cm.split_stripes(photo_body, header.width, header.height,
                                      header.channels, header.palette_size, header.compact)
     assert cm.STRIPE_CODED_WIDE not in {stripe[0] for stripe in stripes}
+
+
+@pytest.mark.parametrize(("sample_wide", "middle_wide", "pays", "codings"), [
+    (999, 990, True, 4),     # 0.1% on the sample, 1% on the middle stripe
+    (999, 991, False, 4),    # under 1% on the middle stripe
+    (1000, 900, False, 2),   # under 0.1% on the sample: the middle stripe is not coded
+])
+def test_the_wide_match_pays_by_its_sample_then_the_middle_stripe(sample_wide, middle_wide,
+                                                                  pays, codings):
+    """A photo's sample codes within 0.1% either way with the wide key, and is spared the
+    middle stripe's two codings; a glyph's copies seldom fall in the sample, so it need
+    save only 0.1% there, and 1% on the middle stripe (WIDE_SAMPLE_GAIN, WIDE_TRIAL_GAIN)."""
+    lengths = [1000, sample_wide, 1000, middle_wide]
+    calls = []
+
+    def code(sample, palette, weights, rows, smooth=False, offset=None, use_wide=False):
+        calls.append(use_wide)
+        return [bytes(lengths[len(calls) - 1])]
+
+    indices = np.zeros((300, 40), np.uint8)
+    palette = np.array([[0], [255]], np.uint8)
+    assert cm.wide_match_pays(indices, palette, (1,), 100, code) is pays
+    assert calls == [False, True, False, True][:codings]
