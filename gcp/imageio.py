@@ -226,23 +226,32 @@ def _jpeg_frame_size(data: bytes) -> tuple[int, int] | None:
     """(width, height) of a JPEG as ``decode_image`` gives it: from the first
     start-of-frame segment, swapped where its EXIF orientation (``jpeg_orientation``) is
     5 to 8; None if there is no frame before the scan."""
-    position = _jpeg_frame(data)
+    position, orientation = _jpeg_header(data)
     if position is None or position + 9 > len(data):
         return None
     height, width = struct.unpack(">HH", data[position + 5:position + 9])
-    return (height, width) if jpeg_orientation(data) >= 5 else (width, height)
+    return (height, width) if orientation >= 5 else (width, height)
 
 
 def _jpeg_frame(data: bytes) -> int | None:
-    """Where a JPEG's first start-of-frame segment begins, found by walking the segments
-    before it by their lengths (a length under 2 as libjpeg takes it: nothing to skip in
-    an APPn, COM or DNL segment, an error elsewhere), and past what lies between them as
-    libjpeg reads it; None if there is none before the scan, a length libjpeg refuses
-    comes first, or more than ``MAX_JPEG_SEGMENTS`` segments do."""
+    """Where a JPEG's first start-of-frame segment begins (``_jpeg_header``)."""
+    return _jpeg_header(data)[0]
+
+
+def _jpeg_header(data: bytes) -> tuple[int | None, int]:
+    """(where a JPEG's first start-of-frame segment begins, its EXIF orientation) from one
+    walk of the segments before the frame: by their lengths (a length under 2 as libjpeg
+    takes it: nothing to skip in an APPn, COM or DNL segment, an error elsewhere), and
+    past what lies between them as libjpeg reads it. The position is None if there is no
+    frame before the scan, a length libjpeg refuses comes first, or more than
+    ``MAX_JPEG_SEGMENTS`` segments do; the orientation is ``jpeg_orientation``'s."""
+    orientation = None
     for marker, position in _jpeg_segments(data):
         if marker in _JPEG_FRAME_MARKERS:
-            return position
-    return None
+            return position, orientation or 1
+        if marker == _JPEG_APP1 and orientation is None:
+            orientation = _app1_orientation(data, position)
+    return None, orientation or 1
 
 
 def _jpeg_segments(data: bytes) -> Iterator[tuple[int, int]]:
@@ -272,14 +281,17 @@ def jpeg_orientation(data: bytes) -> int:
     6 turned a quarter clockwise to be seen...): from the first APP1 segment before the
     frame that holds EXIF, its first directory's Orientation, a SHORT. 1 where there is
     none, or it is not 1 to 8 or not in that form: the image is then taken as stored."""
-    for marker, position in _jpeg_segments(data):
-        if marker != _JPEG_APP1:
-            continue
-        length = int.from_bytes(data[position + 2:position + 4], "big")
-        payload = data[position + 4:position + 2 + length]
-        if payload[:len(_EXIF_HEADER)] == _EXIF_HEADER:
-            return _exif_orientation(payload[len(_EXIF_HEADER):])
-    return 1
+    return _jpeg_header(data)[1]
+
+
+def _app1_orientation(data: bytes, position: int) -> int | None:
+    """The orientation (``_exif_orientation``) of the APP1 segment at ``position``, or None
+    where it holds no EXIF."""
+    length = int.from_bytes(data[position + 2:position + 4], "big")
+    payload = data[position + 4:position + 2 + length]
+    if payload[:len(_EXIF_HEADER)] != _EXIF_HEADER:
+        return None
+    return _exif_orientation(payload[len(_EXIF_HEADER):])
 
 
 def _exif_orientation(tiff: bytes) -> int:
