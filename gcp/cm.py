@@ -1561,9 +1561,12 @@ def weighted_stripes(indices: np.ndarray, palette: np.ndarray, stripe_height: in
     paying = [coding for coding, pays in (((True, None, False), smooth),
                                           ((False, uu_offset, False), uu_offset is not None),
                                           ((False, None, True), wide)) if pays]
-    smooth, uu_offset, wide = (
-        (False, None, False) if not paying else paying[0] if len(paying) == 1
-        else shortest_coding(indices, palette, weights, stripe_height, paying, remembering))
+    smooth, uu_offset, wide = False, None, False
+    if len(paying) == 1:
+        smooth, uu_offset, wide = paying[0]
+    elif paying:
+        smooth, uu_offset, wide = shortest_coding(indices, palette, weights, stripe_height,
+                                                  paying, remembering)
     table_shrink = table_shrink_for(indices, palette, weights, stripe_height,
                                     stripe_codings(smooth, uu_offset, wide)[0],
                                     lengths_of or coded_lengths)
