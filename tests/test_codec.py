@@ -261,3 +261,25 @@ def test_a_sampled_image_keeps_the_fitted_palette(monkeypatch):
     assert not np.array_equal(full_update(pixels, fit.palette), fit.palette)
     stored = gcp.read_info(gcp.encode(image, 64, backend="numpy")).palette
     assert np.array_equal(stored, fit.palette)
+
+
+@pytest.mark.parametrize("count", [0, 1, 6, 7, 8, 20])
+def test_relabelling_matches_indexing_across_bands(monkeypatch, count):
+    from gcp import codec
+
+    monkeypatch.setattr(codec, "_RELABEL_BAND", 7)
+    rng = np.random.default_rng(count)
+    place = rng.permutation(5).astype(np.uint8)
+    labels = rng.integers(0, 5, count, dtype=np.uint8)
+    relabelled = codec.relabelled(labels, place)
+    assert relabelled.dtype == np.uint8 and relabelled.shape == (count,)
+    np.testing.assert_array_equal(relabelled, place[labels])
+
+
+def test_relabelling_a_whole_palette_of_256():
+    from gcp import codec
+
+    rng = np.random.default_rng(256)
+    place = rng.permutation(256).astype(np.uint8)
+    labels = rng.integers(0, 256, 100_000, dtype=np.uint8)
+    np.testing.assert_array_equal(codec.relabelled(labels, place), place[labels])
