@@ -22,6 +22,7 @@ from .backends import Backend, PixelSet, backend_for_colours, load_pixels, selec
 from .container import DEFAULT_MAX_PIXELS, METHOD_CM, METHOD_IDS, METHOD_LZMA, METHOD_RLE, Header
 from .dither import floyd_steinberg
 from .errors import BackendError, LimitError, ParameterError, QualityError
+from .lookup import colours_of, relabelled
 from .palette_code import shortest_order
 
 logger = logging.getLogger("gcp")
@@ -347,28 +348,6 @@ def _permuted(chosen: _Chosen, order: np.ndarray) -> _Chosen:
                    chosen.exact, chosen.mse, stored=stored)
 
 
-_RELABEL_BAND = 1 << 24  # labels per band of relabelled's lookup: rows OpenCV's int holds
-
-
-def relabelled(labels: np.ndarray, place: np.ndarray) -> np.ndarray:
-    """uint8 (N,): ``place[labels]`` for uint8 (N,) ``labels`` and a uint8 table ``place``
-    of at most 256 entries.
-
-    OpenCV's table lookup, in bands: numpy's indexing widens uint8 indices to 64 bits, a
-    temporary 8 times the labels' size, which on 16.8 MP took 0.08-0.26 s of an encode
-    in page faults alone, where this takes a few ms.
-    """
-    import cv2
-
-    table = np.zeros(256, np.uint8)
-    table[:len(place)] = place
-    out = np.empty_like(labels)
-    for start in range(0, len(labels), _RELABEL_BAND):
-        band = slice(start, start + _RELABEL_BAND)
-        cv2.LUT(labels[band].reshape(-1, 1), table, dst=out[band].reshape(-1, 1))
-    return out
-
-
 def _own_straight_colours(chosen: _Chosen, pixels: np.ndarray, seen: np.ndarray
                           ) -> np.ndarray:
     """For each colour of ``chosen.palette`` (medoids: colours the image has, as seen),
@@ -649,36 +628,6 @@ def _memory_is_a_limit(header: Header) -> Iterator[None]:
             f"{header.channels} channels",
             field="memory",
         ) from None
-
-
-_OPENCV_MAX_ROW = 1 << 31
-_LOOKUP_PIXELS = 1 << 18  # pixels per band of the colour lookup
-
-
-def colours_of(palette: np.ndarray, indices: np.ndarray, out: np.ndarray | None = None
-               ) -> np.ndarray:
-    """uint8 (H, W, C) image from a (K, C) palette and (H, W) uint8 indices, written
-    into ``out`` where given (uint8 (H, W, C), C-contiguous).
-
-    OpenCV's table lookup, one channel plane per palette column: on 16.8 MP it is twice
-    as fast as numpy's ``palette[indices]`` (34 against 70 ms), and decoding is judged
-    against OpenCV's own PNG decoder.
-    """
-    height, width = indices.shape
-    channels = palette.shape[1]
-    image = np.empty((height, width, channels), np.uint8) if out is None else out
-    if width * channels >= _OPENCV_MAX_ROW:  # a row longer than OpenCV takes
-        return np.take(palette, indices, axis=0, out=image)
-    import cv2
-
-    table = np.zeros((256, 1, channels), np.uint8)
-    table[: len(palette), 0] = palette
-    rows = max(1, _LOOKUP_PIXELS // width)  # in bands: the planes never exist image-sized
-    for top in range(0, height, rows):
-        band = indices[top:top + rows]
-        planes = cv2.merge([band] * channels) if channels > 1 else band[:, :, None]
-        cv2.LUT(planes, table, dst=image[top:top + rows])
-    return image
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import quantizer
+from .lookup import squared_error
 
 # Real fits the search may make before it settles for the smallest k known to reach the
 # target (one more is made at k_max when none has reached it by then).
@@ -45,8 +46,6 @@ SLACK = 1 / 32
 # Mean squared error that rounding float centres to bytes adds, per channel: a uniform
 # error on (-0.5, 0.5) has variance 1/12.
 ROUNDING_MSE = 1 / 12
-# Pixels summed at a time when measuring the error of an assignment.
-ERROR_BLOCK = 1 << 20
 PEAK = 255.0
 
 # k -> (palette uint8 (K, C), labels uint8 (N,), exact): one real fit and assignment.
@@ -66,16 +65,11 @@ def psnr_for_mse(mse: float) -> float:
 def assigned_mse(pixels: np.ndarray, palette: np.ndarray, labels: np.ndarray) -> float:
     """Mean squared error of uint8 (N, C) ``pixels`` against ``palette[labels]``.
 
-    ``palette`` uint8 (K, C), ``labels`` (N,) indices. Summed exactly in integers, block
-    by block, so it equals ``gcp.compare.psnr``'s error on the decoded image.
+    ``palette`` uint8 (K, C), K at most 256; ``labels`` uint8 (N,). Summed exactly in
+    integers (``lookup.squared_error``), so it equals ``gcp.compare.psnr``'s error on the
+    decoded image.
     """
-    colours = palette.astype(np.int32)
-    total = 0
-    for start in range(0, len(pixels), ERROR_BLOCK):
-        difference = pixels[start:start + ERROR_BLOCK].astype(np.int32)
-        difference -= colours[labels[start:start + ERROR_BLOCK]]
-        total += int(np.einsum("ij,ij->", difference, difference, dtype=np.int64))
-    return total / pixels.size
+    return squared_error(pixels, palette, labels) / pixels.size
 
 
 class MseEstimate:

@@ -189,19 +189,6 @@ def test_gcp_error_is_a_value_error():
     assert issubclass(gcp.FormatError, gcp.GcpError)
 
 
-@pytest.mark.parametrize("band_pixels", [1 << 18, 7])
-def test_palette_lookup_matches_numpy_indexing_for_every_channel_count(monkeypatch,
-                                                                       band_pixels):
-    from gcp import codec
-    from gcp.codec import colours_of
-
-    monkeypatch.setattr(codec, "_LOOKUP_PIXELS", band_pixels)  # 7: one row per band
-    for channels in (1, 2, 3, 4):
-        palette = RNG.integers(0, 256, (7, channels), dtype=np.uint8)
-        indices = RNG.integers(0, 7, (5, 9), dtype=np.uint8)
-        assert np.array_equal(colours_of(palette, indices), palette[indices])
-
-
 def noisy_photo_like(height=400, width=400, noise=30):
     """uint8 (height, width, 3): smooth colour ramps plus noise; at the default size
     about 150k distinct colours, more than any effort 5 histogram holds."""
@@ -261,25 +248,3 @@ def test_a_sampled_image_keeps_the_fitted_palette(monkeypatch):
     assert not np.array_equal(full_update(pixels, fit.palette), fit.palette)
     stored = gcp.read_info(gcp.encode(image, 64, backend="numpy")).palette
     assert np.array_equal(stored, fit.palette)
-
-
-@pytest.mark.parametrize("count", [0, 1, 6, 7, 8, 20])
-def test_relabelling_matches_indexing_across_bands(monkeypatch, count):
-    from gcp import codec
-
-    monkeypatch.setattr(codec, "_RELABEL_BAND", 7)
-    rng = np.random.default_rng(count)
-    place = rng.permutation(5).astype(np.uint8)
-    labels = rng.integers(0, 5, count, dtype=np.uint8)
-    relabelled = codec.relabelled(labels, place)
-    assert relabelled.dtype == np.uint8 and relabelled.shape == (count,)
-    np.testing.assert_array_equal(relabelled, place[labels])
-
-
-def test_relabelling_a_whole_palette_of_256():
-    from gcp import codec
-
-    rng = np.random.default_rng(256)
-    place = rng.permutation(256).astype(np.uint8)
-    labels = rng.integers(0, 256, 100_000, dtype=np.uint8)
-    np.testing.assert_array_equal(codec.relabelled(labels, place), place[labels])
