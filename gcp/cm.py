@@ -148,8 +148,8 @@ UU_OFFSETS = [(rows, shift) for rows in range(1, UU_SEARCH_ROWS + 1)
               for shift in sorted(range(-UU_SEARCH_SHIFT, UU_SEARCH_SHIFT + 1), key=abs)]
 # The reference encoder also codes a stripe as STRIPE_RANKS, and keeps the shorter, where
 # at least RANKS_TRIAL_SHARE of its pixels are not flat and under RANKS_TRIAL_HITS of
-# those are one of L, U, UR, UL, LL: noise, grain, grey photos kept whole (the
-# candidates' decisions then cost more than they tell). benchmarks/README.md.
+# those are one of L, U, UR, UL, LL (or UU, in STRIPE_CODED_UU): noise, grain, grey photos
+# kept whole (the candidates' decisions then cost more than they tell). benchmarks/README.md.
 RANKS_TRIAL_SHARE = 0.25
 RANKS_TRIAL_HITS = 0.7
 # An image of one stripe is tried up to this: its second coding runs on a core the first
@@ -1135,7 +1135,7 @@ def encode_stripe(indices: np.ndarray, tables: PaletteTables, alone: bool = Fals
     STRIPE_CODED_UU with UU at ``uu_offset`` where given, else STRIPE_CODED_WIDE where
     ``wide``; with ``table_shrink``. ``indices`` is uint8 (rows, width)."""
     codings = stripe_codings(smooth, uu_offset, wide, table_shrink)[
-        :2 if ranks_may_pay(indices, alone) else 1]
+        :2 if ranks_may_pay(indices, alone, uu_offset) else 1]
     return best_stripe(indices, [(stripe_prefix(mode, uu),
                                   code_stripe_data(indices, tables, mode, uu))
                                  for mode, uu in codings], tables.size)
@@ -1246,12 +1246,17 @@ def packed_bytes(indices: np.ndarray, bits: int) -> bytes:
     return np.packbits(planes.ravel()).tobytes()
 
 
-def ranks_may_pay(indices: np.ndarray, alone: bool = False) -> bool:
+def ranks_may_pay(indices: np.ndarray, alone: bool = False,
+                  uu_offset: tuple[int, int] | None = None) -> bool:
     """Whether the encoder tries STRIPE_RANKS for uint8 (rows, width) ``indices`` (an
     encoder's choice, not the format's): of the pixels that have all five of L, U, UR, UL
     and LL in the stripe, in every RANKS_TRIAL_ROW_STEP-th row, RANKS_TRIAL_SHARE or more
-    are not flat, and under RANKS_TRIAL_HITS of those are one of the five
-    (RANKS_TRIAL_HITS_ALONE where ``alone``: the stripe is the whole image)."""
+    are not flat, and under RANKS_TRIAL_HITS of those are one of the five, or UU at
+    ``uu_offset`` (uu_rows, uu_shift) where the stripe is coded with one
+    (RANKS_TRIAL_HITS_ALONE where ``alone``: the stripe is the whole image). UU at an
+    offset is a candidate of STRIPE_CODED_UU that STRIPE_RANKS does not have: a fine
+    diagonal texture's pixels are one of the five for 55%, and with UU two rows up and
+    three across for 90%."""
     rows, width = indices.shape
     if rows < 2 or width < 4:
         return False
@@ -1262,10 +1267,25 @@ def ranks_may_pay(indices: np.ndarray, alone: bool = False) -> bool:
     left, up = below[:, 1:-2], above[:, 2:-1]
     up_right, up_left, left_left = above[:, 3:], above[:, 1:-2], below[:, :-3]
     not_flat = ~((left == up) & (left == up_left) & (up == up_right))
-    hits = ((pixel == left) | (pixel == up) | (pixel == up_right) | (pixel == up_left)
-            | (pixel == left_left))[not_flat]
+    hit = ((pixel == left) | (pixel == up) | (pixel == up_right) | (pixel == up_left)
+           | (pixel == left_left))
+    if uu_offset is not None:
+        hit |= _is_uu(indices, uu_offset)
+    hits = hit[not_flat]
     return (len(hits) >= RANKS_TRIAL_SHARE * pixel.size
             and np.count_nonzero(hits) < most_hits * len(hits))
+
+
+def _is_uu(indices: np.ndarray, uu_offset: tuple[int, int]) -> np.ndarray:
+    """bool, the shape of ``ranks_may_pay``'s sampled pixels: each pixel equals UU at
+    ``uu_offset`` (uu_rows up, uu_shift across), where that lies in the stripe."""
+    uu_rows, uu_shift = uu_offset
+    rows, width = indices.shape
+    sampled = np.arange(1, rows, RANKS_TRIAL_ROW_STEP)
+    columns = np.arange(2, width - 1) + uu_shift
+    inside = (sampled >= uu_rows)[:, None] & ((columns >= 0) & (columns < width))[None, :]
+    uu = indices[np.maximum(sampled - uu_rows, 0)][:, np.clip(columns, 0, width - 1)]
+    return inside & (indices[1::RANKS_TRIAL_ROW_STEP, 2:-1] == uu)
 
 
 def weight_sample_step(rows: int, width: int) -> int:

@@ -86,7 +86,7 @@ def test_ranks_stripes_agree_across_engines_and_decoders(channels, k, smooth, mo
     indices = grainy((14, 23), k)
     indices[:4, :6] = 1  # a flat corner keeps its candidates
     palette = np.sort(RNG.integers(0, 256, (k, channels)).astype(np.uint8), axis=0)
-    monkeypatch.setattr(cm, "ranks_may_pay", lambda indices, alone=False: True)
+    monkeypatch.setattr(cm, "ranks_may_pay", lambda indices, alone=False, uu_offset=None: True)
     monkeypatch.setattr(cm, "smooth_pays", lambda *args: smooth)
     monkeypatch.setattr(cm, "best_stripe", lambda indices, coded, palette_size:
                         coded[-1][0] + coded[-1][1])

@@ -307,3 +307,51 @@ def test_flat_rows_do_not_count_as_repeats():
     flat[:, 30:] = 1
     assert cm.repeat_offset_for(flat, 64) is None
     assert cm.encoder_stripe_height(flat, 16) == 16
+
+
+def diagonal_texture(height: int, width: int, period: int = 7) -> np.ndarray:
+    """uint8 (height, width): (x + 3y) mod ``period``, a fine diagonal texture none of
+    whose pixels is its L, U, UR, UL or LL, and every one UU one row up and three across
+    (and two up, one back)."""
+    ys, xs = np.mgrid[0:height, 0:width]
+    return ((xs + 3 * ys) % period).astype(np.uint8)
+
+
+def test_ranks_are_not_tried_where_uu_at_the_stripes_offset_predicts():
+    texture = diagonal_texture(64, 80)
+    assert cm.ranks_may_pay(texture)  # none of the five neighbours
+    assert not cm.ranks_may_pay(texture, uu_offset=(1, 3))
+    assert not cm.ranks_may_pay(texture, uu_offset=(2, -1))
+    assert cm.ranks_may_pay(texture, uu_offset=(1, 2))  # UU there is never the pixel
+    grain = RNG.integers(0, 16, (64, 80)).astype(np.uint8)
+    assert cm.ranks_may_pay(grain, uu_offset=(1, 3))
+
+
+@pytest.mark.parametrize("engine", ["reference", pytest.param("opencl", marks=requires_opencl)])
+def test_a_stripe_coded_with_a_predicting_offset_is_coded_once(engine, monkeypatch):
+    """Both engines code each stripe of the texture in STRIPE_CODED_UU alone, not in
+    STRIPE_RANKS too, and agree."""
+    texture = diagonal_texture(48, 64)
+    texture[::9, ::11] = 7  # not quite periodic: UU is the pixel for 94%
+    palette = palette_of(8, 3)
+    codings = []
+    code_stripe_data = cm.code_stripe_data
+    kernel_jobs = cm_opencl._code_jobs
+
+    def recording(indices, tables, mode, uu_offset=cm.TWO_UP):
+        codings.append(cm.mode_of(mode))
+        return code_stripe_data(indices, tables, mode, uu_offset)
+
+    def recording_jobs(backend, indices, palette, weights, stripe_height, jobs):
+        codings.extend(cm.mode_of(mode) for _, (mode, _) in jobs)
+        return kernel_jobs(backend, indices, palette, weights, stripe_height, jobs)
+
+    monkeypatch.setattr(cm, "code_stripe_data", recording)
+    monkeypatch.setattr(cm_opencl, "_code_jobs", recording_jobs)
+    stripes = [cm.encode_stripe(texture, cm.PaletteTables(palette), alone=True,
+                                uu_offset=(1, 3))] \
+        if engine == "reference" else cm_opencl.encode_stripes(
+            cm_engine._opencl_backend("opencl", None), texture, palette, (1, 1, 1),
+            len(texture), uu_offset=(1, 3))
+    assert codings == [cm.STRIPE_CODED_UU]
+    assert stripes[0][0] == cm.STRIPE_CODED_UU

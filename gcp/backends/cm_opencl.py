@@ -163,7 +163,8 @@ def encode_stripes(backend, indices: np.ndarray, palette: np.ndarray,
     both ways on two cores at once."""
     rows = cm.stripe_rows(len(indices), stripe_height)
     indices = np.ascontiguousarray(indices, np.uint8)
-    tried = [cm.ranks_may_pay(indices[top:top + count], alone=len(rows) == 1)
+    tried = [cm.ranks_may_pay(indices[top:top + count], alone=len(rows) == 1,
+                              uu_offset=uu_offset)
              for top, count in rows]
     coded, ranks = cm.stripe_codings(smooth, uu_offset, wide, table_shrink)
     jobs = [(s, coded) for s in range(len(rows))] + \
