@@ -158,6 +158,13 @@ RANKS_TRIAL_HITS = 0.7
 # each for at most 0.3%.
 RANKS_TRIAL_HITS_ALONE = 0.9
 RANKS_TRIAL_ROW_STEP = 8
+# An image of at least this many stripes codes one tried stripe both ways and its other
+# tried stripes only as that one came out shorter (ranks_trials): coding every tried
+# stripe both ways doubled the coding of a 16.8-MP texture's 16 stripes (GNOME's pixels-l
+# at k = 64 and 256), and where an image's stripes were all coded both ways, one stripe's
+# verdict was every other's but one (of 43 stripes; that one 0.07% longer). Fewer stripes
+# lose nothing on two cores, and the trials' samples (one or two stripes) stay as they were.
+RANKS_VERDICT_STRIPES = 4
 # The encoder's stripes hold about this many pixels: 16 stripes on a 16.8-MP image to
 # share among cores, each long enough for the models to learn. Stripes of 2^18 pixels made
 # 16.8-MP files 3.4-7.9% larger than one stripe; these, 1.6-3.6% (spec 12).
@@ -1128,17 +1135,50 @@ def code_rank_from(coder, model: StripeModel, actual: int | None, near: tuple[in
 # --- The body (5.3.1) --------------------------------------------------------------------
 def encode_stripe(indices: np.ndarray, tables: PaletteTables, alone: bool = False,
                   smooth: bool = False, uu_offset: tuple[int, int] | None = None,
-                  wide: bool = False, table_shrink: int = 0) -> bytes:
+                  wide: bool = False, table_shrink: int = 0,
+                  ranks: bool | None = None) -> bytes:
     """One stripe's bytes, mode byte first: coded, coded by ranks where that is tried
-    (``ranks_may_pay``; ``alone``: the stripe is the whole image) and shorter, or stored
-    where neither is shorter than the indices; the smooth modes where ``smooth``, else
-    STRIPE_CODED_UU with UU at ``uu_offset`` where given, else STRIPE_CODED_WIDE where
-    ``wide``; with ``table_shrink``. ``indices`` is uint8 (rows, width)."""
-    codings = stripe_codings(smooth, uu_offset, wide, table_shrink)[
-        :2 if ranks_may_pay(indices, alone, uu_offset) else 1]
+    (``ranks`` None: where ``ranks_may_pay``, ``alone`` meaning the stripe is the whole
+    image) and shorter, or stored where neither is shorter than the indices; with
+    ``ranks`` True or False, coded in the ranks mode or the coded mode alone (as
+    ``ranks_verdict`` says for the image's other tried stripes). The smooth modes where
+    ``smooth``, else STRIPE_CODED_UU with UU at ``uu_offset`` where given, else
+    STRIPE_CODED_WIDE where ``wide``; with ``table_shrink``. ``indices`` is uint8
+    (rows, width)."""
+    codings = stripe_codings(smooth, uu_offset, wide, table_shrink)
+    if ranks is None:
+        codings = codings[:2 if ranks_may_pay(indices, alone, uu_offset) else 1]
+    else:
+        codings = codings[1:] if ranks else codings[:1]
     return best_stripe(indices, [(stripe_prefix(mode, uu),
                                   code_stripe_data(indices, tables, mode, uu))
                                  for mode, uu in codings], tables.size)
+
+
+def ranks_trials(indices: np.ndarray, stripe_height: int,
+                 uu_offset: tuple[int, int] | None = None) -> tuple[list[bool], int | None]:
+    """(for each stripe of uint8 (height, width) ``indices`` in stripes of
+    ``stripe_height`` rows, whether ``ranks_may_pay`` for it; the verdict stripe, or None)
+    : an encoder's choice. Where the image has at least RANKS_VERDICT_STRIPES stripes, the
+    verdict stripe is coded both ways, and the image's other tried stripes only as it came
+    out shorter (``ranks_verdict``); with fewer (None), each tried stripe both ways. The
+    verdict stripe is the middle one (``middle_stripe``'s) where that is tried, else the
+    first tried; None too where none is."""
+    rows = stripe_rows(len(indices), stripe_height)
+    tried = [ranks_may_pay(indices[top:top + count], alone=len(rows) == 1,
+                           uu_offset=uu_offset) for top, count in rows]
+    if len(rows) < RANKS_VERDICT_STRIPES:
+        return tried, None
+    middle = len(rows) // 2
+    verdict = middle if tried[middle] else next(
+        (s for s, is_tried in enumerate(tried) if is_tried), None)
+    return tried, verdict
+
+
+def ranks_verdict(stripe: bytes) -> bool:
+    """Whether the verdict stripe's bytes (``best_stripe``'s of both codings) say the
+    image's other tried stripes are coded in the ranks mode: it was kept in it."""
+    return mode_of(stripe[0]) in RANKS_MODES
 
 
 def stripe_codings(smooth: bool, uu_offset: tuple[int, int] | None = None,
@@ -1634,13 +1674,22 @@ def reference_stripes(indices: np.ndarray, palette: np.ndarray, weights: tuple[i
     """Each stripe's bytes, mode byte first (``encode_stripe``), of uint8 (height, width)
     ``indices`` of a uint8 (K, C) palette under channel ``weights``, in the smooth modes
     where ``smooth``, else with UU at ``uu_offset`` where given, else with the wide match
-    where ``wide``; with ``table_shrink``."""
+    where ``wide``; with ``table_shrink``. The ranks mode is tried on the verdict stripe
+    and taken or not on the other tried stripes as it says (``ranks_trials``)."""
     tables = PaletteTables(palette, weights)
     rows = stripe_rows(len(indices), stripe_height)
-    return [encode_stripe(indices[top:top + count], tables, alone=len(rows) == 1,
-                          smooth=smooth, uu_offset=uu_offset, wide=wide,
-                          table_shrink=table_shrink)
-            for top, count in rows]
+    tried, verdict = ranks_trials(indices, stripe_height, uu_offset)
+    options = dict(smooth=smooth, uu_offset=uu_offset, wide=wide, table_shrink=table_shrink)
+    if verdict is None:
+        return [encode_stripe(indices[top:top + count], tables, alone=len(rows) == 1,
+                              **options) for top, count in rows]
+    top, count = rows[verdict]
+    verdict_stripe = encode_stripe(indices[top:top + count], tables, **options)
+    ranks = ranks_verdict(verdict_stripe)
+    return [verdict_stripe if s == verdict else
+            encode_stripe(indices[top:top + count], tables, ranks=ranks and tried[s],
+                          **options)
+            for s, (top, count) in enumerate(rows)]
 
 
 def encode_body(indices: np.ndarray, palette: np.ndarray, stripe_height: int | None = None,

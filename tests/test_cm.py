@@ -839,3 +839,74 @@ def test_a_bad_packed_stripe_before_a_corrupt_coded_one_is_the_one_both_engines_
         with pytest.raises(FormatError) as raised:
             cm_engine.decode(broken, 20, 12, palette, engine=engine)
         assert raised.value.field == "index", engine
+
+
+@pytest.mark.parametrize(("tried", "verdict"), [
+    ([True, True, True], None),                  # under RANKS_VERDICT_STRIPES: each both ways
+    ([False, True, True, True, False], 2),       # the middle stripe
+    ([True, False, False, False, True], 0),      # the middle not tried: the first tried
+    ([False, False, True, True], 2),             # of four, the middle is stripe 2
+    ([False, False, False, False], None),        # none tried
+])
+def test_the_verdict_stripe(monkeypatch, tried, verdict):
+    queue = list(tried)
+    monkeypatch.setattr(cm, "ranks_may_pay", lambda indices, alone=False, uu_offset=None:
+                        queue.pop(0))
+    indices = np.zeros((len(tried) * 4, 8), np.uint8)
+    assert cm.ranks_trials(indices, 4) == (tried, verdict)
+
+
+def recorded_codings(monkeypatch, engine: str, indices: np.ndarray, palette: np.ndarray,
+                     stripe_height: int) -> tuple[list[tuple[int, int]], list[bytes]]:
+    """((stripe, stripe_mode) of every coding an engine ran, in order; its stripes)."""
+    codings = []
+    if engine == "reference":
+        code_stripe_data = cm.code_stripe_data
+        rows = dict(cm.stripe_rows(len(indices), stripe_height))
+
+        def recording(stripe, tables, mode, uu_offset=cm.TWO_UP):
+            top = next(top for top, count in rows.items() if count == len(stripe)
+                       and np.shares_memory(stripe, indices[top:top + count]))
+            codings.append((top // stripe_height, cm.mode_of(mode)))
+            return code_stripe_data(stripe, tables, mode, uu_offset)
+
+        monkeypatch.setattr(cm, "code_stripe_data", recording)
+        stripes = cm.reference_stripes(indices, palette, (1,), stripe_height)
+    else:
+        code_jobs = cm_opencl._code_jobs
+
+        def recording_jobs(backend, indices, palette, weights, stripe_height, jobs):
+            codings.extend((s, cm.mode_of(mode)) for s, (mode, _) in jobs)
+            return code_jobs(backend, indices, palette, weights, stripe_height, jobs)
+
+        monkeypatch.setattr(cm_opencl, "_code_jobs", recording_jobs)
+        stripes = cm_opencl.encode_stripes(cm_engine._opencl_backend("opencl", None),
+                                           indices, palette, (1,), stripe_height)
+    return codings, stripes
+
+
+@pytest.mark.parametrize("engine", ["reference", pytest.param("opencl", marks=requires_opencl)])
+@pytest.mark.parametrize("ranks", [True, False])
+def test_tried_stripes_follow_the_verdict_stripe(monkeypatch, engine, ranks):
+    """Six stripes, all tried: the middle one (3) is coded both ways; the other five only
+    in the mode it kept (ranks on grain, the coded mode on columns of flat colour), and
+    both engines write the same bytes."""
+    rng = np.random.default_rng(3)
+    if ranks:
+        indices = np.clip(np.linspace(60, 200, 96)[None, :] + rng.normal(0, 2, (48, 96)),
+                          0, 255).astype(np.uint8)
+    else:
+        indices = (np.tile(np.arange(96) // 6, (48, 1)) * 9).astype(np.uint8)
+        indices[rng.random(indices.shape) < 0.05] = 7
+    palette = np.arange(256, dtype=np.uint8)[:, None]
+    monkeypatch.setattr(cm, "ranks_may_pay", lambda indices, alone=False, uu_offset=None: True)
+    codings, stripes = recorded_codings(monkeypatch, engine, indices, palette, 8)
+    mode = cm.STRIPE_RANKS if ranks else cm.STRIPE_CODED
+    assert sorted(codings) == sorted([(3, cm.STRIPE_CODED), (3, cm.STRIPE_RANKS)]
+                                     + [(s, mode) for s in (0, 1, 2, 4, 5)])
+    assert [stripe[0] for stripe in stripes] == [mode] * 6
+    monkeypatch.undo()
+    if engine == "opencl":
+        monkeypatch.setattr(cm, "ranks_may_pay", lambda indices, alone=False, uu_offset=None:
+                            True)
+        assert stripes == cm.reference_stripes(indices, palette, (1,), 8)

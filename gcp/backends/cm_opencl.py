@@ -152,28 +152,44 @@ def encode_stripes(backend, indices: np.ndarray, palette: np.ndarray,
                    weights: tuple[int, ...], stripe_height: int, smooth: bool = False,
                    uu_offset: tuple[int, int] | None = None, wide: bool = False,
                    table_shrink: int = 0) -> list[bytes]:
-    """Every stripe's bytes, mode byte first, as ``cm.encode_stripe`` gives them.
+    """Every stripe's bytes, mode byte first, as ``cm.reference_stripes`` gives them.
     ``indices`` is uint8 (height, width), ``palette`` uint8 (K, C), ``weights`` a
     channel_weight per channel; ``smooth``: in the smooth modes; ``uu_offset``: UU's offset;
     ``wide``: the match keyed by the wide template (STRIPE_CODED_WIDE); ``table_shrink``:
     each coded stripe's.
 
-    One launch codes every stripe, and again in the ranks mode each stripe where that is
-    tried (``cm.ranks_may_pay``): a job a coding, so that an image of one stripe codes
-    both ways on two cores at once."""
+    One launch, a job a coding: every stripe coded, and each tried stripe in the ranks
+    mode too (``cm.ranks_trials``), so that an image of one stripe codes both ways on two
+    cores at once. Where a verdict stripe is taken, it is coded both ways in that launch
+    beside the stripes not tried, and a second launch codes the other tried stripes in
+    the mode it kept."""
     rows = cm.stripe_rows(len(indices), stripe_height)
     indices = np.ascontiguousarray(indices, np.uint8)
-    tried = [cm.ranks_may_pay(indices[top:top + count], alone=len(rows) == 1,
-                              uu_offset=uu_offset)
-             for top, count in rows]
+    tried, verdict = cm.ranks_trials(indices, stripe_height, uu_offset)
     coded, ranks = cm.stripe_codings(smooth, uu_offset, wide, table_shrink)
-    jobs = [(s, coded) for s in range(len(rows))] + \
-        [(s, ranks) for s in range(len(rows)) if tried[s]]
-    datas = _code_jobs(backend, indices, palette, weights, stripe_height, jobs)
+    # The first launch: every stripe coded, and in the ranks mode too where that is tried
+    # and no verdict is taken, or the verdict stripe; the others tried wait for it.
+    first = [(s, coded) for s in range(len(rows)) if verdict is None or s == verdict
+             or not tried[s]]
+    first += [(s, ranks) for s in range(len(rows))
+              if tried[s] and verdict in (None, s)]
     codings: list[list[tuple[bytes, bytes | None]]] = [[] for _ in rows]
-    for (s, (mode, uu)), data in zip(jobs, datas, strict=True):
-        codings[s].append((cm.stripe_prefix(mode, uu), data))
-    return [cm.best_stripe(indices[top:top + count], codings[s], len(palette))
+
+    def code(jobs: list) -> None:
+        datas = _code_jobs(backend, indices, palette, weights, stripe_height, jobs)
+        for (s, (mode, uu)), data in zip(jobs, datas, strict=True):
+            codings[s].append((cm.stripe_prefix(mode, uu), data))
+
+    code(first)
+    stripes = {s: cm.best_stripe(indices[top:top + count], codings[s], len(palette))
+               for s, (top, count) in enumerate(rows) if codings[s]}
+    if verdict is not None:
+        chosen = ranks if cm.ranks_verdict(stripes[verdict]) else coded
+        rest = [(s, chosen) for s in range(len(rows)) if s not in stripes]
+        if rest:
+            code(rest)
+    return [stripes[s] if s in stripes else
+            cm.best_stripe(indices[top:top + count], codings[s], len(palette))
             for s, (top, count) in enumerate(rows)]
 
 
