@@ -1157,11 +1157,11 @@ def encode_stripe(indices: np.ndarray, tables: PaletteTables, alone: bool = Fals
 
 def ranks_trials(indices: np.ndarray, stripe_height: int,
                  uu_offset: tuple[int, int] | None = None) -> tuple[list[bool], int | None]:
-    """(for each stripe of uint8 (height, width) ``indices`` in stripes of
-    ``stripe_height`` rows, whether ``ranks_may_pay`` for it; the verdict stripe, or None)
-    : an encoder's choice. Where the image has at least RANKS_VERDICT_STRIPES stripes, the
-    verdict stripe is coded both ways, and the image's other tried stripes only as it came
-    out shorter (``ranks_verdict``); with fewer (None), each tried stripe both ways. The
+    """Whether ``ranks_may_pay`` for each stripe of uint8 (height, width) ``indices`` in
+    stripes of ``stripe_height`` rows, and the verdict stripe or None (an encoder's
+    choice). Where the image has at least RANKS_VERDICT_STRIPES stripes, the verdict
+    stripe is coded both ways, and the image's other tried stripes only as it came out
+    shorter (``ranks_verdict``); with fewer (None), each tried stripe both ways. The
     verdict stripe is the middle one (``middle_stripe``'s) where that is tried, else the
     first tried; None too where none is."""
     rows = stripe_rows(len(indices), stripe_height)
@@ -1683,8 +1683,9 @@ def reference_stripes(indices: np.ndarray, palette: np.ndarray, weights: tuple[i
     if verdict is None:
         return [encode_stripe(indices[top:top + count], tables, alone=len(rows) == 1,
                               **options) for top, count in rows]
-    top, count = rows[verdict]
-    verdict_stripe = encode_stripe(indices[top:top + count], tables, **options)
+    verdict_top, verdict_rows = rows[verdict]
+    verdict_stripe = encode_stripe(indices[verdict_top:verdict_top + verdict_rows], tables,
+                                   **options)
     ranks = ranks_verdict(verdict_stripe)
     return [verdict_stripe if s == verdict else
             encode_stripe(indices[top:top + count], tables, ranks=ranks and tried[s],
