@@ -29,6 +29,8 @@ MAX_LONG_RUN = 256
 # Tokens the decoder checks and expands at a time: bounds its temporary arrays, whatever
 # the stream's length.
 TOKENS_PER_STEP = 1 << 16
+# Pixels the encoder turns into tokens at a time (encode_runs).
+ENCODE_BLOCK = 1 << 20
 
 
 def token_size(palette_size: int) -> int:
@@ -42,16 +44,42 @@ def max_run(palette_size: int) -> int:
 
 
 def encode_runs(indices: np.ndarray, palette_size: int) -> bytes:
-    """Token bytes for a 1-D uint8 array of palette indices (at least one element)."""
+    """Token bytes for a 1-D uint8 array of palette indices (at least one element).
+
+    Coded ENCODE_BLOCK pixels at a time, each block's runs up to the last that ends in it
+    (a run may go on over several blocks): the temporaries stay a block's size, so a
+    16.8-MP image of short runs does not take fresh memory many times its size (whose
+    page faults took 0.6-1.3 s of such an encode, against 0.2 s for the coding itself).
+    """
     indices = np.ascontiguousarray(indices, np.uint8).ravel()
-    run_starts = np.flatnonzero(indices[1:] != indices[:-1]) + 1
-    run_starts = np.concatenate(([0], run_starts))
-    run_lengths = np.diff(np.append(run_starts, indices.size))
+    pieces = []
+    last_end = -1  # where the run before the block's first ended
+    for start in range(0, indices.size, ENCODE_BLOCK):
+        stop = min(start + ENCODE_BLOCK, indices.size)
+        # Positions in the block where a run ends: the next pixel differs, or the image ends.
+        block, after = indices[start:stop], indices[start + 1:stop + 1]
+        ends = np.flatnonzero(block[:after.size] != after)
+        if stop == indices.size:
+            ends = np.append(ends, stop - 1 - start)
+        if ends.size:
+            ends += start
+            lengths = np.diff(ends, prepend=last_end)
+            pieces.append(_run_tokens(indices[ends], lengths, palette_size))
+            last_end = int(ends[-1])
+    return b"".join(pieces)
+
+
+def _run_tokens(run_indices: np.ndarray, run_lengths: np.ndarray, palette_size: int
+                ) -> bytes:
+    """The tokens of runs of uint8 ``run_indices`` and int ``run_lengths`` (at least 1)."""
     longest = max_run(palette_size)
-    tokens_per_run = (run_lengths + longest - 1) // longest
-    token_indices = np.repeat(indices[run_starts], tokens_per_run)
-    token_runs = np.full(len(token_indices), longest - 1, np.uint8)
-    token_runs[np.cumsum(tokens_per_run) - 1] = (run_lengths - 1) % longest
+    if int(run_lengths.max()) <= longest:  # one token a run
+        token_indices, token_runs = run_indices, (run_lengths - 1).astype(np.uint8)
+    else:
+        tokens_per_run = (run_lengths + longest - 1) // longest
+        token_indices = np.repeat(run_indices, tokens_per_run)
+        token_runs = np.full(len(token_indices), longest - 1, np.uint8)
+        token_runs[np.cumsum(tokens_per_run) - 1] = (run_lengths - 1) % longest
     if token_size(palette_size) == 1:
         return ((token_indices << 4) | token_runs).tobytes()
     return np.stack([token_indices, token_runs], axis=1).tobytes()

@@ -111,3 +111,33 @@ def test_round_trip(palette_size, runs):
     full = rle.max_run(palette_size)
     same_as_next = values[:-1] == values[1:]
     assert np.all(runs[:-1][same_as_next].astype(int) + 1 == full)
+
+
+def naive_tokens(indices: list[int], palette_size: int) -> list[tuple[int, int]]:
+    """(index, run-1) of each token, run by run in a loop, as spec section 4 reads."""
+    longest, tokens, at = rle.max_run(palette_size), [], 0
+    while at < len(indices):
+        run = 1
+        while at + run < len(indices) and indices[at + run] == indices[at]:
+            run += 1
+        for _ in range(run // longest):
+            tokens.append((indices[at], longest - 1))
+        if run % longest:
+            tokens.append((indices[at], run % longest - 1))
+        at += run
+    return tokens
+
+
+@pytest.mark.parametrize("block", [1, 2, 3, 16, 17, 256, 1 << 20])
+@pytest.mark.parametrize("palette_size", [2, SHORT, LONG, 256])
+def test_tokens_are_the_same_whatever_the_blocks_the_encoder_takes(monkeypatch, block,
+                                                                   palette_size):
+    """encode_runs codes ENCODE_BLOCK pixels at a time; runs that go on over one block
+    or several, and runs longer than a token holds, come out as if coded at once."""
+    monkeypatch.setattr(rle, "ENCODE_BLOCK", block)
+    rng = np.random.default_rng(block + palette_size)
+    for _ in range(30):
+        values = rng.integers(0, palette_size, 12)
+        runs = rng.choice([1, 2, 5, 15, 16, 17, 255, 256, 257, 700], 12)
+        indices = np.repeat(values, runs)[:int(rng.integers(1, 3000))].tolist()
+        assert tokens_of(indices, palette_size) == naive_tokens(indices, palette_size)
