@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import atexit
+import os
 import re
+import shutil
 import struct
+import tempfile
 import zlib
 from pathlib import Path
 
@@ -17,6 +21,11 @@ SAMPLES = ROOT / "samples"
 DATA = Path(__file__).resolve().parent / "data"
 VECTORS = ROOT / "spec" / "vectors"
 SPEC = ROOT / "spec" / "format.md"
+
+# Kernels built while testing are kept in a folder of the tests' own, not the user's cache.
+if "GCP_KERNEL_CACHE" not in os.environ:
+    os.environ["GCP_KERNEL_CACHE"] = tempfile.mkdtemp(prefix="gcp-test-kernels-")
+    atexit.register(shutil.rmtree, os.environ["GCP_KERNEL_CACHE"], ignore_errors=True)
 
 REAL_IMAGES = {
     "astronaut": SAMPLES / "astronaut.png",

@@ -18,6 +18,7 @@ import numpy as np
 from .. import cm
 from ..errors import BackendError, FormatError, LimitError
 from . import opencl
+from .kernel_cache import build_program
 
 logger = logging.getLogger("gcp")
 
@@ -87,8 +88,8 @@ def _build(backend, prefetch_lines: bool):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # build logs full of harmless notes
         try:
-            return backend.cl.Program(backend.context, source).build(
-                options=build_options(prefetch_lines=prefetch_lines))
+            return build_program(backend.cl, backend.context, source,
+                                 build_options(prefetch_lines=prefetch_lines))
         except backend.cl.Error as error:
             if prefetch_lines:
                 logger.debug("cm.cl with prefetch hints did not build on %s; built without",

@@ -22,6 +22,7 @@ from importlib import resources
 import numpy as np
 
 from ..errors import BackendError
+from .kernel_cache import build_program
 
 logger = logging.getLogger("gcp")
 
@@ -246,7 +247,7 @@ class OpenCLBackend:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             try:
-                self.cl.Program(self.context, PROBE_SOURCE).build()
+                build_program(self.cl, self.context, PROBE_SOURCE, [])
             except self.cl.Error as error:
                 raise BackendError(f"OpenCL device {self.device} cannot build kernels "
                                    f"({build_failure(error)})") from None
@@ -338,9 +339,9 @@ class OpenCLBackend:
                 # Build logs full of harmless notes must not reach the user.
                 warnings.simplefilter("ignore")
                 try:
-                    program = self.cl.Program(self.context, source).build(
-                        options=[f"-DCHANNELS={channels}",
-                                 f"-DPIXELS_PER_ITEM={PIXELS_PER_ITEM}"])
+                    program = build_program(self.cl, self.context, source,
+                                            [f"-DCHANNELS={channels}",
+                                             f"-DPIXELS_PER_ITEM={PIXELS_PER_ITEM}"])
                 except self.cl.Error as error:
                     raise BackendError(f"OpenCL build failed on {self.device}: "
                                        f"{build_failure(error)}") from None
