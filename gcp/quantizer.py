@@ -443,15 +443,23 @@ def premultiplied(colours: np.ndarray) -> np.ndarray:
 
     Colours that differ only where they are transparent become one, and a colour weighs
     in an error as much as it shows: what the fit of an image with alpha works on, and
-    what its PSNR is measured on (pngquant fits premultiplied colours too). Done in bands,
-    so a large image never has a second copy in a wider type.
+    what its PSNR is measured on (pngquant fits premultiplied colours too). Done in bands
+    by OpenCV's ``multiply`` with a scale of 1/255: x * alpha / 255 is never a half, and
+    OpenCV's float product rounds to the nearest, so it is (x * alpha + 127) // 255 for
+    every pair (a test checks all 65,536), in 0.02-0.1 s for 16.8 MP where integer
+    division in numpy took 0.2-0.39 s.
     """
+    import cv2
+
+    channels = colours.shape[-1]
     seen = np.empty_like(colours)
-    flat_in, flat_out = colours.reshape(-1, colours.shape[-1]), seen.reshape(-1, colours.shape[-1])
+    flat_in, flat_out = colours.reshape(-1, channels), seen.reshape(-1, channels)
     for start in range(0, len(flat_in), PREMULTIPLY_BLOCK):
-        band = flat_in[start:start + PREMULTIPLY_BLOCK].astype(np.uint32)
-        band[:, :-1] = (band[:, :-1] * band[:, -1:] + 127) // 255
-        flat_out[start:start + PREMULTIPLY_BLOCK] = band
+        band = np.ascontiguousarray(flat_in[start:start + PREMULTIPLY_BLOCK])
+        *colour, alpha = cv2.split(band.reshape(-1, 1, channels))
+        flat_out[start:start + PREMULTIPLY_BLOCK] = cv2.merge(
+            [cv2.multiply(plane, alpha, scale=1 / 255) for plane in colour] + [alpha]
+        ).reshape(-1, channels)
     return seen
 
 

@@ -19,6 +19,21 @@ def test_premultiplied_rounds_each_colour_channel_times_alpha():
     assert np.array_equal(seen[:, 3], colours[:, 3])
 
 
+@pytest.mark.parametrize("channels", [2, 4])
+def test_premultiplied_is_exact_for_every_value_and_alpha(monkeypatch, channels):
+    """All 65,536 pairs of a value and an alpha, as integer arithmetic rounds them, in
+    bands that end anywhere (OpenCV's float product must round as the integers do)."""
+    monkeypatch.setattr(quantizer, "PREMULTIPLY_BLOCK", 1000)
+    value = np.repeat(np.arange(256), 256)
+    alpha = np.tile(np.arange(256), 256)
+    colours = np.stack([value] * (channels - 1) + [alpha], axis=1).astype(np.uint8)
+    seen = quantizer.premultiplied(colours.reshape(256, 256, channels))
+    expected = (value * alpha + 127) // 255
+    for channel in range(channels - 1):
+        assert np.array_equal(seen[:, :, channel].ravel(), expected)
+    assert np.array_equal(seen[:, :, -1].ravel(), alpha)
+
+
 def test_straight_undoes_premultiplied_and_is_black_where_alpha_is_zero():
     rng = np.random.default_rng(2)
     for channels in (2, 4):
