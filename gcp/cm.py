@@ -1162,14 +1162,14 @@ def ranks_trials(indices: np.ndarray, stripe_height: int,
     choice). Where the image has at least RANKS_VERDICT_STRIPES stripes, the verdict
     stripe is coded both ways, and the image's other tried stripes only as it came out
     shorter (``ranks_verdict``); with fewer (None), each tried stripe both ways. The
-    verdict stripe is the middle one (``middle_stripe``'s) where that is tried, else the
-    first tried; None too where none is."""
+    verdict stripe is the middle one (``middle_stripe_number``'s) where that is tried,
+    else the first tried; None too where none is."""
     rows = stripe_rows(len(indices), stripe_height)
     tried = [ranks_may_pay(indices[top:top + count], alone=len(rows) == 1,
                            uu_offset=uu_offset) for top, count in rows]
     if len(rows) < RANKS_VERDICT_STRIPES:
         return tried, None
-    middle = len(rows) // 2
+    middle = middle_stripe_number(len(rows))
     verdict = middle if tried[middle] else next(
         (s for s, is_tried in enumerate(tried) if is_tried), None)
     return tried, verdict
@@ -1579,11 +1579,16 @@ def wide_match_pays(indices: np.ndarray, palette: np.ndarray, weights: tuple[int
 
 def middle_stripe(indices: np.ndarray, stripe_height: int) -> tuple[np.ndarray, int]:
     """(the middle one of uint8 (height, width) ``indices``' stripes of ``stripe_height``
-    rows, its rows): stripe floor(S / 2) of S, but of two the first, since the last may
-    be a few rows (a 900-row page in stripes of 728 rows)."""
+    rows, ``middle_stripe_number``'s, and its rows)."""
     rows = stripe_rows(len(indices), stripe_height)
-    top, count = rows[len(rows) // 2 if len(rows) != 2 else 0]
+    top, count = rows[middle_stripe_number(len(rows))]
     return indices[top:top + count], count
+
+
+def middle_stripe_number(stripe_count: int) -> int:
+    """The middle one of ``stripe_count`` stripes: floor(S / 2) of S, but of two the
+    first, since the last may be a few rows (a 900-row page in stripes of 728 rows)."""
+    return stripe_count // 2 if stripe_count != 2 else 0
 
 
 def weighted_stripes(indices: np.ndarray, palette: np.ndarray, stripe_height: int,

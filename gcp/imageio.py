@@ -256,7 +256,7 @@ def _jpeg_header(data: bytes) -> tuple[int | None, int]:
 
 def _jpeg_segments(data: bytes) -> Iterator[tuple[int, int]]:
     """(marker, position) of each segment of a JPEG up to its first start-of-frame
-    segment, that one included, walking by their lengths as ``_jpeg_frame`` says; none
+    segment, that one included, walking by their lengths as ``_jpeg_header`` says; none
     after a scan's start, a length libjpeg refuses or ``MAX_JPEG_SEGMENTS`` of them."""
     position = len(_JPEG_SOI)
     for _ in range(MAX_JPEG_SEGMENTS):

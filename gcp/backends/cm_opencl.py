@@ -168,12 +168,12 @@ def encode_stripes(backend, indices: np.ndarray, palette: np.ndarray,
     indices = np.ascontiguousarray(indices, np.uint8)
     tried, verdict = cm.ranks_trials(indices, stripe_height, uu_offset)
     coded, ranks = cm.stripe_codings(smooth, uu_offset, wide, table_shrink)
-    # The first launch: every stripe coded, and in the ranks mode too where that is tried
-    # and no verdict is taken, or the verdict stripe; the others tried wait for it.
-    first = [(s, coded) for s in range(len(rows)) if verdict is None or s == verdict
-             or not tried[s]]
-    first += [(s, ranks) for s in range(len(rows))
-              if tried[s] and verdict in (None, s)]
+    # The tried stripes that wait for the verdict; the first launch codes all the others,
+    # and those tried in the ranks mode too.
+    waiting = {s for s, is_tried in enumerate(tried)
+               if is_tried and verdict is not None and s != verdict}
+    first = [(s, coded) for s in range(len(rows)) if s not in waiting]
+    first += [(s, ranks) for s in range(len(rows)) if tried[s] and s not in waiting]
     codings: list[list[tuple[bytes, bytes | None]]] = [[] for _ in rows]
 
     def code(jobs: list) -> None:
@@ -184,11 +184,9 @@ def encode_stripes(backend, indices: np.ndarray, palette: np.ndarray,
     code(first)
     stripes = {s: cm.best_stripe(indices[top:top + count], codings[s], len(palette))
                for s, (top, count) in enumerate(rows) if codings[s]}
-    if verdict is not None:
+    if waiting:
         chosen = ranks if cm.ranks_verdict(stripes[verdict]) else coded
-        rest = [(s, chosen) for s in range(len(rows)) if s not in stripes]
-        if rest:
-            code(rest)
+        code([(s, chosen) for s in sorted(waiting)])
     return [stripes[s] if s in stripes else
             cm.best_stripe(indices[top:top + count], codings[s], len(palette))
             for s, (top, count) in enumerate(rows)]
