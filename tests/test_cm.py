@@ -857,9 +857,11 @@ def test_the_verdict_stripe(monkeypatch, tried, verdict):
 
 
 def recorded_codings(monkeypatch, engine: str, indices: np.ndarray, palette: np.ndarray,
-                     stripe_height: int) -> tuple[list[tuple[int, int]], list[bytes]]:
-    """((stripe, stripe_mode) of every coding an engine ran, in order; its stripes)."""
+                     stripe_height: int, **options) -> tuple[list[tuple[int, int]], list[bytes]]:
+    """((stripe, stripe_mode) of every coding an engine ran, in order; its stripes), with
+    every channel weighed 1 and ``options`` as ``reference_stripes`` takes them."""
     codings = []
+    weights = (1,) * palette.shape[1]
     if engine == "reference":
         code_stripe_data = cm.code_stripe_data
         rows = dict(cm.stripe_rows(len(indices), stripe_height))
@@ -871,7 +873,7 @@ def recorded_codings(monkeypatch, engine: str, indices: np.ndarray, palette: np.
             return code_stripe_data(stripe, tables, mode, uu_offset)
 
         monkeypatch.setattr(cm, "code_stripe_data", recording)
-        stripes = cm.reference_stripes(indices, palette, (1,), stripe_height)
+        stripes = cm.reference_stripes(indices, palette, weights, stripe_height, **options)
     else:
         code_jobs = cm_opencl._code_jobs
 
@@ -881,7 +883,7 @@ def recorded_codings(monkeypatch, engine: str, indices: np.ndarray, palette: np.
 
         monkeypatch.setattr(cm_opencl, "_code_jobs", recording_jobs)
         stripes = cm_opencl.encode_stripes(cm_engine._opencl_backend("opencl", None),
-                                           indices, palette, (1,), stripe_height)
+                                           indices, palette, weights, stripe_height, **options)
     return codings, stripes
 
 
