@@ -149,6 +149,16 @@ typedef char scratch_words_agree[SCRATCH_WORDS == HOST_SCRATCH_WORDS ? 1 : -1];
 #define PREFETCH(p) ((void)0)
 #endif
 
+/* SCALAR_LOOP before a loop keeps Clang from vectorizing it. A loop over an array of
+ * counter pointers becomes a vector gather, which on AMD Zen 5 takes longer than the
+ * scalar loads it replaces: kept scalar, the mixer's loop made 16.8-MP decodes 1.13-1.3x
+ * faster. Elsewhere it is nothing. */
+#ifdef __clang__
+#define SCALAR_LOOP _Pragma("clang loop vectorize(disable)")
+#else
+#define SCALAR_LOOP
+#endif
+
 /* The coded stripe modes (5.3.1). */
 #define STRIPE_RANKS 2u
 #define STRIPE_CODED_SMOOTH 4u
@@ -346,6 +356,7 @@ static INLINE int mix_and_code(Coder *c, int bit, global uint *const *counters,
      * forwarding (5-6% of a decode's samples in perf). Integer sums: the order is free. */
     int s[MIXER_INPUTS];
     long dot = (long)weights[count] * BIAS_INPUT;
+    SCALAR_LOOP
     for (int m = 0; m < count; m++) {
         s[m] = pal->stretch[(*counters[m] & 0xFFFFu) >> 4];
         dot += (long)weights[m] * s[m];
