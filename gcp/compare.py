@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import codec, imageio, quantizer, target
+from . import codec, imageio, lookup, quantizer, target
 from .container import DEFAULT_MAX_PIXELS
 from .errors import ImageError
 
@@ -69,8 +69,7 @@ def psnr(original: np.ndarray, decoded: np.ndarray) -> float:
     premultiplied by their alpha (``gcp.quantizer.premultiplied``), as the encoder fits
     them: a colour where alpha is 0 is not seen and counts for nothing."""
     original, decoded = quantizer.as_seen(original), quantizer.as_seen(decoded)
-    error = np.mean((original.astype(np.float64) - decoded.astype(np.float64)) ** 2)
-    return target.psnr_for_mse(float(error))
+    return target.psnr_for_mse(lookup.squared_difference(original, decoded) / original.size)
 
 
 def measure(image_data: bytes, gcp_data: bytes, *, image_name: str = "image",

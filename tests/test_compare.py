@@ -27,6 +27,18 @@ def pair(tmp_path):
     return image, png, packed
 
 
+@pytest.mark.parametrize("channels", [1, 2, 3, 4])
+def test_psnr_is_the_float_mean_of_the_colours_as_seen(channels):
+    """Summed in integers by bands, the error is the one numpy's float64 mean gives: the
+    colours as seen (premultiplied where there is alpha), and inf for the same image."""
+    rng = np.random.default_rng(channels)
+    original = rng.integers(0, 256, (31, 17, channels), dtype=np.uint8)
+    decoded = rng.integers(0, 256, (31, 17, channels), dtype=np.uint8)
+    seen = gcp.quantizer.as_seen
+    assert compare.psnr(original, decoded) == psnr(seen(original), seen(decoded))
+    assert compare.psnr(original, original) == float("inf")
+
+
 def number_after(label: str, text: str) -> float:
     match = re.search(rf"^{label}:\s+(\S+)", text, re.MULTILINE)
     assert match, text

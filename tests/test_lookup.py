@@ -72,3 +72,26 @@ def test_squared_error_of_a_non_contiguous_view():
     labels = rng.integers(0, 16, len(pixels), dtype=np.uint8)
     assert lookup.squared_error(pixels, palette, labels) == numpy_squared_error(
         pixels, palette, labels)
+
+
+@pytest.mark.parametrize("shape", [(0, 3), (1, 1, 1), (7, 3, 2), (5, 9, 4), (35,)])
+def test_squared_difference_is_numpys_exactly_across_bands(monkeypatch, shape):
+    monkeypatch.setattr(lookup, "_ERROR_BAND", 10)
+    rng = np.random.default_rng(len(shape) * 100 + sum(shape))
+    first = rng.integers(0, 256, shape, dtype=np.uint8)
+    second = rng.integers(0, 256, shape, dtype=np.uint8)
+    expected = int(((first.astype(np.int64) - second) ** 2).sum())
+    assert lookup.squared_difference(first, second) == expected
+
+
+def test_squared_difference_of_views_and_a_full_band_of_255():
+    """Non-contiguous views are read as they are; a band of 2^20 values all 255 apart,
+    and one value more, add up exactly."""
+    rng = np.random.default_rng(7)
+    image = rng.integers(0, 256, (12, 10, 3), dtype=np.uint8)
+    other = rng.integers(0, 256, (12, 10, 3), dtype=np.uint8)
+    expected = int(((image[::2, 1::3].astype(np.int64) - other[1::2, 2::3]) ** 2).sum())
+    assert lookup.squared_difference(image[::2, 1::3], other[1::2, 2::3]) == expected
+    count = (1 << 20) + 1
+    assert lookup.squared_difference(np.full(count, 255, np.uint8),
+                                     np.zeros(count, np.uint8)) == count * 255 ** 2
