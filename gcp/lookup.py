@@ -2,8 +2,9 @@
 
 numpy's ``table[indices]`` widens uint8 indices to 64 bits first: a temporary eight
 times the indices' size, whose fresh pages cost more than the lookup itself on a
-16.8-MP image. ``cv2.LUT`` reads uint8 indices as they are. Each function works in bands
-that OpenCV's int row counts hold.
+16.8-MP image. ``cv2.LUT`` reads uint8 indices as they are. The squared errors that
+PSNRs are made of are summed here too, exactly and through OpenCV, from such lookups or
+from two images. Each function works in bands that OpenCV's int row counts hold.
 """
 
 from __future__ import annotations
