@@ -25,9 +25,9 @@ from .errors import GcpError, ParameterError, QualityError
 
 logger = logging.getLogger("gcp")
 
-# Bytes of one input file and its name (for messages) -> bytes of its output file, or
-# NotSmaller when skip_if_larger found nothing worth writing.
-Transform = Callable[[bytes, str], "bytes | NotSmaller"]
+# Bytes of one input file and its name (for messages) -> bytes of its output file (or
+# codec.Pieces of them), or NotSmaller when skip_if_larger found nothing worth writing.
+Transform = Callable[[bytes, str], "bytes | codec.Pieces | NotSmaller"]
 # An input's path -> its bytes (files.read_image_input, files.read_gcp_input...).
 Reader = Callable[[str], bytes]
 
@@ -102,12 +102,14 @@ def skip_if_larger(transform: Transform, data: bytes, name: str = "input"
 
 
 def decode_file_bytes(data: bytes, name: str = "input", *, extension: str = ".png",
-                      max_pixels: int = DEFAULT_MAX_PIXELS) -> bytes | bytearray:
-    """A .gcp file's bytes to the bytes of an image file of type ``extension`` ('.png')."""
+                      max_pixels: int = DEFAULT_MAX_PIXELS) -> bytes | codec.Pieces:
+    """A .gcp file's bytes to the bytes of an image file of type ``extension`` ('.png'):
+    for Netpbm, ``codec.Pieces`` that ``files.write_output`` writes as they are made."""
     with codec.timed_stage("decode"):
         if extension in imageio.NETPBM_EXTENSIONS:
-            # The pixels decoded straight after the header, in the file's buffer (a copy
-            # of 50 MB less at 16.8 MP), where the format holds the channels as they are.
+            # The pixels looked up a piece at a time after the header, as they are written
+            # (no buffer of 50 MB at 16.8 MP), where the format holds the channels as
+            # they are.
             netpbm = codec.decode_after(data, lambda header: imageio.netpbm_header(
                 extension, header.height, header.width, header.channels),
                 max_pixels=max_pixels)
@@ -308,9 +310,11 @@ def _submit_to_dask(client, running, submitted: dict, job: Job, transform: Trans
 def _convert_bytes(transform: Transform, data: bytes
                    ) -> bytes | NotSmaller | tuple[str, bool]:
     """On a worker: the output bytes (or ``NotSmaller``), or a one-line reason and whether
-    the PSNR was too low (so bad files log no tracebacks)."""
+    the PSNR was too low (so bad files log no tracebacks). ``codec.Pieces`` are joined
+    here, so that a failure making them is reported as any other."""
     try:
-        return transform(data, "file")
+        result = transform(data, "file")
+        return bytes(result) if isinstance(result, codec.Pieces) else result
     except Exception as error:
         return describe_error(error), isinstance(error, QualityError)
 

@@ -21,13 +21,18 @@ import os
 import stat
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import BinaryIO
 
 from . import container, imageio, palettes
 from .errors import FormatError, GcpError, ImageError, PaletteError
 
 STDIO = "-"
+
+Buffer = bytes | bytearray | memoryview
+# An output file's bytes: whole, or pieces written in order (``codec.Pieces``).
+Output = Buffer | Iterable[Buffer]
+
 _READ_STEP = 1 << 20
 
 
@@ -194,16 +199,19 @@ def _same_file(input_path: str, output_path: str) -> bool:
         return False
 
 
-def write_output(path: str, data: bytes, *, force: bool = False,
+def write_output(path: str, data: Output, *, force: bool = False,
                  input_path: str | None = None) -> None:
-    """Write ``data`` to ``path`` atomically (or to standard output for '-').
+    """Write ``data`` to ``path`` atomically (or to standard output for '-'): bytes, or
+    pieces of bytes written in order (``codec.Pieces``).
 
-    A failure (a full disk, a folder we may not write in) is an ``OSError`` naming
-    ``path``, and leaves neither a temporary file nor a change to a file already there.
+    A failure (a full disk, a folder we may not write in, or one making a piece) is an
+    ``OSError`` naming ``path`` or the piece's own error, and leaves neither a temporary
+    file nor a change to a file already there.
     """
     if path == STDIO:
         stdout = _standard_stream("stdout")
-        stdout.write(data)
+        for piece in _pieces_of(data):
+            stdout.write(piece)
         stdout.flush()
         return
     check_writable(path, force=force, input_path=input_path)
@@ -216,12 +224,17 @@ def write_output(path: str, data: bytes, *, force: bool = False,
                       path) from None
 
 
-def _write_through_temporary(folder: str, path: str, data: bytes, *, force: bool) -> None:
+def _pieces_of(data: Output) -> Iterable[Buffer]:
+    return (data,) if isinstance(data, (bytes, bytearray, memoryview)) else data
+
+
+def _write_through_temporary(folder: str, path: str, data: Output, *, force: bool) -> None:
     descriptor, temporary = tempfile.mkstemp(
         dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".part")
     try:
         with os.fdopen(descriptor, "wb") as file:
-            file.write(data)
+            for piece in _pieces_of(data):
+                file.write(piece)
             file.flush()
             os.fsync(file.fileno())
         os.chmod(temporary, 0o666 & ~_umask())

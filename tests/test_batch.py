@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import os
+import pickle
 import select
 import socket
 import subprocess
@@ -300,20 +302,57 @@ def test_dask_batch_takes_a_palette_and_skips_what_is_not_smaller(tmp_path, dask
 @pytest.mark.parametrize(("channels", "extension"), [(1, ".pgm"), (1, ".pnm"), (3, ".ppm"),
                                                      (3, ".pnm"), (1, ".ppm"), (4, ".ppm"),
                                                      (3, ".png")])
-def test_decoding_to_netpbm_in_place_writes_what_the_image_path_writes(channels, extension):
-    """PPM and PGM are decoded straight into the file's buffer after the header; the
-    bytes are those of encoding the decoded image, and the cases the format cannot hold
-    as they are (grey to .ppm, alpha) take the image path."""
+def test_decoding_to_netpbm_after_its_header_writes_what_the_image_path_writes(channels,
+                                                                              extension):
+    """PPM and PGM pixels are looked up after the header as they are written; the bytes
+    are those of encoding the decoded image, and the cases the format cannot hold as they
+    are (grey to .ppm, alpha) take the image path."""
     rng = np.random.default_rng(channels)
     image = rng.integers(0, 256, (23, 17, channels), dtype=np.uint8)
     image[:, 5:] = image[:1, 5:]
     data = gcp.encode(image, 7, backend="numpy")
     written = batch.decode_file_bytes(data, extension=extension)
     assert bytes(written) == gcp.imageio.encode_image(gcp.decode(data), extension)
-    in_place = gcp.codec.decode_after(data, lambda header: gcp.imageio.netpbm_header(
+    after_header = gcp.codec.decode_after(data, lambda header: gcp.imageio.netpbm_header(
         extension, header.height, header.width, header.channels))
-    assert (in_place is not None) == ((extension, channels) in
+    assert (after_header is not None) == ((extension, channels) in
                                       {(".pgm", 1), (".pnm", 1), (".ppm", 3), (".pnm", 3)})
+
+
+def test_netpbm_is_made_in_pieces_of_whole_rows(monkeypatch):
+    """Pieces of about PIECE_BYTES in whole rows, the header first; their length, their
+    bytes joined and pickled (as a Dask worker sends them) are the file's; a worker joins
+    them before sending."""
+    monkeypatch.setattr(gcp.codec, "PIECE_BYTES", 100)
+    rng = np.random.default_rng(3)
+    image = rng.integers(0, 256, (23, 17, 3), dtype=np.uint8)
+    data = gcp.encode(image, 7, backend="numpy")
+    expected = gcp.imageio.encode_image(gcp.decode(data), ".ppm")
+    made = batch.decode_file_bytes(data, extension=".ppm")
+    assert isinstance(made, gcp.codec.Pieces) and len(made) == len(expected)
+    pieces = [bytes(piece) for piece in made]
+    header = gcp.imageio.netpbm_header(".ppm", 23, 17, 3)
+    assert pieces[0] == header and b"".join(pieces) == expected
+    assert [len(piece) for piece in pieces[1:]] == [17 * 3] * 23  # 100 bytes: one row each
+    assert bytes(made) == expected and pickle.loads(pickle.dumps(made)) == expected
+    joined = batch._convert_bytes(functools.partial(batch.decode_file_bytes,
+                                                    extension=".ppm"), data)
+    assert type(joined) is bytes and joined == expected
+
+
+def test_a_piece_that_fails_writes_nothing(tmp_path):
+    """An error while the pieces are made leaves no file and no temporary one, and a
+    file already there as it was."""
+    def pieces():
+        yield b"P6\n"
+        raise MemoryError
+
+    existing = tmp_path / "old.ppm"
+    existing.write_bytes(b"precious")
+    for target, force in ((tmp_path / "new.ppm", False), (existing, True)):
+        with pytest.raises(MemoryError):
+            gcp.files.write_output(str(target), gcp.codec.Pieces(10, pieces), force=force)
+    assert os.listdir(tmp_path) == ["old.ppm"] and existing.read_bytes() == b"precious"
 
 
 def test_a_corrupt_file_decoded_to_ppm_is_a_format_error():

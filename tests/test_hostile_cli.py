@@ -280,7 +280,8 @@ def failing_fsync(monkeypatch) -> None:
 @pytest.mark.parametrize("args", [
     ["encode", "in.png", "out.gcp"], ["encode", "in.png", "in.gcp", "--force"],
     ["decode", "in.gcp", "out.png"], ["decode", "in.gcp", "in.bmp", "--force"],
-], ids=["encode", "encode-over-existing", "decode", "decode-over-existing"])
+    ["decode", "in.gcp", "out.ppm"],
+], ids=["encode", "encode-over-existing", "decode", "decode-over-existing", "decode-pieces"])
 def test_full_disk_leaves_nothing_behind(folder, monkeypatch, failure, args):
     failure(monkeypatch)
     refused_leaving_all_as_it_was(folder, 1, *args,
