@@ -46,7 +46,7 @@ Progress = Callable[[str, float], None]
 
 # Bytes of colours a piece of ``decode_after`` holds: a piece stays in the cache from its
 # lookup to its write, where one buffer of a 16.8-MP image's 50 MB was zeroed, filled and
-# read again from memory (whole decodes to PPM 0.96x the time, 35 MB less at their peak).
+# read again from memory (whole decodes to PPM 0.95-0.98x the time, 35 MB less at peak).
 PIECE_BYTES = 1 << 21
 
 
