@@ -211,7 +211,11 @@ def write_output(path: str, data: Output, *, force: bool = False,
     if path == STDIO:
         stdout = _standard_stream("stdout")
         for piece in _pieces_of(data):
-            stdout.write(piece)
+            written = stdout.write(piece)
+            if written is not None and written < memoryview(piece).nbytes:
+                # A pipe whose reader went away mid-write takes part of a large write
+                # without an error: the output was cut short, which is a failure.
+                raise BrokenPipeError(errno.EPIPE, "Broken pipe")
         stdout.flush()
         return
     check_writable(path, force=force, input_path=input_path)

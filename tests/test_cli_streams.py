@@ -56,6 +56,26 @@ def test_encode_then_decode_through_a_shell_pipeline(file_form):
     assert np.array_equal(gcp.imageio.decode_image(png), gcp.decode(file_form))
 
 
+@pytest.mark.parametrize("image_format", ["pgm", "png"])
+def test_decoding_into_a_pipe_its_reader_closes_early_fails_quietly(tmp_path, image_format):
+    """``gcp decode F - | head -c 10`` with more output than a pipe holds (about 256 KB
+    either way): the output is cut short, so the status is 1 (as click ends on a broken
+    pipe), with no message and no traceback. A PGM is written in pieces; a PNG in one
+    write, which a closing pipe cuts short without an error in Python (a short count,
+    which ``files.write_output`` checks)."""
+    noise = np.random.default_rng(0).integers(0, 256, (512, 512, 1), dtype=np.uint8)
+    gcp_file = tmp_path / "noise.gcp"
+    gcp_file.write_bytes(gcp.encode(noise, 256, backend="numpy"))
+    decoder = subprocess.Popen([sys.executable, "-m", "gcp", "decode", gcp_file, "-",
+                                "--format", image_format], cwd=ROOT,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    first = decoder.stdout.read(10)
+    decoder.stdout.close()
+    errors = decoder.stderr.read()
+    assert decoder.wait(timeout=120) == 1
+    assert first[:2] in (b"P5", b"\x89P") and errors == b"", errors
+
+
 def test_pipes_through_clirunner(file_form):
     encoded = run("encode", "-", "-", "-k", 8, input=SOURCE.read_bytes())
     assert encoded.exit_code == 0, encoded.stderr
