@@ -615,7 +615,8 @@ def decode_after(data: bytes | bytearray | memoryview,
         yield prefix
         for top in range(0, header.height, rows):
             with _memory_is_a_limit(header):
-                yield colours_of(palette, indices[top:top + rows]).reshape(-1).data
+                piece = colours_of(palette, indices[top:top + rows])
+            yield piece.reshape(-1).data
 
     return Pieces(len(prefix) + header.pixel_count * header.channels, pieces)
 

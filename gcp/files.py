@@ -229,7 +229,7 @@ def write_output(path: str, data: Output, *, force: bool = False,
 
 
 def _pieces_of(data: Output) -> Iterable[Buffer]:
-    return (data,) if isinstance(data, (bytes, bytearray, memoryview)) else data
+    return (data,) if isinstance(data, Buffer) else data
 
 
 def _write_through_temporary(folder: str, path: str, data: Output, *, force: bool) -> None:
