@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from typing import NamedTuple
 
 import numpy as np
 
@@ -1181,6 +1182,24 @@ def ranks_verdict(stripe: bytes) -> bool:
     return mode_of(stripe[0]) in RANKS_MODES
 
 
+class Coding(NamedTuple):
+    """How the encoder codes an image's stripes: the smooth modes, UU at an offset, the
+    wide match (``stripe_codings`` says which modes), and the tables' shrink."""
+
+    smooth: bool = False
+    uu_offset: tuple[int, int] | None = None
+    wide: bool = False
+    table_shrink: int = 0
+
+
+PLAIN = Coding()
+# Codes uint8 (height, width) indices of a uint8 (K, C) palette under channel weights, in
+# stripes of a height, in each of a list of codings: each coding's stripes' bytes, as
+# ``reference_codings`` gives them.
+EncodeCodings = Callable[[np.ndarray, np.ndarray, tuple[int, ...], int, list[Coding]],
+                         list[list[bytes]]]
+
+
 def stripe_codings(smooth: bool, uu_offset: tuple[int, int] | None = None,
                    wide: bool = False, table_shrink: int = 0
                    ) -> tuple[tuple[int, tuple[int, int]], tuple[int, tuple[int, int]]]:
@@ -1379,55 +1398,60 @@ def weight_trial_sample(indices: np.ndarray) -> tuple[np.ndarray, int]:
     return np.concatenate([indices[top:top + rows] for top in tops]), rows
 
 
+def coded_sizes(encode_codings: EncodeCodings, indices: np.ndarray, palette: np.ndarray,
+                weights: tuple[int, ...], stripe_height: int, codings: list[Coding]
+                ) -> list[int]:
+    """The bytes of uint8 (height, width) ``indices``' stripes in each of ``codings``, all
+    coded by one ``encode_codings`` call (a backend codes them side by side)."""
+    return [sum(map(len, stripes))
+            for stripes in encode_codings(indices, palette, weights, stripe_height, codings)]
+
+
 def choose_channel_weights(indices: np.ndarray, palette: np.ndarray,
-                           encode_stripes: Callable[..., list[bytes]]) -> tuple[int, ...]:
+                           encode_codings: EncodeCodings) -> tuple[int, ...]:
     """The encoder's channel weights for uint8 (height, width) ``indices`` of a uint8
     (K, C) palette (an encoder's choice, not the format's): the rule's
     (``channel_weights_for``) where it weighs every channel 1, else whichever of
     ``weight_candidates`` codes ``weight_trial_sample`` shortest, the first of equal ones.
-    ``encode_stripes(indices, palette, weights, stripe_height)`` gives each stripe's
-    bytes, as ``reference_stripes`` does (both engines' choices are the same)."""
+    ``encode_codings`` codes as ``reference_codings`` does (both engines' choices are the
+    same); each candidate's weights order the colours apart, so each is a call."""
     candidates = weight_candidates(channel_weights_for(indices, palette))
     if len(candidates) == 1 or len(palette) < 2:
         return candidates[0]
     sample, stripe_height = weight_trial_sample(indices)
-    lengths = [sum(len(stripe) for stripe in encode_stripes(sample, palette, weights,
-                                                             stripe_height))
+    lengths = [coded_sizes(encode_codings, sample, palette, weights, stripe_height, [PLAIN])[0]
                for weights in candidates]
     return candidates[lengths.index(min(lengths))]
 
 
 def smooth_pays(indices: np.ndarray, palette: np.ndarray, weights: tuple[int, ...],
-                encode_stripes: Callable[..., list[bytes]]) -> bool:
+                encode_codings: EncodeCodings) -> bool:
     """Whether the encoder codes uint8 (height, width) ``indices`` in the smooth modes (an
     encoder's choice, not the format's): where they code ``weight_trial_sample`` under
-    ``weights`` shorter. ``encode_stripes`` is as in ``weighted_stripes``."""
+    ``weights`` shorter. ``encode_codings`` is as in ``weighted_stripes``."""
     if len(palette) < 2:
         return False
     sample, stripe_height = weight_trial_sample(indices)
-    plain, smooth = (sum(len(stripe) for stripe in encode_stripes(sample, palette, weights,
-                                                                  stripe_height, smooth))
-                     for smooth in (False, True))
+    plain, smooth = coded_sizes(encode_codings, sample, palette, weights, stripe_height,
+                                [PLAIN, Coding(smooth=True)])
     return smooth < plain
 
 
 def shortest_coding(indices: np.ndarray, palette: np.ndarray, weights: tuple[int, ...],
-                    stripe_height: int, codings: list[tuple[bool, tuple[int, int] | None, bool]],
-                    encode_stripes: Callable[..., list[bytes]]
-                    ) -> tuple[bool, tuple[int, int] | None, bool]:
-    """Of ``codings`` ((smooth, UU offset, wide), each one that pays on its own trial),
-    the one the encoder codes uint8 (height, width) ``indices`` in (an encoder's choice):
-    the one that codes the middle one of the image's stripes (of stripes no taller than
-    ``stripe_height_for``'s) shortest, the first of equals. Their trials' samples differ,
-    so none says which is best: a dithered photo's smooth shading wins its sample, where
-    its dither's offset wins the image by 4.8%; a halftone's offset and the wide match
-    both pay, and the wide match codes the image 9.7% shorter. ``encode_stripes`` is as
-    in ``weighted_stripes``."""
+                    stripe_height: int, codings: list[Coding], encode_codings: EncodeCodings
+                    ) -> Coding:
+    """Of ``codings`` (each one that pays on its own trial), the one the encoder codes
+    uint8 (height, width) ``indices`` in (an encoder's choice): the one that codes the
+    middle one of the image's stripes (of stripes no taller than ``stripe_height_for``'s)
+    shortest, the first of equals; all in one ``encode_codings`` call, so that a backend
+    codes them side by side. Their trials' samples differ, so none says which is best: a
+    dithered photo's smooth shading wins its sample, where its dither's offset wins the
+    image by 4.8%; a halftone's offset and the wide match both pay, and the wide match
+    codes the image 9.7% shorter. ``encode_codings`` is as in ``weighted_stripes``."""
     height, width = indices.shape
     sample, sample_height = middle_stripe(
         indices, min(stripe_height, stripe_height_for(width, height)))
-    lengths = [sum(len(stripe) for stripe in encode_stripes(
-        sample, palette, weights, sample_height, *coding)) for coding in codings]
+    lengths = coded_sizes(encode_codings, sample, palette, weights, sample_height, codings)
     return codings[lengths.index(min(lengths))]
 
 
@@ -1525,7 +1549,7 @@ def repeat_offset_for(indices: np.ndarray, stripe_height: int) -> tuple[int, int
 
 
 def uu_offset_pays(indices: np.ndarray, palette: np.ndarray, weights: tuple[int, ...],
-                   stripe_height: int, encode_stripes: Callable[..., list[bytes]]
+                   stripe_height: int, encode_codings: EncodeCodings
                    ) -> tuple[int, int] | None:
     """The (uu_rows, uu_shift) the encoder codes uint8 (height, width) ``indices`` with
     (an encoder's choice, not the format's), or None for two rows up: ``uu_offset_for``'s
@@ -1534,7 +1558,7 @@ def uu_offset_pays(indices: np.ndarray, palette: np.ndarray, weights: tuple[int,
     ``stripe_height`` rows shorter (a repeated row saves a decision a pixel, each at
     least 1/2838 of a byte: too little to show on a small sample), of stripes no taller
     than ``stripe_height_for``'s (one stripe of a whole 16.8-MP image took 0.6 s to
-    try). ``encode_stripes`` is as in ``weighted_stripes``."""
+    try). ``encode_codings`` is as in ``weighted_stripes``."""
     if len(palette) < 2:
         return None
     sample, sample_height = uu_trial_sample(indices)
@@ -1546,14 +1570,13 @@ def uu_offset_pays(indices: np.ndarray, palette: np.ndarray, weights: tuple[int,
             indices, min(stripe_height, stripe_height_for(width, height)))
     if uu_offset is None:
         return None
-    plain, shifted = (sum(len(stripe) for stripe in encode_stripes(
-        sample, palette, weights, sample_height, False, offset))
-        for offset in (None, uu_offset))
+    plain, shifted = coded_sizes(encode_codings, sample, palette, weights, sample_height,
+                                 [PLAIN, Coding(uu_offset=uu_offset)])
     return uu_offset if shifted < plain else None
 
 
 def wide_match_pays(indices: np.ndarray, palette: np.ndarray, weights: tuple[int, ...],
-                    stripe_height: int, encode_stripes: Callable[..., list[bytes]]) -> bool:
+                    stripe_height: int, encode_codings: EncodeCodings) -> bool:
     """Whether the wide match pays for uint8 (height, width) ``indices`` (an encoder's
     choice): where ``uu_trial_sample`` codes at least WIDE_SAMPLE_GAIN shorter with it,
     and then the middle one of the image's stripes (of stripes no taller than
@@ -1561,7 +1584,7 @@ def wide_match_pays(indices: np.ndarray, palette: np.ndarray, weights: tuple[int
     are seldom in a sample of 64 rows: a terminal's sample 0.993x, its whole 0.933x; a
     tall infographic's 0.9985x and 0.894x; a cartoon's 0.99x and 1.02x. The sample spares
     a photo, whose sample codes within 0.1% either way, the middle stripe's two codings.
-    ``encode_stripes`` is as in ``weighted_stripes``."""
+    ``encode_codings`` is as in ``weighted_stripes``."""
     if len(palette) < 2:
         return False
     height, width = indices.shape
@@ -1569,9 +1592,8 @@ def wide_match_pays(indices: np.ndarray, palette: np.ndarray, weights: tuple[int
               (middle_stripe(indices, min(stripe_height, stripe_height_for(width, height))),
                1 - WIDE_TRIAL_GAIN))
     for (sample, sample_height), most in trials:
-        plain, wide = (sum(len(stripe) for stripe in encode_stripes(
-            sample, palette, weights, sample_height, False, None, use_wide))
-            for use_wide in (False, True))
+        plain, wide = coded_sizes(encode_codings, sample, palette, weights, sample_height,
+                                  [PLAIN, Coding(wide=True)])
         if wide > plain * most:
             return False
     return True
@@ -1592,7 +1614,7 @@ def middle_stripe_number(stripe_count: int) -> int:
 
 
 def weighted_stripes(indices: np.ndarray, palette: np.ndarray, stripe_height: int,
-                     encode_stripes: Callable[..., list[bytes]],
+                     encode_codings: EncodeCodings,
                      lengths_of: Callable[..., list[int | None]] | None = None
                      ) -> tuple[tuple[int, ...], list[bytes]]:
     """(channel weights, each stripe's bytes) for uint8 (height, width) ``indices`` of a
@@ -1601,42 +1623,44 @@ def weighted_stripes(indices: np.ndarray, palette: np.ndarray, stripe_height: in
     UU at the offset ``uu_offset_pays`` gives, or with the wide match where
     ``wide_match_pays``, ``shortest_coding``'s where more than one of them pays, else in
     the plain modes; with the tables ``table_shrink_for`` chooses, coded by
-    ``encode_stripes(indices, palette, weights, stripe_height, smooth=False,
-    uu_offset=None, wide=False, table_shrink=0)``, which gives each stripe's bytes as
-    ``reference_stripes`` does, and ``lengths_of`` as ``coded_lengths`` does (the
-    reference's where None). A trial's coding is not repeated: the sample's with the
-    chosen weights, and the whole image's where the sample is the whole image in these
-    stripes (at most WEIGHT_TRIAL_PIXELS, one stripe)."""
+    ``encode_codings(indices, palette, weights, stripe_height, codings)``, which gives
+    each coding's stripes' bytes as ``reference_codings`` does, and ``lengths_of`` as
+    ``coded_lengths`` does (the reference's where None). A trial's coding is not
+    repeated: the sample's with the chosen weights, and the whole image's where the
+    sample is the whole image in these stripes (at most WEIGHT_TRIAL_PIXELS, one
+    stripe); the codings a trial compares that are not coded yet are coded in one call,
+    so that a backend codes them side by side."""
     codings: dict[tuple, list[bytes]] = {}
 
-    def remembering(sample, palette, weights, rows, smooth=False, uu_offset=None, wide=False,
-                    table_shrink=0):
+    def remembering(sample, palette, weights, rows, wanted: list[Coding]) -> list[list[bytes]]:
         # Within one call, only the trial samples and the whole image are coded: a shape
         # and a stripe height name one of them.
-        key = (sample.shape, rows, tuple(weights), smooth, uu_offset, wide, table_shrink)
-        if key not in codings:
-            codings[key] = encode_stripes(sample, palette, weights, rows, smooth, uu_offset,
-                                          wide, table_shrink)
-        return codings[key]
+        def key(coding: Coding) -> tuple:
+            return (sample.shape, rows, tuple(weights), *coding)
+
+        missing = list(dict.fromkeys(c for c in wanted if key(c) not in codings))
+        if missing:
+            for coding, stripes in zip(missing, encode_codings(sample, palette, weights, rows,
+                                                               missing), strict=True):
+                codings[key(coding)] = stripes
+        return [codings[key(c)] for c in wanted]
 
     weights = choose_channel_weights(indices, palette, remembering)
     smooth = smooth_pays(indices, palette, weights, remembering)
     uu_offset = uu_offset_pays(indices, palette, weights, stripe_height, remembering)
     wide = wide_match_pays(indices, palette, weights, stripe_height, remembering)
-    paying = [coding for coding, pays in (((True, None, False), smooth),
-                                          ((False, uu_offset, False), uu_offset is not None),
-                                          ((False, None, True), wide)) if pays]
-    smooth, uu_offset, wide = False, None, False
+    paying = [coding for coding, pays in ((Coding(smooth=True), smooth),
+                                          (Coding(uu_offset=uu_offset), uu_offset is not None),
+                                          (Coding(wide=True), wide)) if pays]
+    chosen = PLAIN
     if len(paying) == 1:
-        smooth, uu_offset, wide = paying[0]
+        chosen = paying[0]
     elif paying:
-        smooth, uu_offset, wide = shortest_coding(indices, palette, weights, stripe_height,
-                                                  paying, remembering)
+        chosen = shortest_coding(indices, palette, weights, stripe_height, paying, remembering)
     table_shrink = table_shrink_for(indices, palette, weights, stripe_height,
-                                    stripe_codings(smooth, uu_offset, wide)[0],
-                                    lengths_of or coded_lengths)
-    return weights, remembering(indices, palette, weights, stripe_height, smooth, uu_offset,
-                                wide, table_shrink)
+                                    stripe_codings(*chosen)[0], lengths_of or coded_lengths)
+    return weights, remembering(indices, palette, weights, stripe_height,
+                                [chosen._replace(table_shrink=table_shrink)])[0]
 
 
 def table_shrink_for(indices: np.ndarray, palette: np.ndarray, weights: tuple[int, ...],
@@ -1670,6 +1694,14 @@ def coded_lengths(indices: np.ndarray, palette: np.ndarray, weights: tuple[int, 
     lengths = (len(code_stripe_data(indices, tables, mode, uu_offset))
                for mode, uu_offset in codings)
     return [length if length < indices.size else None for length in lengths]
+
+
+def reference_codings(indices: np.ndarray, palette: np.ndarray, weights: tuple[int, ...],
+                      stripe_height: int, codings: list[Coding]) -> list[list[bytes]]:
+    """``reference_stripes`` in each of ``codings``: the ``EncodeCodings`` of the
+    reference coder."""
+    return [reference_stripes(indices, palette, weights, stripe_height, *coding)
+            for coding in codings]
 
 
 def reference_stripes(indices: np.ndarray, palette: np.ndarray, weights: tuple[int, ...],
@@ -1731,7 +1763,7 @@ def _encode_stripes(indices: np.ndarray, palette: np.ndarray, stripe_height: int
     """The body of ``indices`` without blocks (the reference coder)."""
     stripe_height = encoder_stripe_height(indices, stripe_height)
     return join_stripes(stripe_height,
-                        *weighted_stripes(indices, palette, stripe_height, reference_stripes),
+                        *weighted_stripes(indices, palette, stripe_height, reference_codings),
                         compact=compact)
 
 

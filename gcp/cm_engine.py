@@ -94,7 +94,7 @@ def _encode_stripes(backend, palette: np.ndarray, compact: bool, indices: np.nda
     stripe_height = cm.encoder_stripe_height(indices, stripe_height)
     return cm.join_stripes(stripe_height,
                            *cm.weighted_stripes(indices, palette, stripe_height,
-                                                functools.partial(cm_opencl.encode_stripes,
+                                                functools.partial(cm_opencl.encode_codings,
                                                                   backend),
                                                 functools.partial(cm_opencl.coded_lengths,
                                                                   backend)),

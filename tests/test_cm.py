@@ -327,9 +327,11 @@ def test_the_encoder_takes_the_smooth_modes_on_smooth_noise(monkeypatch):
                                                       (999, True)])
 def test_the_smooth_modes_must_code_the_sample_shorter(smooth_length, taken):
     """The trial takes the smooth modes only where they code the sample shorter: 1000
-    bytes against 1000 keeps the plain modes, 999 takes the smooth ones."""
-    def code(sample, palette, weights, rows, smooth=False):
-        return [bytes(smooth_length if smooth else 1000)]
+    bytes against 1000 keeps the plain modes, 999 takes the smooth ones; both codings are
+    asked for in one call, so that a backend codes them side by side."""
+    def code(sample, palette, weights, rows, codings):
+        assert codings == [cm.PLAIN, cm.Coding(smooth=True)]
+        return [[bytes(smooth_length if coding.smooth else 1000)] for coding in codings]
 
     palette = np.arange(4, dtype=np.uint8)[:, None]
     indices = np.zeros((8, 8), np.uint8)
@@ -422,16 +424,16 @@ def test_the_encoder_keeps_the_weights_whose_sample_codes_shortest():
     rule = cm.channel_weights_for(indices, palette)
     tried = []
 
-    def code(sample, palette, weights, stripe_height):
-        assert sample is indices and stripe_height == 48
+    def code(sample, palette, weights, stripe_height, codings):
+        assert sample is indices and stripe_height == 48 and codings == [cm.PLAIN]
         tried.append(weights)
-        return cm.reference_stripes(sample, palette, weights, stripe_height)
+        return cm.reference_codings(sample, palette, weights, stripe_height, codings)
 
     chosen = cm.choose_channel_weights(indices, palette, code)
     assert tried == cm.weight_candidates(rule) and len(tried) == 3
     sizes = {w: sum(map(len, cm.reference_stripes(indices, palette, w, 48))) for w in tried}
     assert sizes[chosen] == min(sizes.values())
-    assert cm.choose_channel_weights(indices, palette, lambda *a: [b"x"]) == rule
+    assert cm.choose_channel_weights(indices, palette, lambda *a: [[b"x"]]) == rule
 
 
 @pytest.mark.parametrize(("stripe_height", "extra"), [(48, 0), (24, 1)])
@@ -445,11 +447,11 @@ def test_a_trial_of_the_whole_image_is_not_coded_again(stripe_height, extra):
     palette, indices = grey_under_alpha(48, 16)
     calls = []
 
-    def code(sample, palette, weights, rows, smooth=False, uu_offset=None, wide=False,
-             table_shrink=0):
-        assert table_shrink == 0  # under TABLE_TRIAL_STRIPES stripes: no tables' trial
-        calls.append((sample.shape, rows, weights, smooth, uu_offset, wide))
-        return cm.reference_stripes(sample, palette, weights, rows, smooth, uu_offset, wide)
+    def code(sample, palette, weights, rows, codings):
+        for coding in codings:
+            assert coding.table_shrink == 0  # under TABLE_TRIAL_STRIPES stripes: no trial
+            calls.append((sample.shape, rows, weights, *coding[:3]))
+        return cm.reference_codings(sample, palette, weights, rows, codings)
 
     weights, stripes = cm.weighted_stripes(indices, palette, stripe_height, code)
     candidates = cm.weight_candidates(cm.channel_weights_for(indices, palette))
@@ -887,20 +889,27 @@ def recorded_codings(monkeypatch, engine: str, indices: np.ndarray, palette: np.
     return codings, stripes
 
 
-@pytest.mark.parametrize("engine", ["reference", pytest.param("opencl", marks=requires_opencl)])
-@pytest.mark.parametrize("ranks", [True, False])
-def test_tried_stripes_follow_the_verdict_stripe(monkeypatch, engine, ranks):
-    """Six stripes, all tried: the middle one (3) is coded both ways; the other five only
-    in the mode it kept (ranks on grain, the coded mode on columns of flat colour), and
-    both engines write the same bytes."""
-    rng = np.random.default_rng(3)
+def six_stripes(ranks: bool, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """(uint8 (48, 96) indices, the 256 greys): grain on a ramp, which the ranks mode codes
+    shorter, or columns of flat colour with 5% of pixels one index, which the coded mode
+    does; six stripes of 8 rows."""
+    rng = np.random.default_rng(seed)
     if ranks:
         indices = np.clip(np.linspace(60, 200, 96)[None, :] + rng.normal(0, 2, (48, 96)),
                           0, 255).astype(np.uint8)
     else:
         indices = (np.tile(np.arange(96) // 6, (48, 1)) * 9).astype(np.uint8)
         indices[rng.random(indices.shape) < 0.05] = 7
-    palette = np.arange(256, dtype=np.uint8)[:, None]
+    return indices, np.arange(256, dtype=np.uint8)[:, None]
+
+
+@pytest.mark.parametrize("engine", ["reference", pytest.param("opencl", marks=requires_opencl)])
+@pytest.mark.parametrize("ranks", [True, False])
+def test_tried_stripes_follow_the_verdict_stripe(monkeypatch, engine, ranks):
+    """Six stripes, all tried: the middle one (3) is coded both ways; the other five only
+    in the mode it kept (ranks on grain, the coded mode on columns of flat colour), and
+    both engines write the same bytes."""
+    indices, palette = six_stripes(ranks, seed=3)
     monkeypatch.setattr(cm, "ranks_may_pay", lambda indices, alone=False, uu_offset=None: True)
     codings, stripes = recorded_codings(monkeypatch, engine, indices, palette, 8)
     mode = cm.STRIPE_RANKS if ranks else cm.STRIPE_CODED
@@ -912,3 +921,39 @@ def test_tried_stripes_follow_the_verdict_stripe(monkeypatch, engine, ranks):
         monkeypatch.setattr(cm, "ranks_may_pay", lambda indices, alone=False, uu_offset=None:
                             True)
         assert stripes == cm.reference_stripes(indices, palette, (1,), 8)
+
+
+@pytest.mark.parametrize("ranks", [True, False])
+@requires_opencl
+def test_codings_side_by_side_are_each_codings_own_stripes(monkeypatch, ranks):
+    """Several codings in one call (the encoder's trials): each coding's stripes are the
+    reference's, and those of the kernel coding it alone; a job two codings share (the
+    ranks mode, or the verdict stripe's) runs once, and the waiting stripes run in one
+    second launch."""
+    indices, palette = six_stripes(ranks, seed=5)
+    monkeypatch.setattr(cm, "ranks_may_pay", lambda indices, alone=False, uu_offset=None: True)
+    codings = [cm.PLAIN, cm.Coding(wide=True), cm.Coding(uu_offset=(4, 0)),
+               cm.Coding(smooth=True), cm.PLAIN]
+    backend = cm_engine._opencl_backend("opencl", None)
+    launches = []
+    code_jobs = cm_opencl._code_jobs
+
+    def recording_jobs(backend, indices, palette, weights, stripe_height, jobs):
+        launches.append(jobs)
+        return code_jobs(backend, indices, palette, weights, stripe_height, jobs)
+
+    monkeypatch.setattr(cm_opencl, "_code_jobs", recording_jobs)
+    together = cm_opencl.encode_codings(backend, indices, palette, (1,), 8, codings)
+    assert len(launches) == 2
+    assert all(len(set(jobs)) == len(jobs) for jobs in launches)
+    assert not set(launches[0]) & set(launches[1])
+    # PLAIN, wide and UU share the ranks mode (STRIPE_RANKS, two rows up): the verdict
+    # stripe's ranks coding runs once for the three, as do the waiting stripes' if kept.
+    ranks_jobs = [job for jobs in launches for job in jobs
+                  if cm.mode_of(job[1][0]) == cm.STRIPE_RANKS]
+    assert len(ranks_jobs) == (6 if ranks else 1)
+    monkeypatch.setattr(cm_opencl, "_code_jobs", code_jobs)
+    assert together == cm.reference_codings(indices, palette, (1,), 8, codings)
+    assert together == [cm_opencl.encode_stripes(backend, indices, palette, (1,), 8, *coding)
+                        for coding in codings]
+    assert together[0] == together[-1]

@@ -83,7 +83,7 @@ def test_a_qr_like_image_is_smaller_than_without_blocks():
     blocked = cm_engine.encode(indices, palette, engine="opencl")
     assert blocked[:6] == bytes([0, 0, 0, 0, 8, 8])
     plain = cm.join_stripes(392, *cm.weighted_stripes(indices, palette, 392,
-                                                      cm.reference_stripes))
+                                                      cm.reference_codings))
     assert len(blocked) < len(plain) / 2
     image = (indices * 255)[:, :, None].astype(np.uint8)
     assert np.array_equal(gcp.decode(gcp.encode(image, 2, method="cm")), image)

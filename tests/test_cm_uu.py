@@ -159,7 +159,7 @@ def test_an_ordered_dither_is_coded_with_its_offset_and_much_smaller(diagonal):
     assert np.array_equal(gcp.decode(gcp.encode(image, len(palette), method="cm")), image)
 
 
-SMOOTH, FOUR_UP, WIDE = (True, None, False), (False, (4, 0), False), (False, None, True)
+SMOOTH, FOUR_UP, WIDE = cm.Coding(smooth=True), cm.Coding(uu_offset=(4, 0)), cm.Coding(wide=True)
 
 
 @pytest.mark.parametrize(("lengths", "taken"), [
@@ -168,17 +168,18 @@ SMOOTH, FOUR_UP, WIDE = (True, None, False), (False, (4, 0), False), (False, Non
 ])
 def test_where_several_codings_pay_the_middle_stripe_chooses(lengths, taken):
     """Each coding that pays its own trial codes the middle stripe; the shortest is taken,
-    the first of equals (smooth, then UU's offset, then the wide match)."""
+    the first of equals (smooth, then UU's offset, then the wide match). All are asked for
+    in one call, so that a backend codes them side by side."""
     coded = []
 
-    def code(sample, palette, weights, rows, smooth=False, offset=None, use_wide=False):
-        coded.append((sample.shape, (smooth, offset, use_wide)))
-        return [bytes(lengths[[SMOOTH, FOUR_UP, WIDE].index((smooth, offset, use_wide))])]
+    def code(sample, palette, weights, rows, codings):
+        coded.append((sample.shape, codings))
+        return [[bytes(lengths[[SMOOTH, FOUR_UP, WIDE].index(coding)])] for coding in codings]
 
     indices = np.zeros((300, 10), np.uint8)
     assert cm.shortest_coding(indices, palette_of(4, 1), (1,), 100, [SMOOTH, FOUR_UP, WIDE],
                               code) == taken
-    assert coded == [((100, 10), SMOOTH), ((100, 10), FOUR_UP), ((100, 10), WIDE)]
+    assert coded == [((100, 10), [SMOOTH, FOUR_UP, WIDE])]
 
 
 @pytest.mark.parametrize("verdict", [SMOOTH, FOUR_UP, WIDE])

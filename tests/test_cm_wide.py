@@ -137,9 +137,10 @@ def test_the_wide_match_pays_by_its_sample_then_the_middle_stripe(sample_wide, m
     lengths = [1000, sample_wide, 1000, middle_wide]
     calls = []
 
-    def code(sample, palette, weights, rows, smooth=False, offset=None, use_wide=False):
-        calls.append(use_wide)
-        return [bytes(lengths[len(calls) - 1])]
+    def code(sample, palette, weights, rows, codings):
+        assert codings == [cm.PLAIN, cm.Coding(wide=True)]  # side by side, in one call
+        calls.extend(coding.wide for coding in codings)
+        return [[bytes(lengths[len(calls) - 2 + coding.wide])] for coding in codings]
 
     indices = np.zeros((300, 40), np.uint8)
     palette = np.array([[0], [255]], np.uint8)

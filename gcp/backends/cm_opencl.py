@@ -157,39 +157,81 @@ def encode_stripes(backend, indices: np.ndarray, palette: np.ndarray,
     ``indices`` is uint8 (height, width), ``palette`` uint8 (K, C), ``weights`` a
     channel_weight per channel; ``smooth``: in the smooth modes; ``uu_offset``: UU's offset;
     ``wide``: the match keyed by the wide template (STRIPE_CODED_WIDE); ``table_shrink``:
-    each coded stripe's.
+    each coded stripe's."""
+    return encode_codings(backend, indices, palette, weights, stripe_height,
+                          [cm.Coding(smooth, uu_offset, wide, table_shrink)])[0]
 
-    One launch, a job a coding: every stripe coded, and each tried stripe in the ranks
-    mode too (``cm.ranks_trials``), so that an image of one stripe codes both ways on two
-    cores at once. Where a verdict stripe is taken, it is coded both ways in that launch
-    beside the stripes not tried, and a second launch codes the other tried stripes in
-    the mode it kept."""
+
+def encode_codings(backend, indices: np.ndarray, palette: np.ndarray,
+                   weights: tuple[int, ...], stripe_height: int, codings: list[cm.Coding]
+                   ) -> list[list[bytes]]:
+    """Each of ``codings``' stripes' bytes, as ``cm.reference_codings`` gives them
+    (``encode_stripes``' arguments).
+
+    One launch, a job a stripe and coding: every stripe coded in each coding, and each
+    tried stripe in the ranks mode too (``cm.ranks_trials``), so that an image of one
+    stripe codes both ways, or in two codings, on two cores at once; a job two codings
+    share is done once. Where a verdict stripe is taken, it is coded both ways in that
+    launch beside the stripes not tried, and a second launch codes the other tried
+    stripes in the mode it kept."""
     rows = cm.stripe_rows(len(indices), stripe_height)
     indices = np.ascontiguousarray(indices, np.uint8)
-    tried, verdict = cm.ranks_trials(indices, stripe_height, uu_offset)
-    coded, ranks = cm.stripe_codings(smooth, uu_offset, wide, table_shrink)
-    # The tried stripes that wait for the verdict; the first launch codes all the others,
-    # and those tried in the ranks mode too.
-    waiting = {s for s, is_tried in enumerate(tried)
-               if is_tried and verdict is not None and s != verdict}
-    first = [(s, coded) for s in range(len(rows)) if s not in waiting]
-    first += [(s, ranks) for s in range(len(rows)) if tried[s] and s not in waiting]
-    codings: list[list[tuple[bytes, bytes | None]]] = [[] for _ in rows]
+    plans = [_RanksPlan(indices, stripe_height, coding) for coding in codings]
+    coded: dict[tuple[int, tuple[int, tuple[int, int]]], bytes | None] = {}
 
     def code(jobs: list) -> None:
-        datas = _code_jobs(backend, indices, palette, weights, stripe_height, jobs)
-        for (s, (mode, uu)), data in zip(jobs, datas, strict=True):
-            codings[s].append((cm.stripe_prefix(mode, uu), data))
+        jobs = list(dict.fromkeys(job for job in jobs if job not in coded))
+        if jobs:
+            coded.update(zip(jobs, _code_jobs(backend, indices, palette, weights,
+                                              stripe_height, jobs), strict=True))
 
-    code(first)
-    stripes = {s: cm.best_stripe(indices[top:top + count], codings[s], len(palette))
-               for s, (top, count) in enumerate(rows) if codings[s]}
-    if waiting:
-        chosen = ranks if cm.ranks_verdict(stripes[verdict]) else coded
-        code([(s, chosen) for s in sorted(waiting)])
-    return [stripes[s] if s in stripes else
-            cm.best_stripe(indices[top:top + count], codings[s], len(palette))
-            for s, (top, count) in enumerate(rows)]
+    code([job for plan in plans for job in plan.first_jobs()])
+    code([job for plan in plans for job in plan.waiting_jobs(coded, rows, len(palette))])
+    return [plan.stripes(coded, rows, len(palette)) for plan in plans]
+
+
+class _RanksPlan:
+    """The jobs (stripe number, (mode byte, UU offset)) that code uint8 (height, width)
+    indices in one ``cm.Coding``: each stripe in its coded mode, and each tried stripe in
+    the ranks mode too, those waiting for the verdict stripe in the mode it keeps."""
+
+    def __init__(self, indices: np.ndarray, stripe_height: int, coding: cm.Coding) -> None:
+        self.indices = indices
+        self.tried, self.verdict = cm.ranks_trials(indices, stripe_height, coding.uu_offset)
+        self.coded, self.ranks = cm.stripe_codings(*coding)
+        self.waiting = {s for s, is_tried in enumerate(self.tried)
+                        if is_tried and self.verdict is not None and s != self.verdict}
+        self.modes = {s: [self.coded, self.ranks] if is_tried else [self.coded]
+                      for s, is_tried in enumerate(self.tried) if s not in self.waiting}
+
+    def first_jobs(self) -> list[tuple[int, tuple[int, tuple[int, int]]]]:
+        """The jobs that need no verdict: the coded modes first, then the ranks modes."""
+        return [(s, modes[0]) for s, modes in self.modes.items()] + \
+            [(s, modes[1]) for s, modes in self.modes.items() if len(modes) > 1]
+
+    def waiting_jobs(self, coded: dict, rows: list[tuple[int, int]], palette_size: int
+                     ) -> list[tuple[int, tuple[int, tuple[int, int]]]]:
+        """The waiting stripes' jobs, in the mode the verdict stripe kept (``coded`` holds
+        the first jobs' data)."""
+        if not self.waiting:
+            return []
+        verdict = self._stripe(self.verdict, coded, rows, palette_size)
+        chosen = self.ranks if cm.ranks_verdict(verdict) else self.coded
+        for s in self.waiting:
+            self.modes[s] = [chosen]
+        return [(s, chosen) for s in sorted(self.waiting)]
+
+    def stripes(self, coded: dict, rows: list[tuple[int, int]], palette_size: int
+                ) -> list[bytes]:
+        """Every stripe's bytes, once every job is in ``coded``."""
+        return [self._stripe(s, coded, rows, palette_size) for s in range(len(rows))]
+
+    def _stripe(self, s: int, coded: dict, rows: list[tuple[int, int]], palette_size: int
+                ) -> bytes:
+        top, count = rows[s]
+        return cm.best_stripe(self.indices[top:top + count],
+                              [(cm.stripe_prefix(mode, uu), coded[(s, (mode, uu))])
+                               for mode, uu in self.modes[s]], palette_size)
 
 
 def coded_lengths(backend, indices: np.ndarray, palette: np.ndarray,
