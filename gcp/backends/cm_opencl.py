@@ -212,7 +212,7 @@ class _RanksPlan:
     def waiting_jobs(self, coded: dict, rows: list[tuple[int, int]], palette_size: int
                      ) -> list[tuple[int, tuple[int, tuple[int, int]]]]:
         """The waiting stripes' jobs, in the mode the verdict stripe kept (``coded`` holds
-        the first jobs' data)."""
+        the first jobs' data), now recorded as those stripes' modes."""
         if not self.waiting:
             return []
         verdict = self._stripe(self.verdict, coded, rows, palette_size)
