@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from . import codec, files, imageio
+from . import codec, files, imageio, palette_png
 from .container import DEFAULT_MAX_PIXELS
 from .errors import GcpError, ParameterError, QualityError
 
@@ -104,7 +104,9 @@ def skip_if_larger(transform: Transform, data: bytes, name: str = "input"
 def decode_file_bytes(data: bytes, name: str = "input", *, extension: str = ".png",
                       max_pixels: int = DEFAULT_MAX_PIXELS) -> bytes | codec.Pieces:
     """A .gcp file's bytes to the bytes of an image file of type ``extension`` ('.png'):
-    for Netpbm, ``codec.Pieces`` that ``files.write_output`` writes as they are made."""
+    for Netpbm, ``codec.Pieces`` that ``files.write_output`` writes as they are made; for
+    PNG, a palette PNG of the file's own palette and indices where it has colour or alpha
+    (``palette_png``; a grey image stays a grey PNG, which reads back as grey)."""
     with codec.timed_stage("decode"):
         if extension in imageio.NETPBM_EXTENSIONS:
             # The pixels looked up a piece at a time after the header, as they are written
@@ -115,8 +117,12 @@ def decode_file_bytes(data: bytes, name: str = "input", *, extension: str = ".pn
                 max_pixels=max_pixels)
             if netpbm is not None:
                 return netpbm
-        image = codec.decode(data, max_pixels=max_pixels)
+        header, palette, indices = codec.decode_indices(data, max_pixels=max_pixels)
+        as_palette = extension == ".png" and header.channels in palette_png.CHANNELS_WRITTEN
+        image = None if as_palette else codec.expanded(header, palette, indices)
     with codec.timed_stage("image"):
+        if image is None:
+            return palette_png.encode(palette, indices)
         return imageio.encode_image(image, extension)
 
 

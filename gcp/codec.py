@@ -591,7 +591,12 @@ def decode(data: bytes | bytearray | memoryview, *, max_pixels: int = DEFAULT_MA
     ``max_pixels`` pixels (checked before anything is allocated for it) or one this
     machine has no memory for. Nothing partial is ever returned.
     """
-    header, palette, indices = decode_indices(data, max_pixels=max_pixels)
+    return expanded(*decode_indices(data, max_pixels=max_pixels))
+
+
+def expanded(header: Header, palette: np.ndarray, indices: np.ndarray) -> np.ndarray:
+    """``decode_indices``' result as ``decode`` gives it: uint8 (height, width, channels),
+    each index's colour; ``LimitError`` where this machine has no memory for it."""
     with _memory_is_a_limit(header):
         return colours_of(palette, indices)
 

@@ -301,7 +301,7 @@ def test_dask_batch_takes_a_palette_and_skips_what_is_not_smaller(tmp_path, dask
 
 @pytest.mark.parametrize(("channels", "extension"), [(1, ".pgm"), (1, ".pnm"), (3, ".ppm"),
                                                      (3, ".pnm"), (1, ".ppm"), (4, ".ppm"),
-                                                     (3, ".png")])
+                                                     (3, ".bmp")])
 def test_decoding_to_netpbm_after_its_header_writes_what_the_image_path_writes(channels,
                                                                               extension):
     """PPM and PGM pixels are looked up after the header as they are written; the bytes
