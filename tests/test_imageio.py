@@ -615,3 +615,53 @@ def test_netpbm_is_written_as_opencv_writes_it(extension, channels, height, widt
     ok, expected = cv2.imencode(extension, np.ascontiguousarray(bgr))
     assert ok and written == expected.tobytes()
     assert np.array_equal(imageio.decode_image(written).reshape(stored.shape), stored)
+
+
+def _decoded_through_bgr(data: bytes) -> np.ndarray:
+    """What OpenCV gives asked for the file as it is, turned to RGB(A) as gcp does."""
+    import cv2
+
+    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    if image.ndim == 2:
+        return image[:, :, None]
+    if data[:2] == b"\xff\xd8" and (orientation := imageio.jpeg_orientation(data)) != 1:
+        image = imageio.oriented(image, orientation)
+    code = cv2.COLOR_BGR2RGB if image.shape[2] == 3 else cv2.COLOR_BGRA2RGBA
+    return cv2.cvtColor(np.ascontiguousarray(image), code)
+
+
+@pytest.mark.parametrize(("kind", "options", "straight"), [
+    ("PNG", {}, True), ("PNG", {"pnginfo": "gamma"}, True), ("PNG", {"optimize": True}, True),
+    ("PNG", {"transparency": (0, 0, 0)}, False), ("JPEG", {"quality": 90}, True),
+    ("JPEG", {"progressive": True, "subsampling": 0}, True), ("JPEG", {"exif": 6}, True),
+    ("JPEG", {"mode": "CMYK"}, False), ("JPEG", {"mode": "L"}, False),
+])
+def test_plain_colour_files_decode_straight_to_rgb_with_the_same_pixels(kind, options,
+                                                                        straight):
+    """8-bit RGB PNGs without tRNS and three-component JPEGs are decoded straight to RGB
+    (no channel swap after): the pixels are those of OpenCV's own BGR turned round,
+    orientation included; other kinds take the old path."""
+    import io
+
+    from PIL import PngImagePlugin
+
+    options = dict(options)
+    pixels = np.random.default_rng(4).integers(0, 256, (30, 41, 3), dtype=np.uint8)
+    pixels[:, 20:] = pixels[:1, 20:]
+    image = PIL.fromarray(pixels).convert(options.pop("mode", "RGB"))
+    if options.pop("pnginfo", None):
+        info = PngImagePlugin.PngInfo()
+        info.add(b"gAMA", struct.pack(">I", 45455))
+        options["pnginfo"] = info
+    if (turn := options.pop("exif", None)) is not None:
+        exif = PIL.Exif()
+        exif[0x0112] = turn
+        options["exif"] = exif.tobytes()
+    buffer = io.BytesIO()
+    image.save(buffer, format=kind, **options)
+    data = buffer.getvalue()
+    assert imageio._is_plain_colour(data) is straight
+    decoded = imageio.decode_image(data)
+    assert np.array_equal(decoded, _decoded_through_bgr(data))
+    if turn == 6:
+        assert decoded.shape == (41, 30, 3)
