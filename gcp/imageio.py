@@ -379,12 +379,16 @@ _SIZE_READERS = (
 
 
 def _check_png_chunks(data: bytes, name: str) -> None:
-    """Refuse a PNG with a chunk longer than the file holds, up to IEND.
+    """Refuse a PNG with a chunk longer than the file holds, up to its end: an empty IEND
+    after an IDAT, where OpenCV stops reading (bytes after it are let be).
 
     OpenCV allocates a chunk's declared length before reading it: a 218-byte file whose
-    IDAT claimed 4 GB took 4 GB of memory and 7 s to fail (found by tests/fuzz).
+    IDAT claimed 4 GB took 4 GB of memory and 7 s to fail, and a 322-byte one whose first
+    IEND held data and came before any IDAT made it read on, to an IEND claiming 2 GB
+    (about 1 GB touched, 2-3 s; both found by tests/fuzz).
     """
     position = len(_PNG_SIGNATURE)
+    seen_idat = False
     while position + 8 <= len(data):
         length = int.from_bytes(data[position:position + 4], "big")
         kind = bytes(data[position + 4:position + 8])
@@ -394,8 +398,9 @@ def _check_png_chunks(data: bytes, name: str) -> None:
                 f"claims {length} bytes, more than the file holds (it is truncated or corrupt)",
                 field="image",
             )
-        if kind == b"IEND":
+        if kind == b"IEND" and length == 0 and seen_idat:
             return
+        seen_idat = seen_idat or kind == b"IDAT"
         position += 12 + length
 
 

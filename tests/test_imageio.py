@@ -495,6 +495,31 @@ def test_png_chunk_longer_than_the_file_is_refused_before_opencv(chunk, monkeypa
         imageio.decode_image(bytes(data))
 
 
+@pytest.mark.parametrize(("first_end", "idat_first"), [(b"a" * 92, False), (b"", False),
+                                                       (b"a" * 92, True)])
+def test_a_png_is_checked_past_an_iend_that_does_not_end_it(first_end, idat_first,
+                                                             monkeypatch):
+    """Found by tests/fuzz/fuzz_image.py: with no IDAT before it, or with data in it, an
+    IEND is not where OpenCV stops; a 322-byte file read on to a second IEND claiming
+    0x77F9BC73 bytes, and OpenCV took 2-3 s and about 1 GB to fail."""
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + \
+            zlib.crc32(kind + body).to_bytes(4, "big")
+
+    data = png_with_size(5, 17)
+    header = data[:33]  # the signature and IHDR
+    idat = chunk(b"IDAT", zlib.compress(bytes(17 * 16)))
+    start = header + (idat if idat_first else b"") + chunk(b"IEND", first_end)
+    claim = struct.pack(">I", 0x77F9BC73) + b"IEND" + bytes(40)
+
+    def no_decoding():
+        raise AssertionError("OpenCV was given a PNG with a chunk past the file's end")
+
+    monkeypatch.setattr(imageio, "_cv2", no_decoding)
+    with pytest.raises(ImageError, match=f"'IEND' chunk at byte {len(start)}"):
+        imageio.decode_image(start + claim)
+
+
 def test_png_with_data_after_iend_is_still_read():
     data = png_with_size(2, 2) + b"\xff\xff\xff\xff trailing garbage"
     assert imageio.decode_image(data).shape == (2, 2, 3)
