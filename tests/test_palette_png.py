@@ -76,15 +76,22 @@ def test_alpha_is_a_trns_chunk_of_every_colour():
 
 
 def test_a_large_image_is_coded_in_several_idat_chunks(monkeypatch):
-    """Rows are packed and compressed a step at a time, and the stream cut into IDAT
-    chunks; they join to one stream."""
+    """Rows are packed and compressed a step at a time, bands side by side, and the stream
+    cut into IDAT chunks; they join to one stream."""
     monkeypatch.setattr(palette_png, "STEP_BYTES", 64)
     monkeypatch.setattr(palette_png, "IDAT_BYTES", 100)
     palette = RNG.integers(0, 256, (16, 3), dtype=np.uint8)
     indices = RNG.integers(0, 16, (40, 50), dtype=np.uint8)
     png = palette_png.encode(palette, indices)
-    assert sum(kind == b"IDAT" for kind, _ in chunks(png)) > 2
+    found = chunks(png)
+    assert sum(kind == b"IDAT" for kind, _ in found) > 2
     assert np.array_equal(imageio.decode_image(png), palette[indices])
+    # The bands, deflated side by side, make one zlib stream whose Adler-32 checks out.
+    scanlines = zlib.decompress(b"".join(data for kind, data in found if kind == b"IDAT"))
+    rows = np.frombuffer(scanlines, np.uint8).reshape(40, 26)
+    assert (rows[:, 0] == palette_png.FILTER_NONE).all()
+    assert np.array_equal(rows[:, 1:] >> 4, indices[:, 0::2])
+    assert np.array_equal(rows[:, 1:26] & 15, indices[:, 1::2])
 
 
 @pytest.mark.parametrize(("size", "channels"), [(0, 3), (257, 3), (4, 1), (4, 5)])
