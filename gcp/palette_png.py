@@ -59,7 +59,7 @@ def encode(palette: np.ndarray, indices: np.ndarray) -> bytes:
 
 def _chunk(kind: bytes, data: bytes) -> bytes:
     return b"".join((struct.pack(">I", len(data)), kind, data,
-                     struct.pack(">I", zlib.crc32(kind + data))))
+                     struct.pack(">I", zlib.crc32(data, zlib.crc32(kind)))))
 
 
 def _compressed_rows(indices: np.ndarray, depth: int) -> Iterator[bytes]:
