@@ -136,6 +136,18 @@ typedef char scratch_words_agree[SCRATCH_WORDS == HOST_SCRATCH_WORDS ? 1 : -1];
 #define INLINE inline
 #endif
 
+/* UNROLLED, before a loop whose count is a constant once inlined (a mixer's inputs, a
+ * hash's values, the neighbours, the predictions): unroll it whole. POCL compiles OpenCL C
+ * with loop unrolling off (its front end marks every loop llvm.loop.unroll.disable, for
+ * its work-group vectorizer to choose), so without the pragma the mixer ran as a loop of
+ * five with its inputs on the stack: a stripe took 1.13-1.19x the time Clang's -O2 build
+ * of the same source as C took (benchmarks/README.md). */
+#ifdef __clang__
+#define UNROLLED _Pragma("unroll")
+#else
+#define UNROLLED
+#endif
+
 /* PREFETCH(p): a hint that the line at p is read soon, so that cache misses overlap the
  * work before it; it changes no result. The host builds with PREFETCH_LINES=1 for CPU
  * devices, where Clang's builtin becomes a prefetch instruction that retires at once (a
@@ -281,6 +293,7 @@ static INLINE void counter_update(global uint *counter, int bit,
 static uint hash_bits(const uint *values, int count, int bits)
 {
     uint h = HASH_START;
+    UNROLLED
     for (int i = 0; i < count; i++)
         h = (h ^ values[i]) * HASH_MULTIPLIER;
     return h >> (32 - bits);
@@ -357,6 +370,7 @@ static INLINE int mix_and_code(Coder *c, int bit, global uint *const *counters,
     int s[MIXER_INPUTS];
     long dot = (long)weights[count] * BIAS_INPUT;
     SCALAR_LOOP
+    UNROLLED
     for (int m = 0; m < count; m++) {
         s[m] = pal->stretch[(*counters[m] & 0xFFFFu) >> 4];
         dot += (long)weights[m] * s[m];
@@ -374,9 +388,11 @@ static INLINE int mix_and_code(Coder *c, int bit, global uint *const *counters,
         bit = (int)coder_code(c, (uint)p, bit);
     }
     int error = ((bit << 12) - p) * MIXER_RATE;
+    UNROLLED
     for (int i = 0; i <= count; i++)
         weights[i] = clamp_int(weights[i] + ((s[i] * error) >> MIXER_SHIFT),
                                -WEIGHT_LIMIT, WEIGHT_LIMIT);
+    UNROLLED
     for (int m = 0; m < count; m++)
         counter_update(counters[m], bit, pal->reciprocals);
     return bit;
@@ -388,6 +404,7 @@ static INLINE int code_candidate(Coder *c, global uint *scratch, int bit,
 {
     global uint *counters[MODEL_COUNT];
     counters[0] = scratch + DIRECT_AT + contexts[0];
+    UNROLLED
     for (int m = 1; m < 4; m++)
         counters[m] = scratch + HASHED_AT + (uint)(m - 1) * HASH_SIZE + contexts[m];
     counters[4] = scratch + ANCHOR_MODEL_AT + contexts[4];
@@ -461,7 +478,7 @@ static INLINE void unary_contexts(uint *contexts, uint direct, uint step, uint g
 
 /* The five contexts of a rank bit at ``step``; ``partial`` is the value's bits so far
  * (0 for a unary bit, and not used there). */
-static void rank_contexts(uint *contexts, uint direct, uint step, uint partial,
+static INLINE void rank_contexts(uint *contexts, uint direct, uint step, uint partial,
                           uint anchor, const uint *near_ranks, uint gradients)
 {
     if (step < MAX_BUCKET - 1) {
@@ -553,6 +570,7 @@ static void blend(int guesses[PREDICTORS][MAX_CHANNELS], global const int *bias,
     for (uint ch = 0; ch < channels; ch++) {
         global const int *b = bias + BIAS_VALUES * ch;
         long weighed = 0, total = 0;
+        UNROLLED
         for (uint i = 0; i < PREDICTORS; i++) {
             long e = (long)b[3 + i] + 1;
             long weight = BLEND_WEIGHT_ONE / (e * e * e);
@@ -601,11 +619,13 @@ static void bias_update(global int *bias, int error, const int *guess_errors)
 {
     int b = bias[0] + error, n = bias[1], c = bias[2];
     int sums[PREDICTORS];
+    UNROLLED
     for (uint i = 0; i < PREDICTORS; i++)
         sums[i] = bias[3 + i] + abs_int(guess_errors[i]);
     if (n == BIAS_COUNT_LIMIT) {
         b >>= 1;
         n >>= 1;
+        UNROLLED
         for (uint i = 0; i < PREDICTORS; i++)
             sums[i] >>= 1;
     }
@@ -620,6 +640,7 @@ static void bias_update(global int *bias, int error, const int *guess_errors)
     bias[0] = b;
     bias[1] = n;
     bias[2] = c;
+    UNROLLED
     for (uint i = 0; i < PREDICTORS; i++)
         bias[3 + i] = sums[i];
 }
@@ -825,6 +846,7 @@ constant int WIDE_TEMPLATE[2 * WIDE_TEMPLATE_SIZE] = {WIDE_TEMPLATE_VALUES};
 
 static void wide_template(global const uchar *rows, uint yy, uint x, uint width, uint *keyed)
 {
+    UNROLLED
     for (uint i = 0; i < WIDE_TEMPLATE_SIZE; i++) {
         int column = (int)x + WIDE_TEMPLATE[2 * i];
         uint up = (uint)WIDE_TEMPLATE[2 * i + 1];
@@ -870,6 +892,7 @@ static INLINE void prefetch_next(global const uchar *row, global const uchar *ab
     PREFETCH(scratch + HASHED_AT + (pair_line_of(near) & table_mask));
     PREFETCH(scratch + HASHED_AT + 2 * HASH_SIZE + (all_line_of(near) & table_mask));
     uint seen[NEIGHBOURS], count = 0;
+    UNROLLED
     for (uint slot = 0; slot < NEIGHBOURS; slot++) {
         int repeated = 0;
         for (uint j = 0; j < count; j++)
@@ -1087,6 +1110,7 @@ static int code_stripe(Coder *c, global uchar *rows, uint width, uint row_count,
             if (x >= ROW_MATCH_WIDTH && x % ROW_MATCH_STEP == ROW_MATCH_WIDTH % ROW_MATCH_STEP) {
                 uint row_keyed[1 + ROW_MATCH_WIDTH];
                 row_keyed[0] = 7;
+                UNROLLED
                 for (uint i = 0; i < ROW_MATCH_WIDTH; i++)
                     row_keyed[1 + i] = row[x - ROW_MATCH_WIDTH + i];
                 row_entry = scratch + ROW_MATCH_AT
@@ -1114,6 +1138,7 @@ static int code_stripe(Coder *c, global uchar *rows, uint width, uint row_count,
             }
             uint candidates[SLOT_COUNT], slots[SLOT_COUNT];
             uint candidate_count = 0;
+            UNROLLED
             for (uint slot = 0; slot < SLOT_COUNT && found < 0; slot++) {
                 int value = slot < NEIGHBOURS ? (int)near[slot]
                             : (slot == SLOT_R ? row_predicted : predicted);
@@ -1206,6 +1231,7 @@ static int code_stripe(Coder *c, global uchar *rows, uint width, uint row_count,
                 for (uint ch = 0; ch < pal->channels; ch++) {
                     int value = pal->colours[found * pal->channels + ch];
                     int guess_errors[PREDICTORS];
+                    UNROLLED
                     for (uint i = 0; i < PREDICTORS; i++)
                         guess_errors[i] = value - guesses[i][ch];
                     bias_update(bias + BIAS_VALUES * ch, value - corrected[ch], guess_errors);
@@ -1268,6 +1294,7 @@ kernel void cm_encode(global const uchar *indices, uint width, uint height,
         code_stripe(&c, (global uchar *)(indices + (ulong)top * width), width, row_count,
                     &pal, scratch, codings[j]);
         /* Flush: the four bytes of low, most significant first. */
+        UNROLLED
         for (int i = 0; i < 4; i++) {
             if (c.at + 4 >= c.limit)
                 c.overflow = 1;
@@ -1302,6 +1329,7 @@ kernel void cm_decode(global const uchar *body, global const ulong *offsets,
         uint top = s * stripe_height;
         uint row_count = min_uint(stripe_height, height - top);
         Coder c = {0, 0xFFFFFFFFu, 0, 0, body + offsets[i], 0, lengths[i], 0, 0, 0};
+        UNROLLED
         for (int b = 0; b < 4; b++) {
             uchar next = c.at < c.length ? c.in[c.at] : 0;
             c.at++;
