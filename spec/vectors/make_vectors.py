@@ -56,6 +56,10 @@ _ys, _xs = np.mgrid[0:24, 0:32]
 CM_RAMP_256 = ((_xs * 8 + _ys * 3 + ((_xs * 7 + _ys * 13) % 17 == 0) * 128)
                % 256).astype(np.uint8)
 CM_NOISE = np.random.default_rng(5).integers(0, 256, (6, 9)).astype(np.uint8)
+# 64 x 48 of 8 greys at random: 384 row-match lookups in one stripe, many of whose keys
+# share their low 12 bits.
+CM_ROW_NOISE = np.random.default_rng(31).integers(0, 8, (48, 64)).astype(np.uint8)
+GREYS_8 = (np.arange(8, dtype=np.uint8) * 36)[:, None]
 # 24 x 32 grey levels of a 256-level grey ramp: a textured gradient, so that most pixels
 # take a rank and the bias correction moves the anchor (5.3.5) on one channel.
 _ys, _xs = np.mgrid[0:24, 0:32]
@@ -231,6 +235,28 @@ def cm_body_in_modes(indices: np.ndarray, palette: np.ndarray, stripe_height: in
                                                                 tables, mode, uu)
                for (top, count), mode, uu in zip(rows, modes, uu_offsets, strict=True)]
     return cm.join_stripes(stripe_height, weights, stripes)
+
+
+def row_match_tables_body() -> bytes:
+    """cm-small-tables-row-match's body: one STRIPE_CODED stripe with table_shrink 6, whose
+    coded data differs from its coding with the row match's table also cut to 12 bits,
+    so that the vector tells a decoder that shrinks that table too (5.3.1 shrinks models 1
+    to 3 and the match table alone)."""
+    mode = cm.mode_byte(cm.STRIPE_CODED, 6)
+    body = cm_body_in_modes(CM_ROW_NOISE, GREYS_8, len(CM_ROW_NOISE), [mode])
+    exact_key = cm.row_match_key
+
+    def shrunk_key(row: bytearray, x: int) -> int:
+        key = exact_key(row, x)
+        return key & 0xFFF if key >= 0 else -1
+
+    try:
+        cm.row_match_key = shrunk_key
+        shrunk = cm_body_in_modes(CM_ROW_NOISE, GREYS_8, len(CM_ROW_NOISE), [mode])
+    finally:
+        cm.row_match_key = exact_key
+    assert body != shrunk
+    return body
 
 
 def small_tables_body() -> bytes:
@@ -426,6 +452,13 @@ def valid_vectors() -> dict[str, tuple[bytes, np.ndarray, str]]:
                             "bits of each index) and 42 (STRIPE_RANKS, table_shrink 4: 14 "
                             "bits); both code otherwise than with table_shrink 0 (5.3.1).",
                             dict(method=METHOD_CM, body=small_tables_body())),
+        "cm-small-tables-row-match": (CM_ROW_NOISE, GREYS_8,
+                                      "Method cm, 8 greys at random, 64 x 48 in one stripe, "
+                                      "mode byte 60 (STRIPE_CODED, table_shrink 6): the row "
+                                      "match's table keeps its 2^16 entries, which "
+                                      "table_shrink does not cut (5.3.1); a reading that "
+                                      "cuts it to 12 bits codes otherwise.",
+                                      dict(method=METHOD_CM, body=row_match_tables_body())),
         "cm-uu-offset": (CM_DITHERED, GREYS,
                          "Method cm, 3 greys, 32 x 24: a diagonal ramp ordered-dithered "
                          "by a 4 x 4 matrix, in two stripes of 12 rows, both stripe_mode 6 "
@@ -441,6 +474,13 @@ def valid_vectors() -> dict[str, tuple[bytes, np.ndarray, str]]:
                           "keyed by WIDE_TEMPLATE's 38 pixels (5.3.3, 5.3.4).",
                           dict(method=METHOD_CM, body=cm_body_in_modes(
                               CM_TEXT, GREYS[:2], 14, [cm.STRIPE_CODED_WIDE] * 2))),
+        "cm-wide-match-3-colours": (CM_TEXT, GREYS,
+                                    "cm-wide-match's indices with a palette of 3 greys (the "
+                                    "third unused): stripe_mode 7 with model 3 keyed by the "
+                                    "six neighbours, as with any palette but of 2 colours "
+                                    "(5.3.4).",
+                                    dict(method=METHOD_CM, body=cm_body_in_modes(
+                                        CM_TEXT, GREYS, 14, [cm.STRIPE_CODED_WIDE] * 2))),
         "cm-uu-repeats": (CM_DITHERED_ROWS, GREYS,
                           "Method cm, 3 greys, 32 x 24: a ramp across ordered-dithered by a "
                           "4 x 4 matrix, in two stripes of 12 rows, both stripe_mode 6 "
@@ -469,7 +509,8 @@ def valid_vectors() -> dict[str, tuple[bytes, np.ndarray, str]]:
                       "Method cm: a stripe of noise, stored (stripe_mode 1) as it codes "
                       "no shorter.", dict(method=METHOD_CM)),
         "coded-palette-example": (EXAMPLE, BLUE_RED,
-                                  "rle-example with its palette coded (2.7.1): 02 00 00 A4.",
+                                  "rle-example with its palette coded (2.7.1): 03 00 00 14 "
+                                  "80.",
                                   dict(flags=container.FLAG_EXACT | CODED)),
         "coded-palette-escapes": (RAMP.reshape(16, 16), RANDOM_RGBA,
                                   "Method lzma, a coded palette of 256 random RGBA colours: "
@@ -583,6 +624,9 @@ def invalid_vectors() -> dict[str, tuple[bytes, str, str]]:
         "empty": (b"", "length", "An empty file."),
         "bad-signature": (b"\x89PNG" + good[4:], "signature", "A PNG signature."),
         "short-header": (good[:20], "length", "Cut inside the header."),
+        "signature-and-version": (good[:10], "length",
+                                  "The signature, version and channels alone: 10 "
+                                  "bytes, under the 12 every header has."),
         "version-2": (patch(good, 8, "<B", 2), "version", "version is 2."),
         "channels-0": (patch(good, 9, "<B", 0), "channels", "channels is 0."),
         "channels-5": (patch(good, 9, "<B", 5), "channels", "channels is 5."),
@@ -618,6 +662,10 @@ def invalid_vectors() -> dict[str, tuple[bytes, str, str]]:
                           "Runs cover 9 pixels of 8."),
         "runs-short": (build(EXAMPLE, BLUE_RED, tokens=bytes([0x02, 0x13])), "runs",
                        "Runs cover 7 pixels of 8."),
+        "runs-overflow-long-tokens": (build(EXAMPLE, SEVENTEEN,
+                                            tokens=bytes([0x00, 0x02, 0x01, 0x05])), "runs",
+                                      "Long tokens (17 colours) whose runs cover 9 pixels "
+                                      "of 8."),
         "lzma-chunk-too-short": (lzma_file((10).to_bytes(4, "little") + stream[:10]),
                                  "lzma_chunk_length", "A chunk's compressed_length is 10."),
         "lzma-chunk-past-end": (lzma_file((len(stream) + 5).to_bytes(4, "little") + stream),
@@ -678,7 +726,8 @@ def invalid_compact_vectors() -> dict[str, tuple[bytes, str, str]]:
     good = build(EXAMPLE, BLUE_RED, flags=COMPACT)  # a 17-byte header: 04 02 01 02 02
     lzma_good = build(EXAMPLE, BLUE_RED, flags=COMPACT, method=METHOD_LZMA)
     weights = bytes([1, 1, 1])
-    stripe = bytes([cm.STRIPE_PACKED, 0x1F])  # one row of EXAMPLE: 0 0 0 1
+    stripe = bytes([cm.STRIPE_PACKED, 0x1F])  # EXAMPLE's two rows, 0 0 0 1 and 1 1 1 1
+    first_row = bytes([cm.STRIPE_PACKED, 0x10])  # its first row alone, 4 bits padded by 0
 
     def cm_file(body: bytes) -> bytes:
         return build(EXAMPLE, BLUE_RED, flags=COMPACT, method=METHOD_CM, body=body)
@@ -712,10 +761,25 @@ def invalid_compact_vectors() -> dict[str, tuple[bytes, str, str]]:
                                               "cm_stripes", "Compact, method cm in stripes "
                                               "of 1 row: the first stripe_length's varint "
                                               "runs past the body."),
-        "compact-cm-last-stripe-empty": (cm_file(b"\x01" + weights + b"\x02" + stripe),
+        "compact-cm-last-stripe-empty": (cm_file(b"\x01" + weights + b"\x02" + first_row),
                                          "cm_stripes", "Compact, method cm in stripes of 1 "
-                                         "row: the first stripe takes every byte, none is "
-                                         "left for the last."),
+                                         "row: the first stripe (a valid packed row) takes "
+                                         "every byte, none is left for the last."),
+        "compact-cm-stripe-length-not-canonical": (
+            cm_file(b"\x01" + weights + b"\x82\x00" + first_row + first_row), "cm_stripes",
+            "Compact, method cm in stripes of 1 row: the first stripe_length, 2, as 82 00."),
+        "compact-cm-stripe-height-past-end": (cm_file(b"\x81"), "cm_stripes",
+                                              "Compact, method cm: the body is one byte, a "
+                                              "stripe_height varint that goes on past it."),
+        "compact-cm-stripe-height-6-bytes": (
+            cm_file(b"\x81\x80\x80\x80\x80\x00" + weights + stripe), "cm_stripes",
+            "Compact, method cm: stripe_height in 6 bytes, its 5th still with the top bit."),
+        "compact-cm-no-channel-weights": (cm_file(b"\x02\x01\x01"), "cm_stripes",
+                                          "Compact, method cm, 3 channels: the body ends "
+                                          "after stripe_height and two channel weights."),
+        "compact-cut-before-palette-size": (good[:14], "length",
+                                            "Compact, cut after height, before "
+                                            "palette_size_minus_one."),
     }
 
 
