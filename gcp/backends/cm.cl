@@ -479,7 +479,7 @@ static INLINE void unary_contexts(uint *contexts, uint direct, uint step, uint g
 /* The five contexts of a rank bit at ``step``; ``partial`` is the value's bits so far
  * (0 for a unary bit, and not used there). */
 static INLINE void rank_contexts(uint *contexts, uint direct, uint step, uint partial,
-                          uint anchor, const uint *near_ranks, uint gradients)
+                                 uint anchor, const uint *near_ranks, uint gradients)
 {
     if (step < MAX_BUCKET - 1) {
         uint lines[3];
