@@ -186,7 +186,7 @@ _paths_argument = click.argument("paths", metavar="INPUT OUTPUT", nargs=-1, requ
               help="kmeans (colours are cluster means) or kmedoids (colours from the image).")
 @click.option("--dither", is_flag=True,
               help="Floyd-Steinberg dithering: smoother gradients, larger files.")
-@click.option("--seed", type=int, default=0, show_default=True,
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
               help="Seed of the K-Means initialisation; same seed, same file.")
 @click.option("--max-iter", type=click.IntRange(min=1), default=quantizer.DEFAULT_MAX_ITER,
               show_default=True, help="Most K-Means iterations per start.")
@@ -202,9 +202,10 @@ _paths_argument = click.argument("paths", metavar="INPUT OUTPUT", nargs=-1, requ
 @click.option("--device", metavar="SPEC", default=None,
               help="OpenCL device as PLATFORM[:DEVICE], index or name part (like PYOPENCL_CTX).")
 @click.option("--palette", "palette_path", metavar="FILE", default=None,
-              type=click.Path(dir_okay=False),
+              type=click.Path(dir_okay=False, allow_dash=True),
               help="Use the palette of FILE instead of fitting one: a .gcp file, a GIMP "
-              "palette (.gpl) or an image of at most 256 colours. Not with -k.")
+              "palette (.gpl) or an image of at most 256 colours (- for standard input). "
+              "Not with -k.")
 @click.option("--skip-if-larger", is_flag=True,
               help="Write nothing for a result no smaller than its input (exit status 98 "
               "for one file; counted as skipped in a batch).")
@@ -226,6 +227,7 @@ def encode(paths: tuple[str, ...], k: int, effort: int, method: str, algorithm: 
     _configure_logging(verbose, quiet)
     if output_dir is None:
         single_paths = _single_paths(paths, scheduler)
+    _check_palette_path(palette_path, paths, output_dir, force)
     palette = _given_palette(palette_path, max_pixels)
     if palette is not None and target_psnr is not None:
         raise click.UsageError("--target-psnr and --palette cannot both be given: the "
@@ -296,6 +298,20 @@ def _most_colours(k: int, target_psnr: float | None) -> int:
     if target_psnr is not None and source is click.core.ParameterSource.DEFAULT:
         return quantizer.MAX_COLORS
     return k
+
+
+def _check_palette_path(palette_path: str | None, paths: tuple[str, ...],
+                        output_dir: str | None, force: bool) -> None:
+    """Refuse, before reading anything, a ``--palette FILE`` that is standard input where
+    INPUT is too, or that an output would replace (the palette file is an input too)."""
+    if palette_path is None:
+        return
+    if palette_path == files.STDIO and files.STDIO in paths:
+        raise click.UsageError("- (standard input) cannot be both INPUT and --palette")
+    outputs = ([paths[-1]] if output_dir is None
+               else [job.target for job in batch.plan_jobs(paths, output_dir, ".gcp")])
+    for output in outputs:
+        files.check_not_input(output, palette_path)
 
 
 def _given_palette(palette_path: str | None, max_pixels: int):
@@ -542,14 +558,15 @@ def compare(image_path: str, gcp_path: str, output_path: str | None, max_pixels:
     extension = None
     if output_path is not None:
         extension = _output_extension(output_path, None)
-        files.check_writable(output_path, force=force)
+        files.check_writable(output_path, force=force, input_path=(image_path, gcp_path))
     comparison = compare_module.measure(
         files.read_image_input(image_path, max_pixels=max_pixels),
         files.read_gcp_input(gcp_path, max_pixels=max_pixels), image_name=image_path,
         gcp_name=gcp_path, max_pixels=max_pixels)
     if output_path is not None:
         picture = imageio.encode_image(comparison.picture(), extension)
-        files.write_output(output_path, picture, force=force)
+        files.write_output(output_path, picture, force=force,
+                           input_path=(image_path, gcp_path))
     for line in _compare_lines(image_path, gcp_path, comparison):
         click.echo(line, err=output_path == files.STDIO)
 

@@ -116,6 +116,13 @@ def _check_options(k: int, method: str, effort: int, max_iter: int, tol: float) 
         raise ParameterError(f"tol is {tol}; it must be 0 or more", field="tol")
 
 
+def _check_seed(seed: int) -> None:
+    """A seed is an integer 0 or more, as numpy's generators take (any size)."""
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ParameterError(f"seed is {seed!r}; it must be a whole number 0 or more",
+                             field="seed")
+
+
 @dataclass(frozen=True)
 class EncodeReport:
     """What ``encode_report`` made, besides the bytes.
@@ -254,6 +261,7 @@ def _encode(image: np.ndarray, k: int, *, measure: bool, seed: int = 0,
             ) -> tuple[bytes, EncodeReport | None]:
     """The pipeline; the report (None unless ``measure`` or a PSNR option asks for it)."""
     _check_options(k, method, effort, max_iter, tol)
+    _check_seed(seed)
     _check_algorithm(algorithm)
     _check_psnr("target_psnr", target_psnr)
     _check_psnr("min_psnr", min_psnr)

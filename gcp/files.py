@@ -21,7 +21,7 @@ import os
 import stat
 import sys
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import BinaryIO
 
 from . import container, imageio, palettes
@@ -94,9 +94,14 @@ def read_gcp_input(path: str, *, max_pixels: int = container.DEFAULT_MAX_PIXELS
     ``FormatError`` (field ``length``) without being read to its end.
     """
     with _open_input(path) as stream:
-        data = _read_at_most(stream, container.LEADING_SIZE)
-        file_length = _parse_header(data, max_pixels).file_length
-        data += _read_at_most(stream, file_length + 1 - len(data))
+        return _read_gcp(stream, bytearray(), max_pixels)
+
+
+def _read_gcp(stream: BinaryIO, data: bytearray, max_pixels: int) -> bytearray:
+    """``read_gcp_input`` from an open ``stream`` of which ``data`` was read already."""
+    data += _read_at_most(stream, container.LEADING_SIZE - len(data))
+    file_length = _parse_header(data, max_pixels).file_length
+    data += _read_at_most(stream, file_length + 1 - len(data))
     if len(data) > file_length:
         raise FormatError(f"file goes on past the {file_length} bytes its header declares",
                           field="length")
@@ -125,45 +130,49 @@ def read_image_input(path: str, *, max_pixels: int = container.DEFAULT_MAX_PIXEL
     without being read to its end.
     """
     with _open_input(path) as stream:
-        data = _read_at_most(stream, imageio.FILE_START_SIZE)
-        imageio.check_file_start(data, max_pixels=max_pixels, name=name or path)
-        data += _read_at_most(stream, imageio.max_file_size(max_pixels) + 1 - len(data))
-    imageio.check_file_size(len(data), max_pixels=max_pixels, name=name or path)
+        return _read_image(stream, bytearray(), max_pixels, name or path)
+
+
+def _read_image(stream: BinaryIO, data: bytearray, max_pixels: int, name: str) -> bytearray:
+    """``read_image_input`` from an open ``stream`` of which ``data`` was read already."""
+    data += _read_at_most(stream, imageio.FILE_START_SIZE - len(data))
+    imageio.check_file_start(data, max_pixels=max_pixels, name=name)
+    data += _read_at_most(stream, imageio.max_file_size(max_pixels) + 1 - len(data))
+    imageio.check_file_size(len(data), max_pixels=max_pixels, name=name)
     return data
 
 
 def read_palette_input(path: str, *, max_pixels: int = container.DEFAULT_MAX_PIXELS
                        ) -> bytearray:
-    """The bytes of the palette file at ``path`` (``gcp encode --palette``): a .gcp file,
-    read as ``read_gcp_input`` reads one; a GIMP palette, read to at most
-    ``palettes.MAX_GPL_BYTES`` (``PaletteError`` beyond); or an image, read as
-    ``read_image_input`` reads one. A file that is none of them is a ``PaletteError``.
-    The file is opened twice (its first bytes say how to read it): a pipe will not do."""
+    """The bytes of the palette file at ``path`` (``gcp encode --palette``; '-' for
+    standard input): a .gcp file, read as ``read_gcp_input`` reads one; a GIMP palette,
+    read to at most ``palettes.MAX_GPL_BYTES`` (``PaletteError`` beyond); or an image,
+    read as ``read_image_input`` reads one. A file that is none of them is a
+    ``PaletteError``. Read once, from its first bytes on, so that a pipe will do."""
     with _open_input(path) as stream:
-        start = _read_at_most(stream, container.HEADER_SIZE)
-    if start.startswith(container.SIGNATURE):
-        return read_gcp_input(path, max_pixels=max_pixels)
-    if not palettes.is_gpl(start):
-        try:
-            return read_image_input(path, max_pixels=max_pixels)
-        except ImageError:
-            raise PaletteError(f"{path} is neither a .gcp file, a GIMP palette (.gpl) nor "
-                               "an image gcp reads", field="palette") from None
-    with _open_input(path) as stream:
-        data = _read_at_most(stream, palettes.MAX_GPL_BYTES + 1)
+        data = _read_at_most(stream, container.HEADER_SIZE)
+        if data.startswith(container.SIGNATURE):
+            return _read_gcp(stream, data, max_pixels)
+        if not palettes.is_gpl(data):
+            try:
+                return _read_image(stream, data, max_pixels, path)
+            except ImageError:
+                raise PaletteError(f"{path} is neither a .gcp file, a GIMP palette (.gpl) "
+                                   "nor an image gcp reads", field="palette") from None
+        data += _read_at_most(stream, palettes.MAX_GPL_BYTES + 1 - len(data))
     if len(data) > palettes.MAX_GPL_BYTES:
         raise PaletteError(f"{path} is over {palettes.MAX_GPL_BYTES} bytes, too long for a "
                            "GIMP palette", field="palette")
     return data
 
 
-def check_writable(path: str, *, force: bool, input_path: str | None = None) -> None:
-    """Fail early, before any work, if ``path`` cannot be an output (of ``input_path``)."""
+def check_writable(path: str, *, force: bool,
+                   input_path: str | Sequence[str] | None = None) -> None:
+    """Fail early, before any work, if ``path`` cannot be an output (of ``input_path``,
+    or of each of several inputs)."""
     if path == STDIO:
         return
-    if input_path is not None and _same_file(input_path, path):
-        raise SameFileError(f"{path} is the input file; writing it would destroy the input",
-                            field="output")
+    check_not_input(path, input_path)
     if os.path.isdir(path):
         raise IsADirectoryError(errno.EISDIR, "is a folder", path)
     if path.endswith((os.sep, "/")):
@@ -189,6 +198,20 @@ def _is_special(path: str) -> bool:
     return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
 
 
+def check_not_input(path: str, input_path: str | Sequence[str] | None) -> None:
+    """``SameFileError`` where the output ``path`` is ``input_path``'s file (or one of
+    several inputs'), through links."""
+    if any(_same_file(source, path) for source in _inputs(input_path)):
+        raise SameFileError(f"{path} is the input file; writing it would destroy the input",
+                            field="output")
+
+
+def _inputs(input_path: str | Sequence[str] | None) -> tuple[str, ...]:
+    if input_path is None:
+        return ()
+    return (input_path,) if isinstance(input_path, str) else tuple(input_path)
+
+
 def _same_file(input_path: str, output_path: str) -> bool:
     """True when both names lead to one file (links included); False if either is missing."""
     if STDIO in (input_path, output_path):
@@ -200,7 +223,7 @@ def _same_file(input_path: str, output_path: str) -> bool:
 
 
 def write_output(path: str, data: Output, *, force: bool = False,
-                 input_path: str | None = None) -> None:
+                 input_path: str | Sequence[str] | None = None) -> None:
     """Write ``data`` to ``path`` atomically (or to standard output for '-'): bytes, or
     pieces of bytes written in order (``codec.Pieces``).
 
@@ -232,9 +255,16 @@ def _pieces_of(data: Output) -> Iterable[Buffer]:
     return (data,) if isinstance(data, Buffer) else data
 
 
+# The temporary file beside the output is named after it where that fits a file name's
+# 255 bytes with the random part and ".part" (about 15 more); a longer name gets a plain
+# prefix instead.
+MAX_NAMED_TEMPORARY = 200
+
+
 def _write_through_temporary(folder: str, path: str, data: Output, *, force: bool) -> None:
-    descriptor, temporary = tempfile.mkstemp(
-        dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".part")
+    name = os.path.basename(path)
+    prefix = f".{name}." if len(os.fsencode(name)) <= MAX_NAMED_TEMPORARY else ".gcp-output."
+    descriptor, temporary = tempfile.mkstemp(dir=folder, prefix=prefix, suffix=".part")
     try:
         with os.fdopen(descriptor, "wb") as file:
             for piece in _pieces_of(data):

@@ -132,7 +132,7 @@ def check_file_start(start: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS,
 def is_common_image(start: bytes) -> bool:
     """True when ``start`` begins as a PNG, BMP, JPEG, GIF, TIFF or WebP file does: the
     formats ``declared_size`` reads, known without asking OpenCV."""
-    return any(start.startswith(signature) for signature, _ in _SIZE_READERS)
+    return any(start.startswith(signature) for signature, _ in _COMMON_SIZE_READERS)
 
 
 def _opencv_knows_signature(start: bytes) -> bool:
@@ -153,8 +153,9 @@ def _opencv_knows_signature(start: bytes) -> bool:
 
 
 def declared_size(data: bytes) -> tuple[int, int] | None:
-    """(width, height) from the header of a PNG, BMP, JPEG, GIF, TIFF or WebP file; None
-    for other formats, or a header too short or odd to say."""
+    """(width, height) from the header of a PNG, BMP, JPEG, GIF, TIFF, WebP, Netpbm (PBM,
+    PGM, PPM, PAM, PFM), Radiance HDR or Sun raster file; None for other formats, or a
+    header too short or odd to say."""
     for signature, read_size in _SIZE_READERS:
         if data[:len(signature)] == signature:
             return read_size(data)
@@ -378,10 +379,54 @@ def _png_chunks(data: bytes | bytearray) -> Iterator[tuple[int, int, bytes]]:
         position += 12 + length
 
 
-_SIZE_READERS = (
+def _netpbm_size(data: bytes) -> tuple[int, int] | None:
+    """PBM, PGM, PPM (P1 to P6) and PFM (PF, Pf): the first two numbers after the magic,
+    past whitespace and # comments; PAM (P7): its WIDTH and HEIGHT lines."""
+    text = bytes(data[:_TEXT_HEADER_SIZE]).decode("latin-1")
+    if text.startswith("P7"):
+        fields = dict(line.split(None, 1) for line in text.splitlines()[1:]
+                      if len(line.split(None, 1)) == 2)
+        sizes = fields.get("WIDTH"), fields.get("HEIGHT")
+        numbers = [value.strip() for value in sizes if value is not None]
+    else:
+        words = " ".join(line.split("#", 1)[0] for line in text[2:].splitlines()).split()
+        numbers = words[:2]
+    if len(numbers) < 2 or not all(number.isdigit() for number in numbers):
+        return None
+    return int(numbers[0]), int(numbers[1])
+
+
+def _radiance_size(data: bytes) -> tuple[int, int] | None:
+    """Radiance HDR: the resolution line after the header's blank line, "-Y H +X W" (the
+    rows' count first, whichever axis it names)."""
+    text = bytes(data[:_TEXT_HEADER_SIZE]).decode("latin-1")
+    if "\n\n" not in text:
+        return None
+    words = text.split("\n\n", 1)[1].split("\n", 1)[0].split()
+    if len(words) != 4 or not (words[1].isdigit() and words[3].isdigit()):
+        return None
+    first, second = int(words[1]), int(words[3])
+    return (second, first) if words[0][-1:] == "Y" else (first, second)
+
+
+def _sun_raster_size(data: bytes) -> tuple[int, int] | None:
+    return struct.unpack(">II", data[4:12]) if len(data) >= 12 else None
+
+
+# The text headers above are read in their first 4 KiB at most (a comment longer than
+# that leaves the size unknown, and OpenCV's own limit then applies).
+_TEXT_HEADER_SIZE = 4096
+_COMMON_SIZE_READERS = (
     (_PNG_SIGNATURE, _png_size), (b"BM", _bmp_size), (_JPEG_SOI, _jpeg_frame_size),
     (b"GIF87a", _gif_size), (b"GIF89a", _gif_size), (b"II*\0", _tiff_size),
     (b"MM\0*", _tiff_size), (b"RIFF", _webp_size),
+)
+_SIZE_READERS = (
+    *_COMMON_SIZE_READERS,
+    *((b"P" + kind, _netpbm_size) for kind in (b"1", b"2", b"3", b"4", b"5", b"6", b"7",
+                                               b"F", b"f")),
+    (b"#?RADIANCE", _radiance_size), (b"#?RGBE", _radiance_size),
+    (b"\x59\xa6\x6a\x95", _sun_raster_size),
 )
 
 
@@ -396,6 +441,12 @@ def _check_png_chunks(data: bytes, name: str) -> None:
     """
     seen_idat = False
     for position, length, kind in _png_chunks(data):
+        if not kind.isalpha() or not kind.isascii():
+            # PNG's chunk types are four ASCII letters; anything else is not a chunk, and
+            # walking on through junk (a gigabyte of zeros is 83 million "chunks") is slow.
+            raise ImageError(
+                f"{name} is a PNG whose chunk at byte {position} has the type "
+                f"{kind.hex(' ')} (hex), not four letters (it is corrupt)", field="image")
         if position + 12 + length > len(data):
             raise ImageError(
                 f"{name} is a PNG whose {kind.decode('latin-1')!r} chunk at byte {position} "
@@ -542,13 +593,13 @@ def _netpbm_bytes(image: np.ndarray, extension: str) -> bytes | None:
 
 def _fit_to_format(image: np.ndarray, extension: str) -> np.ndarray:
     channels = image.shape[2]
+    if channels >= 3 and extension in GREY_ONLY:  # refused before any warning on alpha
+        raise ImageError(f"{extension} images are grey only and this one has colour; use "
+                         ".ppm, .png or another colour format", field="extension")
     if channels in (2, 4) and extension in WITHOUT_ALPHA:
         logger.warning("%s images have no alpha channel: writing the colours without the "
                        "transparency", extension)
         image, channels = image[:, :, :channels - 1], channels - 1
-    if channels == 3 and extension in GREY_ONLY:
-        raise ImageError(f"{extension} images are grey only and this one has colour; use "
-                         ".ppm, .png or another colour format", field="extension")
     if channels == 1 and extension in COLOUR_ONLY:
         image = np.repeat(image, 3, axis=2)
     return image

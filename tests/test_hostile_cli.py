@@ -14,8 +14,10 @@ import io
 import os
 import shutil
 import stat
+import struct
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -416,3 +418,136 @@ def test_libpng_prints_nothing_of_its_own(tmp_path, damage):
     assert completed.returncode == 1
     assert completed.stderr.count("\n") == 1 and completed.stderr.startswith("gcp: error: ")
     assert sorted(os.listdir(tmp_path)) == ["bad.png"]
+
+
+# What a hostile user's review of the command line found (2026-11-28): negative seeds,
+# outputs over compare's and --palette's inputs, palettes from pipes, bombs in formats
+# whose headers were not read, junk after a PNG signature, names at the file system's
+# limit, and a warning before a refusal.
+
+
+def test_a_negative_seed_is_a_usage_error(folder):
+    before = snapshot(folder)
+    assert_refused(run("encode", "in.png", "out.gcp", "--seed", "-1"), 2, "--seed")
+    assert snapshot(folder) == before
+    with pytest.raises(gcp.ParameterError, match="seed"):
+        gcp.encode(np.zeros((2, 2, 3), np.uint8), k=2, seed=-1, backend="numpy")
+
+
+def test_a_huge_seed_is_taken(folder):
+    assert run("encode", "in.png", "out.gcp", "--seed", str(10**30),
+               "--backend", "numpy").exit_code == 0
+
+
+@pytest.mark.parametrize("target", ["in.png", "link.png"])
+def test_compare_never_writes_its_picture_over_an_input(folder, target):
+    (folder / "link.png").symlink_to(folder / "in.png")
+    before = snapshot(folder)
+    assert_refused(run("compare", "in.png", "in.gcp", "-o", target, "-f"), 2,
+                   "is the input file")
+    assert snapshot(folder) == before
+
+
+def test_a_gcp_file_named_as_an_image_is_still_comparisons_input(folder):
+    (folder / "g.png").write_bytes((folder / "in.gcp").read_bytes())
+    before = snapshot(folder)
+    assert_refused(run("compare", "in.png", "g.png", "-o", "g.png", "-f"), 2,
+                   "is the input file")
+    assert snapshot(folder) == before
+
+
+def test_the_palette_file_is_an_input_that_force_does_not_replace(folder):
+    before = snapshot(folder)
+    assert_refused(run("encode", "in.png", "in.gcp", "--palette", "in.gcp", "-f",
+                       "--backend", "numpy"), 2, "in.gcp is the input file")
+    assert_refused(run("encode", "in.png", "-o", ".", "--palette", "in.gcp", "-f",
+                       "--backend", "numpy"), 2, "is the input file")
+    assert snapshot(folder) == before
+
+
+def test_a_palette_is_read_once_so_standard_input_and_pipes_will_do(folder):
+    palette = b"GIMP Palette\n1 2 3\n250 250 250\n"
+    result = run("encode", "in.png", "out.gcp", "--palette", "-", "--backend", "numpy",
+                 input=palette)
+    assert result.exit_code == 0, result.output
+    assert len(gcp.read_info((folder / "out.gcp").read_bytes()).palette) == 2
+    os.mkfifo(folder / "fifo")
+    writer = os.fork()
+    if writer == 0:  # the other end of the pipe, as a shell's (printf ... > fifo &) is
+        with open(folder / "fifo", "wb") as pipe:
+            pipe.write(palette)
+        os._exit(0)
+    try:
+        result = run("encode", "in.png", "piped.gcp", "--palette", "fifo", "--backend",
+                     "numpy")
+    finally:
+        os.waitpid(writer, 0)
+    assert result.exit_code == 0, result.output
+
+
+def test_standard_input_cannot_be_both_the_image_and_the_palette(folder):
+    assert_refused(run("encode", "-", "out.gcp", "--palette", "-",
+                       input=(folder / "in.png").read_bytes()), 2, "--palette")
+
+
+def _netpbm(magic: bytes, width: int, height: int) -> bytes:
+    return magic + b"\n# a comment\n%d %d\n255\n" % (width, height) + bytes(64)
+
+
+@pytest.mark.parametrize("name, data", [
+    ("bomb.hdr", b"#?RADIANCE\nFORMAT=32-bit_rle_rgbe\n\n-Y 60000 +X 50000\n" + bytes(64)),
+    ("bomb.ppm", _netpbm(b"P6", 50000, 60000)),
+    ("bomb.pgm", _netpbm(b"P5", 50000, 60000)),
+    ("bomb.pfm", b"PF\n50000 60000\n-1.0\n" + bytes(64)),
+    ("bomb.pam", b"P7\nWIDTH 50000\nHEIGHT 60000\nDEPTH 3\nMAXVAL 255\nTUPLTYPE RGB\n"
+                 b"ENDHDR\n" + bytes(64)),
+    ("bomb.ras", b"\x59\xa6\x6a\x95" + struct.pack(">7I", 50000, 60000, 24, 0, 1, 0, 0)
+     + bytes(64)),
+])
+def test_other_formats_declaring_too_many_pixels_are_refused_from_their_headers(
+        folder, name, data):
+    (folder / name).write_bytes(data)
+    assert imageio.declared_size(data) == (50000, 60000)
+    before = snapshot(folder)
+    started = time.perf_counter()
+    assert_refused(run("encode", name, "out.gcp", "--max-pixels", "100"), 1,
+                   "50000x60000", "over the limit")
+    assert time.perf_counter() - started < 5  # from the header, not by decoding
+    assert snapshot(folder) == before
+
+
+@pytest.mark.parametrize("ext", [".ppm", ".pgm", ".pam", ".ras"])
+def test_the_header_readers_give_the_size_of_real_files(ext):
+    image = np.arange(7 * 5 * 3, dtype=np.uint8).reshape(7, 5, 3)
+    if ext == ".pgm":
+        image = image[:, :, :1]
+    data = imageio.encode_image(image, ext)
+    assert imageio.declared_size(data) == (5, 7)
+    assert imageio.decode_image(data).shape[:2] == (7, 5)
+
+
+def test_junk_after_a_png_signature_is_refused_at_its_first_chunk(folder):
+    good = (folder / "in.png").read_bytes()
+    (folder / "junk.png").write_bytes(good[:33] + bytes(20_000_000))
+    started = time.perf_counter()
+    assert_refused(run("encode", "junk.png", "out.gcp"), 1, "byte 33", "not four letters")
+    assert time.perf_counter() - started < 5
+
+
+def test_an_output_named_at_the_file_system_limit_is_written(folder):
+    name = "x" * 250 + ".gcp"  # 254 bytes: the temporary file beside it may not take it
+    result = run("encode", "in.png", name, "--backend", "numpy")
+    assert result.exit_code == 0, result.output
+    assert gcp.read_info((folder / name).read_bytes()).width == 5
+    assert sorted(path.name for path in Path(folder).iterdir()
+                  if path.name.endswith(".part")) == []
+
+
+def test_a_colour_image_to_pgm_is_one_line_without_the_alpha_warning(folder):
+    image = np.zeros((4, 4, 4), np.uint8)
+    image[..., 1] = 200
+    image[..., 3] = np.arange(4) * 60
+    (folder / "rgba.gcp").write_bytes(gcp.encode(image, k=4, backend="numpy"))
+    before = snapshot(folder)
+    assert_refused(run("decode", "rgba.gcp", "out.pgm"), 1, "grey only")
+    assert snapshot(folder) == before
