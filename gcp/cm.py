@@ -107,6 +107,7 @@ WIDE_TEMPLATE = (tuple((-dx, 0) for dx in range(1, 7))
                  + tuple((dx, dy) for dy, reach in ((1, 5), (2, 4), (3, 3), (4, 2))
                          for dx in range(-reach, reach + 1)))
 OUTSIDE_TEMPLATE = 256            # not an index
+NO_RUN_VALUE = 256                # not an index: a row's first span reads the row above
 WIDE_KEY_TAG = 9                  # the wide key's first hashed value (5.3.3)
 WIDE_TRIAL_GAIN = 0.01            # the middle stripe's share the wide match must save
 WIDE_SAMPLE_GAIN = 0.001          # and first the trial sample's: a photo's codes within it
@@ -694,13 +695,14 @@ def code_stripe(coder, rows: list[bytearray], width: int, tables: PaletteTables,
                 row[:] = rows[yy - uu_rows]
                 model.match_length = model.row_length = 0  # a repeated row teaches nothing
                 continue
+        above_run = [NO_RUN_VALUE, 0, 0]
         x = 0
         while x < width:
             near = neighbours(rows, yy, x, width, uu_offset)
             pattern = pattern_of(near)
             not_left = False  # a span's pixel that is not v: L takes no bit
             if pattern & FLAT_PATTERN == FLAT_PATTERN and tables.size > 1:
-                length = span_length(rows, yy, x, width, near[0])
+                length = span_length(rows, yy, x, width, near[0], above_run)
                 if length >= 2:
                     run = code_span(coder, model, rows, yy, x, length, near[0], pattern,
                                     encoding, uu_offset)
@@ -800,17 +802,26 @@ def check_read(coder: Decoder) -> None:
         raise FormatError("a cm stripe's coder read past its data", field="cm_data")
 
 
-def span_length(rows: list[bytearray], yy: int, x: int, width: int, value: int) -> int:
+def span_length(rows: list[bytearray], yy: int, x: int, width: int, value: int,
+                run: list[int] | None = None) -> int:
     """How many pixels from flat pixel x of stripe row yy would be flat were they all
     ``value`` (L's index): to the row's end in the stripe's first row, else while the row
-    above is ``value`` up to the column after theirs (5.3.4)."""
+    above is ``value`` up to the column after theirs (5.3.4): the columns from x + 2 up to
+    the first whose index above is not ``value`` (the last column's own counts as it).
+    ``run``, [value, from, end] kept for the row (value 256 at its start), keeps the end
+    found, so that the next span of the same value starting before it reads no column
+    again: many short spans over a long run above were quadratic in the width."""
     if yy == 0:
         return width - x
     above = rows[yy - 1]
-    length = 1
-    while x + length < width and (x + length + 1 == width or above[x + length + 1] == value):
-        length += 1
-    return length
+    run = run if run is not None else [NO_RUN_VALUE, 0, 0]
+    start = x + 2
+    if value != run[0] or start < run[1] or start > run[2]:
+        end = start
+        while end < width and above[end] == value:
+            end += 1
+        run[:] = [value, start, end if end < width else width + 1]
+    return run[2] - x - 1
 
 
 def span_contexts(rows: list[bytearray], yy: int, x: int, length: int, bucket: int,

@@ -957,3 +957,35 @@ def test_codings_side_by_side_are_each_codings_own_stripes(monkeypatch, ranks):
     assert together == [cm_opencl.encode_stripes(backend, indices, palette, (1,), 8, *coding)
                         for coding in codings]
     assert together[0] == together[-1]
+
+
+def _span_length_by_definition(above: bytearray, x: int, width: int, value: int) -> int:
+    """5.3.4's span length, read as written: the largest length from 1 to width - x with
+    I(min(j, width - 1), y - 1) == value for every j from x + 1 to x + length."""
+    best = 1
+    for length in range(1, width - x + 1):
+        if all(above[min(j, width - 1)] == value for j in range(x + 1, x + length + 1)):
+            best = length
+        else:
+            break
+    return best
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_span_lengths_kept_for_a_row_are_the_definitions(seed):
+    # The reference keeps each row's run end (span_length's ``run``), so that many short
+    # spans over a long run above do not read it again and again; the lengths must be
+    # the spec's at every flat pixel, whichever of them start spans, in a row's order.
+    rng = np.random.default_rng(seed)
+    width = int(rng.integers(1, 40))
+    colours = int(rng.integers(1, 4))
+    above = bytearray(rng.integers(0, colours, width).astype(np.uint8).tobytes())
+    rows = [above, bytearray(width)]
+    run = [cm.NO_RUN_VALUE, 0, 0]
+    x = 0
+    while x < width:
+        # A span starts at a flat pixel, whose UR (U at the last column) is its value.
+        value = above[min(x + 1, width - 1)]
+        assert cm.span_length(rows, 1, x, width, value, run) == \
+            _span_length_by_definition(above, x, width, value)
+        x += int(rng.integers(1, 4))
