@@ -23,6 +23,8 @@ from . import codec, files, imageio, palette_png
 from .container import DEFAULT_MAX_PIXELS
 from .errors import GcpError, ParameterError, QualityError
 
+EXIT_STOPPED = 130  # a worker's status when the batch is stopped (as for Ctrl-C)
+
 logger = logging.getLogger("gcp")
 
 # Bytes of one input file and its name (for messages) -> bytes of its output file (or
@@ -216,19 +218,69 @@ def run_local(jobs: list[Job], transform: Transform, *, workers: int, force: boo
     pool = concurrent.futures.ProcessPoolExecutor(
         max_workers=min(workers, len(jobs)), mp_context=multiprocessing.get_context("spawn"),
         initializer=_start_worker, initargs=(worker_setup,))
+    finished = False
     try:
-        futures = {pool.submit(convert_file, job, transform, force=force, read=read): job
+        futures = {pool.submit(_convert_in_worker, job, transform, force, read): job
                    for job in jobs}
         for future in concurrent.futures.as_completed(futures):
             yield _local_outcome(future, futures[future])
+        finished = True
     finally:
+        if not finished:  # Ctrl-C, or the caller stopped asking
+            _stop_workers(pool)
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _stop_workers(pool: concurrent.futures.ProcessPoolExecutor) -> None:
+    """Ask each worker to stop now (SIGTERM; ``_stop_worker`` in it): cancelling the
+    futures leaves the jobs already passed to a worker, and the running ones, to go on
+    (a batch took 9 s to stop on Ctrl-C, and wrote a file it had not started). Python
+    3.14's ``terminate_workers`` does this; before it, the executor's own table."""
+    terminate = getattr(pool, "terminate_workers", None)
+    if terminate is not None:
+        terminate()
+        return
+    for process in list(getattr(pool, "_processes", {}).values()):
+        process.terminate()
+
+
+class _Stopped(BaseException):
+    """Raised in a worker's job when the batch is stopped: it unwinds the job, so that
+    the temporary file of an output being written is removed, and is not a failure."""
+
+
+_job_running = False
+_stopping = False
 
 
 def _start_worker(setup: Callable[[], None] | None) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _stop_worker)
     if setup is not None:
         setup()
+
+
+def _stop_worker(signal_number: int, frame: Any) -> None:
+    global _stopping
+    _stopping = True
+    if _job_running:
+        raise _Stopped
+    os._exit(EXIT_STOPPED)
+
+
+def _convert_in_worker(job: Job, transform: Transform, force: bool, read: Reader
+                       ) -> Outcome:
+    """``convert_file`` in a worker process, which a stop ends before or during it."""
+    global _job_running
+    if _stopping:
+        os._exit(EXIT_STOPPED)
+    _job_running = True
+    try:
+        return convert_file(job, transform, force=force, read=read)
+    except _Stopped:
+        os._exit(EXIT_STOPPED)
+    finally:
+        _job_running = False
 
 
 def _local_outcome(future: concurrent.futures.Future, job: Job) -> Outcome:

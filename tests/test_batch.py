@@ -9,6 +9,7 @@ import select
 import socket
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -87,6 +88,30 @@ def test_a_worker_that_dies_fails_its_files_and_the_batch_goes_on(tmp_path):
     assert len(outcomes) == 3
     assert all(outcome.error == "a worker process died (out of memory?)" for outcome in outcomes)
     assert not list((tmp_path / "out").iterdir())
+
+
+def quick_or_slow(data: bytes, name: str) -> bytes:
+    """A transform for a batch's workers: at once for b"quick", else after a minute."""
+    if data != b"quick":
+        time.sleep(60)
+    return data
+
+
+def test_a_stopped_batch_stops_its_workers_and_writes_nothing_more(tmp_path):
+    """Ctrl-C (or a caller that stops asking) stops the running jobs and the ones already
+    passed to a worker, not after them: a batch took 9 s to stop, and wrote a file it had
+    not started. Nothing is left half-written."""
+    (tmp_path / "in").mkdir()
+    (tmp_path / "out").mkdir()
+    sources = [tmp_path / "in" / f"{i}.png" for i in range(4)]
+    for i, source in enumerate(sources):
+        source.write_bytes(b"quick" if i == 0 else b"slow")
+    jobs = batch.plan_jobs([str(path) for path in sources], str(tmp_path / "out"), ".gcp")
+    outcomes = batch.run_local(jobs, quick_or_slow, workers=2)
+    first = next(outcomes)
+    assert first.job.source == str(sources[0]) and first.error is None
+    outcomes.close()  # as an interrupt does: the slow jobs must not finish
+    assert sorted(path.name for path in (tmp_path / "out").iterdir()) == ["0.gcp"]
 
 
 def test_existing_outputs_fail_per_file_unless_forced(tmp_path):
