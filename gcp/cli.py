@@ -227,7 +227,7 @@ def encode(paths: tuple[str, ...], k: int, effort: int, method: str, algorithm: 
     _configure_logging(verbose, quiet)
     if output_dir is None:
         single_paths = _single_paths(paths, scheduler)
-    _check_palette_path(palette_path, paths, output_dir, force)
+    _check_palette_path(palette_path, paths, output_dir)
     palette = _given_palette(palette_path, max_pixels)
     if palette is not None and target_psnr is not None:
         raise click.UsageError("--target-psnr and --palette cannot both be given: the "
@@ -301,7 +301,7 @@ def _most_colours(k: int, target_psnr: float | None) -> int:
 
 
 def _check_palette_path(palette_path: str | None, paths: tuple[str, ...],
-                        output_dir: str | None, force: bool) -> None:
+                        output_dir: str | None) -> None:
     """Refuse, before reading anything, a ``--palette FILE`` that is standard input where
     INPUT is too, or that an output would replace (the palette file is an input too)."""
     if palette_path is None:
