@@ -803,7 +803,7 @@ def check_read(coder: Decoder) -> None:
 
 
 def span_length(rows: list[bytearray], yy: int, x: int, width: int, value: int,
-                run: list[int] | None = None) -> int:
+                run: list[int]) -> int:
     """How many pixels from flat pixel x of stripe row yy would be flat were they all
     ``value`` (L's index): to the row's end in the stripe's first row, else while the row
     above is ``value`` up to the column after theirs (5.3.4): the columns from x + 2 up to
@@ -814,7 +814,6 @@ def span_length(rows: list[bytearray], yy: int, x: int, width: int, value: int,
     if yy == 0:
         return width - x
     above = rows[yy - 1]
-    run = run if run is not None else [NO_RUN_VALUE, 0, 0]
     start = x + 2
     if value != run[0] or start < run[1] or start > run[2]:
         end = start

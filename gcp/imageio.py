@@ -384,10 +384,9 @@ def _netpbm_size(data: bytes) -> tuple[int, int] | None:
     past whitespace and # comments; PAM (P7): its WIDTH and HEIGHT lines."""
     text = bytes(data[:_TEXT_HEADER_SIZE]).decode("latin-1")
     if text.startswith("P7"):
-        fields = dict(line.split(None, 1) for line in text.splitlines()[1:]
-                      if len(line.split(None, 1)) == 2)
-        sizes = fields.get("WIDTH"), fields.get("HEIGHT")
-        numbers = [value.strip() for value in sizes if value is not None]
+        pairs = (line.split(None, 1) for line in text.split("ENDHDR", 1)[0].splitlines()[1:])
+        fields = {pair[0]: pair[1].strip() for pair in pairs if len(pair) == 2}
+        numbers = [fields[name] for name in ("WIDTH", "HEIGHT") if name in fields]
     else:
         words = " ".join(line.split("#", 1)[0] for line in text[2:].splitlines()).split()
         numbers = words[:2]
@@ -441,7 +440,7 @@ def _check_png_chunks(data: bytes, name: str) -> None:
     """
     seen_idat = False
     for position, length, kind in _png_chunks(data):
-        if not kind.isalpha() or not kind.isascii():
+        if not kind.isalpha():  # bytes: ASCII letters only
             # PNG's chunk types are four ASCII letters; anything else is not a chunk, and
             # walking on through junk (a gigabyte of zeros is 83 million "chunks") is slow.
             raise ImageError(

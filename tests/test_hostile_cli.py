@@ -526,6 +526,11 @@ def test_the_header_readers_give_the_size_of_real_files(ext):
     assert imageio.decode_image(data).shape[:2] == (7, 5)
 
 
+def test_a_pam_size_is_read_from_its_header_alone():
+    header = b"P7\nWIDTH 5\nHEIGHT 7\nDEPTH 1\nMAXVAL 255\nTUPLTYPE GRAYSCALE\nENDHDR\n"
+    assert imageio.declared_size(header + b"\nWIDTH 99999\nHEIGHT 99999\n") == (5, 7)
+
+
 def test_junk_after_a_png_signature_is_refused_at_its_first_chunk(folder):
     good = (folder / "in.png").read_bytes()
     (folder / "junk.png").write_bytes(good[:33] + bytes(20_000_000))
