@@ -601,6 +601,14 @@ def test_every_format_is_written_readably_or_refused(extension, channels, caplog
         assert np.array_equal(kept, np.broadcast_to(colours, kept.shape))
 
 
+def test_formats_answered_without_opencv_are_ones_it_writes():
+    import cv2
+
+    for extension in imageio.ALWAYS_WRITTEN:
+        assert imageio.can_write(extension) and cv2.haveImageWriter("x" + extension)
+    assert not imageio.ALWAYS_WRITTEN & imageio.NOT_WRITTEN
+
+
 def test_black_and_white_and_float_formats_are_not_offered():
     for extension in (".pbm", ".pfm", ".hdr"):
         assert not imageio.can_write(extension)
