@@ -33,13 +33,14 @@ def _opencl_backend(engine: str, device: str | None):
         return None
     from .backends import select_backend
 
+    named = device is not None
     try:
         device = _coder_device(device)
         backend = select_backend("opencl", device)
         logger.debug("cm: coding on %s", backend.device)
         return backend
     except BackendError as error:
-        if engine == "opencl":
+        if engine == "opencl" or named:  # a device named is one asked for
             raise
         key = str(device)
         if key not in _notified:

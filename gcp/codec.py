@@ -82,9 +82,18 @@ def timed_stage(name: str, progress: Progress | None = None) -> Iterator[None]:
     logger.debug("%-6s %8.3f s", name, time.perf_counter() - started)
 
 
+def _as_array(name: str, value: object) -> np.ndarray:
+    """``np.asarray(value)``, or ``ParameterError`` where numpy cannot make one array of it
+    (nested lists of unequal lengths, say)."""
+    try:
+        return np.asarray(value)
+    except (ValueError, TypeError) as error:
+        raise ParameterError(f"{name} is not an array: {error}", field=name) from None
+
+
 def _check_image(image: np.ndarray, max_pixels: int) -> np.ndarray:
     """The image as contiguous uint8 (H, W, C), or ``ParameterError``."""
-    array = np.asarray(image)
+    array = _as_array("image", image)
     if array.ndim == 2:
         array = array[:, :, None]
     if array.ndim != 3 or array.shape[2] not in container.CHANNELS_ALLOWED:
@@ -98,14 +107,40 @@ def _check_image(image: np.ndarray, max_pixels: int) -> np.ndarray:
     height, width, _ = array.shape
     if height == 0 or width == 0:
         raise ParameterError(f"image is {width}x{height}: it has no pixels", field="shape")
+    if max(width, height) > container.MAX_DIMENSION:
+        raise ParameterError(f"image is {width}x{height}: a .gcp file holds widths and heights "
+                             f"up to {container.MAX_DIMENSION:,}", field="shape")
     container.check_pixel_count(width, height, max_pixels)
     return np.ascontiguousarray(array)
+
+
+def _whole_number(name: str, value: object) -> int:
+    """``value`` as a Python int, or ``ParameterError``: numpy's integers are taken as numpy's
+    own functions take them (an np.int32 k once overflowed the fit's sums in int32 and
+    gave other bytes), a bool or a float is not."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise ParameterError(f"{name} is {value!r}; it must be a whole number", field=name)
+    return int(value)
+
+
+def _real_number(name: str, value: object) -> float:
+    """``value`` as a float, or ``ParameterError`` (a bool is not taken for a number)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise ParameterError(f"{name} is {value!r}; it must be a number", field=name)
+    return float(value)
+
+
+def _check_device(device: object) -> None:
+    """A device spec is a string (``PLATFORM[:DEVICE]``) or None."""
+    if device is not None and not isinstance(device, str):
+        raise ParameterError(f"device is {device!r}; it must be a string such as '0:1' or "
+                             "'nvidia', or None", field="device")
 
 
 def _check_options(k: int, method: str, effort: int, max_iter: int, tol: float) -> None:
     if not quantizer.MIN_COLORS <= k <= quantizer.MAX_COLORS:
         raise ParameterError(f"k is {k}; it must be from 1 to 256", field="k")
-    if method not in METHOD_IDS:
+    if not isinstance(method, str) or method not in METHOD_IDS:
         raise ParameterError(f"method is {method!r}; choose one of {', '.join(METHODS)}",
                              field="method")
     if effort not in quantizer.EFFORT_LEVELS:
@@ -260,11 +295,15 @@ def _encode(image: np.ndarray, k: int, *, measure: bool, seed: int = 0,
             min_psnr: float | None = None, palette: np.ndarray | None = None
             ) -> tuple[bytes, EncodeReport | None]:
     """The pipeline; the report (None unless ``measure`` or a PSNR option asks for it)."""
+    k, effort, max_iter, max_pixels = (_whole_number(name, value) for name, value in (
+        ("k", k), ("effort", effort), ("max_iter", max_iter), ("max_pixels", max_pixels)))
+    tol = _real_number("tol", tol)
     _check_options(k, method, effort, max_iter, tol)
     _check_seed(seed)
     _check_algorithm(algorithm)
-    _check_psnr("target_psnr", target_psnr)
-    _check_psnr("min_psnr", min_psnr)
+    _check_device(device)
+    target_psnr, min_psnr = (_checked_psnr(name, value) for name, value in (
+        ("target_psnr", target_psnr), ("min_psnr", min_psnr)))
     pixels_hwc = _check_image(image, max_pixels)
     if palette is not None:
         given = _check_palette(palette)
@@ -304,7 +343,10 @@ def _encode(image: np.ndarray, k: int, *, measure: bool, seed: int = 0,
             chosen.mse = None
     report = None
     if measure or target_psnr is not None or min_psnr is not None:
-        report = _report(seen, chosen, k, target_psnr, dithered)
+        if palette is None:
+            report = _report(seen, chosen, k, target_psnr, dithered)
+        else:  # the palette sets the colours: no k, and no target, was used
+            report = _report(seen, chosen, len(given), None, dithered)
         _check_min_psnr(report, min_psnr)
     if palette is None:
         chosen = _in_file_order(chosen)
@@ -503,16 +545,17 @@ class _Quantizer:
         return pixel_set
 
 
-def _check_psnr(name: str, value: float | None) -> None:
-    """A PSNR option is None or a finite number of dB above 0."""
+def _checked_psnr(name: str, value: float | None) -> float | None:
+    """A PSNR option as a float: None or a finite number of dB above 0."""
     if value is None:
-        return
+        return None
     if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
         raise ParameterError(f"{name} is {value!r}; it must be a number of dB",
                              field=name)
     if not (math.isfinite(value) and value > 0):
         raise ParameterError(f"{name} is {value}; it must be a finite number of dB above 0",
                              field=name)
+    return float(value)
 
 
 def _check_min_psnr(report: EncodeReport, min_psnr: float | None) -> None:
@@ -544,7 +587,7 @@ def _assign(pixel_set: PixelSet, pixels: np.ndarray, fit: quantizer.Fit,
 
 def _check_palette(palette: np.ndarray) -> np.ndarray:
     """A given palette as contiguous uint8 (K, C), or ``ParameterError``."""
-    array = np.asarray(palette)
+    array = _as_array("palette", palette)
     if array.ndim != 2 or array.shape[1] not in container.CHANNELS_ALLOWED:
         raise ParameterError(f"palette has shape {array.shape}; expected (K, C) with C = 1, "
                              "2, 3 or 4", field="palette")
@@ -567,7 +610,7 @@ def _warn_if_transparency_is_lost(image: np.ndarray, palette: np.ndarray) -> Non
 
 
 def _check_algorithm(algorithm: str) -> None:
-    if algorithm not in ALGORITHMS:
+    if not isinstance(algorithm, str) or algorithm not in ALGORITHMS:
         raise ParameterError(f"algorithm is {algorithm!r}; choose one of "
                              f"{', '.join(ALGORITHMS)}", field="algorithm")
 

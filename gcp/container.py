@@ -298,20 +298,29 @@ def _with_palette_code_length(data: bytes, header: Header) -> Header:
     return dataclasses.replace(header, palette_code_length=length)
 
 
-def byte_view(data: bytes | bytearray | memoryview) -> memoryview:
+def byte_view(data: bytes | bytearray | memoryview, what: str = "a .gcp file") -> memoryview:
     """``data`` as a flat memoryview of unsigned bytes, without a copy where it can.
 
     Anything with the buffer protocol is read as its raw bytes (bytes, bytearray,
-    memoryview, array.array, a numpy array); anything else (str, None) is a ``TypeError``.
+    memoryview, array.array, a numpy array); anything else (str, None) is a ``TypeError``
+    that says ``what`` should have been bytes.
     """
     try:
         view = memoryview(data)
     except TypeError:
-        raise TypeError(f"a .gcp file is bytes (bytes, bytearray or memoryview), not "
+        raise TypeError(f"{what} is bytes (bytes, bytearray or memoryview), not "
                         f"{type(data).__name__}") from None
     if not view.c_contiguous:
         view = memoryview(view.tobytes())
     return view.cast("B")
+
+
+def byte_string(data: bytes | bytearray | memoryview, what: str) -> bytes | bytearray:
+    """``data`` as bytes: bytes and bytearray as they are, any other bytes-like object
+    copied once; ``byte_view``'s ``TypeError`` for anything else."""
+    if isinstance(data, (bytes, bytearray)):
+        return data
+    return byte_view(data, what).tobytes()
 
 
 def unpack(data: bytes | bytearray | memoryview, *, max_pixels: int = DEFAULT_MAX_PIXELS

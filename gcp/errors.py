@@ -60,6 +60,11 @@ class QualityError(GcpError):
                          field="min_psnr")
         self.psnr, self.min_psnr, self.colours = psnr, min_psnr, colours
 
+    def __reduce__(self):
+        # Pickled (a worker process's error) and copied from its own arguments, which
+        # BaseException's default (the message alone) would not pass back.
+        return type(self), (self.psnr, self.min_psnr, self.colours)
+
     def describe(self, option: str) -> str:
         """The message, naming the minimum as ``option`` ('--min-psnr' on the command line)."""
         return self.describe_values(self.psnr, self.min_psnr, self.colours, option)

@@ -26,9 +26,9 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from .container import DEFAULT_MAX_PIXELS, check_max_pixels, check_pixel_count
+from .container import DEFAULT_MAX_PIXELS, byte_string, check_max_pixels, check_pixel_count
 from .container import SIGNATURE as GCP_SIGNATURE
-from .errors import ImageError, LimitError
+from .errors import ImageError, LimitError, ParameterError
 
 logger = logging.getLogger("gcp")
 
@@ -470,8 +470,10 @@ def decode_image(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS,
 
     Raises ``ImageError`` for anything that is not a readable image of at least one pixel,
     ``LimitError`` for one of more than ``max_pixels`` pixels (or longer than
-    ``max_file_size``).
+    ``max_file_size``). ``data`` is any bytes-like object; anything else (a ``str``,
+    ``None``) is a ``TypeError``, as for ``gcp.decode``.
     """
+    data = byte_string(data, "an image file")
     check_file_start(data[:FILE_START_SIZE], max_pixels=max_pixels, name=name)
     check_file_size(len(data), max_pixels=max_pixels, name=name)
     if len(data) > FILE_START_SIZE and (size := declared_size(data)) is not None:
@@ -529,13 +531,27 @@ def _to_uint8(image: np.ndarray, name: str) -> np.ndarray:
                      field="image")
 
 
+def _checked_for_writing(image: np.ndarray) -> np.ndarray:
+    """``image`` as uint8 (H, W, C), C = 1 to 4 (an (H, W) array is grey), or
+    ``ParameterError``."""
+    image = np.asarray(image)
+    if image.ndim == 2:
+        image = image[:, :, None]
+    if image.dtype != np.uint8 or image.ndim != 3 or not 1 <= image.shape[2] <= 4:
+        raise ParameterError(f"image is {image.dtype} {image.shape}; expected uint8 (H, W) "
+                             "or (H, W, C) with C = 1 to 4", field="image")
+    return image
+
+
 def encode_image(image: np.ndarray, extension: str) -> bytes:
     """uint8 (H, W, C) RGB(A) to the bytes of an image file of type ``extension`` ('.png').
 
     Fitted to what the format holds: alpha is left out (with a warning) where OpenCV
     writes or reads none, grey is widened to RGB where only colour is written; colour to
-    a grey-only format is an ``ImageError``.
+    a grey-only format is an ``ImageError``; an array that is not uint8 (H, W) or (H, W, C)
+    with C = 1 to 4 is a ``ParameterError``.
     """
+    image = _checked_for_writing(image)
     image = _fit_to_format(image, extension)
     netpbm = _netpbm_bytes(image, extension)
     if netpbm is not None:

@@ -30,7 +30,7 @@ import numpy as np
 
 from . import container, imageio
 from .container import DEFAULT_MAX_PIXELS
-from .errors import ImageError, PaletteError
+from .errors import ImageError, PaletteError, ParameterError
 
 MAX_COLORS = container.MAX_PALETTE_SIZE  # 256: an index is one byte
 # Most bytes and lines of a .gpl file, checked before it is split into lines: 256 colour
@@ -55,7 +55,9 @@ def read_gpl(data: bytes, name: str = "palette") -> np.ndarray:
     ``PaletteError`` for a file over ``MAX_GPL_BYTES`` or ``MAX_GPL_LINES`` (checked before
     it is split), a missing ``GIMP Palette`` line, a line that is neither a colour, a
     comment, a blank nor a header line, a value over 255, no colours, or over 256.
+    ``data`` is any bytes-like object (a ``TypeError`` for anything else).
     """
+    data = container.byte_string(data, "a palette file")
     _check_gpl_size(data, name)
     lines = bytes(data).removeprefix(codecs.BOM_UTF8).decode("utf-8", "replace").splitlines()
     if not lines or lines[0].strip() != GPL_MAGIC:
@@ -97,11 +99,13 @@ def _gpl_line(line: str, number: int, name: str, *, in_header: bool
     if match is None:
         raise PaletteError(f"{name} line {number}: expected 'R G B [name]', got "
                            f"{_shown(text)}", field="palette")
-    values = tuple(int(value) for value in match.groups())
-    if max(values) > 255:
+    # Leading zeros dropped and the digits counted first: int() of over 4,300 digits
+    # raises its own ValueError, and none of them can be a byte anyway.
+    digits = [value.lstrip("0") or "0" for value in match.groups()]
+    if max(len(value) for value in digits) > 3 or max(int(value) for value in digits) > 255:
         raise PaletteError(f"{name} line {number}: {_shown(text)} has a value over 255",
                            field="palette")
-    return values  # type: ignore[return-value]
+    return tuple(int(value) for value in digits)  # type: ignore[return-value]
 
 
 def _shown(text: str, limit: int = 40) -> str:
@@ -112,10 +116,21 @@ def _shown(text: str, limit: int = 40) -> str:
 def write_gpl(palette: np.ndarray, name: str = "gcp") -> bytes:
     """A GIMP palette file of ``palette``, uint8 (K, 3) RGB, in its order; ``read_gpl``
     gives the same array back. Each colour is named ``Index i``, as GIMP names the
-    colours of an indexed image."""
-    rgb = np.asarray(palette, np.uint8)
-    if rgb.ndim != 2 or rgb.shape[1] != 3:
-        raise ValueError(f"palette has shape {rgb.shape}; expected (K, 3)")
+    colours of an indexed image. ``ParameterError`` for any other dtype or shape, a count
+    of colours ``read_gpl`` refuses (none, or over 256), or a ``name`` that is no string:
+    nothing is wrapped into bytes silently."""
+    try:
+        rgb = np.asarray(palette)
+    except (ValueError, TypeError) as error:
+        raise ParameterError(f"palette is not an array: {error}", field="palette") from None
+    if rgb.ndim != 2 or rgb.shape[1] != 3 or rgb.dtype != np.uint8:
+        raise ParameterError(f"palette is {rgb.dtype} {rgb.shape}; expected uint8 (K, 3)",
+                             field="palette")
+    if not 1 <= len(rgb) <= container.MAX_PALETTE_SIZE:
+        raise ParameterError(f"palette has {len(rgb)} colours; a GIMP palette gcp reads "
+                             f"back holds 1 to {container.MAX_PALETTE_SIZE}", field="palette")
+    if not isinstance(name, str):
+        raise ParameterError(f"name is {name!r}; it must be a string", field="name")
     safe_name = "".join(c if c.isprintable() else " " for c in name).strip() or "gcp"
     lines = [GPL_MAGIC, f"Name: {safe_name}", "Columns: 16", "#"]
     lines += [f"{red:3d} {green:3d} {blue:3d}\tIndex {index}"
@@ -158,7 +173,9 @@ def palette_from_file_bytes(data: bytes, name: str = "palette", *,
 
     Raises ``PaletteError`` for none of the three or an unusable palette, and what
     ``gcp.read_info`` and ``imageio.decode_image`` raise for a broken .gcp file or image.
+    ``data`` is any bytes-like object (a ``TypeError`` for anything else).
     """
+    data = container.byte_string(data, "a palette file")
     if bytes(data[:len(container.SIGNATURE)]) == container.SIGNATURE:
         _, palette, _ = container.unpack(data, max_pixels=max_pixels)
         return np.array(palette)

@@ -54,7 +54,10 @@ Quantize = Callable[[int], tuple[np.ndarray, np.ndarray, bool]]
 
 def mse_for_psnr(psnr_db: float) -> float:
     """The mean squared error (per channel value) at which the PSNR is ``psnr_db``."""
-    return PEAK**2 / 10 ** (psnr_db / 10)
+    try:
+        return PEAK**2 / 10 ** (psnr_db / 10)
+    except OverflowError:  # a target of thousands of dB: only a lossless palette reaches it
+        return 0.0
 
 
 def psnr_for_mse(mse: float) -> float:

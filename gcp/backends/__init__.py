@@ -144,7 +144,8 @@ def select_backend(name: str = "auto", device: str | None = None) -> Backend:
 
     ``device`` (or the PYOPENCL_CTX environment variable) picks the OpenCL device; see
     ``gcp.backends.opencl.choose_device``. "opencl" with no usable device raises
-    ``BackendError``; "auto" then falls back to numpy with a one-line warning.
+    ``BackendError``, as does a ``device`` named that cannot be opened; "auto" with none
+    named falls back to numpy with a one-line warning.
     """
     if name not in BACKEND_NAMES:
         raise ParameterError(f"backend is {name!r}; choose one of {', '.join(BACKEND_NAMES)}",
@@ -166,7 +167,7 @@ def _select(name: str, device: str | None) -> Backend:
     try:
         return OpenCLBackend.for_device(device)
     except BackendError as error:
-        if name == "opencl":
+        if name == "opencl" or device is not None:  # a device named is one asked for
             raise
         _auto_fell_back.add(key)
         logger.warning("OpenCL is not available (%s); using the numpy backend", error)
