@@ -37,7 +37,8 @@ def floyd_steinberg(image: np.ndarray, palette: np.ndarray,
                     progress: Callable[[float], None] | None = None) -> np.ndarray:
     """Labels uint8 (H, W) of ``image`` uint8 (H, W, C) dithered onto ``palette`` (K, C).
 
-    ``progress``, if given, is called now and then with the fraction done (0 to 1).
+    ``progress``, if given, is called now and then with the fraction done, rising, and
+    with 1.0 at the end (the caller reports the start).
     Deterministic: the same image and palette always give the same labels.
     """
     height, width, _ = image.shape
@@ -52,11 +53,13 @@ def floyd_steinberg(image: np.ndarray, palette: np.ndarray,
         skewed_labels = np.zeros(skewed.shape[:2], np.uint8)
         for t in range(width + 2 * (rows - 1)):
             _diffuse_diagonal(skewed, skewed_labels, t, width, rows, nearest, skewed_filter)
-            if progress is not None and t % _REPORT_EVERY == 0:
+            if progress is not None and t % _REPORT_EVERY == _REPORT_EVERY - 1:
                 progress((top + rows * t / (width + 2 * rows)) / height)
         for y in range(rows):
             labels[top + y] = skewed_labels[2 * y:2 * y + width, y]
         first_row = skewed[2 * rows:2 * rows + width, rows]  # the next band's, with its error
+    if progress is not None:
+        progress(1.0)
     return labels
 
 

@@ -112,3 +112,5 @@ def test_progress_reports_each_stage_in_order():
     stages = list(dict.fromkeys(stage for stage, _ in seen))
     assert stages == ["fit", "assign", "dither", "encode"]
     assert all(0.0 <= done <= 1.0 for _, done in seen)
+    dither = [done for stage, done in seen if stage == "dither"]
+    assert dither[0] == 0.0 and dither[-1] == 1.0 and dither == sorted(set(dither))
