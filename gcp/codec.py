@@ -339,7 +339,8 @@ def _encode(image: np.ndarray, k: int, *, measure: bool, seed: int = 0,
     if dithered:
         with timed_stage("dither", progress):
             tell = None if progress is None else (lambda done: progress("dither", done))
-            chosen.labels = floyd_steinberg(seen_hwc, chosen.palette, tell).ravel()
+            chosen.labels = _dithered_labels(seen_hwc, chosen.palette, compute, backend,
+                                             device, tell).ravel()
             chosen.mse = None
     report = None
     if measure or target_psnr is not None or min_psnr is not None:
@@ -446,6 +447,54 @@ def _search_target(pixels: np.ndarray, k: int, target_psnr: float, quantize: _Qu
     logger.debug("target: real fits at k = %s", ", ".join(
         f"{fit_k} ({fit_psnr:.2f} dB)" for fit_k, fit_psnr in choice.fits))
     return _Chosen(choice.k, choice.palette, choice.labels, choice.exact, choice.mse)
+
+
+# Where the fit ran with numpy, an image this large (or this thin: the numpy reference
+# takes a step a diagonal) is dithered on a CPU OpenCL device all the same, which takes
+# 0.1-0.2 s to open: numpy dithered 1 MP in 0.13-0.26 s and 4 MP in 0.44-0.94 s (k = 16
+# to 256), the kernel in 0.03-0.07 and 0.12-0.17 s (benchmarks/README.md).
+DITHER_OPENCL_MIN_PIXELS = 1 << 20
+DITHER_OPENCL_MIN_STEPS = 1 << 15
+
+
+def _dithered_labels(image: np.ndarray, palette: np.ndarray, compute: Backend, backend: str,
+                     device: str | None, progress: Callable[[float], None] | None
+                     ) -> np.ndarray:
+    """``floyd_steinberg``'s labels of uint8 (H, W, C) ``image`` onto ``palette``: on a CPU
+    OpenCL device where the encode has one open, or opens one, else with numpy (the same
+    labels either way)."""
+    from .backends import dither_opencl
+
+    device_backend = _dither_device(compute, backend, device, image.shape)
+    if device_backend is not None:
+        try:
+            return dither_opencl.floyd_steinberg(device_backend, image, palette, progress)
+        except BackendError as error:  # dither.cl would not build there
+            logger.debug("dithering with numpy: %s", error)
+    return floyd_steinberg(image, palette, progress)
+
+
+def _dither_device(compute: Backend, backend: str, device: str | None,
+                   shape: tuple[int, ...]) -> Backend | None:
+    """The OpenCL backend to dither on, or None for numpy: the fit's own where it is a CPU
+    device; with the numpy fit, under ``auto`` and for a large or thin image, the named
+    device or the first CPU device, where it is a CPU device and opens. A GPU runs the
+    kernel's one work-item on one slow lane."""
+    if getattr(compute, "shares_host_memory", False):
+        return compute
+    height, width = shape[:2]
+    if backend == "numpy" or (height * width < DITHER_OPENCL_MIN_PIXELS
+                              and width + 2 * height < DITHER_OPENCL_MIN_STEPS):
+        return None
+    try:
+        from .backends import dither_opencl, opencl
+
+        spec = device if device is not None else opencl.device_spec_preferring(
+            ("CPU",), lambda backend: dither_opencl.kernel(backend))
+        chosen = select_backend("opencl", spec)
+    except BackendError:
+        return None
+    return chosen if chosen.shares_host_memory else None
 
 
 def _report(pixels: np.ndarray, chosen: _Chosen, max_colours: int,

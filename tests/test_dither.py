@@ -6,29 +6,34 @@ import numpy as np
 import pytest
 
 import gcp
-from gcp import dither
+from gcp import codec, dither
 from gcp.dither import ERROR_FILTER, floyd_steinberg
+from tests.conftest import requires_opencl
 
 RNG = np.random.default_rng(99)
 
 
 def reference_floyd_steinberg(image, palette):
-    """The textbook loop, pixel by pixel in reading order, passing on ERROR_SHARE of the
-    error; exact (float64) distances."""
-    height, width, _ = image.shape
-    values = image.astype(np.float32)
-    colours = palette.astype(np.float32)
+    """The textbook loop, pixel by pixel in reading order, in plain Python integers: values
+    in 1/16ths of a level, ERROR_SHARE of the error passed on in 1/256ths, each push
+    rounded to the nearest 1/16th (halves up), the first of the nearest colours."""
+    height, width, channels = image.shape
+    values = [[[int(v) * 16 for v in image[y, x]] for x in range(width)] for y in range(height)]
+    colours = [[int(v) * 16 for v in colour] for colour in palette]
+    weights = [round(dither.ERROR_SHARE * weight * 256) for _, _, weight in ERROR_FILTER]
     labels = np.empty((height, width), np.uint8)
     for y in range(height):
         for x in range(width):
-            current = np.clip(values[y, x], 0, 255)
-            distances = ((current[None].astype(np.float64) - colours) ** 2).sum(1)
-            chosen = int(distances.argmin())
+            current = [min(max(v, 0), 255 * 16) for v in values[y][x]]
+            distances = [sum((v - c) ** 2 for v, c in zip(current, colour, strict=True))
+                         for colour in colours]
+            chosen = distances.index(min(distances))
             labels[y, x] = chosen
-            error = current - colours[chosen]
-            for dy, dx, weight in ERROR_FILTER:
+            error = [v - c for v, c in zip(current, colours[chosen], strict=True)]
+            for (dy, dx, _), weight in zip(ERROR_FILTER, weights, strict=True):
                 if y + dy < height and 0 <= x + dx < width:
-                    values[y + dy, x + dx] += np.float32(dither.ERROR_SHARE * weight) * error
+                    for c in range(channels):
+                        values[y + dy][x + dx][c] += (error[c] * weight + 128) // 256
     return labels
 
 
@@ -71,8 +76,9 @@ def test_a_band_is_as_tall_as_its_cell_budget_allows(width, height):
 def test_ties_go_to_the_first_of_equal_colours():
     image = np.array([[[100], [100]]], np.uint8)
     palette = np.array([[102], [98], [98], [102]], np.uint8)
-    # The first is 2 from all four: colour 0. Its error -2 makes the second 99.125, nearest
-    # to 98: colour 1, the first of the two 98s.
+    # The first is 2 from all four: colour 0. Its error, -2 levels (-32/16), pushes
+    # round(-32 * 90 / 256) = -11/16 on, which makes the second 99.3, nearest to 98:
+    # colour 1, the first of the two 98s.
     assert floyd_steinberg(image, palette).tolist() == [[0, 1]]
 
 
@@ -114,3 +120,96 @@ def test_progress_reports_each_stage_in_order():
     assert all(0.0 <= done <= 1.0 for _, done in seen)
     dither = [done for stage, done in seen if stage == "dither"]
     assert dither[0] == 0.0 and dither[-1] == 1.0 and dither == sorted(set(dither))
+
+
+def opencl_backend():
+    from gcp.backends import opencl
+
+    return opencl.OpenCLBackend.for_device(None)
+
+
+def dither_cases(count: int, seed: int):
+    """Random images and palettes: every channel count, thin shapes, palettes of 1 to 256
+    colours, some with repeated colours (ties) or crowded into a corner of the cube."""
+    rng = np.random.default_rng(seed)
+    shapes = [(1, 1), (1, 37), (41, 1), (2, 29), (23, 17)]
+    for case in range(count):
+        height, width = shapes[case % len(shapes)]
+        channels = 1 + case % 4
+        k = int(rng.choice([1, 2, 3, 16, 17, 64, 256]))
+        image = rng.integers(0, 256, (height, width, channels), dtype=np.uint8)
+        palette = rng.integers(0, 256, (k, channels), dtype=np.uint8)
+        if case % 3 == 0:
+            palette[rng.integers(0, k, k // 2)] = palette[0]
+        if case % 5 == 1:
+            palette = (palette // 8 + 100).astype(np.uint8)
+        yield image, palette
+
+
+@requires_opencl
+@pytest.mark.parametrize("launch_pixels", [1, 50, 1 << 20])
+def test_the_opencl_kernel_gives_the_reference_labels(launch_pixels, monkeypatch):
+    from gcp.backends import dither_opencl
+
+    monkeypatch.setattr(dither_opencl, "LAUNCH_PIXELS", launch_pixels)  # rows carried over
+    backend = opencl_backend()
+    for image, palette in dither_cases(60, seed=launch_pixels):
+        told = []
+        labels = dither_opencl.floyd_steinberg(backend, image, palette, told.append)
+        assert np.array_equal(labels, floyd_steinberg(image, palette)), (image.shape, palette)
+        assert told[-1] == 1.0 and told == sorted(told)
+
+
+@requires_opencl
+@pytest.mark.parametrize("share", [dither.ERROR_SHARE, 1.0])
+def test_the_opencl_kernel_follows_the_share(share, monkeypatch):
+    from gcp.backends import dither_opencl
+
+    monkeypatch.setattr(dither, "ERROR_SHARE", share)
+    image, palette = RNG.integers(0, 256, (19, 23, 3), dtype=np.uint8), RNG.integers(
+        0, 256, (7, 3), dtype=np.uint8)
+    assert np.array_equal(dither_opencl.floyd_steinberg(opencl_backend(), image, palette),
+                          reference_floyd_steinberg(image, palette))
+
+
+@pytest.mark.parametrize("channels", [1, 2, 3, 4])
+def test_each_grid_cell_lists_the_nearest_colours_of_its_points(channels):
+    """The kernel's search reads only its cell's candidates: for random points of random
+    cells, every colour at the least distance is listed."""
+    from gcp.backends import dither_opencl
+
+    rng = np.random.default_rng(channels)
+    for k in (1, 5, 64, 256):
+        palette = rng.integers(0, 256, (k, channels), dtype=np.uint8)
+        palette[rng.integers(0, k, k // 4)] = palette[-1]
+        shift, side, offsets, candidates = dither_opencl.candidate_cells(palette)
+        colours = palette.astype(np.int64) << dither.FRACTION_BITS
+        points = rng.integers(0, dither.TOP + 1, (500, channels))
+        points[:50] = dither.TOP  # the top of the range: the last cell
+        for point in points:
+            cell = 0
+            for value in point:
+                cell = cell * side + (int(value) >> shift)
+            listed = set(candidates[offsets[cell]:offsets[cell + 1]].tolist())
+            distances = ((colours - point) ** 2).sum(1)
+            assert set(np.flatnonzero(distances == distances.min()).tolist()) <= listed
+
+
+@requires_opencl
+@pytest.mark.parametrize("shape", [(96, 80), (1, 5000), (3000, 1)])
+def test_the_encoder_dithers_on_opencl_to_the_bytes_numpy_gives(shape, monkeypatch):
+    """Dithering on a CPU device (the fit's, or one opened for a large or thin image) and
+    with numpy write the same file."""
+    from gcp.backends import dither_opencl
+
+    monkeypatch.setattr(codec, "DITHER_OPENCL_MIN_PIXELS", 1)
+    used = []
+    real = dither_opencl.floyd_steinberg
+    monkeypatch.setattr(dither_opencl, "floyd_steinberg",
+                        lambda *arguments: used.append(1) or real(*arguments))
+    image = RNG.integers(0, 256, (*shape, 3), dtype=np.uint8)
+    for k in (16, 200):
+        expected = gcp.encode(image, k, dither=True, backend="numpy")
+        used.clear()
+        assert gcp.encode(image, k, dither=True) == expected
+        assert used == [1] or opencl_backend().shares_host_memory is False
