@@ -684,7 +684,9 @@ def code_stripe(coder, rows: list[bytearray], width: int, tables: PaletteTables,
     ranks_only, smooth = mode in RANKS_MODES, mode in SMOOTH_MODES
     wide = mode == STRIPE_CODED_WIDE
     uu_rows, uu_shift = uu_offset
-    row_repeats, repeated = mode == STRIPE_CODED_UU and uu_shift == 0, 0
+    # One colour codes no bit at all (5.3.4), row bits included.
+    row_repeats = mode == STRIPE_CODED_UU and uu_shift == 0 and tables.size > 1
+    repeated = 0
     for yy, row in enumerate(rows):
         if row_repeats and yy >= uu_rows:
             repeated = model.code_row_repeat(

@@ -605,8 +605,9 @@ def decode_stripe(data: bytes, width: int, rows: int, tables, mode: int,
     span_models = [Counters(16 * 3 * 4), Counters(16 * 256), Counters(1 << 12)]
     span_mixer = Mixer(16, [21845] * 3 + [0])
     span_pixels = Counters(768)
-    # Row repeats (5.3.2): in STRIPE_CODED_UU with uu_shift 0, a bit a row from uu_rows on.
-    row_repeats, repeated = (mode == 6 and uu_shift == 0), 0
+    # Row repeats (5.3.2): in STRIPE_CODED_UU with uu_shift 0, a bit a row from uu_rows on,
+    # where there is more than one colour (with one, no bit at all: 5.3.4).
+    row_repeats, repeated = (mode == 6 and uu_shift == 0 and len(colours) > 1), 0
     repeat_counters = Counters(2)
     image = [[0] * width for _ in range(rows)]
 

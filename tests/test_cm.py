@@ -989,3 +989,23 @@ def test_span_lengths_kept_for_a_row_are_the_definitions(seed):
         assert cm.span_length(rows, 1, x, width, value, run) == \
             _span_length_by_definition(above, x, width, value)
         x += int(rng.integers(1, 4))
+
+
+@requires_opencl
+def test_one_colour_codes_no_row_bits_in_either_encoder(monkeypatch):
+    """5.3.4: with one colour no bit is coded at all, STRIPE_CODED_UU's row bits included
+    (a decoder reads the coder's 4 final bytes alone). 400,000 rows would have taken row
+    bits of about 18 bytes in the kernel."""
+    palette, weights = np.array([[7, 8, 9]], np.uint8), (1, 1, 1)
+    coding = (cm.mode_byte(cm.STRIPE_CODED_UU, 0), (1, 0))
+    lengths = cm_opencl.coded_lengths(opencl_backend(), np.zeros((400_000, 1), np.uint8),
+                                      palette, weights, [coding])
+    assert lengths == [cm.CODER_FINAL_BYTES]
+
+    def no_row_bit(*_):
+        raise AssertionError("a row bit coded with one colour")
+
+    monkeypatch.setattr(cm.StripeModel, "code_row_repeat", no_row_bit)
+    data = cm.code_stripe_data(np.zeros((40, 3), np.uint8), cm.PaletteTables(palette, weights),
+                               cm.STRIPE_CODED_UU, (1, 0))
+    assert len(data) == cm.CODER_FINAL_BYTES

@@ -1049,8 +1049,9 @@ static int code_stripe(Coder *c, global uchar *rows, uint width, uint row_count,
     uint wide = mode == STRIPE_CODED_WIDE;
     uint match_length = 0, match_pointer = 0, ranked = 0, row_length = 0, row_pointer = 0;
     /* A STRIPE_CODED_UU stripe with uu_shift 0 says of each row from uu_rows on whether it
-     * repeats the row uu_rows up (5.3.2): one bit, by whether the row before did. */
-    uint row_repeats = mode == STRIPE_CODED_UU && uu_dx == 0, repeated = 0;
+     * repeats the row uu_rows up (5.3.2): one bit, by whether the row before did; none
+     * with one colour, which codes no bit at all (5.3.4). */
+    uint row_repeats = mode == STRIPE_CODED_UU && uu_dx == 0 && pal->size > 1, repeated = 0;
     for (uint yy = 0; yy < row_count; yy++) {
         AboveRun above_run = {NO_RUN_VALUE, 0, 0};
         global uchar *row = rows + (ulong)yy * width;

@@ -533,7 +533,55 @@ def valid_vectors() -> dict[str, tuple[bytes, np.ndarray, str]]:
         reach, RGBA_SIXTEEN[reach_indices],
         "Method lzma, dictionary_size 4096 and a match 4096 bytes back: the farthest a "
         "match may reach (5.2).")
+    example_tokens = tokens_of(EXAMPLE, BLUE_RED)
+    for name, (dictionary, lc, lp, pb), what in (
+            ("lzma-dictionary-2-20", (1 << 20, 3, 0, 2), "dictionary_size 2^20, the largest"),
+            ("lzma-pb4", (4096, 0, 0, 4), "properties lc 0, lp 0, pb 4"),
+            ("lzma-lc0-lp4", (4096, 0, 4, 0), "properties lc 0, lp 4, pb 0: lc + lp is 4")):
+        out[name] = (build(EXAMPLE, BLUE_RED, method=METHOD_LZMA, body=chunk(
+            lzma_alone(example_tokens, dictionary, lc, lp, pb))), BLUE_RED[EXAMPLE],
+            f"Method lzma with {what} (5.2): valid.")
+    one_colour = np.zeros((200, 4), np.uint8)
+    out["cm-one-colour-uu"] = (
+        build(one_colour, GREYS[1:2], method=METHOD_CM, body=cm.join_stripes(
+            200, (1,), [cm.stripe_prefix(cm.STRIPE_CODED_UU, (1, 0)) + ONE_COLOUR_DATA])),
+        GREYS[1:2][one_colour],
+        "Method cm, one colour, 200 rows in STRIPE_CODED_UU with UU one row up: no row has "
+        "a bit (5.3.2, 5.3.4), so the data is the coder's 4 final bytes, of any value: "
+        f"{ONE_COLOUR_DATA.hex(' ')}, which read as row bits would run past their end.")
+    for name, (block_width, block_height) in (("cm-blocks-1-by-4", (1, 4)),
+                                              ("cm-blocks-4-by-1", (4, 1))):
+        blocks = CM_BLOCKS[::2, ::3]
+        image = blocks.repeat(block_height, axis=0).repeat(block_width, axis=1)
+        out[name] = (build(image, RGBA, method=METHOD_CM, body=cm.join_blocks(
+            block_width, block_height, cm_plain_body(blocks, RGBA))), RGBA[image],
+            f"Method cm in blocks {block_width} wide and {block_height} high (5.3.1): one "
+            "side of 1 is valid, only both are not.")
     return out
+
+
+# Four bytes a one-colour stripe may end with: as row bits of 5.3.2, they decode to rows
+# that do not repeat and then run past the data, a reading 5.3.4 rules out.
+ONE_COLOUR_DATA = bytes.fromhex("7942bdf2")
+
+
+def lzma_alone(data: bytes, dictionary: int, lc: int, lp: int, pb: int) -> bytes:
+    """``data`` as an lzma stream in the .lzma ("alone") form with these properties: an
+    unknown size and an end marker, as section 5.2 has it."""
+    import lzma
+
+    return lzma.compress(data, format=lzma.FORMAT_ALONE, filters=[{
+        "id": lzma.FILTER_LZMA1, "dict_size": dictionary, "lc": lc, "lp": lp, "pb": pb}])
+
+
+def one_colour_row_bits(rows: int, uu_rows: int) -> bytes:
+    """A coder's bytes holding a row bit for each row of a one-colour stripe from
+    ``uu_rows`` on (rows alternately not repeating and repeating, three at a time): what a
+    decoder that reads row bits with one colour would take, which 5.3.4 does not allow."""
+    coder, model, repeated = cm.Encoder(), cm.StripeModel(1, 0), 0
+    for y in range(uu_rows, rows):
+        repeated = model.code_row_repeat(coder, (y // 3) % 2, repeated)
+    return coder.finish()
 
 
 def compact_cases() -> dict[str, tuple[np.ndarray, np.ndarray, str, dict]]:
@@ -623,6 +671,12 @@ def invalid_vectors() -> dict[str, tuple[bytes, str, str]]:
     return {
         "empty": (b"", "length", "An empty file."),
         "bad-signature": (b"\x89PNG" + good[4:], "signature", "A PNG signature."),
+        "bad-signature-4-bytes": (b"\x89GCX", "signature",
+                                  "4 bytes that differ from the signature's first 4: rule 2, "
+                                  "though shorter than a header."),
+        "signature-prefix-5-bytes": (good[:5], "length",
+                                     "The signature's first 5 bytes alone: a prefix breaks "
+                                     "rule 3, not rule 2."),
         "short-header": (good[:20], "length", "Cut inside the header."),
         "signature-and-version": (good[:10], "length",
                                   "The signature, version and channels alone: 10 "
@@ -689,6 +743,9 @@ def invalid_vectors() -> dict[str, tuple[bytes, str, str]]:
                                                   + stream[5:])),
                                   "lzma_dictionary_size",
                                   "A 2048-byte lzma dictionary: under 4096."),
+        "lzma-dictionary-2-20-plus-16": (
+            lzma_file(chunk(stream[:1] + struct.pack("<I", (1 << 20) + 16) + stream[5:])),
+            "lzma_dictionary_size", "A dictionary of 2^20 + 16 bytes: over 2^20."),
         "lzma-dictionary-not-multiple-of-16": (
             lzma_file(chunk(stream[:1] + struct.pack("<I", 8190) + stream[5:])),
             "lzma_dictionary_size", "An 8190-byte lzma dictionary: not a multiple of 16."),
@@ -898,6 +955,13 @@ def invalid_cm_vectors() -> dict[str, tuple[bytes, str, str]]:
                               "The coded data without its last byte."),
         "cm-data-trailing": (cm_file(one_stripe(coded + b"\0")), "cm_data",
                              "A byte after the coded data, inside the stripe."),
+        "cm-one-colour-uu-row-bits": (
+            cm_file(cm.join_stripes(200, (1,), [cm.stripe_prefix(cm.STRIPE_CODED_UU, (1, 0))
+                                                 + one_colour_row_bits(200, 1)]),
+                    np.zeros((200, 4), np.uint8), GREYS[1:2]), "cm_data",
+            "One colour, 200 rows in STRIPE_CODED_UU with UU one row up, and row bits coded: "
+            "with one colour no row has a bit (5.3.2, 5.3.4), so the data must be the "
+            "coder's 4 final bytes."),
     }
 
 
