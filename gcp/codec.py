@@ -328,7 +328,9 @@ def _encode(image: np.ndarray, k: int, *, measure: bool, seed: int = 0,
                               max_iter=max_iter, tol=tol,
                               progress=progress if target_psnr is None else None)
         if target_psnr is None:
-            chosen = _Chosen(k, *quantize(k))
+            # Dithering makes its own labels: the fit's assignment would be thrown away.
+            labels_wanted = not dither or quantizer.has_alpha(pixels.shape[1])
+            chosen = _Chosen(k, *quantize(k, labels_wanted=labels_wanted))
         else:
             chosen = _search_target(seen, k, target_psnr, quantize, progress, seed=seed,
                                     effort=effort, max_iter=max_iter, tol=tol)
@@ -571,7 +573,10 @@ class _Quantizer:
         self.progress = progress
         self.pixel_set: PixelSet | None = None
 
-    def __call__(self, k: int) -> tuple[np.ndarray, np.ndarray, bool]:
+    def __call__(self, k: int, labels_wanted: bool = True
+                 ) -> tuple[np.ndarray, np.ndarray | None, bool]:
+        """(palette, labels, exact); labels None where ``labels_wanted`` is False and the
+        palette is neither exact nor refined from them (a caller that dithers)."""
         def fit_palette(sample_size: int | None = None) -> quantizer.Fit:
             return _fit_palette(self.pixels, k, self.algorithm, sample_size=sample_size,
                                 search=self.compute.nearest_two,
@@ -580,9 +585,11 @@ class _Quantizer:
         with timed_stage("fit", self.progress):
             fit = fit_palette()
         with timed_stage("assign", self.progress):
+            refine = self.algorithm == "kmeans" and self.settings.refines(self.whole, k)
+            if not (labels_wanted or fit.exact or refine):
+                return fit.palette, None, False
             if self.pixel_set is None:
                 self.pixel_set = self._load()
-            refine = self.algorithm == "kmeans" and self.settings.refines(self.whole, k)
             return _assign(self.pixel_set, self.pixels, fit, fit_palette, refine=refine)
 
     def _load(self) -> PixelSet:

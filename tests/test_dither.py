@@ -213,3 +213,17 @@ def test_the_encoder_dithers_on_opencl_to_the_bytes_numpy_gives(shape, monkeypat
         used.clear()
         assert gcp.encode(image, k, dither=True) == expected
         assert used == [1] or opencl_backend().shares_host_memory is False
+
+
+def test_a_dithered_encode_skips_the_fit_s_assignment(monkeypatch):
+    """Dithering makes its own labels: the fit's nearest-colour labels are not computed
+    (only where they decide exactness, a refit, or alpha's stored colours)."""
+    image = RNG.integers(0, 256, (30, 40, 3), dtype=np.uint8)
+    expected = gcp.encode(image, 8, dither=True)
+    calls = []
+    real = codec._assign
+    monkeypatch.setattr(codec, "_assign", lambda *a, **k: calls.append(1) or real(*a, **k))
+    assert gcp.encode(image, 8, dither=True) == expected
+    assert calls == []
+    gcp.encode(image, 8)
+    assert calls == [1]
