@@ -248,7 +248,7 @@ def encode(paths: tuple[str, ...], k: int, effort: int, method: str, algorithm: 
             _convert_one(*single_paths, _skipping(transform, skip_if_larger),
                          functools.partial(_read_and_warm_up, max_pixels=max_pixels,
                                            backend=backend, device=device, most=most,
-                                           method=method),
+                                           method=method, dither=dither),
                          force=force)
         return
     transform = _skipping(functools.partial(batch.encode_file_bytes, **options),
@@ -369,16 +369,25 @@ class _StageBar:
 
 
 def _read_and_warm_up(path: str, *, max_pixels: int, backend: str, device: str | None,
-                      most: int, method: str) -> bytearray:
+                      most: int, method: str, dither: bool = False) -> bytearray:
     """``files.read_image_input``; then, where the fit will run on OpenCL, its device is
     opened in a background thread while the image is decoded. A grey image's header
     (``imageio.declared_grey``) rules that out before decoding (``backend_for_colours``):
-    importing pyopencl beside the numpy fit made a small grey encode 1.5x slower."""
+    importing pyopencl beside the numpy fit made a small grey encode 1.5x slower. Where
+    it will not, and the header declares an image that dithering opens a device for
+    (``dither_opencl.worth_opening``), that device is opened so instead."""
     data = files.read_image_input(path, max_pixels=max_pixels)
     channels = 1 if imageio.declared_grey(data) else None
     if backends.backend_for_colours(backend, most, method == "cm", channels) != "numpy":
         threading.Thread(target=backends.warm_up, args=(backend, device),
                          daemon=True).start()
+    elif dither and backend != "numpy":
+        from .backends import dither_opencl
+
+        size = imageio.declared_size(data)
+        if size is not None and dither_opencl.worth_opening(size[1], size[0]):
+            threading.Thread(target=dither_opencl.warm_up, args=(device,),
+                             daemon=True).start()
     return data
 
 

@@ -451,14 +451,6 @@ def _search_target(pixels: np.ndarray, k: int, target_psnr: float, quantize: _Qu
     return _Chosen(choice.k, choice.palette, choice.labels, choice.exact, choice.mse)
 
 
-# Where the fit ran with numpy, an image this large (or this thin: the numpy reference
-# takes a step a diagonal) is dithered on a CPU OpenCL device all the same, which takes
-# 0.1-0.2 s to open: numpy dithered 1 MP in 0.13-0.26 s and 4 MP in 0.44-0.94 s (k = 16
-# to 256), the kernel in 0.03-0.07 and 0.12-0.17 s (benchmarks/README.md).
-DITHER_OPENCL_MIN_PIXELS = 1 << 20
-DITHER_OPENCL_MIN_STEPS = 1 << 15
-
-
 def _dithered_labels(image: np.ndarray, palette: np.ndarray, compute: Backend, backend: str,
                      device: str | None, progress: Callable[[float], None] | None
                      ) -> np.ndarray:
@@ -479,24 +471,16 @@ def _dithered_labels(image: np.ndarray, palette: np.ndarray, compute: Backend, b
 def _dither_device(compute: Backend, backend: str, device: str | None,
                    shape: tuple[int, ...]) -> Backend | None:
     """The OpenCL backend to dither on, or None for numpy: the fit's own where it is a CPU
-    device; with the numpy fit, under ``auto`` and for a large or thin image, the named
-    device or the first CPU device, where it is a CPU device and opens. A GPU runs the
-    kernel's one work-item on one slow lane."""
+    device; with the numpy fit, unless ``backend`` is "numpy", a CPU device
+    (``dither_opencl.cpu_backend``) for an image large or thin enough to pay for opening
+    it."""
+    from .backends import dither_opencl
+
     if getattr(compute, "shares_host_memory", False):
         return compute
-    height, width = shape[:2]
-    if backend == "numpy" or (height * width < DITHER_OPENCL_MIN_PIXELS
-                              and width + 2 * height < DITHER_OPENCL_MIN_STEPS):
+    if backend == "numpy" or not dither_opencl.worth_opening(*shape[:2]):
         return None
-    try:
-        from .backends import dither_opencl, opencl
-
-        spec = device if device is not None else opencl.device_spec_preferring(
-            ("CPU",), lambda backend: dither_opencl.kernel(backend))
-        chosen = select_backend("opencl", spec)
-    except BackendError:
-        return None
-    return chosen if chosen.shares_host_memory else None
+    return dither_opencl.cpu_backend(device)
 
 
 def _report(pixels: np.ndarray, chosen: _Chosen, max_colours: int,

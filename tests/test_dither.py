@@ -202,7 +202,7 @@ def test_the_encoder_dithers_on_opencl_to_the_bytes_numpy_gives(shape, monkeypat
     with numpy write the same file."""
     from gcp.backends import dither_opencl
 
-    monkeypatch.setattr(codec, "DITHER_OPENCL_MIN_PIXELS", 1)
+    monkeypatch.setattr(dither_opencl, "MIN_PIXELS", 1)
     used = []
     real = dither_opencl.floyd_steinberg
     monkeypatch.setattr(dither_opencl, "floyd_steinberg",
@@ -227,3 +227,30 @@ def test_a_dithered_encode_skips_the_fit_s_assignment(monkeypatch):
     assert calls == []
     gcp.encode(image, 8)
     assert calls == [1]
+
+
+@pytest.mark.parametrize(("dither", "backend", "most", "opened"), [
+    (True, "auto", 16, True), (False, "auto", 16, False), (True, "numpy", 16, False),
+    (True, "auto", 200, False),  # the fit's own device is opened instead
+])
+def test_the_command_opens_the_dithering_device_while_the_image_is_read(
+        tmp_path, monkeypatch, dither, backend, most, opened):
+    from gcp import cli
+    from gcp.backends import dither_opencl
+
+    started = []
+
+    class Thread:  # runs nothing: records what the command would start
+        def __init__(self, target, args, daemon):
+            self.target = target
+
+        def start(self):
+            started.append(self.target)
+
+    monkeypatch.setattr(cli.threading, "Thread", Thread)
+    monkeypatch.setattr(dither_opencl, "MIN_PIXELS", 1)
+    path = tmp_path / "in.png"
+    path.write_bytes(gcp.imageio.encode_image(RNG.integers(0, 256, (8, 8, 3), np.uint8), ".png"))
+    cli._read_and_warm_up(str(path), max_pixels=1 << 20, backend=backend, device=None,
+                          most=most, method="lzma", dither=dither)
+    assert (dither_opencl.warm_up in started) == opened

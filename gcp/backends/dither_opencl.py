@@ -27,6 +27,12 @@ from .kernel_cache import build_program
 
 # Pixels a launch dithers, in whole rows (one at least): the progress is told after each.
 LAUNCH_PIXELS = 1 << 20
+# Where the fit ran with numpy, an image this large (or this thin: the numpy reference
+# takes a step a diagonal, W + 2H of them) is dithered on a CPU device all the same, which
+# takes 0.1-0.2 s to open: numpy dithered 1 MP in 0.13-0.26 s and 4 MP in 0.44-0.94 s
+# (k = 16 to 256), the kernel in 0.03-0.07 and 0.12-0.17 s (benchmarks/README.md).
+MIN_PIXELS = 1 << 20
+MIN_STEPS = 1 << 15
 
 _programs: dict[int, object] = {}
 
@@ -49,6 +55,37 @@ def kernel(backend):
             _programs[key] = program.floyd_steinberg
             backend.build_seconds["dither"] = time.perf_counter() - started
         return _programs[key]
+
+
+def worth_opening(height: int, width: int) -> bool:
+    """Whether an image of this size pays for opening a device to dither it (MIN_PIXELS,
+    MIN_STEPS)."""
+    return height * width >= MIN_PIXELS or width + 2 * height >= MIN_STEPS
+
+
+def cpu_backend(device: str | None = None):
+    """The OpenCL backend to dither on: the device named (``device``, or ``PYOPENCL_CTX``)
+    or else the first CPU device, where it is a CPU device that opens and builds
+    ``dither.cl``; None otherwise (numpy dithers then, to the same labels)."""
+    from . import select_backend
+
+    try:
+        spec = device if device is not None else opencl.device_spec_preferring(
+            ("CPU",), kernel)
+        chosen = select_backend("opencl", spec)
+        if not chosen.shares_host_memory:
+            return None
+        kernel(chosen)
+        return chosen
+    except BackendError:
+        return None
+
+
+def warm_up(device: str | None = None) -> None:
+    """``cpu_backend(device)`` for its side effects, in a background thread started before
+    the image is decoded: the device opened and ``dither.cl`` loaded by the time the fit
+    ends. Says nothing, whatever happens."""
+    cpu_backend(device)
 
 
 # Cells a side of the search grid by channel count: about 4,096 cells in all, each a
