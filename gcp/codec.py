@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import logging
 import math
+import numbers
+import operator
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -115,19 +117,33 @@ def _check_image(image: np.ndarray, max_pixels: int) -> np.ndarray:
 
 
 def _whole_number(name: str, value: object) -> int:
-    """``value`` as a Python int, or ``ParameterError``: numpy's integers are taken as numpy's
-    own functions take them (an np.int32 k once overflowed the fit's sums in int32 and
-    gave other bytes), a bool or a float is not."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+    """``value`` as a Python int (``operator.index``: numpy's integers and 0-d integer
+    arrays too, as numpy's own functions take them; an np.int32 k once overflowed the fit's
+    sums in int32 and gave other bytes), or ``ParameterError``: a bool, a float or a
+    string is not taken for a whole number."""
+    if isinstance(value, (bool, np.bool_)):
         raise ParameterError(f"{name} is {value!r}; it must be a whole number", field=name)
-    return int(value)
+    try:
+        return operator.index(value)
+    except TypeError:
+        raise ParameterError(f"{name} is {value!r}; it must be a whole number",
+                             field=name) from None
 
 
 def _real_number(name: str, value: object) -> float:
-    """``value`` as a float, or ``ParameterError`` (a bool is not taken for a number)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+    """``value`` as a float: any real number (an int, a float, a Fraction, numpy's and 0-d
+    real arrays), or ``ParameterError`` (a bool is not taken for a number)."""
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        value = value[()]
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise ParameterError(f"{name} is {value!r}; it must be a number", field=name)
     return float(value)
+
+
+def _check_flag(name: str, value: object) -> None:
+    """A yes-or-no option is a bool (numpy's too): ``dither="no"`` would dither."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise ParameterError(f"{name} is {value!r}; it must be True or False", field=name)
 
 
 def _check_device(device: object) -> None:
@@ -298,6 +314,7 @@ def _encode(image: np.ndarray, k: int, *, measure: bool, seed: int = 0,
     k, effort, max_iter, max_pixels = (_whole_number(name, value) for name, value in (
         ("k", k), ("effort", effort), ("max_iter", max_iter), ("max_pixels", max_pixels)))
     tol = _real_number("tol", tol)
+    _check_flag("dither", dither)
     _check_options(k, method, effort, max_iter, tol)
     _check_seed(seed)
     _check_algorithm(algorithm)
@@ -456,14 +473,14 @@ def _dithered_labels(image: np.ndarray, palette: np.ndarray, compute: Backend, b
                      ) -> np.ndarray:
     """``floyd_steinberg``'s labels of uint8 (H, W, C) ``image`` onto ``palette``: on a CPU
     OpenCL device where the encode has one open, or opens one, else with numpy (the same
-    labels either way)."""
+    labels either way, and numpy's wherever the device fails)."""
     from .backends import dither_opencl
 
     device_backend = _dither_device(compute, backend, device, image.shape)
-    if device_backend is not None:
+    if device_backend is not None and dither_opencl.fits(device_backend, image):
         try:
             return dither_opencl.floyd_steinberg(device_backend, image, palette, progress)
-        except BackendError as error:  # dither.cl would not build there
+        except (BackendError, MemoryError, device_backend.cl.Error) as error:
             logger.debug("dithering with numpy: %s", error)
     return floyd_steinberg(image, palette, progress)
 
@@ -471,14 +488,21 @@ def _dithered_labels(image: np.ndarray, palette: np.ndarray, compute: Backend, b
 def _dither_device(compute: Backend, backend: str, device: str | None,
                    shape: tuple[int, ...]) -> Backend | None:
     """The OpenCL backend to dither on, or None for numpy: the fit's own where it is a CPU
-    device; with the numpy fit, unless ``backend`` is "numpy", a CPU device
-    (``dither_opencl.cpu_backend``) for an image large or thin enough to pay for opening
-    it."""
+    device and the image large or thin enough; with the numpy fit, unless ``backend`` is
+    "numpy", a CPU device (``dither_opencl.cpu_backend``) for an image that pays for
+    opening it. A GPU runs the kernel's one work-item on one slow lane."""
     from .backends import dither_opencl
 
+    height, width = shape[:2]
     if getattr(compute, "shares_host_memory", False):
+        if not dither_opencl.worth_opening(height, width, already_open=True):
+            return None
+        try:
+            dither_opencl.kernel(compute)
+        except BackendError:
+            return None
         return compute
-    if backend == "numpy" or not dither_opencl.worth_opening(*shape[:2]):
+    if backend == "numpy" or not dither_opencl.worth_opening(height, width):
         return None
     return dither_opencl.cpu_backend(device)
 

@@ -63,7 +63,7 @@ class QualityError(GcpError):
     def __reduce__(self):
         # Pickled (a worker process's error) and copied from its own arguments, which
         # BaseException's default (the message alone) would not pass back.
-        return type(self), (self.psnr, self.min_psnr, self.colours)
+        return type(self), (self.psnr, self.min_psnr, self.colours), self.__dict__
 
     def describe(self, option: str) -> str:
         """The message, naming the minimum as ``option`` ('--min-psnr' on the command line)."""

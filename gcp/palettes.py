@@ -114,18 +114,21 @@ def _shown(text: str, limit: int = 40) -> str:
 
 
 def write_gpl(palette: np.ndarray, name: str = "gcp") -> bytes:
-    """A GIMP palette file of ``palette``, uint8 (K, 3) RGB, in its order; ``read_gpl``
+    """A GIMP palette file of ``palette``, integers (K, 3) RGB, in its order; ``read_gpl``
     gives the same array back. Each colour is named ``Index i``, as GIMP names the
-    colours of an indexed image. ``ParameterError`` for any other dtype or shape, a count
-    of colours ``read_gpl`` refuses (none, or over 256), or a ``name`` that is no string:
-    nothing is wrapped into bytes silently."""
+    colours of an indexed image. Any integer dtype will do; ``ParameterError`` for a value
+    outside 0 to 255, floats, another shape, a count of colours ``read_gpl`` refuses
+    (none, or over 256), or a ``name`` that is no string: nothing is wrapped silently."""
     try:
         rgb = np.asarray(palette)
     except (ValueError, TypeError) as error:
         raise ParameterError(f"palette is not an array: {error}", field="palette") from None
-    if rgb.ndim != 2 or rgb.shape[1] != 3 or rgb.dtype != np.uint8:
-        raise ParameterError(f"palette is {rgb.dtype} {rgb.shape}; expected uint8 (K, 3)",
+    if rgb.ndim != 2 or rgb.shape[1] != 3 or rgb.dtype.kind not in "iu":
+        raise ParameterError(f"palette is {rgb.dtype} {rgb.shape}; expected integers (K, 3)",
                              field="palette")
+    if rgb.size and (rgb.min() < 0 or rgb.max() > 255):
+        raise ParameterError(f"palette holds {rgb.min()} to {rgb.max()}; a colour's values "
+                             "are 0 to 255", field="palette")
     if not 1 <= len(rgb) <= container.MAX_PALETTE_SIZE:
         raise ParameterError(f"palette has {len(rgb)} colours; a GIMP palette gcp reads "
                              f"back holds 1 to {container.MAX_PALETTE_SIZE}", field="palette")

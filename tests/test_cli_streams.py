@@ -121,7 +121,7 @@ def test_a_colour_decode_to_png_never_imports_opencv(tmp_path):
               "try: gcp.cli.cli.main(['decode', 'in.gcp', 'out.png', '-f'])\n"
               "except SystemExit as end: assert not end.code, end.code\n"
               "print('cv2' in sys.modules)")
-    assert python_says(decode, cwd=tmp_path) == "False"
+    assert python_says(decode, cwd=tmp_path, PYTHONPATH=str(ROOT)) == "False"
     assert np.array_equal(gcp.decode((tmp_path / "in.gcp").read_bytes()),
                           imageio.decode_image((tmp_path / "out.png").read_bytes()))
 

@@ -123,9 +123,10 @@ def test_progress_reports_each_stage_in_order():
 
 
 def opencl_backend():
-    from gcp.backends import opencl
+    """The CPU device the encoder dithers on, where there is one; else the default."""
+    from gcp.backends import dither_opencl, opencl
 
-    return opencl.OpenCLBackend.for_device(None)
+    return dither_opencl.cpu_backend() or opencl.OpenCLBackend.for_device(None)
 
 
 def dither_cases(count: int, seed: int):
@@ -199,10 +200,11 @@ def test_each_grid_cell_lists_the_nearest_colours_of_its_points(channels):
 @pytest.mark.parametrize("shape", [(96, 80), (1, 5000), (3000, 1)])
 def test_the_encoder_dithers_on_opencl_to_the_bytes_numpy_gives(shape, monkeypatch):
     """Dithering on a CPU device (the fit's, or one opened for a large or thin image) and
-    with numpy write the same file."""
+    with numpy write the same file; without a CPU device numpy dithers."""
     from gcp.backends import dither_opencl
 
     monkeypatch.setattr(dither_opencl, "MIN_PIXELS", 1)
+    monkeypatch.setattr(dither_opencl, "MIN_PIXELS_OPEN", 1)
     used = []
     real = dither_opencl.floyd_steinberg
     monkeypatch.setattr(dither_opencl, "floyd_steinberg",
@@ -212,7 +214,7 @@ def test_the_encoder_dithers_on_opencl_to_the_bytes_numpy_gives(shape, monkeypat
         expected = gcp.encode(image, k, dither=True, backend="numpy")
         used.clear()
         assert gcp.encode(image, k, dither=True) == expected
-        assert used == [1] or opencl_backend().shares_host_memory is False
+        assert used == ([1] if dither_opencl.cpu_backend() is not None else [])
 
 
 def test_a_dithered_encode_skips_the_fit_s_assignment(monkeypatch):
@@ -254,3 +256,26 @@ def test_the_command_opens_the_dithering_device_while_the_image_is_read(
     cli._read_and_warm_up(str(path), max_pixels=1 << 20, backend=backend, device=None,
                           most=most, method="lzma", dither=dither)
     assert (dither_opencl.warm_up in started) == opened
+
+
+def test_small_images_dither_with_numpy_even_where_the_fit_s_device_is_open(monkeypatch):
+    """The kernel's search grid costs more than numpy's whole dithering of a small image."""
+    from gcp.backends import dither_opencl
+
+    monkeypatch.setattr(dither_opencl, "floyd_steinberg", None)  # fails if called
+    image = RNG.integers(0, 256, (64, 64, 3), dtype=np.uint8)
+    assert gcp.decode(gcp.encode(image, 200, dither=True)).shape == (64, 64, 3)
+
+
+@requires_opencl
+def test_an_image_past_the_device_s_buffers_dithers_with_numpy(monkeypatch):
+    from gcp.backends import dither_opencl
+
+    backend = opencl_backend()
+    image = RNG.integers(0, 256, (40, 50, 3), dtype=np.uint8)
+    palette = RNG.integers(0, 256, (9, 3), dtype=np.uint8)
+    monkeypatch.setattr(dither_opencl, "MIN_PIXELS_OPEN", 1)
+    monkeypatch.setattr(backend, "max_buffer_bytes", image.nbytes - 1)
+    monkeypatch.setattr(dither_opencl, "floyd_steinberg", None)  # fails if called
+    assert np.array_equal(codec._dithered_labels(image, palette, backend, "auto", None, None),
+                          floyd_steinberg(image, palette))

@@ -53,6 +53,29 @@ def test_an_argument_of_the_wrong_type_is_a_parameter_error(options):
     assert caught.value.field == next(iter(options))
 
 
+def test_numbers_numpy_and_python_take_are_taken():
+    """operator.index for whole numbers (0-d integer arrays too), any real for tol."""
+    from fractions import Fraction
+
+    expected = gcp.encode(IMAGE, 4, tol=0.001)
+    assert gcp.encode(IMAGE, np.array(4), tol=Fraction(1, 1000)) == expected
+    assert gcp.encode(IMAGE, 4, tol=np.array(1e-3), dither=np.bool_(False)) == expected
+
+
+@pytest.mark.parametrize("flag", ["no", 1, None, [True]])
+def test_dither_is_a_bool(flag):
+    with pytest.raises(ParameterError) as caught:
+        gcp.encode(IMAGE, 4, dither=flag)
+    assert caught.value.field == "dither"
+
+
+def test_a_quality_error_keeps_its_notes_through_pickling():
+    with pytest.raises(QualityError) as caught:
+        gcp.encode(IMAGE, 2, min_psnr=40)
+    caught.value.add_note("while encoding tile 3")
+    assert pickle.loads(pickle.dumps(caught.value)).__notes__ == ["while encoding tile 3"]
+
+
 @pytest.mark.parametrize("target", [3100.0, 1e300, np.float64(1e300)])
 def test_a_target_of_thousands_of_db_is_reported_unreached(target):
     with np.errstate(all="raise"):  # no numpy warning on the way either
@@ -111,6 +134,12 @@ def test_gpl_values_with_thousands_of_digits_are_palette_errors():
 def test_write_gpl_wraps_nothing_and_writes_only_what_read_gpl_takes(palette, name):
     with pytest.raises(ParameterError):
         palettes.write_gpl(palette, name)
+
+
+@pytest.mark.parametrize("palette", [[[0, 0, 0], [255, 255, 255]], np.array([[1, 2, 3]]),
+                                     np.array([[7, 8, 9]], np.uint16)])
+def test_write_gpl_takes_integers_of_any_type_within_a_byte(palette):
+    assert palettes.read_gpl(palettes.write_gpl(palette)).tolist() == np.asarray(palette).tolist()
 
 
 def test_image_and_palette_readers_take_any_bytes_like_object():

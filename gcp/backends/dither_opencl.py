@@ -27,20 +27,27 @@ from .kernel_cache import build_program
 
 # Pixels a launch dithers, in whole rows (one at least): the progress is told after each.
 LAUNCH_PIXELS = 1 << 20
-# Where the fit ran with numpy, an image this large (or this thin: the numpy reference
-# takes a step a diagonal, W + 2H of them) is dithered on a CPU device all the same, which
-# takes 0.1-0.2 s to open: numpy dithered 1 MP in 0.13-0.26 s and 4 MP in 0.44-0.94 s
-# (k = 16 to 256), the kernel in 0.03-0.07 and 0.12-0.17 s (benchmarks/README.md).
+# The kernel pays for itself from this many pixels (or this thin an image: the numpy
+# reference takes a step a diagonal, W + 2H of them). Where the fit's CPU device is open
+# already: its search grid takes 4-40 ms to build (k = 16 to 256), so 512 x 512 dithered
+# in 0.009-0.041 s against numpy's 0.052-0.084, 64 x 64 at k = 200 in 0.021-0.027 against
+# 0.005. Where it must be opened (0.1-0.2 s): numpy dithered 1 MP in 0.13-0.26 s and 4 MP
+# in 0.44-0.94 s, the kernel in 0.03-0.07 and 0.12-0.17 s (benchmarks/README.md).
+MIN_PIXELS_OPEN = 1 << 18
 MIN_PIXELS = 1 << 20
 MIN_STEPS = 1 << 15
 
 _programs: dict[int, object] = {}
+_unbuilt: dict[int, str] = {}  # backends dither.cl did not build on, and why
 
 
 def kernel(backend):
-    """The ``floyd_steinberg`` kernel for ``backend``'s context, built once."""
+    """The ``floyd_steinberg`` kernel for ``backend``'s context, built once; a
+    ``BackendError`` (each time asked) where it does not build there."""
     with backend.lock:
         key = id(backend)
+        if key in _unbuilt:
+            raise BackendError(_unbuilt[key])
         if key not in _programs:
             started = time.perf_counter()
             source = resources.files("gcp.backends").joinpath("dither.cl").read_text()
@@ -49,33 +56,35 @@ def kernel(backend):
                 try:
                     program = build_program(backend.cl, backend.context, source, [])
                 except backend.cl.Error as error:
-                    raise BackendError(f"OpenCL build of dither.cl failed on "
-                                       f"{backend.device}: {opencl.build_failure(error)}"
-                                       ) from None
+                    _unbuilt[key] = (f"OpenCL build of dither.cl failed on {backend.device}: "
+                                     f"{opencl.build_failure(error)}")
+                    raise BackendError(_unbuilt[key]) from None
             _programs[key] = program.floyd_steinberg
             backend.build_seconds["dither"] = time.perf_counter() - started
         return _programs[key]
 
 
-def worth_opening(height: int, width: int) -> bool:
-    """Whether an image of this size pays for opening a device to dither it (MIN_PIXELS,
-    MIN_STEPS)."""
-    return height * width >= MIN_PIXELS or width + 2 * height >= MIN_STEPS
+def worth_opening(height: int, width: int, already_open: bool = False) -> bool:
+    """Whether the kernel pays for itself on an image of this size, with its device open
+    already or to be opened (MIN_PIXELS_OPEN, MIN_PIXELS, MIN_STEPS)."""
+    least = MIN_PIXELS_OPEN if already_open else MIN_PIXELS
+    return height * width >= least or width + 2 * height >= MIN_STEPS
+
+
+def fits(backend, image: np.ndarray) -> bool:
+    """Whether ``image``'s pixels (and as many labels) fit ``backend``'s buffers."""
+    return image.nbytes <= backend.max_buffer_bytes
 
 
 def cpu_backend(device: str | None = None):
-    """The OpenCL backend to dither on: the device named (``device``, or ``PYOPENCL_CTX``)
-    or else the first CPU device, where it is a CPU device that opens and builds
-    ``dither.cl``; None otherwise (numpy dithers then, to the same labels)."""
-    from . import select_backend
-
+    """The OpenCL backend to dither on: the first CPU device the ``device`` spec names (or
+    ``PYOPENCL_CTX``, or any), opened where it opens and builds ``dither.cl``; None
+    otherwise, and no other kind of device is opened (numpy dithers then, to the same
+    labels). A device that cannot build ``dither.cl`` stays usable for the rest."""
     try:
-        spec = device if device is not None else opencl.device_spec_preferring(
-            ("CPU",), kernel)
-        chosen = select_backend("opencl", spec)
-        if not chosen.shares_host_memory:
-            return None
-        kernel(chosen)
+        chosen = opencl.first_cpu_backend(device)
+        if chosen is not None:
+            kernel(chosen)
         return chosen
     except BackendError:
         return None
@@ -137,8 +146,11 @@ def floyd_steinberg(backend, image: np.ndarray, palette: np.ndarray,
 
     labels = np.empty((height, width), np.uint8)
     labels_buffer = cl.Buffer(context, flags.WRITE_ONLY, size=labels.nbytes)
-    image_buffer, rows = upload(image), cl.Buffer(context, flags.READ_WRITE,
-                                                  size=2 * width * channels * 4)
+    # A CPU device reads the pixels where they lie: no copy the image's size.
+    image = np.ascontiguousarray(image)
+    image_buffer = (cl.Buffer(context, flags.READ_ONLY | flags.USE_HOST_PTR, hostbuf=image)
+                    if backend.shares_host_memory else upload(image))
+    rows = cl.Buffer(context, flags.READ_WRITE, size=2 * width * channels * 4)
     palette_arguments = [np.int32(channels), upload(colours), np.int32(shift), np.int32(side),
                          upload(offsets), upload(candidates),
                          *(np.int32(weight) for weight in reference.push_weights())]

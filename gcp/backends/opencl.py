@@ -160,6 +160,17 @@ def candidate_devices(spec: str | None = None) -> list:
     return [device for _, _, device in _ranked(devices, _DEVICE_TYPE_PREFERENCE)]
 
 
+def first_cpu_backend(spec: str | None = None) -> OpenCLBackend | None:
+    """The backend of the first CPU device ``spec`` names (without one, ``PYOPENCL_CTX``,
+    else any) that opens, or None: no other kind of device is opened to find it."""
+    cl = _import_pyopencl()
+    devices = [device for device in candidate_devices(spec)
+               if device.type & cl.device_type.CPU]
+    if not devices:
+        return None
+    return OpenCLBackend.opened(devices[_first_usable(devices)])
+
+
 def device_spec_preferring(kinds: tuple[str, ...], check: Check | None = None) -> str:
     """"PLATFORM:DEVICE" (indices) of the first device that can build kernels, of the
     earliest type in ``kinds`` ("CPU", "GPU", "ACCELERATOR"), for a caller whose kernels
