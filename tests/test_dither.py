@@ -203,8 +203,8 @@ def test_the_encoder_dithers_on_opencl_to_the_bytes_numpy_gives(shape, monkeypat
     with numpy write the same file; without a CPU device numpy dithers."""
     from gcp.backends import dither_opencl
 
-    monkeypatch.setattr(dither_opencl, "MIN_PIXELS", 1)
-    monkeypatch.setattr(dither_opencl, "MIN_PIXELS_OPEN", 1)
+    monkeypatch.setattr(dither_opencl, "MIN_PIXELS_TO_OPEN_DEVICE", 1)
+    monkeypatch.setattr(dither_opencl, "MIN_PIXELS_ON_OPEN_DEVICE", 1)
     used = []
     real = dither_opencl.floyd_steinberg
     monkeypatch.setattr(dither_opencl, "floyd_steinberg",
@@ -250,7 +250,7 @@ def test_the_command_opens_the_dithering_device_while_the_image_is_read(
             started.append(self.target)
 
     monkeypatch.setattr(cli.threading, "Thread", Thread)
-    monkeypatch.setattr(dither_opencl, "MIN_PIXELS", 1)
+    monkeypatch.setattr(dither_opencl, "MIN_PIXELS_TO_OPEN_DEVICE", 1)
     path = tmp_path / "in.png"
     path.write_bytes(gcp.imageio.encode_image(RNG.integers(0, 256, (8, 8, 3), np.uint8), ".png"))
     cli._read_and_warm_up(str(path), max_pixels=1 << 20, backend=backend, device=None,
@@ -274,7 +274,7 @@ def test_an_image_past_the_device_s_buffers_dithers_with_numpy(monkeypatch):
     backend = opencl_backend()
     image = RNG.integers(0, 256, (40, 50, 3), dtype=np.uint8)
     palette = RNG.integers(0, 256, (9, 3), dtype=np.uint8)
-    monkeypatch.setattr(dither_opencl, "MIN_PIXELS_OPEN", 1)
+    monkeypatch.setattr(dither_opencl, "MIN_PIXELS_ON_OPEN_DEVICE", 1)
     monkeypatch.setattr(backend, "max_buffer_bytes", image.nbytes - 1)
     monkeypatch.setattr(dither_opencl, "floyd_steinberg", None)  # fails if called
     assert np.array_equal(codec._dithered_labels(image, palette, backend, "auto", None, None),

@@ -33,8 +33,8 @@ LAUNCH_PIXELS = 1 << 20
 # in 0.009-0.041 s against numpy's 0.052-0.084, 64 x 64 at k = 200 in 0.021-0.027 against
 # 0.005. Where it must be opened (0.1-0.2 s): numpy dithered 1 MP in 0.13-0.26 s and 4 MP
 # in 0.44-0.94 s, the kernel in 0.03-0.07 and 0.12-0.17 s (benchmarks/README.md).
-MIN_PIXELS_OPEN = 1 << 18
-MIN_PIXELS = 1 << 20
+MIN_PIXELS_ON_OPEN_DEVICE = 1 << 18
+MIN_PIXELS_TO_OPEN_DEVICE = 1 << 20
 MIN_STEPS = 1 << 15
 
 _programs: dict[int, object] = {}
@@ -66,8 +66,8 @@ def kernel(backend):
 
 def worth_opening(height: int, width: int, already_open: bool = False) -> bool:
     """Whether the kernel pays for itself on an image of this size, with its device open
-    already or to be opened (MIN_PIXELS_OPEN, MIN_PIXELS, MIN_STEPS)."""
-    least = MIN_PIXELS_OPEN if already_open else MIN_PIXELS
+    already or to be opened (the MIN_PIXELS_ constants, MIN_STEPS)."""
+    least = MIN_PIXELS_ON_OPEN_DEVICE if already_open else MIN_PIXELS_TO_OPEN_DEVICE
     return height * width >= least or width + 2 * height >= MIN_STEPS
 
 
