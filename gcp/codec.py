@@ -169,7 +169,7 @@ def _check_options(k: int, method: str, effort: int, max_iter: int, tol: float) 
 
 def _check_seed(seed: int) -> None:
     """A seed is an integer 0 or more, as numpy's generators take (any size)."""
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+    if _whole_number("seed", seed) < 0:
         raise ParameterError(f"seed is {seed!r}; it must be a whole number 0 or more",
                              field="seed")
 
@@ -495,13 +495,10 @@ def _dither_device(compute: Backend, backend: str, device: str | None,
 
     height, width = shape[:2]
     if getattr(compute, "shares_host_memory", False):
-        if not dither_opencl.worth_opening(height, width, already_open=True):
-            return None
-        try:
-            dither_opencl.kernel(compute)
-        except BackendError:
-            return None
-        return compute
+        if (dither_opencl.worth_opening(height, width, already_open=True)
+                and dither_opencl.builds_on(compute)):
+            return compute
+        return None
     if backend == "numpy" or not dither_opencl.worth_opening(height, width):
         return None
     return dither_opencl.cpu_backend(device)
@@ -613,13 +610,11 @@ def _checked_psnr(name: str, value: float | None) -> float | None:
     """A PSNR option as a float: None or a finite number of dB above 0."""
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
-        raise ParameterError(f"{name} is {value!r}; it must be a number of dB",
-                             field=name)
+    value = _real_number(name, value)
     if not (math.isfinite(value) and value > 0):
         raise ParameterError(f"{name} is {value}; it must be a finite number of dB above 0",
                              field=name)
-    return float(value)
+    return value
 
 
 def _check_min_psnr(report: EncodeReport, min_psnr: float | None) -> None:

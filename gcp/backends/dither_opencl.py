@@ -83,11 +83,18 @@ def cpu_backend(device: str | None = None):
     labels). A device that cannot build ``dither.cl`` stays usable for the rest."""
     try:
         chosen = opencl.first_cpu_backend(device)
-        if chosen is not None:
-            kernel(chosen)
-        return chosen
     except BackendError:
         return None
+    return chosen if chosen is not None and builds_on(chosen) else None
+
+
+def builds_on(backend) -> bool:
+    """Whether ``dither.cl`` builds on ``backend`` (built now where it does)."""
+    try:
+        kernel(backend)
+    except BackendError:
+        return False
+    return True
 
 
 def warm_up(device: str | None = None) -> None:
