@@ -1,0 +1,201 @@
+/* A prototype of a cheaper body coder for issue 11, not a format: each pixel is one
+   adaptive multi-symbol decision (which of its distinct candidates M, L, U, UR, UL, LL,
+   UU holds its index, or none), and a miss codes the index's rank in the order of the
+   palette by distance from L's colour. An LZMA-style range coder (low, range, cache and
+   carry) codes both from frequency counts kept per context. Encodes the image, decodes
+   it again, checks the indices and prints the bytes and the time of each pass.
+
+   Input file: int32 width, height, k; uint8 indices[height][width]; uint16 places[k][k]
+   (places[a][b]: b's place in a's order); uint16 order[k][k] (order[a][r]: the index at
+   place r in a's order).
+   Arguments: FILE MATCH CONTEXT RUNS. MATCH 1 puts M first: the index after the last
+   correctly predicted one while the match holds, else that of the last pixel whose six
+   neighbours hashed alike (a table of 2^20 positions). CONTEXT 0 chooses the candidates'
+   counts by the equality pattern and the match's run; 1 adds the low 4 bits of L and U.
+   Prints: bytes, then the best encode and decode times of RUNS, in ns a pixel. */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define CANDIDATES 7
+#define TOP_SYMBOLS (CANDIDATES + 1)
+#define HASH_BITS 20
+#define INCREMENT 24
+#define LIMIT (1 << 13)
+#define TOP_BITS 11
+
+typedef struct { uint16_t *count; uint32_t *total; int symbols; } Counts;
+
+static Counts counts_new(size_t contexts, int symbols)
+{
+    Counts m = {malloc(contexts * symbols * 2), malloc(contexts * 4), symbols};
+    for (size_t i = 0; i < contexts * symbols; i++) m.count[i] = 1;
+    for (size_t i = 0; i < contexts; i++) m.total[i] = symbols;
+    return m;
+}
+
+static inline void counts_update(Counts *m, size_t context, int symbol)
+{
+    uint16_t *count = m->count + context * m->symbols;
+    count[symbol] += INCREMENT;
+    m->total[context] += INCREMENT;
+    if (m->total[context] > LIMIT) {
+        uint32_t total = 0;
+        for (int s = 0; s < m->symbols; s++) total += count[s] = (count[s] + 1) >> 1;
+        m->total[context] = total;
+    }
+}
+
+typedef struct { uint64_t low; uint32_t range; uint8_t cache; uint64_t pending; uint8_t *out;
+                 size_t length; } Encoder;
+
+static inline void shift_low(Encoder *e)
+{
+    if ((uint32_t)e->low < 0xFF000000u || (e->low >> 32) != 0) {
+        uint8_t byte = e->cache;
+        do {
+            e->out[e->length++] = (uint8_t)(byte + (uint8_t)(e->low >> 32));
+            byte = 0xFF;
+        } while (--e->pending != 0);
+        e->cache = (uint8_t)((uint32_t)e->low >> 24);
+    }
+    e->pending++;
+    e->low = (uint32_t)e->low << 8;
+}
+
+static inline void encode_symbol(Encoder *e, Counts *m, size_t context, int symbol)
+{
+    const uint16_t *count = m->count + context * m->symbols;
+    uint32_t start = 0;
+    for (int s = 0; s < symbol; s++) start += count[s];
+    uint32_t step = e->range / m->total[context];
+    e->low += (uint64_t)start * step;
+    e->range = step * count[symbol];
+    while (e->range < (1u << 24)) { e->range <<= 8; shift_low(e); }
+    counts_update(m, context, symbol);
+}
+
+typedef struct { uint32_t code, range; const uint8_t *in; } Decoder;
+
+static inline int decode_symbol(Decoder *d, Counts *m, size_t context)
+{
+    const uint16_t *count = m->count + context * m->symbols;
+    uint32_t step = d->range / m->total[context], target = d->code / step, start = 0;
+    int symbol = 0;
+    while (start + count[symbol] <= target) start += count[symbol++];
+    d->code -= start * step;
+    d->range = step * count[symbol];
+    while (d->range < (1u << 24)) { d->range <<= 8; d->code = d->code << 8 | *d->in++; }
+    counts_update(m, context, symbol);
+    return symbol;
+}
+
+static inline int log_bucket(int value, int most)
+{
+    int bucket = 0;
+    while (value) { bucket++; value >>= 1; }
+    return bucket > most ? most : bucket;
+}
+
+/* Codes (decoding == 0: indices given, bytes written) or decodes (indices written). */
+static size_t code(int decoding, int match, int with_indices, int width, int height, int k,
+                   uint8_t *indices, const uint16_t *places, const uint16_t *order,
+                   uint8_t *bytes)
+{
+    Counts top = counts_new((size_t)1 << (TOP_BITS + 8 * with_indices), TOP_SYMBOLS);
+    Counts rank = counts_new(8, k);
+    int32_t *last = malloc(sizeof(int32_t) << HASH_BITS);
+    memset(last, 0xff, sizeof(int32_t) << HASH_BITS);
+    Encoder e = {0, 0xFFFFFFFFu, 0, 1, bytes, 0};
+    Decoder d = {0, 0xFFFFFFFFu, bytes + 1};
+    for (int i = 0; decoding && i < 4; i++) d.code = d.code << 8 | *d.in++;
+    int32_t followed = -1;  /* the position the match predicted right, or -1 */
+    int run = 0;            /* how many pixels in a row it predicted right */
+    for (int y = 0; y < height; y++) {
+        for (int x = 0; x < width; x++) {
+            int32_t i = y * width + x;
+            int L = x > 0 ? indices[i - 1] : -1, U = y > 0 ? indices[i - width] : -1;
+            int UR = y > 0 && x + 1 < width ? indices[i - width + 1] : -1;
+            int UL = y > 0 && x > 0 ? indices[i - width - 1] : -1;
+            int LL = x > 1 ? indices[i - 2] : -1, UU = y > 1 ? indices[i - 2 * width] : -1;
+            uint32_t hash = 0;
+            int neighbours[6] = {L, U, UR, UL, LL, UU};
+            for (int j = 0; j < 6; j++) hash = (hash + (uint32_t)(neighbours[j] + 1)) * 0x9E3779B1u;
+            hash >>= 32 - HASH_BITS;
+            int32_t at = -1;
+            if (match) at = followed >= 0 && followed + 1 < i ? followed + 1 : last[hash];
+            int M = at >= 0 ? indices[at] : -1;
+            int candidate[CANDIDATES] = {M, L, U, UR, UL, LL, UU}, distinct[CANDIDATES], n = 0;
+            for (int j = 0; j < CANDIDATES; j++) {
+                int seen = candidate[j] < 0;
+                for (int q = 0; q < n; q++) seen |= distinct[q] == candidate[j];
+                if (!seen) distinct[n++] = candidate[j];
+            }
+            size_t context = (L >= 0 && L == U) | (U >= 0 && U == UR) << 1
+                | (U >= 0 && U == UL) << 2 | (L >= 0 && L == UL) << 3
+                | (L >= 0 && L == LL) << 4 | (U >= 0 && U == UU) << 5
+                | (M >= 0 && M == L) << 6 | (M >= 0 && M == U) << 7
+                | (size_t)log_bucket(run, 7) << 8;
+            if (with_indices) context |= (size_t)((L & 15) | (U & 15) << 4) << TOP_BITS;
+            int anchor = L >= 0 ? L : U >= 0 ? U : 0;
+            int rank_context = log_bucket(places[anchor * k + (U >= 0 ? U : anchor)], 7);
+            int value, symbol;
+            if (!decoding) {
+                value = indices[i];
+                symbol = CANDIDATES;
+                for (int q = 0; q < n; q++) if (distinct[q] == value) { symbol = q; break; }
+                encode_symbol(&e, &top, context, symbol);
+                if (symbol == CANDIDATES)
+                    encode_symbol(&e, &rank, rank_context, places[anchor * k + value]);
+            } else {
+                symbol = decode_symbol(&d, &top, context);
+                value = symbol < CANDIDATES ? distinct[symbol]
+                    : order[anchor * k + decode_symbol(&d, &rank, rank_context)];
+                indices[i] = (uint8_t)value;
+            }
+            if (M >= 0 && M == value) { run++; followed = at; } else { run = 0; followed = -1; }
+            last[hash] = i;
+        }
+    }
+    for (int i = 0; !decoding && i < 5; i++) shift_low(&e);
+    free(last); free(top.count); free(top.total); free(rank.count); free(rank.total);
+    return e.length;
+}
+
+static double seconds(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec + t.tv_nsec * 1e-9;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 5) return 2;
+    FILE *file = fopen(argv[1], "rb");
+    int match = atoi(argv[2]), with_indices = atoi(argv[3]), runs = atoi(argv[4]);
+    int32_t header[3];
+    if (!file || fread(header, 4, 3, file) != 3) return 1;
+    int width = header[0], height = header[1], k = header[2];
+    size_t pixels = (size_t)width * height, cells = (size_t)k * k;
+    uint8_t *indices = malloc(pixels), *decoded = malloc(pixels), *bytes = malloc(2 * pixels + 64);
+    uint16_t *places = malloc(cells * 2), *order = malloc(cells * 2);
+    if (fread(indices, 1, pixels, file) != pixels || fread(places, 2, cells, file) != cells
+        || fread(order, 2, cells, file) != cells) return 1;
+    size_t length = 0;
+    double best_encode = 1e9, best_decode = 1e9;
+    for (int r = 0; r < runs; r++) {
+        double started = seconds();
+        length = code(0, match, with_indices, width, height, k, indices, places, order, bytes);
+        double middle = seconds();
+        code(1, match, with_indices, width, height, k, decoded, places, order, bytes);
+        double ended = seconds();
+        if (memcmp(indices, decoded, pixels) != 0) { fprintf(stderr, "decoded otherwise\n"); return 1; }
+        if (middle - started < best_encode) best_encode = middle - started;
+        if (ended - middle < best_decode) best_decode = ended - middle;
+    }
+    printf("%zu %.1f %.1f\n", length, best_encode * 1e9 / pixels, best_decode * 1e9 / pixels);
+    return 0;
+}

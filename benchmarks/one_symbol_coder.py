@@ -1,0 +1,96 @@
+"""A cheaper body coder tried as a prototype: bytes and time beside method cm's.
+
+``one_symbol_estimate.py`` bounds what one adaptive symbol a pixel could take;
+``one_symbol_coder.c`` is such a coder, written plainly in C (gcc -O2): the pixel's top
+symbol (which distinct candidate holds its index: M, the match, then L, U, UR, UL, LL,
+UU, or a miss) and a miss's rank in L's order, each from frequency counts kept per
+context and coded by an LZMA-style range coder. It codes a .gcp file's indices, decodes
+them again and checks them, on one core.
+
+Beside it, the same file's cm body is decoded in process (``cm_engine.decode``, its
+stripes on every core of the OpenCL device: medians of ``--runs``), and its time is given
+a pixel a core (the seconds times the cores, over the pixels), as if the stripes shared
+the cores perfectly; the prototype's is the best of ``--runs`` on one core.
+
+    python benchmarks/one_symbol_coder.py FILE.gcp [FILE.gcp ...] [--runs 3]
+
+Needs gcc. Not part of the tests, and no format: a measure of what such a coder would
+take and cost before anyone specifies one (benchmarks/README.md, "One symbol a pixel").
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from gcp import cm, cm_engine, codec, container
+
+SOURCE = Path(__file__).with_name("one_symbol_coder.c")
+VARIANTS = {"no match": ("0", "0"), "match": ("1", "0"), "match, L and U": ("1", "1")}
+
+
+def cm_decode_ns(data: bytes, runs: int) -> float:
+    """cm's body decode in process, ns a pixel a core (median of ``runs``)."""
+    header, palette, _ = codec.decode_indices(data)
+    _, _, body = container.unpack(data)
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        cm_engine.decode(body, header.width, header.height, palette, compact=header.compact)
+        times.append(time.perf_counter() - started)
+    cores = os.cpu_count() or 1
+    return statistics.median(times) * cores * 1e9 / (header.width * header.height)
+
+
+def prototype_input(data: bytes, path: Path) -> None:
+    """Writes the prototype's input file for a .gcp file's indices."""
+    _, palette, indices = codec.decode_indices(data)
+    order = cm.colour_order(cm.colour_distances(palette, cm.unit_weights(palette)))
+    with path.open("wb") as out:
+        out.write(np.array([indices.shape[1], indices.shape[0], len(palette)],
+                           np.int32).tobytes())
+        out.write(np.ascontiguousarray(indices, np.uint8).tobytes())
+        out.write(cm.colour_ranks(order).astype(np.uint16).tobytes())
+        out.write(np.asarray(order, np.uint16).tobytes())
+
+
+def row(path: Path, program: Path, work: Path, runs: int) -> str:
+    data = path.read_bytes()
+    _, palette, _ = codec.decode_indices(data)
+    _, _, body = container.unpack(data)
+    prototype_input(data, work / "input.bin")
+    cells = [path.name, f"{len(palette)}", f"{len(body):,}", f"{cm_decode_ns(data, runs):.0f}"]
+    for match, with_indices in VARIANTS.values():
+        length, _, decode_ns = subprocess.run(
+            [str(program), str(work / "input.bin"), match, with_indices, str(runs)],
+            check=True, capture_output=True, text=True).stdout.split()
+        cells.append(f"{int(length) / len(body):.3f}x, {float(decode_ns):.0f}")
+    return "| " + " | ".join(cells) + " |"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("files", nargs="+", type=Path, help=".gcp files of method cm")
+    parser.add_argument("--runs", type=int, default=3)
+    arguments = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        work = Path(folder)
+        program = work / "one_symbol_coder"
+        subprocess.run(["gcc", "-O2", "-o", str(program), str(SOURCE)], check=True)
+        print("| file | colours | cm body bytes | cm decode ns a pixel a core | "
+              + " | ".join(f"{name}: bytes / cm's, decode ns a pixel" for name in VARIANTS)
+              + " |")
+        print("| --- " * (4 + len(VARIANTS)) + "|")
+        for path in arguments.files:
+            print(row(path, program, work, arguments.runs), flush=True)
+
+
+if __name__ == "__main__":
+    main()
