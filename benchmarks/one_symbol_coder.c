@@ -1,17 +1,24 @@
-/* A prototype of a cheaper body coder for issue 11, not a format: each pixel is one
-   adaptive multi-symbol decision (which of its distinct candidates M, L, U, UR, UL, LL,
-   UU holds its index, or none), and a miss codes the index's rank in the order of the
-   palette by distance from L's colour. An LZMA-style range coder (low, range, cache and
-   carry) codes both from frequency counts kept per context. Encodes the image, decodes
-   it again, checks the indices and prints the bytes and the time of each pass.
+/* A prototype of a cheaper body coder for issue 11, not a format. A pixel's top symbol
+   says which of its distinct candidates M, L, U, UR, UL, LL, UU holds its index, or none;
+   a miss codes the index's rank in the order of the palette by distance from L's colour.
+   An LZMA-style range coder (low, range, cache and carry) codes them one of three ways
+   (CODER):
+   0  each as one multi-symbol decision from frequency counts kept per context;
+   1  as binary decisions ("is it the q-th candidate?"; a miss's rank + 1 in Elias gamma:
+      its length in unary, then the bits below the leading 1), each from one 12-bit
+      probability chosen by its context, no mixing;
+   2  as 1, each candidate decision's probability the mean of its context's and one
+      chosen by a hash of L, U and UR (2^16 rows).
+   Encodes the image, decodes it again, checks the indices and prints the bytes and the
+   time of each pass.
 
    Input file: int32 width, height, k; uint8 indices[height][width]; uint16 places[k][k]
    (places[a][b]: b's place in a's order); uint16 order[k][k] (order[a][r]: the index at
    place r in a's order).
-   Arguments: FILE MATCH CONTEXT RUNS. MATCH 1 puts M first: the index after the last
+   Arguments: FILE CODER MATCH RUNS. MATCH 1 puts M first: the index after the last
    correctly predicted one while the match holds, else that of the last pixel whose six
-   neighbours hashed alike (a table of 2^20 positions). CONTEXT 0 chooses the candidates'
-   counts by the equality pattern and the match's run; 1 adds the low 4 bits of L and U.
+   neighbours hashed alike (a table of 2^20 positions). The candidates' context is their
+   equality pattern and the match's run; the rank's, where U lies in L's order.
    Prints: bytes, then the best encode and decode times of RUNS, in ns a pixel. */
 #include <stdint.h>
 #include <stdio.h>
@@ -25,6 +32,10 @@
 #define INCREMENT 24
 #define LIMIT (1 << 13)
 #define TOP_BITS 11
+#define PROBABILITY_BITS 12
+#define ADAPTATION_SHIFT 4
+#define SECOND_BITS 16
+#define GAMMA_STEPS 9
 
 typedef struct { uint16_t *count; uint32_t *total; int symbols; } Counts;
 
@@ -92,6 +103,44 @@ static inline int decode_symbol(Decoder *d, Counts *m, size_t context)
     return symbol;
 }
 
+/* A binary decision from one probability (of a 0, in 1/4096), or the mean of two. */
+static inline void adapt(uint16_t *p, int bit)
+{
+    if (bit) *p -= *p >> ADAPTATION_SHIFT;
+    else *p += ((1 << PROBABILITY_BITS) - *p) >> ADAPTATION_SHIFT;
+}
+
+static inline void encode_bit(Encoder *e, uint16_t *p, uint16_t *second, int bit)
+{
+    uint32_t probability = second ? (uint32_t)(*p + *second + 1) >> 1 : *p;
+    uint32_t bound = (e->range >> PROBABILITY_BITS) * probability;
+    if (bit) { e->low += bound; e->range -= bound; } else e->range = bound;
+    while (e->range < (1u << 24)) { e->range <<= 8; shift_low(e); }
+    adapt(p, bit);
+    if (second) adapt(second, bit);
+}
+
+static inline int decode_bit(Decoder *d, uint16_t *p, uint16_t *second)
+{
+    uint32_t probability = second ? (uint32_t)(*p + *second + 1) >> 1 : *p;
+    uint32_t bound = (d->range >> PROBABILITY_BITS) * probability;
+    int bit = d->code >= bound;
+    if (bit) { d->code -= bound; d->range -= bound; } else d->range = bound;
+    while (d->range < (1u << 24)) { d->range <<= 8; d->code = d->code << 8 | *d->in++; }
+    adapt(p, bit);
+    if (second) adapt(second, bit);
+    return bit;
+}
+
+static uint16_t *probabilities(size_t count)
+{
+    uint16_t *p = malloc(count * 2);
+    for (size_t i = 0; i < count; i++) p[i] = 1 << (PROBABILITY_BITS - 1);
+    return p;
+}
+
+typedef struct { uint16_t *candidate, *second, *unary, *low; } Binary;
+
 static inline int log_bucket(int value, int most)
 {
     int bucket = 0;
@@ -100,12 +149,15 @@ static inline int log_bucket(int value, int most)
 }
 
 /* Codes (decoding == 0: indices given, bytes written) or decodes (indices written). */
-static size_t code(int decoding, int match, int with_indices, int width, int height, int k,
+static size_t code(int decoding, int coder, int match, int width, int height, int k,
                    uint8_t *indices, const uint16_t *places, const uint16_t *order,
                    uint8_t *bytes)
 {
-    Counts top = counts_new((size_t)1 << (TOP_BITS + 8 * with_indices), TOP_SYMBOLS);
+    Counts top = counts_new((size_t)1 << TOP_BITS, TOP_SYMBOLS);
     Counts rank = counts_new(8, k);
+    Binary b = {probabilities((size_t)CANDIDATES << TOP_BITS),
+                probabilities((size_t)CANDIDATES << SECOND_BITS),
+                probabilities(8 * GAMMA_STEPS), probabilities((GAMMA_STEPS + 1) * 8)};
     int32_t *last = malloc(sizeof(int32_t) << HASH_BITS);
     memset(last, 0xff, sizeof(int32_t) << HASH_BITS);
     Encoder e = {0, 0xFFFFFFFFu, 0, 1, bytes, 0};
@@ -138,29 +190,60 @@ static size_t code(int decoding, int match, int with_indices, int width, int hei
                 | (L >= 0 && L == LL) << 4 | (U >= 0 && U == UU) << 5
                 | (M >= 0 && M == L) << 6 | (M >= 0 && M == U) << 7
                 | (size_t)log_bucket(run, 7) << 8;
-            if (with_indices) context |= (size_t)((L & 15) | (U & 15) << 4) << TOP_BITS;
             int anchor = L >= 0 ? L : U >= 0 ? U : 0;
             int rank_context = log_bucket(places[anchor * k + (U >= 0 ? U : anchor)], 7);
-            int value, symbol;
-            if (!decoding) {
-                value = indices[i];
-                symbol = CANDIDATES;
-                for (int q = 0; q < n; q++) if (distinct[q] == value) { symbol = q; break; }
-                encode_symbol(&e, &top, context, symbol);
-                if (symbol == CANDIDATES)
-                    encode_symbol(&e, &rank, rank_context, places[anchor * k + value]);
+            int value = decoding ? -1 : indices[i];
+            if (coder == 0) {
+                int symbol;
+                if (!decoding) {
+                    symbol = CANDIDATES;
+                    for (int q = 0; q < n; q++) if (distinct[q] == value) { symbol = q; break; }
+                    encode_symbol(&e, &top, context, symbol);
+                    if (symbol == CANDIDATES)
+                        encode_symbol(&e, &rank, rank_context, places[anchor * k + value]);
+                } else {
+                    symbol = decode_symbol(&d, &top, context);
+                    value = symbol < CANDIDATES ? distinct[symbol]
+                        : order[anchor * k + decode_symbol(&d, &rank, rank_context)];
+                }
             } else {
-                symbol = decode_symbol(&d, &top, context);
-                value = symbol < CANDIDATES ? distinct[symbol]
-                    : order[anchor * k + decode_symbol(&d, &rank, rank_context)];
-                indices[i] = (uint8_t)value;
+                uint32_t row = ((uint32_t)((L + 1) * 257 + (U + 1)) * 0x9E3779B1u
+                                ^ (uint32_t)(UR + 1) * 0x85EBCA77u) >> (32 - SECOND_BITS);
+                int found = -1;
+                for (int q = 0; q < n && found < 0; q++) {
+                    uint16_t *p = b.candidate + context * CANDIDATES + q;
+                    uint16_t *second = coder == 2 ? b.second + (size_t)row * CANDIDATES + q : NULL;
+                    int bit = decoding ? decode_bit(&d, p, second) : distinct[q] == value;
+                    if (!decoding) encode_bit(&e, p, second, bit);
+                    if (bit) found = q;
+                }
+                if (found >= 0) value = distinct[found];
+                else {
+                    uint16_t *unary = b.unary + rank_context * GAMMA_STEPS;
+                    int plus_one = decoding ? 0 : places[anchor * k + value] + 1;
+                    int length = decoding ? 1 : log_bucket(plus_one, GAMMA_STEPS);
+                    if (decoding) while (length < GAMMA_STEPS && decode_bit(&d, unary + length, NULL)) length++;
+                    else {
+                        for (int step = 1; step < length; step++) encode_bit(&e, unary + step, NULL, 1);
+                        if (length < GAMMA_STEPS) encode_bit(&e, unary + length, NULL, 0);
+                    }
+                    if (decoding) plus_one = 1;
+                    for (int bit = length - 2; bit >= 0; bit--) {
+                        uint16_t *p = b.low + length * 8 + (bit < 7 ? bit : 7);
+                        if (decoding) plus_one = plus_one << 1 | decode_bit(&d, p, NULL);
+                        else encode_bit(&e, p, NULL, plus_one >> bit & 1);
+                    }
+                    if (decoding) value = order[anchor * k + plus_one - 1];
+                }
             }
+            if (decoding) indices[i] = (uint8_t)value;
             if (M >= 0 && M == value) { run++; followed = at; } else { run = 0; followed = -1; }
             last[hash] = i;
         }
     }
     for (int i = 0; !decoding && i < 5; i++) shift_low(&e);
     free(last); free(top.count); free(top.total); free(rank.count); free(rank.total);
+    free(b.candidate); free(b.second); free(b.unary); free(b.low);
     return e.length;
 }
 
@@ -175,7 +258,7 @@ int main(int argc, char **argv)
 {
     if (argc != 5) return 2;
     FILE *file = fopen(argv[1], "rb");
-    int match = atoi(argv[2]), with_indices = atoi(argv[3]), runs = atoi(argv[4]);
+    int coder = atoi(argv[2]), match = atoi(argv[3]), runs = atoi(argv[4]);
     int32_t header[3];
     if (!file || fread(header, 4, 3, file) != 3) return 1;
     int width = header[0], height = header[1], k = header[2];
@@ -188,14 +271,16 @@ int main(int argc, char **argv)
     double best_encode = 1e9, best_decode = 1e9;
     for (int r = 0; r < runs; r++) {
         double started = seconds();
-        length = code(0, match, with_indices, width, height, k, indices, places, order, bytes);
+        length = code(0, coder, match, width, height, k, indices, places, order, bytes);
         double middle = seconds();
-        code(1, match, with_indices, width, height, k, decoded, places, order, bytes);
+        code(1, coder, match, width, height, k, decoded, places, order, bytes);
         double ended = seconds();
         if (memcmp(indices, decoded, pixels) != 0) { fprintf(stderr, "decoded otherwise\n"); return 1; }
         if (middle - started < best_encode) best_encode = middle - started;
         if (ended - middle < best_decode) best_decode = ended - middle;
     }
     printf("%zu %.1f %.1f\n", length, best_encode * 1e9 / pixels, best_decode * 1e9 / pixels);
+    free(indices); free(decoded); free(bytes); free(places); free(order);
+    fclose(file);
     return 0;
 }

@@ -3,9 +3,11 @@
 ``one_symbol_estimate.py`` bounds what one adaptive symbol a pixel could take;
 ``one_symbol_coder.c`` is such a coder, written plainly in C (gcc -O2): the pixel's top
 symbol (which distinct candidate holds its index: M, the match, then L, U, UR, UL, LL,
-UU, or a miss) and a miss's rank in L's order, each from frequency counts kept per
-context and coded by an LZMA-style range coder. It codes a .gcp file's indices, decodes
-them again and checks them, on one core.
+UU, or a miss) and a miss's rank in L's order, coded by an LZMA-style range coder from
+frequency counts kept per context ("counts"), or as binary decisions each from one
+adaptive probability ("binary") or the mean of two ("binary, two"), none mixed as cm
+mixes five. It codes a .gcp file's indices, decodes them again and checks them, on one
+core.
 
 Beside it, the same file's cm body is decoded in process (``cm_engine.decode``, its
 stripes on every core of the OpenCL device: medians of ``--runs``), and its time is given
@@ -33,7 +35,8 @@ import numpy as np
 from gcp import cm, cm_engine, codec, container
 
 SOURCE = Path(__file__).with_name("one_symbol_coder.c")
-VARIANTS = {"no match": ("0", "0"), "match": ("1", "0"), "match, L and U": ("1", "1")}
+VARIANTS = {"counts": ("0", "0"), "counts, match": ("0", "1"), "binary": ("1", "0"),
+            "binary, two": ("2", "0"), "binary, two, match": ("2", "1")}  # CODER, MATCH
 
 
 def cm_decode_ns(data: bytes, runs: int) -> float:
@@ -67,9 +70,9 @@ def row(path: Path, program: Path, work: Path, runs: int) -> str:
     _, _, body = container.unpack(data)
     prototype_input(data, work / "input.bin")
     cells = [path.name, f"{len(palette)}", f"{len(body):,}", f"{cm_decode_ns(data, runs):.0f}"]
-    for match, with_indices in VARIANTS.values():
+    for coder, match in VARIANTS.values():
         length, _, decode_ns = subprocess.run(
-            [str(program), str(work / "input.bin"), match, with_indices, str(runs)],
+            [str(program), str(work / "input.bin"), coder, match, str(runs)],
             check=True, capture_output=True, text=True).stdout.split()
         cells.append(f"{int(length) / len(body):.3f}x, {float(decode_ns):.0f}")
     return "| " + " | ".join(cells) + " |"
