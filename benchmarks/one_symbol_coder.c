@@ -173,11 +173,14 @@ static size_t code(int decoding, int coder, int match, int width, int height, in
             int UL = y > 0 && x > 0 ? indices[i - width - 1] : -1;
             int LL = x > 1 ? indices[i - 2] : -1, UU = y > 1 ? indices[i - 2 * width] : -1;
             uint32_t hash = 0;
-            int neighbours[6] = {L, U, UR, UL, LL, UU};
-            for (int j = 0; j < 6; j++) hash = (hash + (uint32_t)(neighbours[j] + 1)) * 0x9E3779B1u;
-            hash >>= 32 - HASH_BITS;
             int32_t at = -1;
-            if (match) at = followed >= 0 && followed + 1 < i ? followed + 1 : last[hash];
+            if (match) {
+                int neighbours[6] = {L, U, UR, UL, LL, UU};
+                for (int j = 0; j < 6; j++)
+                    hash = (hash + (uint32_t)(neighbours[j] + 1)) * 0x9E3779B1u;
+                hash >>= 32 - HASH_BITS;
+                at = followed >= 0 && followed + 1 < i ? followed + 1 : last[hash];
+            }
             int M = at >= 0 ? indices[at] : -1;
             int candidate[CANDIDATES] = {M, L, U, UR, UL, LL, UU}, distinct[CANDIDATES], n = 0;
             for (int j = 0; j < CANDIDATES; j++) {
@@ -238,7 +241,7 @@ static size_t code(int decoding, int coder, int match, int width, int height, in
             }
             if (decoding) indices[i] = (uint8_t)value;
             if (M >= 0 && M == value) { run++; followed = at; } else { run = 0; followed = -1; }
-            last[hash] = i;
+            if (match) last[hash] = i;
         }
     }
     for (int i = 0; !decoding && i < 5; i++) shift_low(&e);

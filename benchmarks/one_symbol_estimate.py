@@ -13,12 +13,15 @@ issue's own estimate did, in two parts:
   whose six neighbours were the same as this one's (cm's match in one lookup), and the
   miss is 7;
 - for a 6 (a miss), the index's rank in the order of the palette by distance from L's
-  colour (U's for the first column, 0 for the first pixel).
+  colour (U's for the first column, 0 for the first pixel); with ``--med``, from the
+  palette colour nearest the MED prediction (LOCO-I's median edge detector, channel by
+  channel) from the colours of L, U and UL, where the pixel has all three.
 
 The top symbol's context is the neighbours' equality pattern (L = U, U = UR, U = UL,
 L = UL, L = LL, U = UU: 64 patterns; with ``--match`` M = L and M = U too, 256) with
 the number of distinct candidates, or with the indices L and U; the rank's is the
-bucket of U's place in L's order (0, then 1 + floor(log2(place)), at most 7). Each part
+bucket of U's place in L's order (0, then 1 + floor(log2(place)), at most 7; with
+``--med``, of L's place in the anchor's order). Each part
 is priced two ways:
 
 - static: the empirical entropy under the contexts, plus 6 bits a (context, symbol)
@@ -27,7 +30,7 @@ is priced two ways:
   coded symbol adding ``INCREMENT``, all halved (rounded up) once a context's total
   passes ``LIMIT``: the best of three such settings, by a small C program (needs gcc).
 
-    python benchmarks/one_symbol_estimate.py [--match] FILE.gcp [FILE.gcp ...]
+    python benchmarks/one_symbol_estimate.py [--match] [--med] FILE.gcp [FILE.gcp ...]
 
 Prints each file's size under each coding over the file's own size. Not part of the
 tests, and no format: a bound on what such a coder would take, before anyone builds one.
@@ -117,7 +120,27 @@ def match_candidates(index: np.ndarray, near: dict[str, np.ndarray]) -> np.ndarr
         index.shape)
 
 
-def symbols(indices: np.ndarray, palette: np.ndarray, match: bool) -> dict[str, np.ndarray]:
+def med_anchors(near: dict[str, np.ndarray], palette: np.ndarray,
+                anchor: np.ndarray) -> np.ndarray:
+    """int64 (H, W): the index of the palette colour nearest (squared distance, ties to
+    the lower index) the MED prediction from L, U and UL's colours; ``anchor`` where the
+    pixel lacks one of them."""
+    colours = palette.astype(np.int64)
+    left, up, up_left = (colours[np.maximum(near[name], 0)] for name in ("L", "U", "UL"))
+    high, low = np.maximum(left, up), np.minimum(left, up)
+    med = np.where(up_left >= high, low, np.where(up_left <= low, high, left + up - up_left))
+    flat = med.reshape(-1, colours.shape[1]).astype(np.float32)
+    nearest = np.empty(len(flat), np.int64)
+    step = 1 << 16
+    for start in range(0, len(flat), step):
+        part = flat[start:start + step, None, :] - colours[None].astype(np.float32)
+        nearest[start:start + step] = (part * part).sum(axis=2).argmin(axis=1)
+    whole = (near["L"] >= 0) & (near["U"] >= 0) & (near["UL"] >= 0)
+    return np.where(whole, nearest.reshape(anchor.shape), anchor)
+
+
+def symbols(indices: np.ndarray, palette: np.ndarray, match: bool,
+            med: bool = False) -> dict[str, np.ndarray]:
     """Each pixel's top symbol (0 to the miss), its distinct candidates' count and
     equality pattern, and for misses the rank and the rank's context: flat int64 arrays."""
     index = indices.astype(np.int64)
@@ -147,6 +170,10 @@ def symbols(indices: np.ndarray, palette: np.ndarray, match: bool) -> dict[str, 
     up = np.where(near["U"] >= 0, near["U"], anchor)
     miss = top == len(names)
     up_place = np.minimum(np.floor(np.log2(places[anchor, up] + 1)), BUCKETS - 1)
+    if med:
+        left = anchor
+        anchor = med_anchors(near, palette, anchor)
+        up_place = np.minimum(np.floor(np.log2(places[anchor, left] + 1)), BUCKETS - 1)
     return {"top": top.ravel(), "distinct": distinct.ravel(), "pattern": pattern.ravel(),
             "left": near["L"].ravel() + 1, "up": near["U"].ravel() + 1,
             "rank": places[anchor, index][miss], "rank_context":
@@ -176,10 +203,10 @@ def adaptive_bytes(program: Path, work: Path, symbol: np.ndarray, context: np.nd
                for increment, limit in ADAPTIVE_SETTINGS)
 
 
-def estimate(path: Path, program: Path, work: Path, match: bool) -> str:
+def estimate(path: Path, program: Path, work: Path, match: bool, med: bool) -> str:
     data = path.read_bytes()
     _, palette, indices = codec.decode_indices(data)
-    s = symbols(indices, palette, match)
+    s = symbols(indices, palette, match, med)
     miss = len(CANDIDATES) + match
     contexts = {"pattern, distinct": s["pattern"] * (miss + 1) + s["distinct"],
                 "pattern, L, U": (s["pattern"] * 257 + s["left"]) * 257 + s["up"]}
@@ -198,6 +225,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("files", nargs="+", type=Path, help=".gcp files")
     parser.add_argument("--match", action="store_true", help="M, the match, first")
+    parser.add_argument("--med", action="store_true",
+                        help="ranks from the colour nearest MED's prediction")
     arguments = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         work = Path(folder)
@@ -209,7 +238,7 @@ def main() -> None:
               "| pattern, distinct: static | adaptive | pattern, L, U: static | adaptive |")
         print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
         for path in arguments.files:
-            print(estimate(path, program, work, arguments.match), flush=True)
+            print(estimate(path, program, work, arguments.match, arguments.med), flush=True)
 
 
 if __name__ == "__main__":
