@@ -15,7 +15,9 @@
    Input file: int32 width, height, k; uint8 indices[height][width]; uint16 places[k][k]
    (places[a][b]: b's place in a's order); uint16 order[k][k] (order[a][r]: the index at
    place r in a's order).
-   Arguments: FILE CODER MATCH RUNS. MATCH 1 puts M first: the index after the last
+   Arguments: FILE CODER MATCH RUNS [OFFSETS [FIRST]]. OFFSETS is "up,left;up,left..."
+   (at most 3): candidates at those offsets, after UU, or first where FIRST is 1. MATCH 1
+   puts M first (after the offsets where they are first): the index after the last
    correctly predicted one while the match holds, else that of the last pixel whose six
    neighbours hashed alike (a table of 2^20 positions). The candidates' context is their
    equality pattern and the match's run; the rank's, where U lies in L's order.
@@ -26,8 +28,12 @@
 #include <string.h>
 #include <time.h>
 
-#define CANDIDATES 7
-#define TOP_SYMBOLS (CANDIDATES + 1)
+#define MOST_OFFSETS 3
+#define CANDIDATES (7 + MOST_OFFSETS)
+
+/* Candidates at fixed offsets (rows up, columns left), as an encoder would choose them
+   for a periodic texture: after UU, or before M with offsets_first. */
+static int offset_count = 0, offsets_first = 0, offset_up[MOST_OFFSETS], offset_left[MOST_OFFSETS];
 #define HASH_BITS 20
 #define INCREMENT 24
 #define LIMIT (1 << 13)
@@ -153,7 +159,8 @@ static size_t code(int decoding, int coder, int match, int width, int height, in
                    uint8_t *indices, const uint16_t *places, const uint16_t *order,
                    uint8_t *bytes)
 {
-    Counts top = counts_new((size_t)1 << TOP_BITS, TOP_SYMBOLS);
+    const int slots = 7 + offset_count;  /* the top symbol for a miss */
+    Counts top = counts_new((size_t)1 << TOP_BITS, slots + 1);
     Counts rank = counts_new(8, k);
     Binary b = {probabilities((size_t)CANDIDATES << TOP_BITS),
                 probabilities((size_t)CANDIDATES << SECOND_BITS),
@@ -182,8 +189,17 @@ static size_t code(int decoding, int coder, int match, int width, int height, in
                 at = followed >= 0 && followed + 1 < i ? followed + 1 : last[hash];
             }
             int M = at >= 0 ? indices[at] : -1;
-            int candidate[CANDIDATES] = {M, L, U, UR, UL, LL, UU}, distinct[CANDIDATES], n = 0;
-            for (int j = 0; j < CANDIDATES; j++) {
+            int candidate[CANDIDATES], count = 0, distinct[CANDIDATES], n = 0;
+            int periodic[MOST_OFFSETS];
+            for (int j = 0; j < offset_count; j++) {
+                int yy = y - offset_up[j], xx = x - offset_left[j];
+                periodic[j] = yy >= 0 && xx >= 0 && xx < width ? indices[yy * width + xx] : -1;
+            }
+            for (int j = 0; offsets_first && j < offset_count; j++) candidate[count++] = periodic[j];
+            int fixed[7] = {M, L, U, UR, UL, LL, UU};
+            for (int j = 0; j < 7; j++) candidate[count++] = fixed[j];
+            for (int j = 0; !offsets_first && j < offset_count; j++) candidate[count++] = periodic[j];
+            for (int j = 0; j < count; j++) {
                 int seen = candidate[j] < 0;
                 for (int q = 0; q < n; q++) seen |= distinct[q] == candidate[j];
                 if (!seen) distinct[n++] = candidate[j];
@@ -199,14 +215,14 @@ static size_t code(int decoding, int coder, int match, int width, int height, in
             if (coder == 0) {
                 int symbol;
                 if (!decoding) {
-                    symbol = CANDIDATES;
+                    symbol = slots;
                     for (int q = 0; q < n; q++) if (distinct[q] == value) { symbol = q; break; }
                     encode_symbol(&e, &top, context, symbol);
-                    if (symbol == CANDIDATES)
+                    if (symbol == slots)
                         encode_symbol(&e, &rank, rank_context, places[anchor * k + value]);
                 } else {
                     symbol = decode_symbol(&d, &top, context);
-                    value = symbol < CANDIDATES ? distinct[symbol]
+                    value = symbol < slots ? distinct[symbol]
                         : order[anchor * k + decode_symbol(&d, &rank, rank_context)];
                 }
             } else {
@@ -259,9 +275,18 @@ static double seconds(void)
 
 int main(int argc, char **argv)
 {
-    if (argc != 5) return 2;
+    if (argc < 5 || argc > 7) return 2;
     FILE *file = fopen(argv[1], "rb");
     int coder = atoi(argv[2]), match = atoi(argv[3]), runs = atoi(argv[4]);
+    for (const char *text = argc > 5 ? argv[5] : ""; *text && offset_count < MOST_OFFSETS;) {
+        int used = 0;
+        if (sscanf(text, "%d,%d%n", &offset_up[offset_count], &offset_left[offset_count],
+                   &used) != 2) return 2;
+        offset_count++;
+        text += used;
+        if (*text == ';') text++;
+    }
+    offsets_first = argc > 6 && atoi(argv[6]);
     int32_t header[3];
     if (!file || fread(header, 4, 3, file) != 3) return 1;
     int width = header[0], height = header[1], k = header[2];

@@ -6,8 +6,9 @@ symbol (which distinct candidate holds its index: M, the match, then L, U, UR, U
 UU, or a miss) and a miss's rank in L's order, coded by an LZMA-style range coder from
 frequency counts kept per context ("counts"), or as binary decisions each from one
 adaptive probability ("binary") or the mean of two ("binary, two"), none mixed as cm
-mixes five. It codes a .gcp file's indices, decodes them again and checks them, on one
-core.
+mixes five. "offsets" adds three candidates at the offsets whose pixels agree most often
+with the pixel (``one_symbol_estimate.agreeing_offsets``), after UU or first. It codes a
+.gcp file's indices, decodes them again and checks them, on one core.
 
 Beside it, the same file's cm body is decoded in process (``cm_engine.decode``, its
 stripes on every core of the OpenCL device: medians of ``--runs``), and its time is given
@@ -31,12 +32,18 @@ import time
 from pathlib import Path
 
 import numpy as np
+from one_symbol_estimate import agreeing_offsets
 
 from gcp import cm, cm_engine, codec, container
 
 SOURCE = Path(__file__).with_name("one_symbol_coder.c")
-VARIANTS = {"counts": ("0", "0"), "counts, match": ("0", "1"), "binary": ("1", "0"),
-            "binary, two": ("2", "0"), "binary, two, match": ("2", "1")}  # CODER, MATCH
+OFFSETS = 3
+VARIANTS = {  # CODER, MATCH, offsets, offsets first
+    "counts": ("0", "0", False, "0"), "counts, match": ("0", "1", False, "0"),
+    "binary": ("1", "0", False, "0"), "binary, two": ("2", "0", False, "0"),
+    "binary, two, match": ("2", "1", False, "0"),
+    "binary, two, offsets after UU": ("2", "0", True, "0"),
+    "binary, two, offsets first": ("2", "0", True, "1")}
 
 
 def cm_decode_ns(data: bytes, runs: int) -> float:
@@ -66,13 +73,15 @@ def prototype_input(data: bytes, path: Path) -> None:
 
 def row(path: Path, program: Path, work: Path, runs: int) -> str:
     data = path.read_bytes()
-    _, palette, _ = codec.decode_indices(data)
+    _, palette, indices = codec.decode_indices(data)
+    offsets = ";".join(f"{up},{left}" for up, left in agreeing_offsets(indices, OFFSETS))
     _, _, body = container.unpack(data)
     prototype_input(data, work / "input.bin")
     cells = [path.name, f"{len(palette)}", f"{len(body):,}", f"{cm_decode_ns(data, runs):.0f}"]
-    for coder, match in VARIANTS.values():
+    for coder, match, with_offsets, first in VARIANTS.values():
         length, _, decode_ns = subprocess.run(
-            [str(program), str(work / "input.bin"), coder, match, str(runs)],
+            [str(program), str(work / "input.bin"), coder, match, str(runs),
+             offsets if with_offsets else "", first],
             check=True, capture_output=True, text=True).stdout.split()
         cells.append(f"{int(length) / len(body):.3f}x, {float(decode_ns):.0f}")
     return "| " + " | ".join(cells) + " |"

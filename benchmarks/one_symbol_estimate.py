@@ -11,7 +11,11 @@ issue's own estimate did, in two parts:
   the first of equal ones kept) holds the pixel's index, or 6 for none of them; with
   ``--match``, a seventh candidate goes first, M: the index of the last pixel before
   whose six neighbours were the same as this one's (cm's match in one lookup), and the
-  miss is 7;
+  miss is 7; with ``--offsets N``, N more go after UU (first with ``--offsets-first``):
+  the pixels at the N offsets (rows up, columns left, up to ``OFFSET_REACH`` each way)
+  whose index agrees most often with the pixel's own in a 512 x 512 crop from the
+  image's middle, the six neighbours' own offsets left out, as an encoder would choose
+  them for a periodic texture;
 - for a 6 (a miss), the index's rank in the order of the palette by distance from L's
   colour (U's for the first column, 0 for the first pixel); with ``--med``, from the
   palette colour nearest the MED prediction (LOCO-I's median edge detector, channel by
@@ -30,7 +34,8 @@ is priced two ways:
   coded symbol adding ``INCREMENT``, all halved (rounded up) once a context's total
   passes ``LIMIT``: the best of three such settings, by a small C program (needs gcc).
 
-    python benchmarks/one_symbol_estimate.py [--match] [--med] FILE.gcp [FILE.gcp ...]
+    python benchmarks/one_symbol_estimate.py [--match] [--med] [--offsets N [--offsets-first]]
+                                             FILE.gcp ...
 
 Prints each file's size under each coding over the file's own size. Not part of the
 tests, and no format: a bound on what such a coder would take, before anyone builds one.
@@ -51,6 +56,8 @@ CANDIDATES = (("L", 0, 1), ("U", 1, 0), ("UR", 1, -1), ("UL", 1, 1), ("LL", 0, 2
               ("UU", 2, 0))  # name, rows up, columns left
 EQUALITIES = (("L", "U"), ("U", "UR"), ("U", "UL"), ("L", "UL"), ("L", "LL"), ("U", "UU"))
 MATCH_EQUALITIES = (("M", "L"), ("M", "U"))
+OFFSET_REACH = 24
+CROP = 512
 TABLE_BITS_PER_SYMBOL = 6
 BUCKETS = 8
 ADAPTIVE_SETTINGS = ((16, 1 << 16), (32, 1 << 13), (24, 1 << 10))  # INCREMENT, LIMIT
@@ -91,11 +98,13 @@ int main(int argc, char **argv) {
 """
 
 
-def neighbours(indices: np.ndarray) -> dict[str, np.ndarray]:
-    """int64 (H, W) arrays of each candidate neighbour's index, -1 outside the image."""
+def neighbours(indices: np.ndarray, offsets: tuple[tuple[str, int, int], ...] = ()
+               ) -> dict[str, np.ndarray]:
+    """int64 (H, W) arrays of each candidate neighbour's index (and each named offset's),
+    -1 outside the image."""
     height, width = indices.shape
     found = {}
-    for name, up, left in CANDIDATES:
+    for name, up, left in CANDIDATES + offsets:
         plane = np.full((height, width), -1, np.int64)
         if left >= 0:
             plane[up:, left:] = indices[:height - up, :width - left]
@@ -103,6 +112,29 @@ def neighbours(indices: np.ndarray) -> dict[str, np.ndarray]:
             plane[up:, :left] = indices[:height - up, -left:]
         found[name] = plane
     return found
+
+
+def agreeing_offsets(indices: np.ndarray, count: int) -> list[tuple[int, int]]:
+    """The ``count`` causal offsets (rows up, columns left) at which a pixel's index most
+    often equals its own in a crop from the image's middle, the neighbours' left out."""
+    height, width = indices.shape
+    top, left = max(0, height // 2 - CROP // 2), max(0, width // 2 - CROP // 2)
+    crop = indices[top:top + CROP, left:left + CROP].astype(np.int16)
+    reach = OFFSET_REACH
+    inner = crop[reach:, reach:-reach]
+    if inner.size == 0:
+        return []
+    taken = {(up, columns) for _, up, columns in CANDIDATES}
+    scores = []
+    for up in range(reach + 1):
+        for columns in range(-reach, reach + 1):
+            if (up == 0 and columns <= 0) or (up, columns) in taken:
+                continue
+            shifted = crop[reach - up:crop.shape[0] - up,
+                           reach - columns:crop.shape[1] - reach - columns]
+            scores.append((float((inner == shifted).mean()), up, columns))
+    scores.sort(key=lambda score: -score[0])
+    return [(up, columns) for _, up, columns in scores[:count]]
 
 
 def match_candidates(index: np.ndarray, near: dict[str, np.ndarray]) -> np.ndarray:
@@ -139,13 +171,16 @@ def med_anchors(near: dict[str, np.ndarray], palette: np.ndarray,
     return np.where(whole, nearest.reshape(anchor.shape), anchor)
 
 
-def symbols(indices: np.ndarray, palette: np.ndarray, match: bool,
-            med: bool = False) -> dict[str, np.ndarray]:
+def symbols(indices: np.ndarray, palette: np.ndarray, match: bool, med: bool = False,
+            offsets: int = 0, offsets_first: bool = False) -> dict[str, np.ndarray]:
     """Each pixel's top symbol (0 to the miss), its distinct candidates' count and
     equality pattern, and for misses the rank and the rank's context: flat int64 arrays."""
     index = indices.astype(np.int64)
-    near = neighbours(index)
-    names = [name for name, _, _ in CANDIDATES]
+    periodic = tuple((f"P{j}", up, columns)
+                     for j, (up, columns) in enumerate(agreeing_offsets(index, offsets)))
+    near = neighbours(index, periodic)
+    names = [name for name, _, _ in (periodic + CANDIDATES if offsets_first
+                                     else CANDIDATES + periodic)]
     equalities = EQUALITIES
     if match:
         near["M"] = match_candidates(index, near)
@@ -174,7 +209,8 @@ def symbols(indices: np.ndarray, palette: np.ndarray, match: bool,
         left = anchor
         anchor = med_anchors(near, palette, anchor)
         up_place = np.minimum(np.floor(np.log2(places[anchor, left] + 1)), BUCKETS - 1)
-    return {"top": top.ravel(), "distinct": distinct.ravel(), "pattern": pattern.ravel(),
+    return {"miss": len(names), "top": top.ravel(), "distinct": distinct.ravel(),
+            "pattern": pattern.ravel(),
             "left": near["L"].ravel() + 1, "up": near["U"].ravel() + 1,
             "rank": places[anchor, index][miss], "rank_context":
             up_place.astype(np.int64)[miss]}
@@ -203,11 +239,12 @@ def adaptive_bytes(program: Path, work: Path, symbol: np.ndarray, context: np.nd
                for increment, limit in ADAPTIVE_SETTINGS)
 
 
-def estimate(path: Path, program: Path, work: Path, match: bool, med: bool) -> str:
+def estimate(path: Path, program: Path, work: Path, arguments: argparse.Namespace) -> str:
     data = path.read_bytes()
     _, palette, indices = codec.decode_indices(data)
-    s = symbols(indices, palette, match, med)
-    miss = len(CANDIDATES) + match
+    s = symbols(indices, palette, arguments.match, arguments.med, arguments.offsets,
+                arguments.offsets_first)
+    miss = s["miss"]
     contexts = {"pattern, distinct": s["pattern"] * (miss + 1) + s["distinct"],
                 "pattern, L, U": (s["pattern"] * 257 + s["left"]) * 257 + s["up"]}
     rank_static = static_bytes(s["rank"], s["rank_context"])
@@ -227,6 +264,10 @@ def main() -> None:
     parser.add_argument("--match", action="store_true", help="M, the match, first")
     parser.add_argument("--med", action="store_true",
                         help="ranks from the colour nearest MED's prediction")
+    parser.add_argument("--offsets", type=int, default=0,
+                        help="candidates at this many agreeing offsets, after UU")
+    parser.add_argument("--offsets-first", action="store_true",
+                        help="the offsets before L rather than after UU")
     arguments = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         work = Path(folder)
@@ -238,7 +279,7 @@ def main() -> None:
               "| pattern, distinct: static | adaptive | pattern, L, U: static | adaptive |")
         print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
         for path in arguments.files:
-            print(estimate(path, program, work, arguments.match, arguments.med), flush=True)
+            print(estimate(path, program, work, arguments), flush=True)
 
 
 if __name__ == "__main__":
