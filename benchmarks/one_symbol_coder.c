@@ -16,7 +16,9 @@
    (places[a][b]: b's place in a's order); uint16 order[k][k] (order[a][r]: the index at
    place r in a's order).
    Arguments: FILE CODER MATCH RUNS [OFFSETS [FIRST]]. OFFSETS is "up,left;up,left..."
-   (at most 3): candidates at those offsets, after UU, or first where FIRST is 1. MATCH 1
+   (at most 3, each causal: up > 0, or up = 0 and left > 0): candidates at those offsets,
+   after UU, or first where FIRST is 1. RUNS is at least 1; each run decodes into a
+   cleared buffer. A file past the output buffer (2 bytes a pixel) stops it. MATCH 1
    puts M first (after the offsets where they are first): the index after the last
    correctly predicted one while the match holds, else that of the last pixel whose six
    neighbours hashed alike (a table of 2^20 positions). The candidates' context is their
@@ -66,13 +68,14 @@ static inline void counts_update(Counts *m, size_t context, int symbol)
 }
 
 typedef struct { uint64_t low; uint32_t range; uint8_t cache; uint64_t pending; uint8_t *out;
-                 size_t length; } Encoder;
+                 size_t length, capacity; } Encoder;
 
 static inline void shift_low(Encoder *e)
 {
     if ((uint32_t)e->low < 0xFF000000u || (e->low >> 32) != 0) {
         uint8_t byte = e->cache;
         do {
+            if (e->length == e->capacity) { fprintf(stderr, "output buffer full\n"); exit(1); }
             e->out[e->length++] = (uint8_t)(byte + (uint8_t)(e->low >> 32));
             byte = 0xFF;
         } while (--e->pending != 0);
@@ -157,7 +160,7 @@ static inline int log_bucket(int value, int most)
 /* Codes (decoding == 0: indices given, bytes written) or decodes (indices written). */
 static size_t code(int decoding, int coder, int match, int width, int height, int k,
                    uint8_t *indices, const uint16_t *places, const uint16_t *order,
-                   uint8_t *bytes)
+                   uint8_t *bytes, size_t capacity)
 {
     const int slots = 7 + offset_count;  /* the top symbol for a miss */
     Counts top = counts_new((size_t)1 << TOP_BITS, slots + 1);
@@ -167,7 +170,7 @@ static size_t code(int decoding, int coder, int match, int width, int height, in
                 probabilities(8 * GAMMA_STEPS), probabilities((GAMMA_STEPS + 1) * 8)};
     int32_t *last = malloc(sizeof(int32_t) << HASH_BITS);
     memset(last, 0xff, sizeof(int32_t) << HASH_BITS);
-    Encoder e = {0, 0xFFFFFFFFu, 0, 1, bytes, 0};
+    Encoder e = {0, 0xFFFFFFFFu, 0, 1, bytes, 0, capacity};
     Decoder d = {0, 0xFFFFFFFFu, bytes + 1};
     for (int i = 0; decoding && i < 4; i++) d.code = d.code << 8 | *d.in++;
     int32_t followed = -1;  /* the position the match predicted right, or -1 */
@@ -278,11 +281,17 @@ int main(int argc, char **argv)
     if (argc < 5 || argc > 7) return 2;
     FILE *file = fopen(argv[1], "rb");
     int coder = atoi(argv[2]), match = atoi(argv[3]), runs = atoi(argv[4]);
-    for (const char *text = argc > 5 ? argv[5] : ""; *text && offset_count < MOST_OFFSETS;) {
-        int used = 0;
-        if (sscanf(text, "%d,%d%n", &offset_up[offset_count], &offset_left[offset_count],
-                   &used) != 2) return 2;
-        offset_count++;
+    if (coder < 0 || coder > 2 || runs < 1) return 2;
+    for (const char *text = argc > 5 ? argv[5] : ""; *text;) {
+        int used = 0, up, left;
+        if (offset_count == MOST_OFFSETS || sscanf(text, "%d,%d%n", &up, &left, &used) != 2)
+            return 2;
+        if (up < 0 || (up == 0 && left <= 0)) {  /* a pixel not decoded yet */
+            fprintf(stderr, "offset %d,%d is not causal\n", up, left);
+            return 2;
+        }
+        offset_up[offset_count] = up;
+        offset_left[offset_count++] = left;
         text += used;
         if (*text == ';') text++;
     }
@@ -290,18 +299,23 @@ int main(int argc, char **argv)
     int32_t header[3];
     if (!file || fread(header, 4, 3, file) != 3) return 1;
     int width = header[0], height = header[1], k = header[2];
-    size_t pixels = (size_t)width * height, cells = (size_t)k * k;
-    uint8_t *indices = malloc(pixels), *decoded = malloc(pixels), *bytes = malloc(2 * pixels + 64);
+    if (width < 1 || height < 1 || k < 1 || k > 256 || (int64_t)width * height > (1 << 30))
+        return 1;
+    size_t pixels = (size_t)width * height, cells = (size_t)k * k, capacity = 2 * pixels + 64;
+    uint8_t *indices = malloc(pixels), *decoded = malloc(pixels), *bytes = malloc(capacity);
     uint16_t *places = malloc(cells * 2), *order = malloc(cells * 2);
     if (fread(indices, 1, pixels, file) != pixels || fread(places, 2, cells, file) != cells
         || fread(order, 2, cells, file) != cells) return 1;
+    for (size_t i = 0; i < pixels; i++) if (indices[i] >= k) return 1;
     size_t length = 0;
     double best_encode = 1e9, best_decode = 1e9;
     for (int r = 0; r < runs; r++) {
+        memset(decoded, 0, pixels);
         double started = seconds();
-        length = code(0, coder, match, width, height, k, indices, places, order, bytes);
+        length = code(0, coder, match, width, height, k, indices, places, order, bytes,
+                      capacity);
         double middle = seconds();
-        code(1, coder, match, width, height, k, decoded, places, order, bytes);
+        code(1, coder, match, width, height, k, decoded, places, order, bytes, capacity);
         double ended = seconds();
         if (memcmp(indices, decoded, pixels) != 0) { fprintf(stderr, "decoded otherwise\n"); return 1; }
         if (middle - started < best_encode) best_encode = middle - started;

@@ -1,6 +1,6 @@
 """A cheaper body coder tried as a prototype: bytes and time beside method cm's.
 
-``one_symbol_estimate.py`` bounds what one adaptive symbol a pixel could take;
+``one_symbol_estimate.py`` estimates what one adaptive symbol a pixel could take;
 ``one_symbol_coder.c`` is such a coder, written plainly in C (gcc -O2): the pixel's top
 symbol (which distinct candidate holds its index: M, the match, then L, U, UR, UL, LL,
 UU, or a miss) and a miss's rank in L's order, coded by an LZMA-style range coder from
@@ -11,9 +11,9 @@ with the pixel (``one_symbol_estimate.agreeing_offsets``), after UU or first. It
 .gcp file's indices, decodes them again and checks them, on one core.
 
 Beside it, the same file's cm body is decoded in process (``cm_engine.decode``, its
-stripes on every core of the OpenCL device: medians of ``--runs``), and its time is given
-a pixel a core (the seconds times the cores, over the pixels), as if the stripes shared
-the cores perfectly; the prototype's is the best of ``--runs`` on one core.
+stripes on every core of the CPU's OpenCL device: medians of ``--runs``), and its time is
+given a pixel a core (the seconds times ``os.cpu_count()``, over the pixels), as if the
+stripes shared the cores perfectly; the prototype's is the best of ``--runs`` on one core.
 
     python benchmarks/one_symbol_coder.py FILE.gcp [FILE.gcp ...] [--runs 3]
 

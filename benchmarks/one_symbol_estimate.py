@@ -8,15 +8,16 @@ index coded as its rank in the left colour's order; this script codes the pixel 
 issue's own estimate did, in two parts:
 
 - the top symbol: which of the distinct neighbours L, U, UR, UL, LL, UU (in that order,
-  the first of equal ones kept) holds the pixel's index, or 6 for none of them; with
-  ``--match``, a seventh candidate goes first, M: the index of the last pixel before
-  whose six neighbours were the same as this one's (cm's match in one lookup), and the
-  miss is 7; with ``--offsets N``, N more go after UU (first with ``--offsets-first``):
-  the pixels at the N offsets (rows up, columns left, up to ``OFFSET_REACH`` each way)
-  whose index agrees most often with the pixel's own in a 512 x 512 crop from the
-  image's middle, the six neighbours' own offsets left out, as an encoder would choose
-  them for a periodic texture;
-- for a 6 (a miss), the index's rank in the order of the palette by distance from L's
+  the first of equal ones kept) holds the pixel's index, or the number of candidates
+  (a miss) for none of them; with ``--match``, a seventh candidate goes first, M: the
+  index of the last pixel before whose six neighbours were the same as this one's (cm's
+  match in one lookup); with ``--offsets N``, N more go after UU (first, before M, with
+  ``--offsets-first``): the pixels at the N offsets (rows up, columns left, up to
+  ``OFFSET_REACH`` each way) whose index agrees most often with the pixel's own in a
+  512 x 512 crop from the image's middle, the six neighbours' own offsets left out, as
+  an encoder would choose them for a periodic texture (by agreement alone: one may
+  repeat a neighbour's index often; a crop too small for the reach gives none);
+- for a miss, the index's rank in the order of the palette by distance from L's
   colour (U's for the first column, 0 for the first pixel); with ``--med``, from the
   palette colour nearest the MED prediction (LOCO-I's median edge detector, channel by
   channel) from the colours of L, U and UL, where the pixel has all three.
@@ -24,21 +25,22 @@ issue's own estimate did, in two parts:
 The top symbol's context is the neighbours' equality pattern (L = U, U = UR, U = UL,
 L = UL, L = LL, U = UU: 64 patterns; with ``--match`` M = L and M = U too, 256) with
 the number of distinct candidates, or with the indices L and U; the rank's is the
-bucket of U's place in L's order (0, then 1 + floor(log2(place)), at most 7; with
-``--med``, of L's place in the anchor's order). Each part
-is priced two ways:
+bucket of U's place in L's order (floor(log2(place + 1)), at most 7; with ``--med``,
+of L's place in the anchor's order). Each part is priced two ways:
 
 - static: the empirical entropy under the contexts, plus 6 bits a (context, symbol)
   pair used for the code tables;
 - adaptive: what counts kept per context would code, every symbol starting at 1 and each
   coded symbol adding ``INCREMENT``, all halved (rounded up) once a context's total
   passes ``LIMIT``: the best of three such settings, by a small C program (needs gcc).
+  Ranks are priced over 256 symbols whatever k is (at k = 16 a little high).
 
     python benchmarks/one_symbol_estimate.py [--match] [--med] [--offsets N [--offsets-first]]
                                              FILE.gcp ...
 
 Prints each file's size under each coding over the file's own size. Not part of the
-tests, and no format: a bound on what such a coder would take, before anyone builds one.
+tests, and no format: an estimate of what such a coder would take, before anyone builds
+one (not a bound on every coder: other contexts can do better).
 """
 
 from __future__ import annotations
@@ -184,7 +186,7 @@ def symbols(indices: np.ndarray, palette: np.ndarray, match: bool, med: bool = F
     equalities = EQUALITIES
     if match:
         near["M"] = match_candidates(index, near)
-        names.insert(0, "M")
+        names.insert(len(periodic) if offsets_first else 0, "M")
         equalities += MATCH_EQUALITIES
     top = np.full(index.shape, -1, np.int64)
     distinct = np.zeros(index.shape, np.int64)
