@@ -8,13 +8,17 @@
       its length in unary, then the bits below the leading 1), each from one 12-bit
       probability chosen by its context, no mixing;
    2  as 1, each candidate decision's probability the mean of its context's and one
-      chosen by a hash of L, U and UR (2^16 rows).
+      chosen by a hash of L, U and UR (2^16 rows);
+   3  as 2, a miss's rank counted in the order of the palette colour nearest (squared
+      distance, ties to the lower index, searched through every colour) the MED
+      prediction from L, U and UL's colours, where the pixel has all three; its
+      context, where L lies in that order.
    Encodes the image, decodes it again, checks the indices and prints the bytes and the
    time of each pass.
 
    Input file: int32 width, height, k; uint8 indices[height][width]; uint16 places[k][k]
    (places[a][b]: b's place in a's order); uint16 order[k][k] (order[a][r]: the index at
-   place r in a's order).
+   place r in a's order); int32 channels; uint8 colours[k][channels].
    Arguments: FILE CODER MATCH RUNS [OFFSETS [FIRST]]. OFFSETS is "up,left;up,left..."
    (at most 3, each causal: up > 0, or up = 0 and left > 0): candidates at those offsets,
    after UU, or first where FIRST is 1. RUNS is at least 1; each run decodes into a
@@ -158,9 +162,33 @@ static inline int log_bucket(int value, int most)
 }
 
 /* Codes (decoding == 0: indices given, bytes written) or decodes (indices written). */
+/* The palette colour nearest LOCO-I's median edge predictor from three colours. */
+static int med_nearest(const uint8_t *colours, int channels, int k, int left, int up,
+                       int up_left)
+{
+    int predicted[4];
+    for (int c = 0; c < channels; c++) {
+        int a = colours[left * channels + c], b = colours[up * channels + c];
+        int corner = colours[up_left * channels + c];
+        int high = a > b ? a : b, low = a < b ? a : b;
+        predicted[c] = corner >= high ? low : corner <= low ? high : a + b - corner;
+    }
+    int best = 0;
+    long best_distance = -1;
+    for (int i = 0; i < k; i++) {
+        long distance = 0;
+        for (int c = 0; c < channels; c++) {
+            long d = (long)colours[i * channels + c] - predicted[c];
+            distance += d * d;
+        }
+        if (best_distance < 0 || distance < best_distance) { best = i; best_distance = distance; }
+    }
+    return best;
+}
+
 static size_t code(int decoding, int coder, int match, int width, int height, int k,
                    uint8_t *indices, const uint16_t *places, const uint16_t *order,
-                   uint8_t *bytes, size_t capacity)
+                   const uint8_t *colours, int channels, uint8_t *bytes, size_t capacity)
 {
     const int slots = 7 + offset_count;  /* the top symbol for a miss */
     Counts top = counts_new((size_t)1 << TOP_BITS, slots + 1);
@@ -234,13 +262,18 @@ static size_t code(int decoding, int coder, int match, int width, int height, in
                 int found = -1;
                 for (int q = 0; q < n && found < 0; q++) {
                     uint16_t *p = b.candidate + context * CANDIDATES + q;
-                    uint16_t *second = coder == 2 ? b.second + (size_t)row * CANDIDATES + q : NULL;
+                    uint16_t *second = coder >= 2 ? b.second + (size_t)row * CANDIDATES + q : NULL;
                     int bit = decoding ? decode_bit(&d, p, second) : distinct[q] == value;
                     if (!decoding) encode_bit(&e, p, second, bit);
                     if (bit) found = q;
                 }
                 if (found >= 0) value = distinct[found];
                 else {
+                    if (coder == 3 && L >= 0 && U >= 0 && UL >= 0) {
+                        int predicted = med_nearest(colours, channels, k, L, U, UL);
+                        rank_context = log_bucket(places[predicted * k + L], 7);
+                        anchor = predicted;
+                    }
                     uint16_t *unary = b.unary + rank_context * GAMMA_STEPS;
                     int plus_one = decoding ? 0 : places[anchor * k + value] + 1;
                     int length = decoding ? 1 : log_bucket(plus_one, GAMMA_STEPS);
@@ -281,7 +314,7 @@ int main(int argc, char **argv)
     if (argc < 5 || argc > 7) return 2;
     FILE *file = fopen(argv[1], "rb");
     int coder = atoi(argv[2]), match = atoi(argv[3]), runs = atoi(argv[4]);
-    if (coder < 0 || coder > 2 || runs < 1) return 2;
+    if (coder < 0 || coder > 3 || runs < 1) return 2;
     for (const char *text = argc > 5 ? argv[5] : ""; *text;) {
         int used = 0, up, left;
         if (offset_count == MOST_OFFSETS || sscanf(text, "%d,%d%n", &up, &left, &used) != 2)
@@ -304,25 +337,30 @@ int main(int argc, char **argv)
     size_t pixels = (size_t)width * height, cells = (size_t)k * k, capacity = 2 * pixels + 64;
     uint8_t *indices = malloc(pixels), *decoded = malloc(pixels), *bytes = malloc(capacity);
     uint16_t *places = malloc(cells * 2), *order = malloc(cells * 2);
+    int32_t channels = 0;
     if (fread(indices, 1, pixels, file) != pixels || fread(places, 2, cells, file) != cells
-        || fread(order, 2, cells, file) != cells) return 1;
+        || fread(order, 2, cells, file) != cells || fread(&channels, 4, 1, file) != 1
+        || channels < 1 || channels > 4) return 1;
+    uint8_t *colours = malloc((size_t)k * channels);
+    if (fread(colours, 1, (size_t)k * channels, file) != (size_t)k * channels) return 1;
     for (size_t i = 0; i < pixels; i++) if (indices[i] >= k) return 1;
     size_t length = 0;
     double best_encode = 1e9, best_decode = 1e9;
     for (int r = 0; r < runs; r++) {
         memset(decoded, 0, pixels);
         double started = seconds();
-        length = code(0, coder, match, width, height, k, indices, places, order, bytes,
-                      capacity);
+        length = code(0, coder, match, width, height, k, indices, places, order, colours,
+                      channels, bytes, capacity);
         double middle = seconds();
-        code(1, coder, match, width, height, k, decoded, places, order, bytes, capacity);
+        code(1, coder, match, width, height, k, decoded, places, order, colours, channels,
+             bytes, capacity);
         double ended = seconds();
         if (memcmp(indices, decoded, pixels) != 0) { fprintf(stderr, "decoded otherwise\n"); return 1; }
         if (middle - started < best_encode) best_encode = middle - started;
         if (ended - middle < best_decode) best_decode = ended - middle;
     }
     printf("%zu %.1f %.1f\n", length, best_encode * 1e9 / pixels, best_decode * 1e9 / pixels);
-    free(indices); free(decoded); free(bytes); free(places); free(order);
+    free(indices); free(decoded); free(bytes); free(places); free(order); free(colours);
     fclose(file);
     return 0;
 }

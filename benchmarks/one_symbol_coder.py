@@ -6,9 +6,11 @@ symbol (which distinct candidate holds its index: M, the match, then L, U, UR, U
 UU, or a miss) and a miss's rank in L's order, coded by an LZMA-style range coder from
 frequency counts kept per context ("counts"), or as binary decisions each from one
 adaptive probability ("binary") or the mean of two ("binary, two"), none mixed as cm
-mixes five. "offsets" adds three candidates at the offsets whose pixels agree most often
-with the pixel (``one_symbol_estimate.agreeing_offsets``), after UU or first. It codes a
-.gcp file's indices, decodes them again and checks them, on one core.
+mixes five; "MED's ranks" counts a miss's rank from the colour nearest MED's prediction
+(found by a search through every colour, the slow way). "offsets" adds three candidates
+at the offsets whose pixels agree most often with the pixel
+(``one_symbol_estimate.agreeing_offsets``), after UU or first. It codes a .gcp file's
+indices, decodes them again and checks them, on one core.
 
 Beside it, the same file's cm body is decoded in process (``cm_engine.decode``, its
 stripes on every core of the CPU's OpenCL device: medians of ``--runs``), and its time is
@@ -43,7 +45,8 @@ VARIANTS = {  # CODER, MATCH, offsets, offsets first
     "binary": ("1", "0", False, "0"), "binary, two": ("2", "0", False, "0"),
     "binary, two, match": ("2", "1", False, "0"),
     "binary, two, offsets after UU": ("2", "0", True, "0"),
-    "binary, two, offsets first": ("2", "0", True, "1")}
+    "binary, two, offsets first": ("2", "0", True, "1"),
+    "binary, two, offsets after UU, MED's ranks": ("3", "0", True, "0")}
 
 
 def cm_decode_ns(data: bytes, runs: int) -> float:
@@ -69,6 +72,8 @@ def prototype_input(data: bytes, path: Path) -> None:
         out.write(np.ascontiguousarray(indices, np.uint8).tobytes())
         out.write(cm.colour_ranks(order).astype(np.uint16).tobytes())
         out.write(np.asarray(order, np.uint16).tobytes())
+        out.write(np.int32(palette.shape[1]).tobytes())
+        out.write(np.ascontiguousarray(palette, np.uint8).tobytes())
 
 
 def row(path: Path, program: Path, work: Path, runs: int) -> str:
