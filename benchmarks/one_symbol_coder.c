@@ -12,7 +12,8 @@
    3  as 2, a miss's rank counted in the order of the palette colour nearest (squared
       distance, ties to the lower index, searched through every colour) the MED
       prediction from L, U and UL's colours, where the pixel has all three; its
-      context, where L lies in that order.
+      context, where L lies in that order;
+   4  as 3, the nearest colour searched among a grid cell's candidates (RGB only).
    Encodes the image, decodes it again, checks the indices and prints the bytes and the
    time of each pass.
 
@@ -162,7 +163,43 @@ static inline int log_bucket(int value, int most)
 }
 
 /* Codes (decoding == 0: indices given, bytes written) or decodes (indices written). */
-/* The palette colour nearest LOCO-I's median edge predictor from three colours. */
+/* For RGB palettes, the colours that can be nearest to some point of each cell of a
+   16 x 16 x 16 grid over the colour cube (those whose least squared distance to the cell
+   is at most the least of the colours' greatest), in index order: exact, ties included. */
+#define GRID_SIDE 16
+#define GRID_CELLS (GRID_SIDE * GRID_SIDE * GRID_SIDE)
+static size_t grid_start[GRID_CELLS + 1];
+static uint16_t *grid_list;
+
+static void build_grid(const uint8_t *colours, int k)
+{
+    grid_list = malloc((size_t)GRID_CELLS * k * sizeof *grid_list);
+    long *least = malloc(k * sizeof *least);
+    size_t used = 0;
+    for (int cell = 0; cell < GRID_CELLS; cell++) {
+        int low[3] = {cell / 256 * 16, cell / 16 % 16 * 16, cell % 16 * 16};
+        long threshold = -1;
+        for (int i = 0; i < k; i++) {
+            long near = 0, far = 0;
+            for (int c = 0; c < 3; c++) {
+                long v = colours[i * 3 + c], lo = low[c], hi = low[c] + 15;
+                long d = v < lo ? lo - v : v > hi ? v - hi : 0;
+                long e = v - lo > hi - v ? v - lo : hi - v;
+                near += d * d;
+                far += e * e;
+            }
+            least[i] = near;
+            if (threshold < 0 || far < threshold) threshold = far;
+        }
+        grid_start[cell] = used;
+        for (int i = 0; i < k; i++) if (least[i] <= threshold) grid_list[used++] = (uint16_t)i;
+    }
+    grid_start[GRID_CELLS] = used;
+    free(least);
+}
+
+/* The palette colour nearest (squared distance, ties to the lower index) LOCO-I's median
+   edge predictor from three colours: through the grid's cell for RGB, else every colour. */
 static int med_nearest(const uint8_t *colours, int channels, int k, int left, int up,
                        int up_left)
 {
@@ -173,9 +210,16 @@ static int med_nearest(const uint8_t *colours, int channels, int k, int left, in
         int high = a > b ? a : b, low = a < b ? a : b;
         predicted[c] = corner >= high ? low : corner <= low ? high : a + b - corner;
     }
+    size_t first = 0, last = k;
+    if (channels == 3 && grid_list) {
+        int cell = predicted[0] / 16 * 256 + predicted[1] / 16 * 16 + predicted[2] / 16;
+        first = grid_start[cell];
+        last = grid_start[cell + 1];
+    }
     int best = 0;
     long best_distance = -1;
-    for (int i = 0; i < k; i++) {
+    for (size_t j = first; j < last; j++) {
+        int i = channels == 3 && grid_list ? grid_list[j] : (int)j;
         long distance = 0;
         for (int c = 0; c < channels; c++) {
             long d = (long)colours[i * channels + c] - predicted[c];
@@ -314,7 +358,7 @@ int main(int argc, char **argv)
     if (argc < 5 || argc > 7) return 2;
     FILE *file = fopen(argv[1], "rb");
     int coder = atoi(argv[2]), match = atoi(argv[3]), runs = atoi(argv[4]);
-    if (coder < 0 || coder > 3 || runs < 1) return 2;
+    if (coder < 0 || coder > 4 || runs < 1) return 2;
     for (const char *text = argc > 5 ? argv[5] : ""; *text;) {
         int used = 0, up, left;
         if (offset_count == MOST_OFFSETS || sscanf(text, "%d,%d%n", &up, &left, &used) != 2)
@@ -344,6 +388,7 @@ int main(int argc, char **argv)
     uint8_t *colours = malloc((size_t)k * channels);
     if (fread(colours, 1, (size_t)k * channels, file) != (size_t)k * channels) return 1;
     for (size_t i = 0; i < pixels; i++) if (indices[i] >= k) return 1;
+    if (coder == 4) { build_grid(colours, k); coder = 3; }
     size_t length = 0;
     double best_encode = 1e9, best_decode = 1e9;
     for (int r = 0; r < runs; r++) {
@@ -361,6 +406,7 @@ int main(int argc, char **argv)
     }
     printf("%zu %.1f %.1f\n", length, best_encode * 1e9 / pixels, best_decode * 1e9 / pixels);
     free(indices); free(decoded); free(bytes); free(places); free(order); free(colours);
+    free(grid_list);
     fclose(file);
     return 0;
 }

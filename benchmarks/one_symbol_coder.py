@@ -7,7 +7,8 @@ UU, or a miss) and a miss's rank in L's order, coded by an LZMA-style range code
 frequency counts kept per context ("counts"), or as binary decisions each from one
 adaptive probability ("binary") or the mean of two ("binary, two"), none mixed as cm
 mixes five; "MED's ranks" counts a miss's rank from the colour nearest MED's prediction
-(found by a search through every colour, the slow way). "offsets" adds three candidates
+(found among the candidates of its cell in a 16 x 16 x 16 grid for RGB, else through
+every colour). "offsets" adds three candidates
 at the offsets whose pixels agree most often with the pixel
 (``one_symbol_estimate.agreeing_offsets``), after UU or first. It codes a .gcp file's
 indices, decodes them again and checks them, on one core.
@@ -18,6 +19,7 @@ given a pixel a core (the seconds times ``os.cpu_count()``, over the pixels), as
 stripes shared the cores perfectly; the prototype's is the best of ``--runs`` on one core.
 
     python benchmarks/one_symbol_coder.py FILE.gcp [FILE.gcp ...] [--runs 3]
+                                          [--variant NAME ...]
 
 Needs gcc. Not part of the tests, and no format: a measure of what such a coder would
 take and cost before anyone specifies one (benchmarks/README.md, "One symbol a pixel").
@@ -46,7 +48,7 @@ VARIANTS = {  # CODER, MATCH, offsets, offsets first
     "binary, two, match": ("2", "1", False, "0"),
     "binary, two, offsets after UU": ("2", "0", True, "0"),
     "binary, two, offsets first": ("2", "0", True, "1"),
-    "binary, two, offsets after UU, MED's ranks": ("3", "0", True, "0")}
+    "binary, two, offsets after UU, MED's ranks": ("4", "0", True, "0")}
 
 
 def cm_decode_ns(data: bytes, runs: int) -> float:
@@ -76,14 +78,14 @@ def prototype_input(data: bytes, path: Path) -> None:
         out.write(np.ascontiguousarray(palette, np.uint8).tobytes())
 
 
-def row(path: Path, program: Path, work: Path, runs: int) -> str:
+def row(path: Path, program: Path, work: Path, runs: int, variants: list[str]) -> str:
     data = path.read_bytes()
     _, palette, indices = codec.decode_indices(data)
     offsets = ";".join(f"{up},{left}" for up, left in agreeing_offsets(indices, OFFSETS))
     _, _, body = container.unpack(data)
     prototype_input(data, work / "input.bin")
     cells = [path.name, f"{len(palette)}", f"{len(body):,}", f"{cm_decode_ns(data, runs):.0f}"]
-    for coder, match, with_offsets, first in VARIANTS.values():
+    for coder, match, with_offsets, first in (VARIANTS[name] for name in variants):
         length, _, decode_ns = subprocess.run(
             [str(program), str(work / "input.bin"), coder, match, str(runs),
              offsets if with_offsets else "", first],
@@ -96,17 +98,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("files", nargs="+", type=Path, help=".gcp files of method cm")
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--variant", dest="variants", action="append",
+                        choices=list(VARIANTS), help="run this one (repeat it; default: all)")
     arguments = parser.parse_args()
+    arguments.variants = arguments.variants or list(VARIANTS)
     with tempfile.TemporaryDirectory() as folder:
         work = Path(folder)
         program = work / "one_symbol_coder"
         subprocess.run(["gcc", "-O2", "-o", str(program), str(SOURCE)], check=True)
         print("| file | colours | cm body bytes | cm decode ns a pixel a core | "
-              + " | ".join(f"{name}: bytes / cm's, decode ns a pixel" for name in VARIANTS)
-              + " |")
-        print("| --- " * (4 + len(VARIANTS)) + "|")
+              + " | ".join(f"{name}: bytes / cm's, decode ns a pixel"
+                           for name in arguments.variants) + " |")
+        print("| --- " * (4 + len(arguments.variants)) + "|")
         for path in arguments.files:
-            print(row(path, program, work, arguments.runs), flush=True)
+            print(row(path, program, work, arguments.runs, arguments.variants), flush=True)
 
 
 if __name__ == "__main__":
