@@ -51,6 +51,7 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
+from static_estimate import entropy_bytes
 
 from gcp import cm, codec
 
@@ -60,7 +61,6 @@ EQUALITIES = (("L", "U"), ("U", "UR"), ("U", "UL"), ("L", "UL"), ("L", "LL"), ("
 MATCH_EQUALITIES = (("M", "L"), ("M", "U"))
 OFFSET_REACH = 24
 CROP = 512
-TABLE_BITS_PER_SYMBOL = 6
 BUCKETS = 8
 ADAPTIVE_SETTINGS = ((16, 1 << 16), (32, 1 << 13), (24, 1 << 10))  # INCREMENT, LIMIT
 
@@ -219,12 +219,9 @@ def symbols(indices: np.ndarray, palette: np.ndarray, match: bool, med: bool = F
 
 
 def static_bytes(symbol: np.ndarray, context: np.ndarray) -> float:
-    """Empirical entropy of ``symbol`` under ``context`` plus the tables, in bytes."""
-    pairs, pair_counts = np.unique(context * 257 + symbol, return_counts=True)
-    _, context_counts = np.unique(context, return_counts=True)
-    bits = -(pair_counts * np.log2(pair_counts)).sum() + (
-        context_counts * np.log2(context_counts)).sum()
-    return (bits + len(pairs) * TABLE_BITS_PER_SYMBOL) / 8
+    """Empirical entropy of ``symbol`` (below 256) under ``context`` plus the code tables,
+    in bytes: ``static_estimate.entropy_bytes``'s two parts together."""
+    return sum(entropy_bytes(symbol, context))
 
 
 def adaptive_bytes(program: Path, work: Path, symbol: np.ndarray, context: np.ndarray,
